@@ -1,0 +1,48 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_addr.h
+ * @brief Backend addresses: parsing "host:port", "[v6]:port" and
+ *        "unix:/path", resolving them once, and connecting with a timeout.
+ *
+ * Layer L1: APR only, no httpd. Parsing runs at configuration time (the
+ * caller turns an error string into a directive error); connecting runs in
+ * request threads and returns an apr_status_t the L2 caller maps to HTTP.
+ */
+#ifndef FCGIX_ADDR_H
+#define FCGIX_ADDR_H
+
+#include "apr_network_io.h"
+#include "apr_pools.h"
+
+typedef struct fcgix_addr_t {
+    const char *spec;     /**< as written in the configuration */
+    int is_unix;          /**< AF_UNIX socket path */
+    const char *path;     /**< socket path when is_unix */
+    const char *host;     /**< host when TCP */
+    apr_port_t port;      /**< port when TCP */
+    apr_sockaddr_t *sa;   /**< resolved at configuration time */
+} fcgix_addr_t;
+
+/**
+ * Parses and resolves @p spec ("unix:/abs/path", "/abs/path" when
+ * @p allow_bare_path, "host:port", "[::1]:port").
+ * @return NULL on success, else a message for the configuration error.
+ */
+const char *fcgix_addr_parse(apr_pool_t *p, const char *spec,
+                             int allow_bare_path, fcgix_addr_t **out);
+
+/**
+ * Opens a stream socket to @p a within @p timeout.
+ * @return APR_SUCCESS with *sock connected and left in non-blocking mode;
+ *         APR_TIMEUP on timeout; the connect error otherwise (the socket
+ *         is closed then).
+ */
+apr_status_t fcgix_addr_connect(const fcgix_addr_t *a,
+                                apr_interval_time_t timeout,
+                                apr_pool_t *p, apr_socket_t **sock);
+
+#endif /* FCGIX_ADDR_H */

@@ -1,0 +1,44 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_body.h
+ * @brief Request bodies of unknown length (chunked, HTTP/2 without
+ *        content-length): spooled to memory up to a bound, then to an
+ *        unlinked temporary file, so the application gets CONTENT_LENGTH.
+ *
+ * Layer L2. Called by fcgix_bridge.c before it connects. Bodies whose
+ * length is known are never spooled: the bridge streams those.
+ */
+#ifndef FCGIX_BODY_H
+#define FCGIX_BODY_H
+
+#include "apr_buckets.h"
+#include "apr_file_io.h"
+#include "httpd.h"
+
+typedef struct fcgix_spool_t {
+    apr_bucket_brigade *mem; /**< first part, heap buckets */
+    apr_file_t *file;        /**< the rest, or NULL; deleted on close */
+    apr_off_t file_len;
+    apr_off_t total;
+} fcgix_spool_t;
+
+/** Status for "the body is larger than max_len" (the caller sends 413). */
+#define FCGIX_BODY_TOO_LARGE APR_ENOSPC
+
+/**
+ * Reads the whole body of @p r.
+ * @param max_len 0 for no own limit (LimitRequestBody still applies)
+ * @param max_mem bytes kept in memory before the temporary file starts
+ * @return APR_SUCCESS; FCGIX_BODY_TOO_LARGE; the input filters' error
+ *         (map it with ap_map_http_request_error); a temp file error with
+ *         *where set to "tempfile"
+ */
+apr_status_t fcgix_body_spool(request_rec *r, apr_off_t max_len,
+                              apr_off_t max_mem, fcgix_spool_t **out,
+                              const char **where);
+
+#endif /* FCGIX_BODY_H */

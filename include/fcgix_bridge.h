@@ -1,0 +1,42 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_bridge.h
+ * @brief One FastCGI request over one backend connection: send the
+ *        environment and body, turn FCGI_STDOUT into the HTTP response,
+ *        log application stderr, and map every failure to an HTTP status.
+ *
+ * Layer L2, the boundary where errors are logged (once) and mapped:
+ * 503 unreachable or overloaded, 504 timeout, 502 bad reply, 413 body over
+ * the limit. Buckets and brigades appear here and in fcgix_body.c only.
+ * Called by the content handler (fcgix_handler.c) in a request thread.
+ */
+#ifndef FCGIX_BRIDGE_H
+#define FCGIX_BRIDGE_H
+
+#include "httpd.h"
+
+#include "fcgix_conf.h"
+
+/** Request states of the bridge, in order. */
+typedef enum {
+    FCGIX_REQ_CONNECT = 0, /**< choosing an address, connecting */
+    FCGIX_REQ_SEND,        /**< sending params and body */
+    FCGIX_REQ_HEADERS,     /**< collecting the CGI header block */
+    FCGIX_REQ_BODY,        /**< streaming the body to the client */
+    FCGIX_REQ_DISCARD,     /**< reading to END_REQUEST, dropping output */
+    FCGIX_REQ_DONE         /**< END_REQUEST seen or failed */
+} fcgix_req_state_e;
+
+const char *fcgix_bridge_state_str(fcgix_req_state_e st);
+
+/**
+ * Serves @p r as a FastCGI responder through external server @p srv.
+ * @return an HTTP status or OK, as a content handler returns it
+ */
+int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv);
+
+#endif /* FCGIX_BRIDGE_H */

@@ -1,0 +1,111 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_conf.h
+ * @brief Configuration: per-server and per-directory records, the native
+ *        Fcgix* directives, and the external server table.
+ *
+ * Layer L2. The directive table lives here; legacy mod_fastcgi/mod_fcgid
+ * names come from fcgix_compat.h and end up in the same table. Request code
+ * reads configuration only through the accessors below, which apply the
+ * defaults (written once, here).
+ */
+#ifndef FCGIX_CONF_H
+#define FCGIX_CONF_H
+
+#include "apr_tables.h"
+#include "httpd.h"
+#include "http_config.h"
+
+#include "fcgix_addr.h"
+
+/* Defaults, in one place. */
+#define FCGIX_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(5)
+#define FCGIX_DEFAULT_MAX_REQUEST_IN_MEM (64 * 1024)
+#define FCGIX_DEFAULT_MAX_RESPONSE_HEADER (64 * 1024)
+#define FCGIX_DEFAULT_IPC_DIR "fastcgi"
+
+/** A FastCGI server httpd does not start (FcgixExternalServer). */
+typedef struct fcgix_server_t {
+    const char *path;          /**< filename requests are matched on */
+    apr_size_t path_len;
+    const char *directive;     /**< directive that defined it, for logs */
+    apr_array_header_t *addrs; /**< fcgix_addr_t *, tried in turn */
+    apr_interval_time_t connect_timeout; /**< FCGIX_UNSET: server default */
+    apr_interval_time_t io_timeout;      /**< FCGIX_UNSET: server default */
+    apr_array_header_t *pass_headers;    /**< const char * */
+    int flush;                 /**< flush to the client after every read */
+    apr_uint32_t rr;           /**< round-robin start, atomic */
+} fcgix_server_t;
+
+typedef struct fcgix_srv_conf_t {
+    apr_array_header_t *servers; /**< fcgix_server_t *, this vhost's */
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t io_timeout;
+    const char *ipc_dir;
+} fcgix_srv_conf_t;
+
+typedef struct fcgix_dir_conf_t {
+    apr_off_t max_request_len;    /**< 0: only LimitRequestBody applies */
+    apr_off_t max_request_in_mem; /**< spool RAM before a temp file */
+    apr_off_t max_response_header;
+    apr_array_header_t *pass_headers; /**< const char * */
+} fcgix_dir_conf_t;
+
+extern const command_rec fcgix_conf_cmds[];
+
+void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s);
+void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv);
+void *fcgix_conf_create_dir(apr_pool_t *p, char *dir);
+void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/** Registers a server definition built by a directive handler. */
+const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv);
+
+/** A new server record for @p path with everything unset. */
+fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
+                                      const char *directive);
+
+/** Parses a whole number of seconds >= 0 for @p what. */
+const char *fcgix_conf_parse_secs(apr_pool_t *p, const char *what,
+                                  const char *arg, apr_interval_time_t *out);
+
+/** Forgets per-pass parse state; called from pre_config. */
+void fcgix_conf_pre_config(void);
+
+/** Resolves an IPC directory relative socket name to an absolute path. */
+const char *fcgix_conf_ipc_path(cmd_parms *cmd, const char *name);
+
+/**
+ * The external server whose path equals @p filename or is a directory
+ * prefix of it, searching @p s first and then every virtual host (a server
+ * defined anywhere serves every host, as in mod_fastcgi).
+ */
+fcgix_server_t *fcgix_conf_find_server(server_rec *s, const char *filename);
+
+apr_interval_time_t fcgix_conf_connect_timeout(const request_rec *r,
+                                               const fcgix_server_t *srv);
+apr_interval_time_t fcgix_conf_io_timeout(const request_rec *r,
+                                          const fcgix_server_t *srv);
+apr_off_t fcgix_conf_max_request_len(const fcgix_dir_conf_t *dc);
+apr_off_t fcgix_conf_max_request_in_mem(const fcgix_dir_conf_t *dc);
+apr_size_t fcgix_conf_max_response_header(const fcgix_dir_conf_t *dc);
+
+/* Handlers shared with fcgix_compat.c (legacy names map onto these). */
+const char *fcgix_conf_set_max_request_len(cmd_parms *cmd, void *dc,
+                                           const char *arg);
+const char *fcgix_conf_set_max_request_in_mem(cmd_parms *cmd, void *dc,
+                                              const char *arg);
+const char *fcgix_conf_add_pass_header(cmd_parms *cmd, void *dc,
+                                       const char *arg);
+const char *fcgix_conf_set_io_timeout(cmd_parms *cmd, void *dc,
+                                      const char *arg);
+const char *fcgix_conf_set_connect_timeout(cmd_parms *cmd, void *dc,
+                                           const char *arg);
+const char *fcgix_conf_set_ipc_dir(cmd_parms *cmd, void *dc,
+                                   const char *arg);
+
+#endif /* FCGIX_CONF_H */

@@ -1,0 +1,35 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/*
+ * mod_fcgix: FastCGI for Apache httpd 2.4, successor of mod_fcgid and
+ * mod_fastcgi. This file holds the module record and hook registration
+ * only; every concern lives in src/fcgix_<concern>.c.
+ */
+
+#define FCGIX_MODULE_RECORD
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "fcgix.h"
+#include "fcgix_conf.h"
+#include "fcgix_handler.h"
+
+static void fcgix_register_hooks(apr_pool_t *p)
+{
+    fcgix_handler_register_hooks(p);
+}
+
+AP_DECLARE_MODULE(fcgix) = {
+    STANDARD20_MODULE_STUFF,
+    fcgix_conf_create_dir,
+    fcgix_conf_merge_dir,
+    fcgix_conf_create_server,
+    fcgix_conf_merge_server,
+    fcgix_conf_cmds,
+    fcgix_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

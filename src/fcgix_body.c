@@ -1,0 +1,112 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include "apr_strings.h"
+#include "apr_buckets.h"
+#include "apr_file_io.h"
+
+#include "httpd.h"
+#include "http_protocol.h"
+#include "util_filter.h"
+
+#include "fcgix.h"
+#include "fcgix_body.h"
+
+#define SPOOL_READ 65536
+
+static apr_status_t open_tempfile(request_rec *r, apr_file_t **f)
+{
+    const char *dir = NULL;
+    char *tmpl;
+    apr_status_t rv;
+
+    if ((rv = apr_temp_dir_get(&dir, r->pool)) != APR_SUCCESS) {
+        return rv;
+    }
+    tmpl = apr_pstrcat(r->pool, dir, "/fcgix.body.XXXXXX", NULL);
+    /* Unlinked on close, so a crash cannot leave bodies on disk for
+     * longer than the process lives. */
+    return apr_file_mktemp(f, tmpl,
+                           APR_FOPEN_CREATE | APR_FOPEN_READ
+                           | APR_FOPEN_WRITE | APR_FOPEN_EXCL
+                           | APR_FOPEN_DELONCLOSE | APR_FOPEN_BUFFERED,
+                           r->pool);
+}
+
+apr_status_t fcgix_body_spool(request_rec *r, apr_off_t max_len,
+                              apr_off_t max_mem, fcgix_spool_t **out,
+                              const char **where)
+{
+    conn_rec *c = r->connection;
+    fcgix_spool_t *sp = apr_pcalloc(r->pool, sizeof(*sp));
+    apr_bucket_brigade *in = apr_brigade_create(r->pool, c->bucket_alloc);
+    apr_off_t mem_len = 0;
+    int seen_eos = 0;
+    apr_status_t rv;
+
+    *where = NULL;
+    sp->mem = apr_brigade_create(r->pool, c->bucket_alloc);
+    while (!seen_eos) {
+        apr_bucket *e;
+
+        rv = ap_get_brigade(r->input_filters, in, AP_MODE_READBYTES,
+                            APR_BLOCK_READ, SPOOL_READ);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        for (e = APR_BRIGADE_FIRST(in); e != APR_BRIGADE_SENTINEL(in);
+             e = APR_BUCKET_NEXT(e)) {
+            const char *data;
+            apr_size_t len;
+
+            if (APR_BUCKET_IS_EOS(e)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(e)) {
+                continue;
+            }
+            rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+            if (max_len > 0 && sp->total + (apr_off_t)len > max_len) {
+                return FCGIX_BODY_TOO_LARGE;
+            }
+            sp->total += len;
+            if (sp->file == NULL && mem_len + (apr_off_t)len <= max_mem) {
+                rv = apr_brigade_write(sp->mem, NULL, NULL, data, len);
+                mem_len += len;
+            }
+            else {
+                if (sp->file == NULL
+                    && (rv = open_tempfile(r, &sp->file)) != APR_SUCCESS) {
+                    *where = "tempfile";
+                    return rv;
+                }
+                rv = apr_file_write_full(sp->file, data, len, NULL);
+                sp->file_len += len;
+                if (rv != APR_SUCCESS) {
+                    *where = "tempfile";
+                }
+            }
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        apr_brigade_cleanup(in);
+    }
+    if (sp->file) {
+        apr_off_t zero = 0;
+        if ((rv = apr_file_flush(sp->file)) != APR_SUCCESS
+            || (rv = apr_file_seek(sp->file, APR_SET, &zero))
+               != APR_SUCCESS) {
+            *where = "tempfile";
+            return rv;
+        }
+    }
+    *out = sp;
+    return APR_SUCCESS;
+}

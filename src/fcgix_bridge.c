@@ -1,0 +1,923 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include <sys/uio.h>
+
+#include "apr_strings.h"
+#include "apr_atomic.h"
+#include "apr_buckets.h"
+#include "apr_poll.h"
+
+#include "httpd.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_filter.h"
+
+#include "fcgix.h"
+#include "fcgix_body.h"
+#include "fcgix_bridge.h"
+#include "fcgix_env.h"
+#include "fcgix_proto.h"
+#include "fcgix_response.h"
+
+/* Large reads: one syscall per up to 64 KiB of application output. */
+#define RBUF_SIZE (64 * 1024)
+#define BODY_READ (64 * 1024)
+/* Multiple of 8: full STDIN records need no padding. */
+#define STDIN_CHUNK 65528u
+#define BATCH_IOV 64
+#define ERRLINE_MAX 2048
+/* The only request id while one request owns the connection. */
+#define SOLE_RID 1
+
+/* Internal status: a failure that is already logged, req->fail says the
+ * HTTP status. */
+#define FCGIX_FAILED (APR_OS_START_USERERR + 701)
+/* Internal status: the application finished; stop sending it input. */
+#define FCGIX_APP_DONE (APR_OS_START_USERERR + 702)
+
+#define SRV_FMT "%s (%s): "
+#define SRV_ARGS(q) (q)->srv->path, (q)->addr ? (q)->addr->spec : "-"
+
+static const char zero_pad[8];
+
+typedef struct fcgix_req_t {
+    request_rec *r;
+    conn_rec *c;
+    fcgix_server_t *srv;
+    const fcgix_dir_conf_t *dc;
+    const fcgix_addr_t *addr;
+    apr_socket_t *sock;
+    apr_interval_time_t io_timeout;
+    fcgix_req_state_e state;
+    fcgix_reader_t rd;
+    char *rbuf;
+    /* Header block collected from FCGI_STDOUT. */
+    char *hbuf;
+    apr_size_t hlen, hmax, hscan;
+    fcgix_resp_action_e action;
+    const char *location;
+    int cond_status;
+    /* Output to the client. */
+    apr_bucket_brigade *ob;
+    int unflushed;
+    int out_started;
+    int client_gone;
+    /* Outcome. */
+    int ended;
+    fcgix_end_t end;
+    int fail;
+    /* Application stderr, logged a line at a time. */
+    char errline[ERRLINE_MAX];
+    apr_size_t errlen;
+} fcgix_req_t;
+
+/* Records of a batch of STDIN output share one writev. */
+typedef struct {
+    struct iovec iov[BATCH_IOV];
+    apr_byte_t hdr[BATCH_IOV / 2][FCGIX_HEADER_LEN];
+    int niov;
+    int nhdr;
+} batch_t;
+
+static const char *const state_names[] = {
+    "CONNECT", "SEND", "HEADERS", "BODY", "DISCARD", "DONE"
+};
+
+const char *fcgix_bridge_state_str(fcgix_req_state_e st)
+{
+    if ((unsigned)st < sizeof(state_names) / sizeof(state_names[0])) {
+        return state_names[st];
+    }
+    return "INVALID";
+}
+
+static void set_state(fcgix_req_t *q, fcgix_req_state_e st)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE3, 0, q->r, SRV_FMT "%s -> %s",
+                  SRV_ARGS(q), fcgix_bridge_state_str(q->state),
+                  fcgix_bridge_state_str(st));
+    q->state = st;
+}
+
+/* ------------------------------------------------------------------ */
+/* Application stderr                                                  */
+/* ------------------------------------------------------------------ */
+
+static void stderr_line(fcgix_req_t *q)
+{
+    apr_size_t n = q->errlen;
+
+    while (n > 0 && (q->errline[n - 1] == '\r' || q->errline[n - 1] == '\n'))
+    {
+        n--;
+    }
+    if (n > 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                      FCGIX_LOGNO(00101) SRV_FMT "stderr: %.*s",
+                      SRV_ARGS(q), (int)n, q->errline);
+    }
+    q->errlen = 0;
+}
+
+static void stderr_feed(fcgix_req_t *q, const char *data, apr_size_t len)
+{
+    while (len > 0) {
+        const char *nl = memchr(data, '\n', len);
+        apr_size_t take = nl ? (apr_size_t)(nl - data) + 1 : len;
+        apr_size_t room = ERRLINE_MAX - q->errlen;
+
+        if (take > room) {
+            take = room;
+        }
+        memcpy(q->errline + q->errlen, data, take);
+        q->errlen += take;
+        data += take;
+        len -= take;
+        /* A line longer than the buffer is logged in pieces. */
+        if (q->errlen == ERRLINE_MAX || q->errline[q->errlen - 1] == '\n') {
+            stderr_line(q);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Output to the client                                                */
+/* ------------------------------------------------------------------ */
+
+static void out_data(fcgix_req_t *q, const char *data, apr_size_t len)
+{
+    if (len == 0 || q->client_gone || q->r->header_only) {
+        return;
+    }
+    APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_transient_create(
+                                       data, len, q->c->bucket_alloc));
+}
+
+/* Passes what is queued; transient buckets point into rbuf, so this runs
+ * before rbuf is read into again. */
+static void out_pass(fcgix_req_t *q, int flush)
+{
+    apr_status_t rv;
+
+    if (q->client_gone || (APR_BRIGADE_EMPTY(q->ob) && !flush)) {
+        return;
+    }
+    if (flush) {
+        APR_BRIGADE_INSERT_TAIL(q->ob,
+                                apr_bucket_flush_create(q->c->bucket_alloc));
+    }
+    rv = ap_pass_brigade(q->r->output_filters, q->ob);
+    apr_brigade_cleanup(q->ob);
+    q->out_started = 1;
+    q->unflushed = !flush;
+    if (rv != APR_SUCCESS) {
+        q->client_gone = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, q->r,
+                      FCGIX_LOGNO(00116) SRV_FMT
+                      "client went away while the response was sent",
+                      SRV_ARGS(q));
+    }
+}
+
+/* Queues an error bucket so that the client sees a broken response (no
+ * last chunk, connection closed) rather than a short one that looks
+ * complete. */
+static void out_abort(fcgix_req_t *q, int status)
+{
+    conn_rec *c = q->c;
+
+    if (q->client_gone) {
+        return;
+    }
+    apr_brigade_cleanup(q->ob);
+    APR_BRIGADE_INSERT_TAIL(q->ob, ap_bucket_error_create(
+                                       status, NULL, q->r->pool,
+                                       c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_eos_create(c->bucket_alloc));
+    ap_pass_brigade(q->r->output_filters, q->ob);
+    apr_brigade_cleanup(q->ob);
+    c->keepalive = AP_CONN_CLOSE;
+    q->r->no_cache = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the application                                             */
+/* ------------------------------------------------------------------ */
+
+static apr_status_t fail_502(fcgix_req_t *q)
+{
+    q->fail = HTTP_BAD_GATEWAY;
+    set_state(q, FCGIX_REQ_DONE);
+    return FCGIX_FAILED;
+}
+
+static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
+{
+    const char *err;
+
+    err = fcgix_response_apply(q->r, q->hbuf, body_off, &q->action,
+                               &q->location, &q->cond_status);
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      FCGIX_LOGNO(00108) SRV_FMT
+                      "malformed response header: %s", SRV_ARGS(q), err);
+        return fail_502(q);
+    }
+    if (q->action == FCGIX_RESP_SEND) {
+        set_state(q, FCGIX_REQ_BODY);
+        out_data(q, q->hbuf + body_off, q->hlen - body_off);
+    }
+    else {
+        set_state(q, FCGIX_REQ_DISCARD);
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
+                              apr_size_t len)
+{
+    apr_size_t take, body_off;
+
+    switch (q->state) {
+    case FCGIX_REQ_HEADERS:
+        take = q->hmax - q->hlen;
+        if (take > len) {
+            take = len;
+        }
+        memcpy(q->hbuf + q->hlen, data, take);
+        q->hlen += take;
+        body_off = fcgix_response_header_end(q->hbuf, q->hlen, &q->hscan);
+        if (body_off == 0) {
+            if (q->hlen == q->hmax) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                              FCGIX_LOGNO(00109) SRV_FMT
+                              "response header block exceeds %"
+                              APR_SIZE_T_FMT " bytes "
+                              "(FcgixMaxResponseHeaderLen)",
+                              SRV_ARGS(q), q->hmax);
+                return fail_502(q);
+            }
+            return APR_SUCCESS;
+        }
+        if (headers_complete(q, body_off) != APR_SUCCESS) {
+            return FCGIX_FAILED;
+        }
+        if (q->state == FCGIX_REQ_BODY) {
+            out_data(q, data + take, len - take);
+        }
+        return APR_SUCCESS;
+    case FCGIX_REQ_BODY:
+        out_data(q, data, len);
+        return APR_SUCCESS;
+    default:
+        return APR_SUCCESS;
+    }
+}
+
+static apr_status_t on_event(fcgix_req_t *q, const fcgix_event_t *ev)
+{
+    if (ev->kind == FCGIX_EV_MGMT || ev->kind == FCGIX_EV_UNKNOWN_TYPE) {
+        /* Unsolicited management replies carry nothing we need here. */
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, q->r, SRV_FMT
+                      "ignoring %s record", SRV_ARGS(q),
+                      fcgix_proto_type_str(ev->type));
+        return APR_SUCCESS;
+    }
+    if (ev->request_id != SOLE_RID) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      FCGIX_LOGNO(00105) SRV_FMT
+                      "protocol error: %s record for request id %u, "
+                      "expected %u", SRV_ARGS(q),
+                      fcgix_proto_type_str(ev->type), ev->request_id,
+                      SOLE_RID);
+        return fail_502(q);
+    }
+    if (ev->kind == FCGIX_EV_END_REQUEST) {
+        q->ended = 1;
+        q->end = ev->end;
+        return APR_SUCCESS;
+    }
+    if (ev->kind != FCGIX_EV_STREAM) {
+        return APR_SUCCESS;
+    }
+    if (ev->type == FCGIX_STDERR) {
+        stderr_feed(q, (const char *)ev->data, ev->len);
+        return APR_SUCCESS;
+    }
+    return on_stdout(q, (const char *)ev->data, ev->len);
+}
+
+/* One non-blocking read and everything it yields. */
+static apr_status_t pump(fcgix_req_t *q)
+{
+    apr_size_t len = RBUF_SIZE, off = 0;
+    apr_status_t rv;
+
+    rv = apr_socket_recv(q->sock, q->rbuf, &len);
+    if (len == 0) {
+        return rv == APR_SUCCESS ? APR_EOF : rv;
+    }
+    while (off < len && !q->ended) {
+        fcgix_event_t ev;
+        size_t used = 0;
+        int rc = fcgix_reader_feed(&q->rd, (const uint8_t *)q->rbuf + off,
+                                   len - off, &used, &ev);
+        off += used;
+        if (rc == FCGIX_AGAIN) {
+            break;
+        }
+        if (rc != FCGIX_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                          FCGIX_LOGNO(00125) SRV_FMT
+                          "protocol error in reply: %s", SRV_ARGS(q),
+                          q->rd.error ? q->rd.error : "bad record");
+            return fail_502(q);
+        }
+        if ((rv = on_event(q, &ev)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    out_pass(q, q->srv->flush);
+    return APR_SUCCESS;
+}
+
+static apr_status_t wait_io(fcgix_req_t *q, apr_int16_t events,
+                            apr_int16_t *revents)
+{
+    apr_pollfd_t pfd;
+    apr_int32_t n;
+    apr_status_t rv;
+
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = q->r->pool;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.reqevents = events;
+    pfd.desc.s = q->sock;
+    do {
+        rv = apr_poll(&pfd, 1, &n, q->io_timeout);
+    } while (APR_STATUS_IS_EINTR(rv));
+    *revents = pfd.rtnevents;
+    return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing the application                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Writes the whole vector. While the application does not read, what it
+ * writes is read and forwarded: an application that answers before it has
+ * read all of a large body must never deadlock against us.
+ */
+static apr_status_t send_iov(fcgix_req_t *q, struct iovec *iov, int n)
+{
+    for (;;) {
+        apr_size_t w = 0;
+        apr_int16_t rev = 0;
+        apr_status_t rv;
+
+        while (n > 0 && iov->iov_len == 0) {
+            iov++;
+            n--;
+        }
+        if (n == 0) {
+            return APR_SUCCESS;
+        }
+        rv = apr_socket_sendv(q->sock, iov, n, &w);
+        while (w > 0) {
+            if (w >= iov->iov_len) {
+                w -= iov->iov_len;
+                iov++;
+                n--;
+            }
+            else {
+                iov->iov_base = (char *)iov->iov_base + w;
+                iov->iov_len -= w;
+                w = 0;
+            }
+        }
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
+            return rv;
+        }
+        if (rv == APR_SUCCESS) {
+            continue;
+        }
+        rv = wait_io(q, APR_POLLOUT | APR_POLLIN, &rev);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (rev & (APR_POLLIN | APR_POLLHUP | APR_POLLERR)) {
+            rv = pump(q);
+            if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
+                return rv;
+            }
+            if (q->ended || q->client_gone) {
+                return FCGIX_APP_DONE;
+            }
+        }
+    }
+}
+
+static apr_status_t batch_flush(fcgix_req_t *q, batch_t *b)
+{
+    apr_status_t rv = send_iov(q, b->iov, b->niov);
+
+    b->niov = 0;
+    b->nhdr = 0;
+    return rv;
+}
+
+static void batch_raw(batch_t *b, const void *data, apr_size_t len)
+{
+    b->iov[b->niov].iov_base = (void *)data;
+    b->iov[b->niov].iov_len = len;
+    b->niov++;
+}
+
+/* Queues data as STDIN records; len 0 queues the end-of-stream record. */
+static apr_status_t batch_stdin(fcgix_req_t *q, batch_t *b,
+                                const char *data, apr_size_t len)
+{
+    apr_status_t rv;
+
+    do {
+        apr_size_t n = len > STDIN_CHUNK ? STDIN_CHUNK : len;
+        apr_byte_t pad;
+
+        if (b->niov + 3 > BATCH_IOV || b->nhdr == BATCH_IOV / 2) {
+            if ((rv = batch_flush(q, b)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        pad = fcgix_proto_rec_header(b->hdr[b->nhdr], FCGIX_STDIN, SOLE_RID,
+                                     (uint16_t)n);
+        batch_raw(b, b->hdr[b->nhdr++], FCGIX_HEADER_LEN);
+        if (n) {
+            batch_raw(b, data, n);
+        }
+        if (pad) {
+            batch_raw(b, zero_pad, pad);
+        }
+        data += n;
+        len -= n;
+    } while (len > 0);
+    return APR_SUCCESS;
+}
+
+/* Streams a body of known length from the client as it arrives. */
+static apr_status_t send_streamed_body(fcgix_req_t *q, const char *head,
+                                       apr_size_t head_len, int *client_err)
+{
+    request_rec *r = q->r;
+    apr_bucket_brigade *ib = apr_brigade_create(r->pool, q->c->bucket_alloc);
+    batch_t *b = apr_palloc(r->pool, sizeof(*b));
+    int seen_eos = 0;
+    apr_status_t rv;
+
+    b->niov = b->nhdr = 0;
+    /* The first body bytes travel in the same write as the params. */
+    batch_raw(b, head, head_len);
+    while (!seen_eos) {
+        apr_bucket *e;
+
+        rv = ap_get_brigade(r->input_filters, ib, AP_MODE_READBYTES,
+                            APR_BLOCK_READ, BODY_READ);
+        if (rv != APR_SUCCESS) {
+            *client_err = 1;
+            return rv;
+        }
+        for (e = APR_BRIGADE_FIRST(ib); e != APR_BRIGADE_SENTINEL(ib);
+             e = APR_BUCKET_NEXT(e)) {
+            const char *data;
+            apr_size_t len;
+
+            if (APR_BUCKET_IS_EOS(e)) {
+                seen_eos = 1;
+                break;
+            }
+            if (APR_BUCKET_IS_METADATA(e)) {
+                continue;
+            }
+            rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
+            if (rv != APR_SUCCESS) {
+                *client_err = 1;
+                return rv;
+            }
+            if (len && (rv = batch_stdin(q, b, data, len)) != APR_SUCCESS) {
+                return rv;
+            }
+        }
+        if (seen_eos && (rv = batch_stdin(q, b, NULL, 0)) != APR_SUCCESS) {
+            return rv;
+        }
+        /* Bucket data must outlive the write that points at it. */
+        rv = batch_flush(q, b);
+        apr_brigade_cleanup(ib);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t send_spooled_body(fcgix_req_t *q, const char *head,
+                                      apr_size_t head_len,
+                                      fcgix_spool_t *sp)
+{
+    batch_t *b = apr_palloc(q->r->pool, sizeof(*b));
+    char *fbuf = NULL;
+    apr_bucket *e;
+    apr_status_t rv;
+
+    b->niov = b->nhdr = 0;
+    batch_raw(b, head, head_len);
+    for (e = APR_BRIGADE_FIRST(sp->mem); e != APR_BRIGADE_SENTINEL(sp->mem);
+         e = APR_BUCKET_NEXT(e)) {
+        const char *data;
+        apr_size_t len;
+
+        if ((rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        if (len && (rv = batch_stdin(q, b, data, len)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (sp->file) {
+        fbuf = apr_palloc(q->r->pool, BODY_READ);
+    }
+    while (sp->file) {
+        apr_size_t len = BODY_READ;
+
+        /* fbuf is reused: what points into it must be written first. */
+        if ((rv = batch_flush(q, b)) != APR_SUCCESS) {
+            return rv;
+        }
+        rv = apr_file_read(sp->file, fbuf, &len);
+        if (rv == APR_EOF || (rv == APR_SUCCESS && len == 0)) {
+            break;
+        }
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if ((rv = batch_stdin(q, b, fbuf, len)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if ((rv = batch_stdin(q, b, NULL, 0)) != APR_SUCCESS) {
+        return rv;
+    }
+    return batch_flush(q, b);
+}
+
+/* ------------------------------------------------------------------ */
+/* The request                                                         */
+/* ------------------------------------------------------------------ */
+
+static int connect_backend(fcgix_req_t *q)
+{
+    fcgix_server_t *srv = q->srv;
+    apr_interval_time_t to = fcgix_conf_connect_timeout(q->r, srv);
+    int n = srv->addrs->nelts, i;
+    apr_uint32_t start = apr_atomic_inc32(&srv->rr);
+    const fcgix_addr_t *a = NULL;
+    apr_status_t rv = APR_EGENERAL;
+
+    /* A request that never reached an application may try the next. */
+    for (i = 0; i < n; i++) {
+        a = APR_ARRAY_IDX(srv->addrs, (start + i) % n, fcgix_addr_t *);
+        rv = fcgix_addr_connect(a, to, q->r->pool, &q->sock);
+        if (rv == APR_SUCCESS) {
+            q->addr = a;
+            return OK;
+        }
+    }
+    q->addr = a;
+    if (APR_STATUS_IS_TIMEUP(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
+                      FCGIX_LOGNO(00103) SRV_FMT
+                      "connect timed out after %" APR_TIME_T_FMT " ms",
+                      SRV_ARGS(q), apr_time_as_msec(to));
+        return HTTP_GATEWAY_TIME_OUT;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
+                  FCGIX_LOGNO(00102) SRV_FMT "cannot connect to the "
+                  "application", SRV_ARGS(q));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* Reads until END_REQUEST, a failure, or the client leaving. */
+static void read_reply(fcgix_req_t *q)
+{
+    while (!q->ended && !q->fail && !q->client_gone) {
+        apr_int16_t rev;
+        apr_status_t rv = pump(q);
+
+        if (rv == APR_SUCCESS || rv == FCGIX_FAILED) {
+            continue;
+        }
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            /* Nothing more is ready: let the client have what we hold. */
+            if (q->unflushed) {
+                out_pass(q, 1);
+            }
+            rv = wait_io(q, APR_POLLIN, &rev);
+            if (APR_STATUS_IS_TIMEUP(rv)) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
+                              FCGIX_LOGNO(00104) SRV_FMT
+                              "no reply within %" APR_TIME_T_FMT " s "
+                              "(I/O timeout)%s", SRV_ARGS(q),
+                              apr_time_sec(q->io_timeout),
+                              q->out_started ? "; response aborted" : "");
+                q->fail = HTTP_GATEWAY_TIME_OUT;
+            }
+            else if (rv != APR_SUCCESS) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
+                              FCGIX_LOGNO(00118) SRV_FMT
+                              "waiting for the application failed",
+                              SRV_ARGS(q));
+                q->fail = HTTP_BAD_GATEWAY;
+            }
+            continue;
+        }
+        if (q->out_started) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR,
+                          rv == APR_EOF ? 0 : rv, q->r,
+                          FCGIX_LOGNO(00111) SRV_FMT
+                          "application closed the connection after the "
+                          "response started; response aborted",
+                          SRV_ARGS(q));
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR,
+                          rv == APR_EOF ? 0 : rv, q->r,
+                          FCGIX_LOGNO(00106) SRV_FMT
+                          "application closed the connection before "
+                          "ending the request (%s)", SRV_ARGS(q),
+                          fcgix_bridge_state_str(q->state));
+        }
+        q->fail = HTTP_BAD_GATEWAY;
+    }
+}
+
+/* After END_REQUEST: was the reply a usable response? */
+static void check_end(fcgix_req_t *q)
+{
+    if (q->fail || !q->ended) {
+        return;
+    }
+    if (q->end.protocol_status != FCGIX_REQUEST_COMPLETE) {
+        int overloaded =
+            q->end.protocol_status == FCGIX_OVERLOADED
+            || q->end.protocol_status == FCGIX_CANT_MPX_CONN;
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      FCGIX_LOGNO(00114) SRV_FMT
+                      "application refused the request: %s", SRV_ARGS(q),
+                      fcgix_proto_status_str(q->end.protocol_status));
+        q->fail = overloaded ? HTTP_SERVICE_UNAVAILABLE : HTTP_BAD_GATEWAY;
+        return;
+    }
+    if (q->state == FCGIX_REQ_HEADERS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      FCGIX_LOGNO(00107) SRV_FMT
+                      "request ended before a complete response header "
+                      "(%" APR_SIZE_T_FMT " header bytes, app status %u)",
+                      SRV_ARGS(q), q->hlen,
+                      (unsigned)q->end.app_status);
+        q->fail = HTTP_BAD_GATEWAY;
+    }
+}
+
+static int finish(fcgix_req_t *q)
+{
+    request_rec *r = q->r;
+
+    if (q->sock) {
+        apr_socket_close(q->sock);
+        q->sock = NULL;
+    }
+    if (q->errlen) {
+        stderr_line(q);
+    }
+    set_state(q, FCGIX_REQ_DONE);
+    if (q->fail) {
+        if (q->out_started) {
+            out_abort(q, q->fail);
+            return OK;
+        }
+        /* Nothing reached the client: an error page replaces whatever
+         * part of the application's header was applied. */
+        r->status = HTTP_OK;
+        r->status_line = NULL;
+        apr_table_clear(r->headers_out);
+        return q->fail;
+    }
+    if (q->client_gone) {
+        return OK;
+    }
+    switch (q->action) {
+    case FCGIX_RESP_INTERNAL_REDIRECT:
+        r->method = "GET";
+        r->method_number = M_GET;
+        apr_table_unset(r->headers_in, "Content-Length");
+        apr_table_unset(r->headers_in, "Transfer-Encoding");
+        ap_internal_redirect_handler(q->location, r);
+        return OK;
+    case FCGIX_RESP_EXTERNAL_REDIRECT:
+        r->status_line = NULL;
+        return HTTP_MOVED_TEMPORARILY;
+    case FCGIX_RESP_CONDITIONAL:
+        r->status_line = NULL;
+        if (q->cond_status != HTTP_NOT_MODIFIED) {
+            return q->cond_status;
+        }
+        r->status = HTTP_NOT_MODIFIED;
+        break;
+    default:
+        break;
+    }
+    APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_eos_create(q->c->bucket_alloc));
+    out_pass(q, 0);
+    return OK;
+}
+
+/* How the body reaches the application. */
+typedef enum {
+    BODY_NONE = 0, /* no body */
+    BODY_STREAM,   /* known length: streamed as it arrives */
+    BODY_SPOOL     /* unknown length: spooled for CONTENT_LENGTH */
+} body_mode_e;
+
+static int plan_body(fcgix_req_t *q, body_mode_e *mode, apr_off_t *cl)
+{
+    request_rec *r = q->r;
+    const char *te = apr_table_get(r->headers_in, "Transfer-Encoding");
+    const char *clh = apr_table_get(r->headers_in, "Content-Length");
+    apr_off_t max_len = fcgix_conf_max_request_len(q->dc);
+
+    *cl = 0;
+    if (te) {
+        *mode = BODY_SPOOL;
+    }
+    else if (clh) {
+        char *end;
+        if (apr_strtoff(cl, clh, &end, 10) != APR_SUCCESS || *end
+            || *cl < 0) {
+            return HTTP_BAD_REQUEST;
+        }
+        *mode = *cl > 0 ? BODY_STREAM : BODY_NONE;
+    }
+    else {
+        /* HTTP/2 and later may carry a body with no content-length. */
+        *mode = r->proto_num >= HTTP_VERSION(2, 0) ? BODY_SPOOL : BODY_NONE;
+    }
+    if (*mode == BODY_STREAM && max_len > 0 && *cl > max_len) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      FCGIX_LOGNO(00110) "request body of %" APR_OFF_T_FMT
+                      " bytes exceeds FcgixMaxRequestLen %" APR_OFF_T_FMT,
+                      *cl, max_len);
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    return OK;
+}
+
+static int spool_body(fcgix_req_t *q, fcgix_spool_t **sp)
+{
+    request_rec *r = q->r;
+    apr_off_t max_len = fcgix_conf_max_request_len(q->dc);
+    const char *where;
+    apr_status_t rv;
+
+    rv = fcgix_body_spool(r, max_len, fcgix_conf_max_request_in_mem(q->dc),
+                          sp, &where);
+    if (rv == APR_SUCCESS) {
+        return OK;
+    }
+    if (rv == FCGIX_BODY_TOO_LARGE) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      FCGIX_LOGNO(00119) "chunked request body exceeds "
+                      "FcgixMaxRequestLen %" APR_OFF_T_FMT, max_len);
+        return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    }
+    if (where) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      FCGIX_LOGNO(00113) "cannot spool the request body "
+                      "to a temporary file");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
+                  FCGIX_LOGNO(00112) "reading the request body failed");
+    return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+}
+
+int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv)
+{
+    fcgix_req_t *q = apr_pcalloc(r->pool, sizeof(*q));
+    fcgix_env_opts_t opts;
+    fcgix_spool_t *sp = NULL;
+    body_mode_e mode;
+    apr_off_t cl;
+    char *head;
+    apr_size_t head_len;
+    int status, client_err = 0;
+    apr_status_t rv;
+
+    q->r = r;
+    q->c = r->connection;
+    q->srv = srv;
+    q->dc = ap_get_module_config(r->per_dir_config, &fcgix_module);
+    q->io_timeout = fcgix_conf_io_timeout(r, srv);
+    q->hmax = fcgix_conf_max_response_header(q->dc);
+    q->state = FCGIX_REQ_CONNECT;
+    fcgix_reader_init(&q->rd, FCGIX_READ_FROM_APP);
+
+    if ((status = plan_body(q, &mode, &cl)) != OK) {
+        return status;
+    }
+    /* A spooled body is read before any connection is held. */
+    if (mode == BODY_SPOOL && (status = spool_body(q, &sp)) != OK) {
+        return status;
+    }
+
+    memset(&opts, 0, sizeof(opts));
+    opts.request_id = SOLE_RID;
+    opts.role = FCGIX_ROLE_RESPONDER;
+    opts.content_length = sp ? sp->total : -1;
+    opts.no_body = sp ? sp->total == 0 : mode == BODY_NONE;
+    if (fcgix_env_build(r, srv, q->dc, &opts, &head, &head_len)
+        != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      FCGIX_LOGNO(00117) "request environment too large "
+                      "to encode for %s", srv->path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if ((status = connect_backend(q)) != OK) {
+        return status;
+    }
+    q->rbuf = apr_palloc(r->pool, RBUF_SIZE);
+    q->hbuf = apr_palloc(r->pool, q->hmax);
+    q->ob = apr_brigade_create(r->pool, q->c->bucket_alloc);
+
+    set_state(q, FCGIX_REQ_SEND);
+    if (sp && !opts.no_body) {
+        rv = send_spooled_body(q, head, head_len, sp);
+    }
+    else if (mode == BODY_STREAM) {
+        rv = send_streamed_body(q, head, head_len, &client_err);
+    }
+    else {
+        struct iovec iov;
+        iov.iov_base = head;
+        iov.iov_len = head_len;
+        rv = send_iov(q, &iov, 1);
+    }
+    if (q->state == FCGIX_REQ_SEND) {
+        set_state(q, FCGIX_REQ_HEADERS);
+    }
+
+    if (client_err) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
+                      FCGIX_LOGNO(00120) "reading the request body failed");
+        status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        q->fail = status == HTTP_REQUEST_ENTITY_TOO_LARGE
+                  ? status : HTTP_BAD_REQUEST;
+        if (q->c->aborted) {
+            q->client_gone = 1;
+        }
+    }
+    else if (APR_STATUS_IS_TIMEUP(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      FCGIX_LOGNO(00121) SRV_FMT
+                      "application did not read the request within %"
+                      APR_TIME_T_FMT " s (I/O timeout)", SRV_ARGS(q),
+                      apr_time_sec(q->io_timeout));
+        q->fail = HTTP_GATEWAY_TIME_OUT;
+    }
+    else if (rv != APR_SUCCESS && rv != FCGIX_APP_DONE
+             && rv != FCGIX_FAILED) {
+        /* The application stopped reading (closed, reset). What it wrote
+         * before that may still be a complete answer. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
+                      FCGIX_LOGNO(00122) SRV_FMT
+                      "writing the request to the application failed",
+                      SRV_ARGS(q));
+    }
+
+    if (!q->fail) {
+        read_reply(q);
+    }
+    check_end(q);
+    if (q->ended && q->end.app_status != 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r,
+                      FCGIX_LOGNO(00123) SRV_FMT "application exit status "
+                      "%u", SRV_ARGS(q), (unsigned)q->end.app_status);
+    }
+    return finish(q);
+}

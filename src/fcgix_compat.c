@@ -1,0 +1,83 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include <strings.h>
+
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "fcgix.h"
+#include "fcgix_conf.h"
+#include "fcgix_compat.h"
+
+/*
+ * mod_fastcgi options are case-insensitive and take their value as the
+ * next word. mod_fastcgi kept only the last of several -host/-socket
+ * options; we keep them all as alternative addresses.
+ */
+const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
+                                         char *const argv[])
+{
+    const char *name = cmd->cmd->name;
+    fcgix_server_t *srv;
+    const char *err;
+    int i;
+
+    (void)dc;
+    if (argc < 1) {
+        return apr_pstrcat(cmd->pool, name, " needs a path", NULL);
+    }
+    srv = fcgix_conf_server_new(cmd->pool, argv[0], name);
+    for (i = 1; i < argc; i++) {
+        const char *opt = argv[i];
+        const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
+
+        if (!strcasecmp(opt, "-flush")) {
+            srv->flush = 1;
+            continue;
+        }
+        if (val == NULL) {
+            return apr_psprintf(cmd->pool, "%s %s: option %s needs a value"
+                                " or is unknown", name, argv[0], opt);
+        }
+        i++;
+        if (!strcasecmp(opt, "-host") || !strcasecmp(opt, "-socket")) {
+            fcgix_addr_t *addr;
+            int is_sock = !strcasecmp(opt, "-socket");
+            const char *spec = is_sock
+                ? apr_pstrcat(cmd->pool, "unix:",
+                              fcgix_conf_ipc_path(cmd, val), NULL)
+                : val;
+            if ((err = fcgix_addr_parse(cmd->pool, spec, 0, &addr))) {
+                return apr_psprintf(cmd->pool, "%s %s: %s", name, argv[0],
+                                    err);
+            }
+            APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
+        }
+        else if (!strcasecmp(opt, "-appConnTimeout")) {
+            /* 0 meant a blocking connect; ours are always bounded. */
+            if ((err = fcgix_conf_parse_secs(cmd->pool, opt, val,
+                                             &srv->connect_timeout))) {
+                return err;
+            }
+        }
+        else if (!strcasecmp(opt, "-idle-timeout")) {
+            if ((err = fcgix_conf_parse_secs(cmd->pool, opt, val,
+                                             &srv->io_timeout))) {
+                return err;
+            }
+        }
+        else if (!strcasecmp(opt, "-pass-header")) {
+            APR_ARRAY_PUSH(srv->pass_headers, const char *) = val;
+        }
+        else {
+            return apr_psprintf(cmd->pool, "%s %s: unknown option %s", name,
+                                argv[0], opt);
+        }
+    }
+    return fcgix_conf_add_server(cmd, srv);
+}

@@ -1,0 +1,477 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include <errno.h>
+#include <strings.h>
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_main.h"
+
+#include "fcgix.h"
+#include "fcgix_conf.h"
+#include "fcgix_compat.h"
+
+/* ------------------------------------------------------------------ */
+/* Create and merge                                                    */
+/* ------------------------------------------------------------------ */
+
+void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s)
+{
+    fcgix_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    (void)s;
+    sc->servers = apr_array_make(p, 4, sizeof(fcgix_server_t *));
+    sc->connect_timeout = FCGIX_UNSET;
+    sc->io_timeout = FCGIX_UNSET;
+    return sc;
+}
+
+void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
+{
+    fcgix_srv_conf_t *base = basev, *add = addv;
+    fcgix_srv_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    /* A vhost sees its own servers first, then the main server's. */
+    conf->servers = apr_array_append(p, add->servers, base->servers);
+    FCGIX_MERGE(connect_timeout);
+    FCGIX_MERGE(io_timeout);
+    conf->ipc_dir = add->ipc_dir ? add->ipc_dir : base->ipc_dir;
+    return conf;
+}
+
+void *fcgix_conf_create_dir(apr_pool_t *p, char *dir)
+{
+    fcgix_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+
+    (void)dir;
+    dc->max_request_len = FCGIX_UNSET;
+    dc->max_request_in_mem = FCGIX_UNSET;
+    dc->max_response_header = FCGIX_UNSET;
+    return dc;
+}
+
+void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
+{
+    fcgix_dir_conf_t *base = basev, *add = addv;
+    fcgix_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+
+    FCGIX_MERGE(max_request_len);
+    FCGIX_MERGE(max_request_in_mem);
+    FCGIX_MERGE(max_response_header);
+    if (add->pass_headers && base->pass_headers) {
+        conf->pass_headers = apr_array_append(p, base->pass_headers,
+                                              add->pass_headers);
+    }
+    else {
+        conf->pass_headers = add->pass_headers ? add->pass_headers
+                                               : base->pass_headers;
+    }
+    return conf;
+}
+
+/* ------------------------------------------------------------------ */
+/* Accessors: the only place defaults are applied                     */
+/* ------------------------------------------------------------------ */
+
+apr_interval_time_t fcgix_conf_connect_timeout(const request_rec *r,
+                                               const fcgix_server_t *srv)
+{
+    const fcgix_srv_conf_t *sc =
+        ap_get_module_config(r->server->module_config, &fcgix_module);
+
+    if (srv && srv->connect_timeout > 0) {
+        return srv->connect_timeout;
+    }
+    return FCGIX_VALUE(sc->connect_timeout, FCGIX_DEFAULT_CONNECT_TIMEOUT);
+}
+
+apr_interval_time_t fcgix_conf_io_timeout(const request_rec *r,
+                                          const fcgix_server_t *srv)
+{
+    const fcgix_srv_conf_t *sc =
+        ap_get_module_config(r->server->module_config, &fcgix_module);
+
+    if (srv && srv->io_timeout > 0) {
+        return srv->io_timeout;
+    }
+    /* httpd's own Timeout is what an admin expects to govern a gateway. */
+    return FCGIX_VALUE(sc->io_timeout, r->server->timeout);
+}
+
+apr_off_t fcgix_conf_max_request_len(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->max_request_len, 0);
+}
+
+apr_off_t fcgix_conf_max_request_in_mem(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->max_request_in_mem,
+                       FCGIX_DEFAULT_MAX_REQUEST_IN_MEM);
+}
+
+apr_size_t fcgix_conf_max_response_header(const fcgix_dir_conf_t *dc)
+{
+    return (apr_size_t)FCGIX_VALUE(dc->max_response_header,
+                                   FCGIX_DEFAULT_MAX_RESPONSE_HEADER);
+}
+
+/* ------------------------------------------------------------------ */
+/* Server table                                                        */
+/* ------------------------------------------------------------------ */
+
+static fcgix_server_t *find_in(const fcgix_srv_conf_t *sc,
+                               const char *filename, apr_size_t len)
+{
+    int i;
+
+    for (i = 0; i < sc->servers->nelts; i++) {
+        fcgix_server_t *srv = APR_ARRAY_IDX(sc->servers, i,
+                                            fcgix_server_t *);
+        if (srv->path_len <= len
+            && memcmp(srv->path, filename, srv->path_len) == 0
+            && (filename[srv->path_len] == '\0'
+                || filename[srv->path_len] == '/')) {
+            return srv;
+        }
+    }
+    return NULL;
+}
+
+fcgix_server_t *fcgix_conf_find_server(server_rec *s, const char *filename)
+{
+    const fcgix_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &fcgix_module);
+    apr_size_t len = strlen(filename);
+    fcgix_server_t *srv;
+    server_rec *vs;
+
+    if ((srv = find_in(sc, filename, len)) != NULL) {
+        return srv;
+    }
+    for (vs = ap_server_conf; vs; vs = vs->next) {
+        if (vs == s) {
+            continue;
+        }
+        sc = ap_get_module_config(vs->module_config, &fcgix_module);
+        if ((srv = find_in(sc, filename, len)) != NULL) {
+            return srv;
+        }
+    }
+    return NULL;
+}
+
+fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
+                                      const char *directive)
+{
+    fcgix_server_t *srv = apr_pcalloc(p, sizeof(*srv));
+    char *canon = apr_pstrdup(p, path);
+    apr_size_t len = strlen(canon);
+
+    /* "/x/app/" must match "/x/app/info" the same as "/x/app". */
+    while (len > 1 && canon[len - 1] == '/') {
+        canon[--len] = '\0';
+    }
+    srv->path = canon;
+    srv->path_len = len;
+    srv->directive = directive;
+    srv->addrs = apr_array_make(p, 1, sizeof(fcgix_addr_t *));
+    srv->connect_timeout = FCGIX_UNSET;
+    srv->io_timeout = FCGIX_UNSET;
+    srv->pass_headers = apr_array_make(p, 2, sizeof(const char *));
+    return srv;
+}
+
+const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+    server_rec *s;
+
+    if (srv->addrs->nelts == 0) {
+        return apr_psprintf(cmd->pool, "%s %s: no address given",
+                            cmd->cmd->name, srv->path);
+    }
+    /* Servers are global (mod_fastcgi semantics), so clash globally. */
+    for (s = cmd->server; s; s = s->next) {
+        fcgix_srv_conf_t *o =
+            ap_get_module_config(s->module_config, &fcgix_module);
+        int i;
+        for (i = 0; i < o->servers->nelts; i++) {
+            fcgix_server_t *x = APR_ARRAY_IDX(o->servers, i,
+                                              fcgix_server_t *);
+            if (strcmp(x->path, srv->path) == 0) {
+                return apr_psprintf(cmd->pool, "%s: a FastCGI server for "
+                                    "%s is already defined (%s)",
+                                    cmd->cmd->name, srv->path,
+                                    x->directive);
+            }
+        }
+    }
+    APR_ARRAY_PUSH(sc->servers, fcgix_server_t *) = srv;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Value parsing                                                       */
+/* ------------------------------------------------------------------ */
+
+const char *fcgix_conf_parse_secs(apr_pool_t *p, const char *what,
+                                  const char *arg, apr_interval_time_t *out)
+{
+    char *end;
+    apr_int64_t v;
+
+    errno = 0;
+    v = apr_strtoi64(arg, &end, 10);
+    if (errno || end == arg || *end || v < 0 || v > 86400 * 365) {
+        return apr_psprintf(p, "%s: '%s' is not a number of seconds "
+                            "(0 to 31536000)", what, arg);
+    }
+    *out = apr_time_from_sec(v);
+    return NULL;
+}
+
+static const char *parse_bytes(cmd_parms *cmd, const char *arg,
+                               apr_off_t *out)
+{
+    char *end;
+    apr_off_t v;
+
+    if (apr_strtoff(&v, arg, &end, 10) != APR_SUCCESS || end == arg
+        || *end || v < 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a byte count >= 0",
+                            cmd->cmd->name, arg);
+    }
+    *out = v;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Directive handlers                                                  */
+/* ------------------------------------------------------------------ */
+
+const char *fcgix_conf_set_max_request_len(cmd_parms *cmd, void *dcv,
+                                           const char *arg)
+{
+    return parse_bytes(cmd, arg,
+                       &((fcgix_dir_conf_t *)dcv)->max_request_len);
+}
+
+const char *fcgix_conf_set_max_request_in_mem(cmd_parms *cmd, void *dcv,
+                                              const char *arg)
+{
+    return parse_bytes(cmd, arg,
+                       &((fcgix_dir_conf_t *)dcv)->max_request_in_mem);
+}
+
+static const char *set_max_response_header(cmd_parms *cmd, void *dcv,
+                                           const char *arg)
+{
+    fcgix_dir_conf_t *dc = dcv;
+    const char *err = parse_bytes(cmd, arg, &dc->max_response_header);
+
+    if (err == NULL && (dc->max_response_header < 1024
+                        || dc->max_response_header > 16 * 1024 * 1024)) {
+        return apr_psprintf(cmd->pool, "%s must be between 1024 and "
+                            "16777216", cmd->cmd->name);
+    }
+    return err;
+}
+
+static int valid_header_name(const char *s)
+{
+    if (!*s) {
+        return 0;
+    }
+    for (; *s; s++) {
+        if (!apr_isalnum(*s) && *s != '-' && *s != '_') {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+const char *fcgix_conf_add_pass_header(cmd_parms *cmd, void *dcv,
+                                       const char *arg)
+{
+    fcgix_dir_conf_t *dc = dcv;
+
+    if (!valid_header_name(arg)) {
+        return apr_psprintf(cmd->pool, "%s: invalid header name '%s'",
+                            cmd->cmd->name, arg);
+    }
+    if (dc->pass_headers == NULL) {
+        dc->pass_headers = apr_array_make(cmd->pool, 2, sizeof(char *));
+    }
+    APR_ARRAY_PUSH(dc->pass_headers, const char *) = arg;
+    return NULL;
+}
+
+const char *fcgix_conf_set_io_timeout(cmd_parms *cmd, void *dcv,
+                                      const char *arg)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+
+    (void)dcv;
+    return fcgix_conf_parse_secs(cmd->pool, cmd->cmd->name, arg,
+                                 &sc->io_timeout);
+}
+
+const char *fcgix_conf_set_connect_timeout(cmd_parms *cmd, void *dcv,
+                                           const char *arg)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+
+    (void)dcv;
+    return fcgix_conf_parse_secs(cmd->pool, cmd->cmd->name, arg,
+                                 &sc->connect_timeout);
+}
+
+/*
+ * The IPC directory is global and must precede the servers that name
+ * sockets relative to it (as in mod_fastcgi). Directive handlers of a
+ * virtual host cannot reach the main server's record, so the value read so
+ * far is kept here; pre_config resets it for every configuration pass.
+ */
+static const char *ipc_dir_seen;
+
+void fcgix_conf_pre_config(void)
+{
+    ipc_dir_seen = NULL;
+}
+
+const char *fcgix_conf_set_ipc_dir(cmd_parms *cmd, void *dcv,
+                                   const char *arg)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    (void)dcv;
+    if (err) {
+        return err;
+    }
+    sc->ipc_dir = ap_runtime_dir_relative(cmd->pool, arg);
+    if (sc->ipc_dir == NULL) {
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+                            cmd->cmd->name, arg);
+    }
+    ipc_dir_seen = sc->ipc_dir;
+    return NULL;
+}
+
+const char *fcgix_conf_ipc_path(cmd_parms *cmd, const char *name)
+{
+    const char *dir = ipc_dir_seen;
+
+    if (name[0] == '/') {
+        return name;
+    }
+    if (dir == NULL) {
+        dir = ap_runtime_dir_relative(cmd->pool, FCGIX_DEFAULT_IPC_DIR);
+    }
+    return apr_pstrcat(cmd->pool, dir, "/", name, NULL);
+}
+
+/*
+ * FcgixExternalServer <path> <address>... [connect-timeout=N]
+ *     [io-timeout=N] [pass-header=Name]... [flush=on|off]
+ */
+static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
+                                       char *const argv[])
+{
+    fcgix_server_t *srv;
+    const char *err;
+    int i;
+
+    (void)dcv;
+    if (argc < 2) {
+        return "FcgixExternalServer needs a path and at least one address";
+    }
+    srv = fcgix_conf_server_new(cmd->pool, argv[0], cmd->cmd->name);
+    for (i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+
+        if (eq == NULL) {
+            fcgix_addr_t *addr;
+            if ((err = fcgix_addr_parse(cmd->pool, a, 0, &addr)) != NULL) {
+                return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err,
+                                   NULL);
+            }
+            APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
+        }
+        else if (!strncasecmp(a, "connect-timeout=", 16)) {
+            err = fcgix_conf_parse_secs(cmd->pool, "connect-timeout",
+                                        eq + 1, &srv->connect_timeout);
+            if (err) {
+                return err;
+            }
+        }
+        else if (!strncasecmp(a, "io-timeout=", 11)) {
+            err = fcgix_conf_parse_secs(cmd->pool, "io-timeout", eq + 1,
+                                        &srv->io_timeout);
+            if (err) {
+                return err;
+            }
+        }
+        else if (!strncasecmp(a, "pass-header=", 12)) {
+            if (!valid_header_name(eq + 1)) {
+                return apr_psprintf(cmd->pool, "%s: invalid header name "
+                                    "'%s'", cmd->cmd->name, eq + 1);
+            }
+            APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
+        }
+        else if (!strcasecmp(a, "flush=on")) {
+            srv->flush = 1;
+        }
+        else if (!strcasecmp(a, "flush=off")) {
+            srv->flush = 0;
+        }
+        else {
+            return apr_psprintf(cmd->pool, "%s: unknown option '%s'",
+                                cmd->cmd->name, a);
+        }
+    }
+    return fcgix_conf_add_server(cmd, srv);
+}
+
+#define FCGIX_DIR_CTX (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
+
+const command_rec fcgix_conf_cmds[] = {
+    AP_INIT_TAKE_ARGV("FcgixExternalServer", cmd_external_server, NULL,
+                      RSRC_CONF,
+                      "<path> <address>... [connect-timeout=s] "
+                      "[io-timeout=s] [pass-header=Name] [flush=on|off]"),
+    AP_INIT_TAKE1("FcgixConnectTimeout", fcgix_conf_set_connect_timeout,
+                  NULL, RSRC_CONF, "seconds to wait for a connection"),
+    AP_INIT_TAKE1("FcgixIOTimeout", fcgix_conf_set_io_timeout, NULL,
+                  RSRC_CONF, "seconds an application may stay silent"),
+    AP_INIT_TAKE1("FcgixIpcDir", fcgix_conf_set_ipc_dir, NULL, RSRC_CONF,
+                  "directory for relative socket names"),
+    AP_INIT_TAKE1("FcgixMaxRequestLen", fcgix_conf_set_max_request_len,
+                  NULL, FCGIX_DIR_CTX,
+                  "largest request body in bytes (0: no own limit); "
+                  "larger gets 413"),
+    AP_INIT_TAKE1("FcgixMaxRequestInMem", fcgix_conf_set_max_request_in_mem,
+                  NULL, FCGIX_DIR_CTX,
+                  "bytes of a chunked body kept in memory before spooling "
+                  "to a temporary file"),
+    AP_INIT_TAKE1("FcgixMaxResponseHeaderLen", set_max_response_header,
+                  NULL, FCGIX_DIR_CTX,
+                  "largest response header block in bytes"),
+    AP_INIT_ITERATE("FcgixPassHeader", fcgix_conf_add_pass_header, NULL,
+                    FCGIX_DIR_CTX,
+                    "request headers passed to the application as HTTP_*"),
+    FCGIX_COMPAT_CMDS
+    {NULL}
+};

@@ -1,0 +1,138 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include "apr_strings.h"
+#include "apr_lib.h"
+
+#include "httpd.h"
+#include "util_script.h"
+
+#include "fcgix.h"
+#include "fcgix_env.h"
+#include "fcgix_proto.h"
+
+/* Multiple of 8, so only the last PARAMS record can need padding. */
+#define PARAMS_CHUNK 65528u
+
+static const char zero_pad[8];
+
+static void pass_header(request_rec *r, const char *name)
+{
+    const char *v = apr_table_get(r->headers_in, name);
+    char *var, *p;
+
+    if (v == NULL) {
+        return;
+    }
+    var = apr_pstrcat(r->pool, "HTTP_", name, NULL);
+    for (p = var + 5; *p; p++) {
+        *p = apr_isalnum(*p) ? apr_toupper(*p) : '_';
+    }
+    apr_table_setn(r->subprocess_env, var, v);
+}
+
+static void pass_headers(request_rec *r, const apr_array_header_t *names)
+{
+    int i;
+
+    for (i = 0; names && i < names->nelts; i++) {
+        pass_header(r, APR_ARRAY_IDX(names, i, const char *));
+    }
+}
+
+static char *put_record(char *p, apr_byte_t type, apr_uint16_t rid,
+                        const char *content, apr_size_t clen)
+{
+    apr_byte_t pad = fcgix_proto_rec_header((uint8_t *)p, type, rid,
+                                            (uint16_t)clen);
+    p += FCGIX_HEADER_LEN;
+    if (clen) {
+        memcpy(p, content, clen);
+        p += clen;
+    }
+    memcpy(p, zero_pad, pad);
+    return p + pad;
+}
+
+apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
+                             const fcgix_dir_conf_t *dc,
+                             const fcgix_env_opts_t *opts, char **out,
+                             apr_size_t *out_len)
+{
+    const apr_array_header_t *arr;
+    const apr_table_entry_t *elts;
+    apr_size_t env_len = 0, off = 0, nrec, cap;
+    char *env, *buf, *p;
+    fcgix_begin_t begin;
+    int i;
+
+    ap_add_common_vars(r);
+    ap_add_cgi_vars(r);
+    pass_headers(r, srv ? srv->pass_headers : NULL);
+    pass_headers(r, dc->pass_headers);
+    if (opts->content_length >= 0) {
+        /* The application reads a plain body of this length, not the
+         * client's chunked framing. */
+        apr_table_setn(r->subprocess_env, "CONTENT_LENGTH",
+                       apr_off_t_toa(r->pool, opts->content_length));
+        apr_table_unset(r->subprocess_env, "HTTP_TRANSFER_ENCODING");
+    }
+
+    arr = apr_table_elts(r->subprocess_env);
+    elts = (const apr_table_entry_t *)arr->elts;
+    for (i = 0; i < arr->nelts; i++) {
+        apr_size_t n;
+        if (!elts[i].key || !*elts[i].key) {
+            continue;
+        }
+        n = fcgix_proto_nv_len(strlen(elts[i].key),
+                               elts[i].val ? strlen(elts[i].val) : 0);
+        if (n == 0) {
+            return APR_EINVAL;
+        }
+        env_len += n;
+    }
+    env = apr_palloc(r->pool, env_len ? env_len : 1);
+    for (i = 0; i < arr->nelts; i++) {
+        const char *k = elts[i].key, *v = elts[i].val ? elts[i].val : "";
+        apr_size_t w;
+        if (!k || !*k) {
+            continue;
+        }
+        if (fcgix_proto_nv_encode((uint8_t *)env + off, env_len - off, k,
+                                  strlen(k), v, strlen(v), &w) != FCGIX_OK) {
+            return APR_EINVAL;
+        }
+        off += w;
+    }
+
+    nrec = (env_len + PARAMS_CHUNK - 1) / PARAMS_CHUNK;
+    cap = 2 * FCGIX_HEADER_LEN                     /* BEGIN_REQUEST */
+        + env_len + nrec * (FCGIX_HEADER_LEN + 7)  /* PARAMS */
+        + 2 * FCGIX_HEADER_LEN;                    /* empty PARAMS, STDIN */
+    buf = p = apr_palloc(r->pool, cap);
+
+    begin.role = opts->role;
+    begin.flags = opts->keep_conn ? FCGIX_KEEP_CONN : 0;
+    fcgix_proto_rec_header((uint8_t *)p, FCGIX_BEGIN_REQUEST,
+                           opts->request_id, 8);
+    fcgix_proto_begin_pack((uint8_t *)p + FCGIX_HEADER_LEN, &begin);
+    p += 2 * FCGIX_HEADER_LEN;
+
+    for (off = 0; off < env_len; off += PARAMS_CHUNK) {
+        apr_size_t n = env_len - off;
+        if (n > PARAMS_CHUNK) {
+            n = PARAMS_CHUNK;
+        }
+        p = put_record(p, FCGIX_PARAMS, opts->request_id, env + off, n);
+    }
+    p = put_record(p, FCGIX_PARAMS, opts->request_id, NULL, 0);
+    if (opts->no_body) {
+        p = put_record(p, FCGIX_STDIN, opts->request_id, NULL, 0);
+    }
+    *out = buf;
+    *out_len = (apr_size_t)(p - buf);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,95 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "http_request.h"
+
+#include "fcgix.h"
+#include "fcgix_bridge.h"
+#include "fcgix_conf.h"
+#include "fcgix_handler.h"
+
+/*
+ * A request for a configured server's path, or anything below it, belongs
+ * to that server whatever handler mod_mime chose (mod_fastcgi semantics).
+ * The path need not exist on disk, so core's directory walk may have split
+ * it into an existing prefix and path_info: join them back and split at
+ * the server's path instead.
+ */
+static int fcgix_fixups(request_rec *r)
+{
+    fcgix_server_t *srv;
+    const char *full;
+
+    if (r->filename == NULL || r->proxyreq) {
+        return DECLINED;
+    }
+    full = (r->path_info && *r->path_info)
+         ? apr_pstrcat(r->pool, r->filename, r->path_info, NULL)
+         : r->filename;
+    if ((srv = fcgix_conf_find_server(r->server, full)) == NULL) {
+        return DECLINED;
+    }
+    r->filename = apr_pstrmemdup(r->pool, full, srv->path_len);
+    r->path_info = apr_pstrdup(r->pool, full + srv->path_len);
+    r->handler = FCGIX_HANDLER;
+    ap_set_module_config(r->request_config, &fcgix_module, srv);
+    return OK;
+}
+
+static int is_our_handler(const char *h)
+{
+    return h && (!strcmp(h, FCGIX_HANDLER) || !strcmp(h, FCGIX_HANDLER_FCGID));
+}
+
+static int fcgix_content_handler(request_rec *r)
+{
+    fcgix_server_t *srv;
+
+    if (!is_our_handler(r->handler)) {
+        return DECLINED;
+    }
+    srv = ap_get_module_config(r->request_config, &fcgix_module);
+    if (srv == NULL && r->filename) {
+        srv = fcgix_conf_find_server(r->server, r->filename);
+    }
+    if (srv) {
+        return fcgix_bridge_run(r, srv);
+    }
+    if (r->finfo.filetype == APR_NOFILE) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FCGIX_LOGNO(00124)
+                      "script not found: %s", r->filename);
+        return HTTP_NOT_FOUND;
+    }
+    /* Never fall back to the default handler: it would send the script's
+     * source to the client. */
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00126)
+                  "%s: no FastCGI server is configured for this file and "
+                  "this build cannot spawn applications on demand; use "
+                  "FcgixExternalServer", r->filename);
+    return HTTP_INTERNAL_SERVER_ERROR;
+}
+
+static int fcgix_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
+                            apr_pool_t *ptemp)
+{
+    (void)pconf;
+    (void)plog;
+    (void)ptemp;
+    fcgix_conf_pre_config();
+    return OK;
+}
+
+void fcgix_handler_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_pre_config(fcgix_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_fixups(fcgix_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(fcgix_content_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
