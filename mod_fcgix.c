@@ -15,12 +15,14 @@
 #include "http_config.h"
 
 #include "fcgix.h"
+#include "fcgix_authz.h"
 #include "fcgix_conf.h"
 #include "fcgix_handler.h"
 
 static void fcgix_register_hooks(apr_pool_t *p)
 {
     fcgix_handler_register_hooks(p);
+    fcgix_authz_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(fcgix) = {

@@ -17,6 +17,7 @@
 #ifndef FCGIX_BRIDGE_H
 #define FCGIX_BRIDGE_H
 
+#include "apr_buckets.h"
 #include "httpd.h"
 
 #include "fcgix_conf.h"
@@ -32,6 +33,27 @@ typedef enum {
 } fcgix_req_state_e;
 
 const char *fcgix_bridge_state_str(fcgix_req_state_e st);
+
+/** Largest authorizer body kept (it may go to the client on denial). */
+#define FCGIX_AUTH_BODY_MAX (1024 * 1024)
+
+/** What an authorizer application answered. */
+typedef struct fcgix_auth_reply_t {
+    int status;                /**< its Status:, or 200 */
+    apr_table_t *headers;      /**< every field as sent, in order */
+    apr_bucket_brigade *body;  /**< its body (copied) */
+} fcgix_auth_reply_t;
+
+/**
+ * Runs @p r through authorizer @p srv (FCGI_AUTHORIZER role) without a
+ * request body. @p extra holds role variables (FCGI_APACHE_ROLE,
+ * REMOTE_PASSWD...): they go to this application only, never into
+ * r->subprocess_env.
+ * @return OK with @p reply filled, or an HTTP error status (logged)
+ */
+int fcgix_bridge_authorize(request_rec *r, fcgix_server_t *srv,
+                           const apr_table_t *extra,
+                           fcgix_auth_reply_t *reply);
 
 /**
  * Serves @p r as a FastCGI responder through external server @p srv.

@@ -46,13 +46,35 @@ typedef struct fcgix_srv_conf_t {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t io_timeout;
     const char *ipc_dir;
+    apr_table_t *auth_providers; /**< provider name -> application path */
 } fcgix_srv_conf_t;
+
+/** The three Apache phases an authorizer application can serve. */
+typedef enum {
+    FCGIX_AUTHN = 0,  /**< check_authn: FCGI_APACHE_ROLE=AUTHENTICATOR */
+    FCGIX_AUTHZ = 1,  /**< check_authz: AUTHORIZER */
+    FCGIX_ACCESS = 2, /**< check_access: ACCESS_CHECKER */
+    FCGIX_AUTH_PHASES = 3
+} fcgix_auth_phase_e;
+
+/** How a 200 from an authorizer feeds the responder's environment. */
+typedef enum {
+    FCGIX_AUTH_VARS = 0,   /**< spec: only Variable-NAME, as NAME */
+    FCGIX_AUTH_ALL = 1     /**< mod_fastcgi without -compat: every field */
+} fcgix_auth_vars_e;
+
+typedef struct fcgix_dir_auth_t {
+    const char *path;  /**< application path, NULL: phase not handled */
+    int vars;          /**< fcgix_auth_vars_e */
+    int authoritative; /**< FCGIX_UNSET means On */
+} fcgix_dir_auth_t;
 
 typedef struct fcgix_dir_conf_t {
     apr_off_t max_request_len;    /**< 0: only LimitRequestBody applies */
     apr_off_t max_request_in_mem; /**< spool RAM before a temp file */
     apr_off_t max_response_header;
     apr_array_header_t *pass_headers; /**< const char * */
+    fcgix_dir_auth_t auth[FCGIX_AUTH_PHASES];
 } fcgix_dir_conf_t;
 
 extern const command_rec fcgix_conf_cmds[];

@@ -26,6 +26,10 @@ typedef struct fcgix_env_opts_t {
     apr_off_t content_length;
     /** Append the empty STDIN record: the request has no body. */
     int no_body;
+    /** Variables for this application only (authorizer roles): the
+     *  environment is then built in a copy, r->subprocess_env keeps none
+     *  of them, and CONTENT_LENGTH is dropped. */
+    const apr_table_t *extra;
 } fcgix_env_opts_t;
 
 /**

@@ -33,15 +33,32 @@ apr_size_t fcgix_response_header_end(const char *buf, apr_size_t len,
                                       apr_size_t *scan);
 
 /**
- * Applies the header block buf[0..len) (without the blank line): Status,
- * Content-Type, Location, Last-Modified, Set-Cookie (kept for error pages
- * too), hop-by-hop headers dropped, the rest into r->headers_out.
+ * Parses the header block buf[0..len) (without the blank line; modified in
+ * place) into @p fields, in order, duplicates kept, folded lines joined.
+ * @return NULL, or the reason the block is malformed
+ */
+const char *fcgix_response_parse(apr_pool_t *p, char *buf, apr_size_t len,
+                                 apr_table_t *fields);
+
+/**
+ * The status a CGI "Status:" value names.
+ * @return 100..999, or 0 when @p value is not "NNN" or "NNN reason"
+ */
+int fcgix_response_status(const char *value);
+
+/**
+ * Applies parsed fields to a responder's request: Status, Content-Type,
+ * Location, Last-Modified, Set-Cookie (kept for error pages too),
+ * hop-by-hop fields dropped, the rest into r->headers_out.
  * @param location set to the Location value or NULL
  * @param cond_status with FCGIX_RESP_CONDITIONAL, the status to return
- * @return NULL with *action set, or the reason the block is malformed
+ * @return NULL with *action set, or the reason a field is invalid
  */
-const char *fcgix_response_apply(request_rec *r, char *buf, apr_size_t len,
+const char *fcgix_response_apply(request_rec *r, const apr_table_t *fields,
                                  fcgix_resp_action_e *action,
                                  const char **location, int *cond_status);
+
+/** True for fields that describe one hop only (Connection, ...). */
+int fcgix_response_hop_by_hop(const char *name);
 
 #endif /* FCGIX_RESPONSE_H */

@@ -59,6 +59,7 @@ typedef struct fcgix_req_t {
     /* Header block collected from FCGI_STDOUT. */
     char *hbuf;
     apr_size_t hlen, hmax, hscan;
+    fcgix_auth_reply_t *auth; /* authorizer role: capture, don't send */
     fcgix_resp_action_e action;
     const char *location;
     int cond_status;
@@ -149,13 +150,29 @@ static void stderr_feed(fcgix_req_t *q, const char *data, apr_size_t len)
 /* Output to the client                                                */
 /* ------------------------------------------------------------------ */
 
-static void out_data(fcgix_req_t *q, const char *data, apr_size_t len)
+static apr_status_t out_data(fcgix_req_t *q, const char *data,
+                             apr_size_t len)
 {
+    if (q->auth && len) {
+        apr_off_t have = 0;
+        apr_brigade_length(q->auth->body, 0, &have);
+        if (have + (apr_off_t)len > FCGIX_AUTH_BODY_MAX) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                          FCGIX_LOGNO(00127) SRV_FMT
+                          "authorizer body exceeds %d bytes",
+                          SRV_ARGS(q), FCGIX_AUTH_BODY_MAX);
+            q->fail = HTTP_BAD_GATEWAY;
+            set_state(q, FCGIX_REQ_DONE);
+            return FCGIX_FAILED;
+        }
+        return apr_brigade_write(q->auth->body, NULL, NULL, data, len);
+    }
     if (len == 0 || q->client_gone || q->r->header_only) {
-        return;
+        return APR_SUCCESS;
     }
     APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_transient_create(
                                        data, len, q->c->bucket_alloc));
+    return APR_SUCCESS;
 }
 
 /* Passes what is queued; transient buckets point into rbuf, so this runs
@@ -164,7 +181,8 @@ static void out_pass(fcgix_req_t *q, int flush)
 {
     apr_status_t rv;
 
-    if (q->client_gone || (APR_BRIGADE_EMPTY(q->ob) && !flush)) {
+    if (q->auth || q->client_gone
+        || (APR_BRIGADE_EMPTY(q->ob) && !flush)) {
         return;
     }
     if (flush) {
@@ -218,10 +236,22 @@ static apr_status_t fail_502(fcgix_req_t *q)
 
 static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
 {
+    apr_table_t *fields = apr_table_make(q->r->pool, 16);
     const char *err;
 
-    err = fcgix_response_apply(q->r, q->hbuf, body_off, &q->action,
-                               &q->location, &q->cond_status);
+    err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, fields);
+    if (err == NULL && q->auth) {
+        const char *st = apr_table_get(fields, "Status");
+        q->auth->headers = fields;
+        q->auth->status = st ? fcgix_response_status(st) : HTTP_OK;
+        if (q->auth->status == 0) {
+            err = apr_psprintf(q->r->pool, "invalid Status '%.40s'", st);
+        }
+    }
+    else if (err == NULL) {
+        err = fcgix_response_apply(q->r, fields, &q->action, &q->location,
+                                   &q->cond_status);
+    }
     if (err) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
                       FCGIX_LOGNO(00108) SRV_FMT
@@ -230,11 +260,9 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
     }
     if (q->action == FCGIX_RESP_SEND) {
         set_state(q, FCGIX_REQ_BODY);
-        out_data(q, q->hbuf + body_off, q->hlen - body_off);
+        return out_data(q, q->hbuf + body_off, q->hlen - body_off);
     }
-    else {
-        set_state(q, FCGIX_REQ_DISCARD);
-    }
+    set_state(q, FCGIX_REQ_DISCARD);
     return APR_SUCCESS;
 }
 
@@ -268,12 +296,11 @@ static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
             return FCGIX_FAILED;
         }
         if (q->state == FCGIX_REQ_BODY) {
-            out_data(q, data + take, len - take);
+            return out_data(q, data + take, len - take);
         }
         return APR_SUCCESS;
     case FCGIX_REQ_BODY:
-        out_data(q, data, len);
-        return APR_SUCCESS;
+        return out_data(q, data, len);
     default:
         return APR_SUCCESS;
     }
@@ -706,6 +733,9 @@ static int finish(fcgix_req_t *q)
         stderr_line(q);
     }
     set_state(q, FCGIX_REQ_DONE);
+    if (q->auth) {
+        return q->fail ? q->fail : OK;
+    }
     if (q->fail) {
         if (q->out_started) {
             out_abort(q, q->fail);
@@ -816,7 +846,8 @@ static int spool_body(fcgix_req_t *q, fcgix_spool_t **sp)
     return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
 }
 
-int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv)
+static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
+               fcgix_auth_reply_t *auth)
 {
     fcgix_req_t *q = apr_pcalloc(r->pool, sizeof(*q));
     fcgix_env_opts_t opts;
@@ -835,9 +866,16 @@ int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv)
     q->io_timeout = fcgix_conf_io_timeout(r, srv);
     q->hmax = fcgix_conf_max_response_header(q->dc);
     q->state = FCGIX_REQ_CONNECT;
+    q->auth = auth;
     fcgix_reader_init(&q->rd, FCGIX_READ_FROM_APP);
 
-    if ((status = plan_body(q, &mode, &cl)) != OK) {
+    if (auth) {
+        /* Authorizers see the request without its body (spec 6.3). */
+        mode = BODY_NONE;
+        cl = 0;
+        auth->body = apr_brigade_create(r->pool, q->c->bucket_alloc);
+    }
+    else if ((status = plan_body(q, &mode, &cl)) != OK) {
         return status;
     }
     /* A spooled body is read before any connection is held. */
@@ -847,7 +885,8 @@ int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv)
 
     memset(&opts, 0, sizeof(opts));
     opts.request_id = SOLE_RID;
-    opts.role = FCGIX_ROLE_RESPONDER;
+    opts.role = auth ? FCGIX_ROLE_AUTHORIZER : FCGIX_ROLE_RESPONDER;
+    opts.extra = extra;
     opts.content_length = sp ? sp->total : -1;
     opts.no_body = sp ? sp->total == 0 : mode == BODY_NONE;
     if (fcgix_env_build(r, srv, q->dc, &opts, &head, &head_len)
@@ -920,4 +959,17 @@ int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv)
                       "%u", SRV_ARGS(q), (unsigned)q->end.app_status);
     }
     return finish(q);
+}
+
+int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv)
+{
+    return run(r, srv, NULL, NULL);
+}
+
+int fcgix_bridge_authorize(request_rec *r, fcgix_server_t *srv,
+                           const apr_table_t *extra,
+                           fcgix_auth_reply_t *reply)
+{
+    memset(reply, 0, sizeof(*reply));
+    return run(r, srv, extra ? extra : apr_table_make(r->pool, 1), reply);
 }

@@ -16,6 +16,7 @@
 
 #include "fcgix.h"
 #include "fcgix_conf.h"
+#include "fcgix_authz.h"
 #include "fcgix_compat.h"
 
 /* ------------------------------------------------------------------ */
@@ -28,6 +29,7 @@ void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s)
 
     (void)s;
     sc->servers = apr_array_make(p, 4, sizeof(fcgix_server_t *));
+    sc->auth_providers = apr_table_make(p, 2);
     sc->connect_timeout = FCGIX_UNSET;
     sc->io_timeout = FCGIX_UNSET;
     return sc;
@@ -43,17 +45,23 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
     FCGIX_MERGE(connect_timeout);
     FCGIX_MERGE(io_timeout);
     conf->ipc_dir = add->ipc_dir ? add->ipc_dir : base->ipc_dir;
+    conf->auth_providers = apr_table_overlay(p, base->auth_providers,
+                                             add->auth_providers);
     return conf;
 }
 
 void *fcgix_conf_create_dir(apr_pool_t *p, char *dir)
 {
     fcgix_dir_conf_t *dc = apr_pcalloc(p, sizeof(*dc));
+    int i;
 
     (void)dir;
     dc->max_request_len = FCGIX_UNSET;
     dc->max_request_in_mem = FCGIX_UNSET;
     dc->max_response_header = FCGIX_UNSET;
+    for (i = 0; i < FCGIX_AUTH_PHASES; i++) {
+        dc->auth[i].authoritative = FCGIX_UNSET;
+    }
     return dc;
 }
 
@@ -61,7 +69,19 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
 {
     fcgix_dir_conf_t *base = basev, *add = addv;
     fcgix_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
+    int i;
 
+    for (i = 0; i < FCGIX_AUTH_PHASES; i++) {
+        if (add->auth[i].path) {
+            conf->auth[i].path = add->auth[i].path;
+            conf->auth[i].vars = add->auth[i].vars;
+        }
+        else {
+            conf->auth[i].path = base->auth[i].path;
+            conf->auth[i].vars = base->auth[i].vars;
+        }
+        FCGIX_MERGE(auth[i].authoritative);
+    }
     FCGIX_MERGE(max_request_len);
     FCGIX_MERGE(max_request_in_mem);
     FCGIX_MERGE(max_response_header);
@@ -472,6 +492,7 @@ const command_rec fcgix_conf_cmds[] = {
     AP_INIT_ITERATE("FcgixPassHeader", fcgix_conf_add_pass_header, NULL,
                     FCGIX_DIR_CTX,
                     "request headers passed to the application as HTTP_*"),
+    FCGIX_AUTHZ_CMDS
     FCGIX_COMPAT_CMDS
     {NULL}
 };

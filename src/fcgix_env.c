@@ -42,6 +42,12 @@ static void pass_headers(request_rec *r, const apr_array_header_t *names)
     }
 }
 
+static int set_var(void *table, const char *key, const char *value)
+{
+    apr_table_setn(table, key, value);
+    return 1;
+}
+
 static char *put_record(char *p, apr_byte_t type, apr_uint16_t rid,
                         const char *content, apr_size_t clen)
 {
@@ -68,19 +74,32 @@ apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
     fcgix_begin_t begin;
     int i;
 
+    apr_table_t *saved = r->subprocess_env;
+    apr_table_t *vars;
+
+    if (opts->extra) {
+        r->subprocess_env = apr_table_copy(r->pool, saved);
+    }
     ap_add_common_vars(r);
     ap_add_cgi_vars(r);
     pass_headers(r, srv ? srv->pass_headers : NULL);
     pass_headers(r, dc->pass_headers);
+    vars = r->subprocess_env;
+    if (opts->extra) {
+        r->subprocess_env = saved;
+        /* An authorizer sees the request but not its body. */
+        apr_table_unset(vars, "CONTENT_LENGTH");
+        apr_table_do(set_var, vars, opts->extra, NULL);
+    }
     if (opts->content_length >= 0) {
         /* The application reads a plain body of this length, not the
          * client's chunked framing. */
-        apr_table_setn(r->subprocess_env, "CONTENT_LENGTH",
+        apr_table_setn(vars, "CONTENT_LENGTH",
                        apr_off_t_toa(r->pool, opts->content_length));
-        apr_table_unset(r->subprocess_env, "HTTP_TRANSFER_ENCODING");
+        apr_table_unset(vars, "HTTP_TRANSFER_ENCODING");
     }
 
-    arr = apr_table_elts(r->subprocess_env);
+    arr = apr_table_elts(vars);
     elts = (const apr_table_entry_t *)arr->elts;
     for (i = 0; i < arr->nelts; i++) {
         apr_size_t n;

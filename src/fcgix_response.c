@@ -63,12 +63,12 @@ static int is_token_char(int c)
     return apr_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
 }
 
-static const char *hop_by_hop[] = {
+static const char *const hop_by_hop[] = {
     "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade",
     "Proxy-Connection", "TE", "Trailer", NULL
 };
 
-static int is_hop_by_hop(const char *name)
+int fcgix_response_hop_by_hop(const char *name)
 {
     int i;
 
@@ -80,78 +80,33 @@ static int is_hop_by_hop(const char *name)
     return 0;
 }
 
-static const char *apply_one(request_rec *r, const char *name, char *value,
-                             const char **location)
+int fcgix_response_status(const char *value)
 {
-    if (!strcasecmp(name, "Status")) {
-        int code;
-        if (!apr_isdigit(value[0]) || !apr_isdigit(value[1])
-            || !apr_isdigit(value[2])
-            || (value[3] != '\0' && value[3] != ' ')) {
-            return apr_psprintf(r->pool, "invalid Status '%.40s'", value);
-        }
-        code = atoi(value);
-        if (code < 100 || code > 999) {
-            return apr_psprintf(r->pool, "invalid Status %d", code);
-        }
-        r->status = code;
-        r->status_line = (value[3] == ' ' && value[4]) ? value : NULL;
+    if (!apr_isdigit(value[0]) || !apr_isdigit(value[1])
+        || !apr_isdigit(value[2]) || (value[3] != '\0' && value[3] != ' ')
+        || value[0] == '0') {
+        return 0;
     }
-    else if (!strcasecmp(name, "Content-Type")) {
-        ap_set_content_type(r, value);
-    }
-    else if (!strcasecmp(name, "Location")) {
-        *location = value;
-        apr_table_setn(r->headers_out, "Location", value);
-    }
-    else if (!strcasecmp(name, "Content-Length")) {
-        char *end;
-        apr_off_t cl;
-        if (apr_strtoff(&cl, value, &end, 10) != APR_SUCCESS || *end
-            || end == value || cl < 0) {
-            return apr_psprintf(r->pool, "invalid Content-Length '%.40s'",
-                                value);
-        }
-        apr_table_setn(r->headers_out, "Content-Length", value);
-    }
-    else if (!strcasecmp(name, "Last-Modified")) {
-        apr_time_t t = apr_date_parse_http(value);
-        if (t != APR_DATE_BAD) {
-            ap_update_mtime(r, t);
-            ap_set_last_modified(r);
-        }
-    }
-    else if (!strcasecmp(name, "Set-Cookie")) {
-        /* err_headers_out survives redirects and error pages. */
-        apr_table_addn(r->err_headers_out, "Set-Cookie", value);
-    }
-    else if (!is_hop_by_hop(name)) {
-        apr_table_addn(r->headers_out, name, value);
-    }
-    return NULL;
+    return atoi(value);
 }
 
-const char *fcgix_response_apply(request_rec *r, char *buf, apr_size_t len,
-                                 fcgix_resp_action_e *action,
-                                 const char **location, int *cond_status)
+const char *fcgix_response_parse(apr_pool_t *p, char *buf, apr_size_t len,
+                                 apr_table_t *fields)
 {
-    char *p = buf, *end = buf + len;
+    char *q = buf, *end = buf + len;
     char *name = NULL, *value = NULL;
-    const char *err;
 
-    *location = NULL;
-    *action = FCGIX_RESP_SEND;
     if (memchr(buf, '\0', len)) {
         return "NUL byte in response header";
     }
-    while (p < end) {
-        char *eol = memchr(p, '\n', (apr_size_t)(end - p));
-        char *line = p, *le, *colon, *v;
+    while (q < end) {
+        char *eol = memchr(q, '\n', (apr_size_t)(end - q));
+        char *line = q, *le, *colon, *v;
 
         if (eol == NULL) {
             eol = end;
         }
-        p = eol + 1;
+        q = eol + 1;
         le = eol;
         if (le > line && le[-1] == '\r') {
             le--;
@@ -168,22 +123,20 @@ const char *fcgix_response_apply(request_rec *r, char *buf, apr_size_t len,
             while (*line == ' ' || *line == '\t') {
                 line++;
             }
-            value = apr_pstrcat(r->pool, value, " ", line, NULL);
+            value = apr_pstrcat(p, value, " ", line, NULL);
             continue;
         }
-        if (name && (err = apply_one(r, name, value, location))) {
-            return err;
+        if (name) {
+            apr_table_addn(fields, name, value);
         }
         colon = strchr(line, ':');
         if (colon == NULL || colon == line) {
-            return apr_psprintf(r->pool, "malformed header line '%.60s'",
-                                line);
+            return apr_psprintf(p, "malformed header line '%.60s'", line);
         }
         *colon = '\0';
         for (v = line; *v; v++) {
             if (!is_token_char((unsigned char)*v)) {
-                return apr_psprintf(r->pool, "invalid header name "
-                                    "'%.60s'", line);
+                return apr_psprintf(p, "invalid header name '%.60s'", line);
             }
         }
         v = colon + 1;
@@ -197,10 +150,83 @@ const char *fcgix_response_apply(request_rec *r, char *buf, apr_size_t len,
         name = line;
         value = v;
     }
-    if (name && (err = apply_one(r, name, value, location))) {
-        return err;
+    if (name) {
+        apr_table_addn(fields, name, value);
     }
+    return NULL;
+}
 
+typedef struct {
+    request_rec *r;
+    const char **location;
+    const char *err;
+} apply_ctx_t;
+
+static int apply_one(void *data, const char *name, const char *value)
+{
+    apply_ctx_t *ctx = data;
+    request_rec *r = ctx->r;
+
+    if (!strcasecmp(name, "Status")) {
+        int code = fcgix_response_status(value);
+        if (code == 0) {
+            ctx->err = apr_psprintf(r->pool, "invalid Status '%.40s'",
+                                    value);
+            return 0;
+        }
+        r->status = code;
+        r->status_line = (value[3] == ' ' && value[4]) ? value : NULL;
+    }
+    else if (!strcasecmp(name, "Content-Type")) {
+        ap_set_content_type(r, value);
+    }
+    else if (!strcasecmp(name, "Location")) {
+        *ctx->location = value;
+        apr_table_setn(r->headers_out, "Location", value);
+    }
+    else if (!strcasecmp(name, "Content-Length")) {
+        char *end;
+        apr_off_t cl;
+        if (apr_strtoff(&cl, value, &end, 10) != APR_SUCCESS || *end
+            || end == value || cl < 0) {
+            ctx->err = apr_psprintf(r->pool, "invalid Content-Length "
+                                    "'%.40s'", value);
+            return 0;
+        }
+        apr_table_setn(r->headers_out, "Content-Length", value);
+    }
+    else if (!strcasecmp(name, "Last-Modified")) {
+        apr_time_t t = apr_date_parse_http(value);
+        if (t != APR_DATE_BAD) {
+            ap_update_mtime(r, t);
+            ap_set_last_modified(r);
+        }
+    }
+    else if (!strcasecmp(name, "Set-Cookie")) {
+        /* err_headers_out survives redirects and error pages. */
+        apr_table_addn(r->err_headers_out, "Set-Cookie", value);
+    }
+    else if (!fcgix_response_hop_by_hop(name)) {
+        apr_table_addn(r->headers_out, name, value);
+    }
+    return 1;
+}
+
+const char *fcgix_response_apply(request_rec *r, const apr_table_t *fields,
+                                 fcgix_resp_action_e *action,
+                                 const char **location, int *cond_status)
+{
+    apply_ctx_t ctx;
+
+    *location = NULL;
+    *action = FCGIX_RESP_SEND;
+    ctx.r = r;
+    ctx.location = location;
+    ctx.err = NULL;
+    apr_table_do(apply_one, &ctx, fields, NULL);
+    if (ctx.err) {
+        return ctx.err;
+    }
     if (*location && r->status == HTTP_OK) {
         if ((*location)[0] == '/') {
             *action = FCGIX_RESP_INTERNAL_REDIRECT;
