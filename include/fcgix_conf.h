@@ -21,12 +21,15 @@
 #include "http_config.h"
 
 #include "fcgix_addr.h"
+#include "fcgix_pool.h"
 
 /* Defaults, in one place. */
 #define FCGIX_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(5)
 #define FCGIX_DEFAULT_MAX_REQUEST_IN_MEM (64 * 1024)
 #define FCGIX_DEFAULT_MAX_RESPONSE_HEADER (64 * 1024)
 #define FCGIX_DEFAULT_IPC_DIR "fastcgi"
+#define FCGIX_DEFAULT_KEEPALIVE_TIMEOUT apr_time_from_sec(5)
+#define FCGIX_DEFAULT_RETRY apr_time_from_sec(10)
 
 /** A FastCGI server httpd does not start (FcgixExternalServer). */
 typedef struct fcgix_server_t {
@@ -38,7 +41,11 @@ typedef struct fcgix_server_t {
     apr_interval_time_t io_timeout;      /**< FCGIX_UNSET: server default */
     apr_array_header_t *pass_headers;    /**< const char * */
     int flush;                 /**< flush to the client after every read */
-    apr_uint32_t rr;           /**< round-robin start, atomic */
+    fcgix_pool_limits_t limits;/**< keep-alive and failure handling */
+    int balance;               /**< fcgix_balance_e */
+    int get_values;            /**< ask FCGI_GET_VALUES on first contact */
+    /** Per-child pools, parallel to addrs; built in child_init. */
+    fcgix_pool_t **pools;
 } fcgix_server_t;
 
 typedef struct fcgix_srv_conf_t {
@@ -94,6 +101,9 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
 /** Parses a whole number of seconds >= 0 for @p what. */
 const char *fcgix_conf_parse_secs(apr_pool_t *p, const char *what,
                                   const char *arg, apr_interval_time_t *out);
+
+/** Builds every server's per-child connection pools (child_init). */
+apr_status_t fcgix_conf_child_init(apr_pool_t *pchild, server_rec *s);
 
 /** Forgets per-pass parse state; called from pre_config. */
 void fcgix_conf_pre_config(void);

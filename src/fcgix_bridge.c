@@ -3,12 +3,14 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "apr_strings.h"
 #include "apr_atomic.h"
 #include "apr_buckets.h"
 #include "apr_poll.h"
+#include "apr_portable.h"
 
 #include "httpd.h"
 #include "http_core.h"
@@ -21,6 +23,7 @@
 #include "fcgix_body.h"
 #include "fcgix_bridge.h"
 #include "fcgix_env.h"
+#include "fcgix_pool.h"
 #include "fcgix_proto.h"
 #include "fcgix_response.h"
 
@@ -33,6 +36,9 @@
 #define ERRLINE_MAX 2048
 /* The only request id while one request owns the connection. */
 #define SOLE_RID 1
+/* After FCGI_ABORT_REQUEST, how long the application gets to end the
+ * request before the connection is dropped instead. */
+#define ABORT_WAIT apr_time_from_sec(3)
 
 /* Internal status: a failure that is already logged, req->fail says the
  * HTTP status. */
@@ -51,7 +57,18 @@ typedef struct fcgix_req_t {
     fcgix_server_t *srv;
     const fcgix_dir_conf_t *dc;
     const fcgix_addr_t *addr;
-    apr_socket_t *sock;
+    fcgix_pool_t *pl;
+    fcgix_conn_t *conn;
+    apr_socket_t *sock;      /* conn->sock */
+    apr_socket_t *csock;     /* the client's, watched for a hang-up */
+    const char *pre;         /* FCGI_GET_VALUES sent before the request */
+    apr_size_t pre_len;
+    int keep_conn;           /* KEEP_CONN was sent */
+    int may_retry;           /* a silent failure may be retried once */
+    int retry;               /* ... and this one will be */
+    int abort_sent;
+    int leftover;            /* bytes after END_REQUEST in the last read */
+    apr_size_t rx_bytes;
     apr_interval_time_t io_timeout;
     fcgix_req_state_e state;
     fcgix_reader_t rd;
@@ -308,8 +325,19 @@ static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
 
 static apr_status_t on_event(fcgix_req_t *q, const fcgix_event_t *ev)
 {
+    if (ev->kind == FCGIX_EV_MGMT && ev->type == FCGIX_GET_VALUES_RESULT
+        && q->pl) {
+        fcgix_pool_stats_t st;
+        fcgix_pool_caps_answer(q->pl, ev->data, ev->len);
+        fcgix_pool_stats(q->pl, &st);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, FCGIX_LOGNO(00138)
+                      SRV_FMT "FCGI_GET_VALUES_RESULT: MPXS_CONNS=%d "
+                      "MAX_CONNS=%d MAX_REQS=%d", SRV_ARGS(q), st.mpxs_conns,
+                      st.max_conns, st.max_reqs);
+        return APR_SUCCESS;
+    }
     if (ev->kind == FCGIX_EV_MGMT || ev->kind == FCGIX_EV_UNKNOWN_TYPE) {
-        /* Unsolicited management replies carry nothing we need here. */
+        /* Other management replies carry nothing we need here. */
         ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, q->r, SRV_FMT
                       "ignoring %s record", SRV_ARGS(q),
                       fcgix_proto_type_str(ev->type));
@@ -349,6 +377,7 @@ static apr_status_t pump(fcgix_req_t *q)
     if (len == 0) {
         return rv == APR_SUCCESS ? APR_EOF : rv;
     }
+    q->rx_bytes += len;
     while (off < len && !q->ended) {
         fcgix_event_t ev;
         size_t used = 0;
@@ -369,26 +398,65 @@ static apr_status_t pump(fcgix_req_t *q)
             return rv;
         }
     }
+    if (off < len) {
+        /* Whatever follows END_REQUEST was never asked for: the
+         * connection cannot be trusted for another request. */
+        q->leftover = 1;
+    }
     out_pass(q, q->srv->flush);
     return APR_SUCCESS;
 }
 
+/*
+ * Waits for the application, and for the client to hang up: a client that
+ * leaves while the application works in silence is noticed here, not at
+ * the next write, so the application can be told at once.
+ */
 static apr_status_t wait_io(fcgix_req_t *q, apr_int16_t events,
                             apr_int16_t *revents)
 {
-    apr_pollfd_t pfd;
-    apr_int32_t n;
+    apr_pollfd_t pfd[2];
+    apr_int32_t n, npfd = 1;
+    apr_interval_time_t to = q->io_timeout;
     apr_status_t rv;
 
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.p = q->r->pool;
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.reqevents = events;
-    pfd.desc.s = q->sock;
+    memset(pfd, 0, sizeof(pfd));
+    pfd[0].p = q->r->pool;
+    pfd[0].desc_type = APR_POLL_SOCKET;
+    pfd[0].reqevents = events;
+    pfd[0].desc.s = q->sock;
+    if (q->csock && !q->client_gone) {
+        pfd[1].p = q->r->pool;
+        pfd[1].desc_type = APR_POLL_SOCKET;
+        pfd[1].reqevents = APR_POLLIN;
+        pfd[1].desc.s = q->csock;
+        npfd = 2;
+    }
+    if (q->abort_sent && to > ABORT_WAIT) {
+        to = ABORT_WAIT;
+    }
     do {
-        rv = apr_poll(&pfd, 1, &n, q->io_timeout);
+        rv = apr_poll(pfd, npfd, &n, to);
     } while (APR_STATUS_IS_EINTR(rv));
-    *revents = pfd.rtnevents;
+    *revents = pfd[0].rtnevents;
+    if (rv == APR_SUCCESS && npfd == 2 && pfd[1].rtnevents) {
+        apr_os_sock_t fd;
+        char b;
+        apr_os_sock_get(&fd, q->csock);
+        /* Only a clean EOF means gone: data is a pipelined request or a
+         * TLS record, and then we stop watching. */
+        if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+            q->client_gone = 1;
+            q->c->aborted = 1;
+            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r,
+                          FCGIX_LOGNO(00134) SRV_FMT
+                          "client closed the connection while the "
+                          "application was working", SRV_ARGS(q));
+        }
+        else {
+            q->csock = NULL;
+        }
+    }
     return rv;
 }
 
@@ -508,6 +576,9 @@ static apr_status_t send_streamed_body(fcgix_req_t *q, const char *head,
 
     b->niov = b->nhdr = 0;
     /* The first body bytes travel in the same write as the params. */
+    if (q->pre) {
+        batch_raw(b, q->pre, q->pre_len);
+    }
     batch_raw(b, head, head_len);
     while (!seen_eos) {
         apr_bucket *e;
@@ -562,6 +633,9 @@ static apr_status_t send_spooled_body(fcgix_req_t *q, const char *head,
     apr_status_t rv;
 
     b->niov = b->nhdr = 0;
+    if (q->pre) {
+        batch_raw(b, q->pre, q->pre_len);
+    }
     batch_raw(b, head, head_len);
     for (e = APR_BRIGADE_FIRST(sp->mem); e != APR_BRIGADE_SENTINEL(sp->mem);
          e = APR_BUCKET_NEXT(e)) {
@@ -607,25 +681,50 @@ static apr_status_t send_spooled_body(fcgix_req_t *q, const char *head,
 /* The request                                                         */
 /* ------------------------------------------------------------------ */
 
-static int connect_backend(fcgix_req_t *q)
+static int connect_backend(fcgix_req_t *q, apr_uint32_t *tried)
 {
     fcgix_server_t *srv = q->srv;
     apr_interval_time_t to = fcgix_conf_connect_timeout(q->r, srv);
-    int n = srv->addrs->nelts, i;
-    apr_uint32_t start = apr_atomic_inc32(&srv->rr);
-    const fcgix_addr_t *a = NULL;
+    int n = srv->addrs->nelts;
+    apr_uint32_t key = 0;
     apr_status_t rv = APR_EGENERAL;
+    const char *ip;
 
-    /* A request that never reached an application may try the next. */
-    for (i = 0; i < n; i++) {
-        a = APR_ARRAY_IDX(srv->addrs, (start + i) % n, fcgix_addr_t *);
-        rv = fcgix_addr_connect(a, to, q->r->pool, &q->sock);
-        if (rv == APR_SUCCESS) {
-            q->addr = a;
-            return OK;
+    if (srv->pools == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, FCGIX_LOGNO(00135)
+                      "%s: no connection pools in this child",
+                      srv->path);
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
+    if (srv->balance == FCGIX_BALANCE_HASH) {
+        /* One client keeps reaching the same address. */
+        for (ip = q->r->useragent_ip; ip && *ip; ip++) {
+            key = key * 31 + (unsigned char)*ip;
         }
     }
-    q->addr = a;
+    /* A request that never reached an application may try the next. */
+    for (;;) {
+        int k = fcgix_pool_choose(srv->pools, n, srv->balance, key, *tried);
+        if (k < 0) {
+            break;
+        }
+        *tried |= 1u << k;
+        q->pl = srv->pools[k];
+        q->addr = fcgix_pool_addr(q->pl);
+        rv = fcgix_pool_acquire(q->pl, to, &q->conn);
+        if (rv == APR_SUCCESS) {
+            q->sock = q->conn->sock;
+            return OK;
+        }
+        if (n > 1) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, q->r,
+                          FCGIX_LOGNO(00139) SRV_FMT "address failed; "
+                          "disabled for %" APR_TIME_T_FMT " s",
+                          SRV_ARGS(q),
+                          apr_time_sec(srv->limits.disable_for));
+        }
+    }
+    q->pl = NULL;
     if (APR_STATUS_IS_TIMEUP(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
                       FCGIX_LOGNO(00103) SRV_FMT
@@ -639,13 +738,40 @@ static int connect_backend(fcgix_req_t *q)
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
-/* Reads until END_REQUEST, a failure, or the client leaving. */
+/* Tells the application the client is gone; the connection stays usable
+ * if the application then ends the request properly. */
+static void send_abort(fcgix_req_t *q)
+{
+    apr_byte_t rec[FCGIX_HEADER_LEN];
+    struct iovec iov;
+    apr_status_t rv;
+
+    q->abort_sent = 1;
+    fcgix_proto_rec_header(rec, FCGIX_ABORT_REQUEST, SOLE_RID, 0);
+    iov.iov_base = rec;
+    iov.iov_len = sizeof(rec);
+    rv = send_iov(q, &iov, 1);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, q->r, FCGIX_LOGNO(00136)
+                  SRV_FMT "client gone: sent FCGI_ABORT_REQUEST",
+                  SRV_ARGS(q));
+}
+
+/* Reads until END_REQUEST or a failure. A departed client gets the
+ * application told (FCGI_ABORT_REQUEST) and its reply drained, so a kept
+ * connection stays in step. */
 static void read_reply(fcgix_req_t *q)
 {
-    while (!q->ended && !q->fail && !q->client_gone) {
+    while (!q->ended && !q->fail) {
         apr_int16_t rev;
-        apr_status_t rv = pump(q);
+        apr_status_t rv;
 
+        if (q->client_gone && !q->abort_sent) {
+            send_abort(q);
+            if (q->ended || q->fail) {
+                break;
+            }
+        }
+        rv = pump(q);
         if (rv == APR_SUCCESS || rv == FCGIX_FAILED) {
             continue;
         }
@@ -655,7 +781,11 @@ static void read_reply(fcgix_req_t *q)
                 out_pass(q, 1);
             }
             rv = wait_io(q, APR_POLLIN, &rev);
-            if (APR_STATUS_IS_TIMEUP(rv)) {
+            if (APR_STATUS_IS_TIMEUP(rv) && q->abort_sent) {
+                /* Not ended after the abort: the connection is dropped. */
+                q->fail = HTTP_BAD_GATEWAY;
+            }
+            else if (APR_STATUS_IS_TIMEUP(rv)) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
                               FCGIX_LOGNO(00104) SRV_FMT
                               "no reply within %" APR_TIME_T_FMT " s "
@@ -673,7 +803,17 @@ static void read_reply(fcgix_req_t *q)
             }
             continue;
         }
-        if (q->out_started) {
+        q->fail = HTTP_BAD_GATEWAY;
+        if (q->may_retry && q->rx_bytes == 0) {
+            /* A kept-alive connection the application had closed, or an
+             * application that hangs up on FCGI_GET_VALUES: nothing of
+             * the request was processed, so it is sent once more. */
+            q->retry = 1;
+        }
+        else if (q->client_gone) {
+            /* Nobody is waiting for this reply. */
+        }
+        else if (q->out_started) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR,
                           rv == APR_EOF ? 0 : rv, q->r,
                           FCGIX_LOGNO(00111) SRV_FMT
@@ -689,14 +829,13 @@ static void read_reply(fcgix_req_t *q)
                           "ending the request (%s)", SRV_ARGS(q),
                           fcgix_bridge_state_str(q->state));
         }
-        q->fail = HTTP_BAD_GATEWAY;
     }
 }
 
 /* After END_REQUEST: was the reply a usable response? */
 static void check_end(fcgix_req_t *q)
 {
-    if (q->fail || !q->ended) {
+    if (q->fail || !q->ended || q->client_gone) {
         return;
     }
     if (q->end.protocol_status != FCGIX_REQUEST_COMPLETE) {
@@ -725,8 +864,14 @@ static int finish(fcgix_req_t *q)
 {
     request_rec *r = q->r;
 
-    if (q->sock) {
-        apr_socket_close(q->sock);
+    if (q->conn) {
+        /* The reuse checklist: a clean end we asked to keep, the reader
+         * between records, nothing unread, no failure. */
+        int reusable = q->keep_conn && q->ended && !q->fail
+                       && q->end.protocol_status == FCGIX_REQUEST_COMPLETE
+                       && fcgix_reader_idle(&q->rd) && !q->leftover;
+        fcgix_pool_release(q->conn, reusable);
+        q->conn = NULL;
         q->sock = NULL;
     }
     if (q->errlen) {
@@ -735,6 +880,9 @@ static int finish(fcgix_req_t *q)
     set_state(q, FCGIX_REQ_DONE);
     if (q->auth) {
         return q->fail ? q->fail : OK;
+    }
+    if (q->client_gone) {
+        return OK;
     }
     if (q->fail) {
         if (q->out_started) {
@@ -775,6 +923,47 @@ static int finish(fcgix_req_t *q)
     APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_eos_create(q->c->bucket_alloc));
     out_pass(q, 0);
     return OK;
+}
+
+/* FCGI_GET_VALUES asking for the three values the spec defines. */
+static const char *get_values_record(apr_pool_t *p, apr_size_t *len)
+{
+    static const char *const names[] = {
+        "FCGI_MAX_CONNS", "FCGI_MAX_REQS", "FCGI_MPXS_CONNS"
+    };
+    apr_byte_t *buf = apr_palloc(p, 128);
+    apr_size_t off = FCGIX_HEADER_LEN, w;
+    apr_byte_t pad;
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        fcgix_proto_nv_encode(buf + off, 120 - off, names[i],
+                              strlen(names[i]), "", 0, &w);
+        off += w;
+    }
+    pad = fcgix_proto_rec_header(buf, FCGIX_GET_VALUES, 0,
+                                 (uint16_t)(off - FCGIX_HEADER_LEN));
+    memset(buf + off, 0, pad);
+    *len = off + pad;
+    return (const char *)buf;
+}
+
+static void reset_for_retry(fcgix_req_t *q)
+{
+    if (q->conn) {
+        fcgix_pool_release(q->conn, 0);
+        q->conn = NULL;
+        q->sock = NULL;
+    }
+    fcgix_reader_init(&q->rd, FCGIX_READ_FROM_APP);
+    q->state = FCGIX_REQ_CONNECT;
+    q->hlen = q->hscan = 0;
+    q->fail = 0;
+    q->retry = 0;
+    q->ended = 0;
+    q->leftover = 0;
+    q->rx_bytes = 0;
+    q->errlen = 0;
 }
 
 /* How the body reaches the application. */
@@ -846,6 +1035,66 @@ static int spool_body(fcgix_req_t *q, fcgix_spool_t **sp)
     return ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
 }
 
+/* Sends params and body; maps what went wrong while sending. */
+static apr_status_t send_request(fcgix_req_t *q, body_mode_e mode,
+                                 fcgix_spool_t *sp, const char *head,
+                                 apr_size_t head_len, int *client_err)
+{
+    request_rec *r = q->r;
+    apr_status_t rv;
+
+    set_state(q, FCGIX_REQ_SEND);
+    if (sp && sp->total > 0) {
+        rv = send_spooled_body(q, head, head_len, sp);
+    }
+    else if (mode == BODY_STREAM) {
+        rv = send_streamed_body(q, head, head_len, client_err);
+    }
+    else {
+        struct iovec iov[2];
+        int n = 0;
+        if (q->pre) {
+            iov[n].iov_base = (void *)q->pre;
+            iov[n++].iov_len = q->pre_len;
+        }
+        iov[n].iov_base = (void *)head;
+        iov[n++].iov_len = head_len;
+        rv = send_iov(q, iov, n);
+    }
+    if (q->state == FCGIX_REQ_SEND) {
+        set_state(q, FCGIX_REQ_HEADERS);
+    }
+
+    if (*client_err) {
+        int status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
+                      FCGIX_LOGNO(00120) "reading the request body failed");
+        q->fail = status == HTTP_REQUEST_ENTITY_TOO_LARGE
+                  ? status : HTTP_BAD_REQUEST;
+        if (q->c->aborted) {
+            q->client_gone = 1;
+        }
+    }
+    else if (APR_STATUS_IS_TIMEUP(rv)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
+                      FCGIX_LOGNO(00121) SRV_FMT
+                      "application did not read the request within %"
+                      APR_TIME_T_FMT " s (I/O timeout)", SRV_ARGS(q),
+                      apr_time_sec(q->io_timeout));
+        q->fail = HTTP_GATEWAY_TIME_OUT;
+    }
+    else if (rv != APR_SUCCESS && rv != FCGIX_APP_DONE
+             && rv != FCGIX_FAILED) {
+        /* The application stopped reading (closed, reset). What it wrote
+         * before that may still be a complete answer. */
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
+                      FCGIX_LOGNO(00122) SRV_FMT
+                      "writing the request to the application failed",
+                      SRV_ARGS(q));
+    }
+    return rv;
+}
+
 static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
                fcgix_auth_reply_t *auth)
 {
@@ -856,7 +1105,8 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
     apr_off_t cl;
     char *head;
     apr_size_t head_len;
-    int status, client_err = 0;
+    int status, client_err = 0, attempt;
+    apr_uint32_t tried = 0;
     apr_status_t rv;
 
     q->r = r;
@@ -889,6 +1139,7 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
     opts.extra = extra;
     opts.content_length = sp ? sp->total : -1;
     opts.no_body = sp ? sp->total == 0 : mode == BODY_NONE;
+    opts.keep_conn = srv->limits.keepalive > 0;
     if (fcgix_env_build(r, srv, q->dc, &opts, &head, &head_len)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
@@ -897,60 +1148,47 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if ((status = connect_backend(q)) != OK) {
-        return status;
-    }
     q->rbuf = apr_palloc(r->pool, RBUF_SIZE);
     q->hbuf = apr_palloc(r->pool, q->hmax);
     q->ob = apr_brigade_create(r->pool, q->c->bucket_alloc);
-
-    set_state(q, FCGIX_REQ_SEND);
-    if (sp && !opts.no_body) {
-        rv = send_spooled_body(q, head, head_len, sp);
-    }
-    else if (mode == BODY_STREAM) {
-        rv = send_streamed_body(q, head, head_len, &client_err);
-    }
-    else {
-        struct iovec iov;
-        iov.iov_base = head;
-        iov.iov_len = head_len;
-        rv = send_iov(q, &iov, 1);
-    }
-    if (q->state == FCGIX_REQ_SEND) {
-        set_state(q, FCGIX_REQ_HEADERS);
+    q->keep_conn = opts.keep_conn;
+    if (!auth && !q->c->master) {
+        q->csock = ap_get_conn_socket(q->c);
     }
 
-    if (client_err) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, r,
-                      FCGIX_LOGNO(00120) "reading the request body failed");
-        status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
-        q->fail = status == HTTP_REQUEST_ENTITY_TOO_LARGE
-                  ? status : HTTP_BAD_REQUEST;
-        if (q->c->aborted) {
-            q->client_gone = 1;
+    for (attempt = 0;; attempt++) {
+        if ((status = connect_backend(q, &tried)) != OK) {
+            return status;
         }
-    }
-    else if (APR_STATUS_IS_TIMEUP(rv)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
-                      FCGIX_LOGNO(00121) SRV_FMT
-                      "application did not read the request within %"
-                      APR_TIME_T_FMT " s (I/O timeout)", SRV_ARGS(q),
-                      apr_time_sec(q->io_timeout));
-        q->fail = HTTP_GATEWAY_TIME_OUT;
-    }
-    else if (rv != APR_SUCCESS && rv != FCGIX_APP_DONE
-             && rv != FCGIX_FAILED) {
-        /* The application stopped reading (closed, reset). What it wrote
-         * before that may still be a complete answer. */
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r,
-                      FCGIX_LOGNO(00122) SRV_FMT
-                      "writing the request to the application failed",
-                      SRV_ARGS(q));
-    }
-
-    if (!q->fail) {
-        read_reply(q);
+        q->pre = NULL;
+        if (srv->get_values && fcgix_pool_caps_should_ask(q->pl)) {
+            q->pre = get_values_record(r->pool, &q->pre_len);
+        }
+        /* Only a request whose body is still at hand can be sent again,
+         * and only once. */
+        q->may_retry = attempt == 0 && mode != BODY_STREAM
+                       && (q->conn->reused || q->pre);
+        rv = send_request(q, mode, sp, head, head_len, &client_err);
+        if (!q->fail) {
+            read_reply(q);
+        }
+        if (!q->retry) {
+            break;
+        }
+        if (q->pre) {
+            fcgix_pool_caps_refused(q->pl);
+        }
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, r, FCGIX_LOGNO(00137)
+                      SRV_FMT "connection closed before any reply%s; "
+                      "sending the request again", SRV_ARGS(q),
+                      q->pre ? " (after FCGI_GET_VALUES)" : "");
+        reset_for_retry(q);
+        /* The same address is fine: a fresh connection is what is needed. */
+        tried = 0;
+        if (sp && sp->file) {
+            apr_off_t zero = 0;
+            apr_file_seek(sp->file, APR_SET, &zero);
+        }
     }
     check_end(q);
     if (q->ended && q->end.app_status != 0) {

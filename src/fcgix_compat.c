@@ -56,6 +56,10 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
                 return apr_psprintf(cmd->pool, "%s %s: %s", name, argv[0],
                                     err);
             }
+            if (srv->addrs->nelts == FCGIX_POOL_MAX_ADDRS) {
+                return apr_psprintf(cmd->pool, "%s %s: at most %d addresses",
+                                    name, argv[0], FCGIX_POOL_MAX_ADDRS);
+            }
             APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
         }
         else if (!strcasecmp(opt, "-appConnTimeout")) {

@@ -205,6 +205,12 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
     srv->connect_timeout = FCGIX_UNSET;
     srv->io_timeout = FCGIX_UNSET;
     srv->pass_headers = apr_array_make(p, 2, sizeof(const char *));
+    srv->limits.keepalive = 0;
+    srv->limits.idle_ttl = FCGIX_DEFAULT_KEEPALIVE_TIMEOUT;
+    srv->limits.max_conn_requests = 0;
+    srv->limits.disable_for = FCGIX_DEFAULT_RETRY;
+    srv->balance = FCGIX_BALANCE_LEAST_CONN;
+    srv->get_values = 1;
     return srv;
 }
 
@@ -236,6 +242,44 @@ const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
     }
     APR_ARRAY_PUSH(sc->servers, fcgix_server_t *) = srv;
     return NULL;
+}
+
+static apr_status_t init_server_pools(apr_pool_t *pchild,
+                                     fcgix_server_t *srv)
+{
+    int i;
+
+    if (srv->pools) {
+        return APR_SUCCESS; /* reached again through a merged vhost */
+    }
+    srv->pools = apr_pcalloc(pchild, sizeof(fcgix_pool_t *)
+                                     * srv->addrs->nelts);
+    for (i = 0; i < srv->addrs->nelts; i++) {
+        apr_status_t rv = fcgix_pool_create(
+            &srv->pools[i], APR_ARRAY_IDX(srv->addrs, i, fcgix_addr_t *),
+            &srv->limits, pchild);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t fcgix_conf_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    for (; s; s = s->next) {
+        fcgix_srv_conf_t *sc =
+            ap_get_module_config(s->module_config, &fcgix_module);
+        int i;
+        for (i = 0; i < sc->servers->nelts; i++) {
+            apr_status_t rv = init_server_pools(
+                pchild, APR_ARRAY_IDX(sc->servers, i, fcgix_server_t *));
+            if (rv != APR_SUCCESS) {
+                return rv;
+            }
+        }
+    }
+    return APR_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ */
@@ -428,6 +472,10 @@ static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
                 return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err,
                                    NULL);
             }
+            if (srv->addrs->nelts == FCGIX_POOL_MAX_ADDRS) {
+                return apr_psprintf(cmd->pool, "%s: at most %d addresses",
+                                    cmd->cmd->name, FCGIX_POOL_MAX_ADDRS);
+            }
             APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
         }
         else if (!strncasecmp(a, "connect-timeout=", 16)) {
@@ -451,6 +499,59 @@ static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
             }
             APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
         }
+        else if (!strncasecmp(a, "keepalive=", 10)) {
+            apr_int64_t n = apr_atoi64(eq + 1);
+            if (n < 0 || n > 1024 || !apr_isdigit(eq[1])) {
+                return apr_psprintf(cmd->pool, "%s: keepalive must be 0 to "
+                                    "1024 idle connections per child",
+                                    cmd->cmd->name);
+            }
+            srv->limits.keepalive = (int)n;
+        }
+        else if (!strncasecmp(a, "keepalive-timeout=", 18)) {
+            err = fcgix_conf_parse_secs(cmd->pool, "keepalive-timeout",
+                                        eq + 1, &srv->limits.idle_ttl);
+            if (err) {
+                return err;
+            }
+        }
+        else if (!strncasecmp(a, "conn-max-requests=", 18)) {
+            apr_int64_t n = apr_atoi64(eq + 1);
+            if (n < 0 || !apr_isdigit(eq[1])) {
+                return apr_psprintf(cmd->pool, "%s: conn-max-requests "
+                                    "must be >= 0", cmd->cmd->name);
+            }
+            srv->limits.max_conn_requests = (apr_uint32_t)n;
+        }
+        else if (!strncasecmp(a, "retry=", 6)) {
+            err = fcgix_conf_parse_secs(cmd->pool, "retry", eq + 1,
+                                        &srv->limits.disable_for);
+            if (err) {
+                return err;
+            }
+        }
+        else if (!strncasecmp(a, "balance=", 8)) {
+            if (!strcasecmp(eq + 1, "least-conn")) {
+                srv->balance = FCGIX_BALANCE_LEAST_CONN;
+            }
+            else if (!strcasecmp(eq + 1, "round-robin")) {
+                srv->balance = FCGIX_BALANCE_ROUND_ROBIN;
+            }
+            else if (!strcasecmp(eq + 1, "hash")) {
+                srv->balance = FCGIX_BALANCE_HASH;
+            }
+            else {
+                return apr_psprintf(cmd->pool, "%s: balance must be "
+                                    "least-conn, round-robin or hash",
+                                    cmd->cmd->name);
+            }
+        }
+        else if (!strcasecmp(a, "get-values=on")) {
+            srv->get_values = 1;
+        }
+        else if (!strcasecmp(a, "get-values=off")) {
+            srv->get_values = 0;
+        }
         else if (!strcasecmp(a, "flush=on")) {
             srv->flush = 1;
         }
@@ -471,7 +572,10 @@ const command_rec fcgix_conf_cmds[] = {
     AP_INIT_TAKE_ARGV("FcgixExternalServer", cmd_external_server, NULL,
                       RSRC_CONF,
                       "<path> <address>... [connect-timeout=s] "
-                      "[io-timeout=s] [pass-header=Name] [flush=on|off]"),
+                      "[io-timeout=s] [pass-header=Name] [flush=on|off] "
+                      "[keepalive=n] [keepalive-timeout=s] "
+                      "[conn-max-requests=n] [balance=least-conn|"
+                      "round-robin|hash] [retry=s] [get-values=on|off]"),
     AP_INIT_TAKE1("FcgixConnectTimeout", fcgix_conf_set_connect_timeout,
                   NULL, RSRC_CONF, "seconds to wait for a connection"),
     AP_INIT_TAKE1("FcgixIOTimeout", fcgix_conf_set_io_timeout, NULL,

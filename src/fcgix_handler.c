@@ -86,9 +86,21 @@ static int fcgix_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
     return OK;
 }
 
+static void fcgix_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    apr_status_t rv = fcgix_conf_child_init(pchild, s);
+
+    if (rv != APR_SUCCESS) {
+        /* Requests then fail with 503 one by one; log the cause once. */
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00133)
+                     "cannot create connection pools in this child");
+    }
+}
+
 void fcgix_handler_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_child_init(fcgix_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_config(fcgix_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(fcgix_fixups, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(fcgix_content_handler, NULL, NULL, APR_HOOK_MIDDLE);

@@ -1,0 +1,136 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_pool.h
+ * @brief Per-child connection pools, one per backend address: kept-alive
+ *        connections, what the application said in FCGI_GET_VALUES_RESULT,
+ *        load counters, and address selection with temporary disabling.
+ *
+ * Layer L1: APR only. Created in child_init (one set per httpd child, so a
+ * pool is shared by that child's threads under its own mutex); used by the
+ * bridge in request threads. Nothing here logs; callers log at the
+ * boundary.
+ */
+#ifndef FCGIX_POOL_H
+#define FCGIX_POOL_H
+
+#include "apr_network_io.h"
+#include "apr_pools.h"
+#include "apr_thread_mutex.h"
+
+#include "fcgix_addr.h"
+
+/** What we know of an application's FastCGI capabilities. */
+typedef enum {
+    FCGIX_CAPS_UNKNOWN = 0, /**< never asked */
+    FCGIX_CAPS_ASKED,       /**< FCGI_GET_VALUES sent, no answer yet */
+    FCGIX_CAPS_KNOWN,       /**< answer received */
+    FCGIX_CAPS_REFUSED      /**< asking broke a connection: never ask */
+} fcgix_caps_state_e;
+
+const char *fcgix_pool_caps_str(fcgix_caps_state_e st);
+
+/** Address choice among several for one server. */
+typedef enum {
+    FCGIX_BALANCE_LEAST_CONN = 0, /**< fewest requests in flight */
+    FCGIX_BALANCE_ROUND_ROBIN,
+    FCGIX_BALANCE_HASH            /**< by a caller-supplied key */
+} fcgix_balance_e;
+
+/** Limits of one pool, from the configuration. */
+typedef struct fcgix_pool_limits_t {
+    int keepalive;                 /**< idle connections kept, 0: none */
+    apr_interval_time_t idle_ttl;  /**< close idle connections after */
+    apr_uint32_t max_conn_requests;/**< requests per connection, 0: any */
+    apr_interval_time_t disable_for;/**< after a connect failure */
+} fcgix_pool_limits_t;
+
+typedef struct fcgix_pool_t fcgix_pool_t;
+
+/** One connection to an application, owned by one request at a time. */
+typedef struct fcgix_conn_t {
+    apr_pool_t *p;          /**< unmanaged pool owning the socket */
+    apr_socket_t *sock;     /**< non-blocking */
+    fcgix_pool_t *pool;
+    apr_time_t born;
+    apr_time_t used;
+    apr_uint32_t served;    /**< requests completed on it */
+    int reused;             /**< taken from the idle list */
+    struct fcgix_conn_t *next;
+} fcgix_conn_t;
+
+/** Counters and state of a pool, copied out for status displays. */
+typedef struct fcgix_pool_stats_t {
+    apr_uint32_t opened;   /**< connections opened */
+    apr_uint32_t reuses;   /**< requests served on a kept-alive conn */
+    apr_uint32_t idle;     /**< idle connections now */
+    apr_uint32_t busy;     /**< requests in flight now */
+    apr_uint32_t failures; /**< connect failures */
+    apr_time_t disabled_until;
+    fcgix_caps_state_e caps;
+    int mpxs_conns;
+    int max_conns;         /**< 0: not said */
+    int max_reqs;          /**< 0: not said */
+} fcgix_pool_stats_t;
+
+apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,
+                               const fcgix_pool_limits_t *limits,
+                               apr_pool_t *pchild);
+
+const fcgix_addr_t *fcgix_pool_addr(const fcgix_pool_t *pl);
+
+/** Most addresses one server may have (a bit each in a tried mask). */
+#define FCGIX_POOL_MAX_ADDRS 32
+
+/**
+ * Picks the address to use among @p n, skipping those whose bit is set in
+ * @p tried and, unless every untried one is, disabled ones.
+ * @return the index into @p pools, or -1 when every address was tried
+ */
+int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
+                      apr_uint32_t key, apr_uint32_t tried);
+
+/**
+ * A connection: a kept-alive one that still looks alive, else a new one
+ * within @p connect_timeout. Counts the request as in flight.
+ * @return APR_SUCCESS; a connect error (the address is then disabled for
+ *         the configured time)
+ */
+apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
+                                apr_interval_time_t connect_timeout,
+                                fcgix_conn_t **conn);
+
+/**
+ * Ends the request's use of @p conn. With @p reusable the connection goes
+ * to the idle list if limits allow, else it is closed. The caller decides
+ * @p reusable with the full checklist (END_REQUEST seen, KEEP_CONN sent,
+ * reader idle, nothing unread, no failure).
+ */
+void fcgix_pool_release(fcgix_conn_t *conn, int reusable);
+
+/** The request never got going on this address: count a failure. */
+void fcgix_pool_disable(fcgix_pool_t *pl);
+
+/** Should KEEP_CONN be sent? (configured keep-alive) */
+int fcgix_pool_keepalive(const fcgix_pool_t *pl);
+
+/**
+ * Capability negotiation: returns true when the caller should append
+ * FCGI_GET_VALUES to the request it is about to send (first contact), and
+ * marks the pool as asked.
+ */
+int fcgix_pool_caps_should_ask(fcgix_pool_t *pl);
+
+/** Records the decoded FCGI_GET_VALUES_RESULT body. */
+void fcgix_pool_caps_answer(fcgix_pool_t *pl, const unsigned char *body,
+                            apr_size_t len);
+
+/** Asking broke the connection; never ask this address again. */
+void fcgix_pool_caps_refused(fcgix_pool_t *pl);
+
+void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st);
+
+#endif /* FCGIX_POOL_H */
