@@ -21,6 +21,7 @@
 #include "http_config.h"
 
 #include "fcgix_addr.h"
+#include "fcgix_mpx.h"
 #include "fcgix_pool.h"
 
 /* Defaults, in one place. */
@@ -30,6 +31,16 @@
 #define FCGIX_DEFAULT_IPC_DIR "fastcgi"
 #define FCGIX_DEFAULT_KEEPALIVE_TIMEOUT apr_time_from_sec(5)
 #define FCGIX_DEFAULT_RETRY apr_time_from_sec(10)
+
+/** When requests share connections. */
+typedef enum {
+    FCGIX_MPX_AUTO = 0, /**< once the application says FCGI_MPXS_CONNS=1 */
+    FCGIX_MPX_ON,       /**< always (the application must multiplex) */
+    FCGIX_MPX_OFF       /**< never */
+} fcgix_mpx_mode_e;
+
+#define FCGIX_DEFAULT_MPX_MAX_REQS 100
+#define FCGIX_DEFAULT_MPX_BUFFER (4 * 1024 * 1024)
 
 /** A FastCGI server httpd does not start (FcgixExternalServer). */
 typedef struct fcgix_server_t {
@@ -44,6 +55,10 @@ typedef struct fcgix_server_t {
     fcgix_pool_limits_t limits;/**< keep-alive and failure handling */
     int balance;               /**< fcgix_balance_e */
     int get_values;            /**< ask FCGI_GET_VALUES on first contact */
+    int mpx;                   /**< fcgix_mpx_mode_e */
+    fcgix_mpx_limits_t mpx_limits;
+    /** Per-child multiplexing groups, parallel to addrs. */
+    fcgix_mpx_group_t **mpx_groups;
     /** Per-child pools, parallel to addrs; built in child_init. */
     fcgix_pool_t **pools;
 } fcgix_server_t;

@@ -131,6 +131,16 @@ void fcgix_pool_caps_answer(fcgix_pool_t *pl, const unsigned char *body,
 /** Asking broke the connection; never ask this address again. */
 void fcgix_pool_caps_refused(fcgix_pool_t *pl);
 
+/** True once the application said FCGI_MPXS_CONNS=1 (and never refused
+ *  a multiplexed request since). */
+int fcgix_pool_mpx_ok(fcgix_pool_t *pl);
+
+/** The application answered FCGI_CANT_MPX_CONN: stop multiplexing. */
+void fcgix_pool_mpx_refused(fcgix_pool_t *pl);
+
+/** True after fcgix_pool_mpx_refused(): even "mpx=on" stops then. */
+int fcgix_pool_mpx_was_refused(fcgix_pool_t *pl);
+
 void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st);
 
 #endif /* FCGIX_POOL_H */

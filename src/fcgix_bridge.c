@@ -23,6 +23,7 @@
 #include "fcgix_body.h"
 #include "fcgix_bridge.h"
 #include "fcgix_env.h"
+#include "fcgix_mpx.h"
 #include "fcgix_pool.h"
 #include "fcgix_proto.h"
 #include "fcgix_response.h"
@@ -39,6 +40,8 @@
 /* After FCGI_ABORT_REQUEST, how long the application gets to end the
  * request before the connection is dropped instead. */
 #define ABORT_WAIT apr_time_from_sec(3)
+/* How often a request on a shared connection looks at its client. */
+#define MPX_SLICE apr_time_from_msec(250)
 
 /* Internal status: a failure that is already logged, req->fail says the
  * HTTP status. */
@@ -58,7 +61,9 @@ typedef struct fcgix_req_t {
     const fcgix_dir_conf_t *dc;
     const fcgix_addr_t *addr;
     fcgix_pool_t *pl;
-    fcgix_conn_t *conn;
+    fcgix_conn_t *conn;      /* a connection of our own, or */
+    fcgix_mstream_t *ms;     /* our id on a shared (multiplexed) one */
+    apr_uint16_t rid;
     apr_socket_t *sock;      /* conn->sock */
     apr_socket_t *csock;     /* the client's, watched for a hang-up */
     const char *pre;         /* FCGI_GET_VALUES sent before the request */
@@ -343,13 +348,13 @@ static apr_status_t on_event(fcgix_req_t *q, const fcgix_event_t *ev)
                       fcgix_proto_type_str(ev->type));
         return APR_SUCCESS;
     }
-    if (ev->request_id != SOLE_RID) {
+    if (ev->request_id != q->rid) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
                       FCGIX_LOGNO(00105) SRV_FMT
                       "protocol error: %s record for request id %u, "
                       "expected %u", SRV_ARGS(q),
                       fcgix_proto_type_str(ev->type), ev->request_id,
-                      SOLE_RID);
+                      q->rid);
         return fail_502(q);
     }
     if (ev->kind == FCGIX_EV_END_REQUEST) {
@@ -407,6 +412,47 @@ static apr_status_t pump(fcgix_req_t *q)
     return APR_SUCCESS;
 }
 
+/* The client's socket is readable: hung up, or more data. */
+static void client_readable(fcgix_req_t *q)
+{
+    apr_os_sock_t fd;
+    char b;
+
+    apr_os_sock_get(&fd, q->csock);
+    /* Only a clean EOF means gone: data is a pipelined request or a TLS
+     * record, and then we stop watching. */
+    if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+        q->client_gone = 1;
+        q->c->aborted = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r,
+                      FCGIX_LOGNO(00134) SRV_FMT
+                      "client closed the connection while the "
+                      "application was working", SRV_ARGS(q));
+    }
+    else {
+        q->csock = NULL;
+    }
+}
+
+/* Checks, without waiting, whether the client hung up. */
+static void client_check(fcgix_req_t *q)
+{
+    apr_pollfd_t pfd;
+    apr_int32_t n = 0;
+
+    if (q->csock == NULL || q->client_gone) {
+        return;
+    }
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = q->r->pool;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.reqevents = APR_POLLIN;
+    pfd.desc.s = q->csock;
+    if (apr_poll(&pfd, 1, &n, 0) == APR_SUCCESS && n > 0) {
+        client_readable(q);
+    }
+}
+
 /*
  * Waits for the application, and for the client to hang up: a client that
  * leaves while the application works in silence is noticed here, not at
@@ -440,22 +486,7 @@ static apr_status_t wait_io(fcgix_req_t *q, apr_int16_t events,
     } while (APR_STATUS_IS_EINTR(rv));
     *revents = pfd[0].rtnevents;
     if (rv == APR_SUCCESS && npfd == 2 && pfd[1].rtnevents) {
-        apr_os_sock_t fd;
-        char b;
-        apr_os_sock_get(&fd, q->csock);
-        /* Only a clean EOF means gone: data is a pipelined request or a
-         * TLS record, and then we stop watching. */
-        if (recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
-            q->client_gone = 1;
-            q->c->aborted = 1;
-            ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r,
-                          FCGIX_LOGNO(00134) SRV_FMT
-                          "client closed the connection while the "
-                          "application was working", SRV_ARGS(q));
-        }
-        else {
-            q->csock = NULL;
-        }
+        client_readable(q);
     }
     return rv;
 }
@@ -471,6 +502,9 @@ static apr_status_t wait_io(fcgix_req_t *q, apr_int16_t events,
  */
 static apr_status_t send_iov(fcgix_req_t *q, struct iovec *iov, int n)
 {
+    if (q->ms) {
+        return fcgix_mpx_send(q->ms, iov, n, q->io_timeout);
+    }
     for (;;) {
         apr_size_t w = 0;
         apr_int16_t rev = 0;
@@ -549,7 +583,7 @@ static apr_status_t batch_stdin(fcgix_req_t *q, batch_t *b,
                 return rv;
             }
         }
-        pad = fcgix_proto_rec_header(b->hdr[b->nhdr], FCGIX_STDIN, SOLE_RID,
+        pad = fcgix_proto_rec_header(b->hdr[b->nhdr], FCGIX_STDIN, q->rid,
                                      (uint16_t)n);
         batch_raw(b, b->hdr[b->nhdr++], FCGIX_HEADER_LEN);
         if (n) {
@@ -681,6 +715,18 @@ static apr_status_t send_spooled_body(fcgix_req_t *q, const char *head,
 /* The request                                                         */
 /* ------------------------------------------------------------------ */
 
+static int use_mpx(fcgix_req_t *q)
+{
+    switch (q->srv->mpx) {
+    case FCGIX_MPX_ON:
+        return !fcgix_pool_mpx_was_refused(q->pl);
+    case FCGIX_MPX_AUTO:
+        return fcgix_pool_mpx_ok(q->pl);
+    default:
+        return 0;
+    }
+}
+
 static int connect_backend(fcgix_req_t *q, apr_uint32_t *tried)
 {
     fcgix_server_t *srv = q->srv;
@@ -711,10 +757,19 @@ static int connect_backend(fcgix_req_t *q, apr_uint32_t *tried)
         *tried |= 1u << k;
         q->pl = srv->pools[k];
         q->addr = fcgix_pool_addr(q->pl);
-        rv = fcgix_pool_acquire(q->pl, to, &q->conn);
-        if (rv == APR_SUCCESS) {
-            q->sock = q->conn->sock;
-            return OK;
+        if (use_mpx(q)) {
+            rv = fcgix_mpx_open(srv->mpx_groups[k], to, &q->ms, &q->rid);
+            if (rv == APR_SUCCESS) {
+                return OK;
+            }
+        }
+        else {
+            q->rid = SOLE_RID;
+            rv = fcgix_pool_acquire(q->pl, to, &q->conn);
+            if (rv == APR_SUCCESS) {
+                q->sock = q->conn->sock;
+                return OK;
+            }
         }
         if (n > 1) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, q->r,
@@ -747,7 +802,7 @@ static void send_abort(fcgix_req_t *q)
     apr_status_t rv;
 
     q->abort_sent = 1;
-    fcgix_proto_rec_header(rec, FCGIX_ABORT_REQUEST, SOLE_RID, 0);
+    fcgix_proto_rec_header(rec, FCGIX_ABORT_REQUEST, q->rid, 0);
     iov.iov_base = rec;
     iov.iov_len = sizeof(rec);
     rv = send_iov(q, &iov, 1);
@@ -759,8 +814,76 @@ static void send_abort(fcgix_req_t *q)
 /* Reads until END_REQUEST or a failure. A departed client gets the
  * application told (FCGI_ABORT_REQUEST) and its reply drained, so a kept
  * connection stays in step. */
+static void read_reply_mpx(fcgix_req_t *q)
+{
+    while (!q->ended && !q->fail && !q->client_gone) {
+        fcgix_event_t ev;
+        const char *why;
+        apr_status_t rv = fcgix_mpx_next(q->ms, 0, &ev, &why);
+
+        if (APR_STATUS_IS_EAGAIN(rv)) {
+            apr_time_t deadline = apr_time_now() + q->io_timeout;
+            if (q->unflushed) {
+                out_pass(q, 1);
+            }
+            /* In slices, to notice a client that hangs up meanwhile: the
+             * connection is shared, so its socket cannot be polled
+             * together with the client's. */
+            do {
+                apr_interval_time_t left = deadline - apr_time_now();
+                rv = fcgix_mpx_next(q->ms,
+                                    left > MPX_SLICE ? MPX_SLICE
+                                                     : (left > 0 ? left : 1),
+                                    &ev, &why);
+                if (APR_STATUS_IS_TIMEUP(rv)) {
+                    client_check(q);
+                }
+            } while (APR_STATUS_IS_TIMEUP(rv) && !q->client_gone
+                     && apr_time_now() < deadline);
+            if (q->client_gone) {
+                break;
+            }
+        }
+        if (rv == APR_SUCCESS) {
+            if (on_event(q, &ev) == APR_SUCCESS) {
+                /* The event's data is freed by the next call. */
+                out_pass(q, q->srv->flush);
+            }
+            continue;
+        }
+        q->fail = HTTP_BAD_GATEWAY;
+        if (APR_STATUS_IS_TIMEUP(rv)) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
+                          FCGIX_LOGNO(00140) SRV_FMT
+                          "no reply within %" APR_TIME_T_FMT " s "
+                          "(I/O timeout, request id %u)", SRV_ARGS(q),
+                          apr_time_sec(q->io_timeout), q->rid);
+            q->fail = HTTP_GATEWAY_TIME_OUT;
+        }
+        else if (rv == FCGIX_MPX_OVERFLOW) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                          FCGIX_LOGNO(00141) SRV_FMT
+                          "client too slow: more than %" APR_SIZE_T_FMT
+                          " bytes queued on a multiplexed connection; "
+                          "request aborted", SRV_ARGS(q),
+                          q->srv->mpx_limits.queue_max);
+        }
+        else {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
+                          FCGIX_LOGNO(00142) SRV_FMT
+                          "multiplexed connection failed: %s%s",
+                          SRV_ARGS(q), why ? why : "closed",
+                          q->out_started ? "; response aborted" : "");
+        }
+    }
+}
+
 static void read_reply(fcgix_req_t *q)
 {
+    if (q->ms) {
+        read_reply_mpx(q);
+        return;
+    }
     while (!q->ended && !q->fail) {
         apr_int16_t rev;
         apr_status_t rv;
@@ -864,6 +987,10 @@ static int finish(fcgix_req_t *q)
 {
     request_rec *r = q->r;
 
+    if (q->ms) {
+        fcgix_mpx_close(q->ms);
+        q->ms = NULL;
+    }
     if (q->conn) {
         /* The reuse checklist: a clean end we asked to keep, the reader
          * between records, nothing unread, no failure. */
@@ -948,8 +1075,34 @@ static const char *get_values_record(apr_pool_t *p, apr_size_t *len)
     return (const char *)buf;
 }
 
+/*
+ * The opening records are built once with SOLE_RID; a multiplexed request
+ * gets its own id written into each record header, and KEEP_CONN (a
+ * shared connection is never closed by the application).
+ */
+static void set_request_id(char *head, apr_size_t len, apr_uint16_t rid,
+                           int keep_conn)
+{
+    apr_size_t off = 0;
+
+    while (off + FCGIX_HEADER_LEN <= len) {
+        fcgix_hdr_t h;
+        fcgix_proto_hdr_unpack(&h, (const uint8_t *)head + off);
+        if (h.type == FCGIX_BEGIN_REQUEST && keep_conn) {
+            head[off + FCGIX_HEADER_LEN + 2] |= FCGIX_KEEP_CONN;
+        }
+        h.request_id = rid;
+        fcgix_proto_hdr_pack((uint8_t *)head + off, &h);
+        off += FCGIX_HEADER_LEN + h.content_length + h.padding_length;
+    }
+}
+
 static void reset_for_retry(fcgix_req_t *q)
 {
+    if (q->ms) {
+        fcgix_mpx_close(q->ms);
+        q->ms = NULL;
+    }
     if (q->conn) {
         fcgix_pool_release(q->conn, 0);
         q->conn = NULL;
@@ -1161,16 +1314,24 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
             return status;
         }
         q->pre = NULL;
-        if (srv->get_values && fcgix_pool_caps_should_ask(q->pl)) {
+        set_request_id(head, head_len, q->rid, q->ms != NULL);
+        if (q->ms == NULL && srv->get_values
+            && fcgix_pool_caps_should_ask(q->pl)) {
             q->pre = get_values_record(r->pool, &q->pre_len);
         }
         /* Only a request whose body is still at hand can be sent again,
          * and only once. */
         q->may_retry = attempt == 0 && mode != BODY_STREAM
-                       && (q->conn->reused || q->pre);
+                       && (q->ms || q->conn->reused || q->pre);
         rv = send_request(q, mode, sp, head, head_len, &client_err);
         if (!q->fail) {
             read_reply(q);
+        }
+        if (q->ms && q->ended
+            && q->end.protocol_status == FCGIX_CANT_MPX_CONN) {
+            /* It said MPXS_CONNS=1 but refuses: stop multiplexing it. */
+            fcgix_pool_mpx_refused(q->pl);
+            q->retry = q->may_retry && !q->out_started;
         }
         if (!q->retry) {
             break;

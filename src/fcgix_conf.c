@@ -211,6 +211,9 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
     srv->limits.disable_for = FCGIX_DEFAULT_RETRY;
     srv->balance = FCGIX_BALANCE_LEAST_CONN;
     srv->get_values = 1;
+    srv->mpx = FCGIX_MPX_AUTO;
+    srv->mpx_limits.max_reqs = FCGIX_DEFAULT_MPX_MAX_REQS;
+    srv->mpx_limits.queue_max = FCGIX_DEFAULT_MPX_BUFFER;
     return srv;
 }
 
@@ -254,11 +257,19 @@ static apr_status_t init_server_pools(apr_pool_t *pchild,
     }
     srv->pools = apr_pcalloc(pchild, sizeof(fcgix_pool_t *)
                                      * srv->addrs->nelts);
+    srv->mpx_groups = apr_pcalloc(pchild, sizeof(fcgix_mpx_group_t *)
+                                          * srv->addrs->nelts);
+    srv->mpx_limits.idle_ttl = srv->limits.idle_ttl;
     for (i = 0; i < srv->addrs->nelts; i++) {
         apr_status_t rv = fcgix_pool_create(
             &srv->pools[i], APR_ARRAY_IDX(srv->addrs, i, fcgix_addr_t *),
             &srv->limits, pchild);
+        if (rv == APR_SUCCESS) {
+            rv = fcgix_mpx_group_create(&srv->mpx_groups[i], srv->pools[i],
+                                        &srv->mpx_limits, pchild);
+        }
         if (rv != APR_SUCCESS) {
+            srv->pools = NULL;
             return rv;
         }
     }
@@ -546,6 +557,37 @@ static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
                                     cmd->cmd->name);
             }
         }
+        else if (!strncasecmp(a, "mpx=", 4)) {
+            if (!strcasecmp(eq + 1, "auto")) {
+                srv->mpx = FCGIX_MPX_AUTO;
+            }
+            else if (!strcasecmp(eq + 1, "on")) {
+                srv->mpx = FCGIX_MPX_ON;
+            }
+            else if (!strcasecmp(eq + 1, "off")) {
+                srv->mpx = FCGIX_MPX_OFF;
+            }
+            else {
+                return apr_psprintf(cmd->pool, "%s: mpx must be auto, on "
+                                    "or off", cmd->cmd->name);
+            }
+        }
+        else if (!strncasecmp(a, "mpx-max-reqs=", 13)) {
+            apr_int64_t n = apr_atoi64(eq + 1);
+            if (n < 1 || n > 1024) {
+                return apr_psprintf(cmd->pool, "%s: mpx-max-reqs must be 1 "
+                                    "to 1024", cmd->cmd->name);
+            }
+            srv->mpx_limits.max_reqs = (int)n;
+        }
+        else if (!strncasecmp(a, "mpx-buffer=", 11)) {
+            apr_int64_t n = apr_atoi64(eq + 1);
+            if (n < 65536) {
+                return apr_psprintf(cmd->pool, "%s: mpx-buffer must be at "
+                                    "least 65536 bytes", cmd->cmd->name);
+            }
+            srv->mpx_limits.queue_max = (apr_size_t)n;
+        }
         else if (!strcasecmp(a, "get-values=on")) {
             srv->get_values = 1;
         }
@@ -575,7 +617,8 @@ const command_rec fcgix_conf_cmds[] = {
                       "[io-timeout=s] [pass-header=Name] [flush=on|off] "
                       "[keepalive=n] [keepalive-timeout=s] "
                       "[conn-max-requests=n] [balance=least-conn|"
-                      "round-robin|hash] [retry=s] [get-values=on|off]"),
+                      "round-robin|hash] [retry=s] [get-values=on|off] "
+                      "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b]"),
     AP_INIT_TAKE1("FcgixConnectTimeout", fcgix_conf_set_connect_timeout,
                   NULL, RSRC_CONF, "seconds to wait for a connection"),
     AP_INIT_TAKE1("FcgixIOTimeout", fcgix_conf_set_io_timeout, NULL,

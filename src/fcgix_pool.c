@@ -27,6 +27,7 @@ struct fcgix_pool_t {
     apr_time_t disabled_until;
     fcgix_caps_state_e caps;
     int mpxs_conns;
+    int mpx_refused;
     int max_conns;
     int max_reqs;
 };
@@ -312,6 +313,33 @@ void fcgix_pool_caps_refused(fcgix_pool_t *pl)
     apr_thread_mutex_lock(pl->mu);
     pl->caps = FCGIX_CAPS_REFUSED;
     apr_thread_mutex_unlock(pl->mu);
+}
+
+int fcgix_pool_mpx_ok(fcgix_pool_t *pl)
+{
+    int ok;
+
+    apr_thread_mutex_lock(pl->mu);
+    ok = pl->caps == FCGIX_CAPS_KNOWN && pl->mpxs_conns && !pl->mpx_refused;
+    apr_thread_mutex_unlock(pl->mu);
+    return ok;
+}
+
+void fcgix_pool_mpx_refused(fcgix_pool_t *pl)
+{
+    apr_thread_mutex_lock(pl->mu);
+    pl->mpx_refused = 1;
+    apr_thread_mutex_unlock(pl->mu);
+}
+
+int fcgix_pool_mpx_was_refused(fcgix_pool_t *pl)
+{
+    int refused;
+
+    apr_thread_mutex_lock(pl->mu);
+    refused = pl->mpx_refused;
+    apr_thread_mutex_unlock(pl->mu);
+    return refused;
 }
 
 void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st)

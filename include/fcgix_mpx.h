@@ -1,0 +1,97 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_mpx.h
+ * @brief Multiplexing: many requests of one httpd child share a FastCGI
+ *        connection, each under its own request id.
+ *
+ * Layer L1: APR and the L0 codec, no httpd. Used by the bridge in request
+ * threads when the application said FCGI_MPXS_CONNS=1 (or configuration
+ * forces it).
+ *
+ * There is no I/O thread. Whichever request thread needs data while
+ * nobody reads becomes the reader for one read: it demultiplexes the
+ * records into per-request queues and wakes their owners (leader /
+ * follower). Writes of whole record batches are serialised by a per-
+ * connection write lock; a writer that must wait for the application to
+ * read also reads, so the two directions can never block each other.
+ *
+ * FastCGI has no flow control per request, so a request whose client is
+ * slow could make its queue grow without bound. Past the configured bound
+ * that request alone is dropped: the application gets FCGI_ABORT_REQUEST,
+ * its further records are discarded, and its owner sees FCGIX_MPX_OVERFLOW.
+ * The other requests on the connection never wait for a slow client.
+ */
+#ifndef FCGIX_MPX_H
+#define FCGIX_MPX_H
+
+#include <sys/uio.h>
+
+#include "apr_pools.h"
+
+#include "fcgix_pool.h"
+#include "fcgix_proto.h"
+
+/** A request's queue outgrew the bound (see above). */
+#define FCGIX_MPX_OVERFLOW (APR_OS_START_USERERR + 801)
+
+typedef struct fcgix_mpx_group_t fcgix_mpx_group_t;
+typedef struct fcgix_mstream_t fcgix_mstream_t;
+
+/** Multiplexing limits of one address, from the configuration. */
+typedef struct fcgix_mpx_limits_t {
+    int max_reqs;        /**< request ids per connection */
+    apr_size_t queue_max;/**< bytes queued per request */
+    apr_interval_time_t idle_ttl; /**< close connections idle this long */
+} fcgix_mpx_limits_t;
+
+/** Counters for status displays. */
+typedef struct fcgix_mpx_stats_t {
+    apr_uint32_t conns;    /**< multiplexed connections open */
+    apr_uint32_t streams;  /**< requests on them now */
+    apr_uint32_t max_depth;/**< most requests seen on one connection */
+    apr_uint32_t overflows;
+} fcgix_mpx_stats_t;
+
+/** One group per pool (address) per child; from child_init. */
+apr_status_t fcgix_mpx_group_create(fcgix_mpx_group_t **g,
+                                    fcgix_pool_t *pl,
+                                    const fcgix_mpx_limits_t *lim,
+                                    apr_pool_t *pchild);
+
+/**
+ * Attaches a request to a connection with a free id (opening one when all
+ * are full), and gives the request id to use.
+ */
+apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
+                            apr_interval_time_t connect_timeout,
+                            fcgix_mstream_t **ms, apr_uint16_t *rid);
+
+/** Writes whole records for this request (other requests' reads go on). */
+apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
+                            apr_interval_time_t timeout);
+
+/**
+ * The next event for this request: STREAM (STDOUT/STDERR data, valid until
+ * the next call) or END_REQUEST.
+ * @param timeout 0 to return APR_EAGAIN at once when nothing is queued
+ * @return APR_SUCCESS; APR_EAGAIN; APR_TIMEUP; FCGIX_MPX_OVERFLOW; the
+ *         connection's error (APR_EOF, a protocol error as APR_EGENERAL
+ *         with @p why set)
+ */
+apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
+                            fcgix_event_t *ev, const char **why);
+
+/**
+ * Detaches the request. One that has not seen its END_REQUEST gets
+ * FCGI_ABORT_REQUEST sent, and its id stays reserved until the
+ * application ends it.
+ */
+void fcgix_mpx_close(fcgix_mstream_t *ms);
+
+void fcgix_mpx_stats(fcgix_mpx_group_t *g, fcgix_mpx_stats_t *st);
+
+#endif /* FCGIX_MPX_H */

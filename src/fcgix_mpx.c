@@ -1,0 +1,623 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_poll.h"
+#include "apr_thread_cond.h"
+#include "apr_thread_mutex.h"
+#include "apr_time.h"
+
+#include "fcgix_mpx.h"
+
+#define MPX_RBUF (64 * 1024)
+/* Ids we hand out per connection, whatever the application allows. */
+#define MPX_ID_CAP 1024
+
+typedef struct chunk_t {
+    struct chunk_t *next;
+    fcgix_ev_kind_e kind;
+    apr_byte_t type;
+    fcgix_end_t end;
+    apr_size_t len;
+    char data[];
+} chunk_t;
+
+typedef struct mconn_t mconn_t;
+
+struct fcgix_mstream_t {
+    mconn_t *mc;
+    apr_uint16_t rid;
+    chunk_t *head, *tail, *cur;
+    apr_size_t queued;
+    int ended;     /* END_REQUEST received */
+    int overflow;  /* dropped for outgrowing the queue bound */
+    int detached;  /* owner gone; freed when END_REQUEST arrives */
+};
+
+struct mconn_t {
+    fcgix_mpx_group_t *g;
+    fcgix_conn_t *conn;
+    fcgix_reader_t rd;     /* only the current reader touches rd/rbuf */
+    char *rbuf;
+    int reading;
+    int broken;
+    apr_status_t broken_rv;
+    const char *why;
+    int nstreams;          /* ids in use, detached ones included */
+    int nids;
+    fcgix_mstream_t **ids; /* index rid - 1 */
+    apr_thread_mutex_t *wmu;
+    apr_thread_cond_t *cv; /* "something changed on this connection" */
+    apr_time_t idle_since;
+    mconn_t *next;
+};
+
+struct fcgix_mpx_group_t {
+    apr_thread_mutex_t *mu; /* guards every mconn and stream field */
+    fcgix_pool_t *pl;
+    fcgix_mpx_limits_t lim;
+    mconn_t *conns;
+    fcgix_mpx_stats_t stats;
+};
+
+apr_status_t fcgix_mpx_group_create(fcgix_mpx_group_t **out,
+                                    fcgix_pool_t *pl,
+                                    const fcgix_mpx_limits_t *lim,
+                                    apr_pool_t *pchild)
+{
+    fcgix_mpx_group_t *g = apr_pcalloc(pchild, sizeof(*g));
+    apr_status_t rv;
+
+    rv = apr_thread_mutex_create(&g->mu, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    g->pl = pl;
+    g->lim = *lim;
+    if (g->lim.max_reqs < 1 || g->lim.max_reqs > MPX_ID_CAP) {
+        g->lim.max_reqs = MPX_ID_CAP;
+    }
+    *out = g;
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Queues (group lock held)                                            */
+/* ------------------------------------------------------------------ */
+
+static void free_chunks(chunk_t *c)
+{
+    while (c) {
+        chunk_t *n = c->next;
+        free(c);
+        c = n;
+    }
+}
+
+static void stream_free(fcgix_mstream_t *ms)
+{
+    free_chunks(ms->head);
+    free(ms->cur);
+    free(ms);
+}
+
+static void release_id(mconn_t *mc, fcgix_mstream_t *ms)
+{
+    mc->ids[ms->rid - 1] = NULL;
+    mc->nstreams--;
+    if (mc->nstreams == 0) {
+        mc->idle_since = apr_time_now();
+    }
+}
+
+static void enqueue(fcgix_mstream_t *ms, chunk_t *c)
+{
+    c->next = NULL;
+    if (ms->tail) {
+        ms->tail->next = c;
+    }
+    else {
+        ms->head = c;
+    }
+    ms->tail = c;
+    ms->queued += c->len;
+}
+
+/* Marks the connection unusable; orphaned streams go with it. */
+static void mark_broken(mconn_t *mc, apr_status_t rv, const char *why)
+{
+    int i;
+
+    if (mc->broken) {
+        return;
+    }
+    mc->broken = 1;
+    mc->broken_rv = rv;
+    mc->why = why;
+    for (i = 0; i < mc->nids; i++) {
+        fcgix_mstream_t *ms = mc->ids[i];
+        if (ms && ms->detached) {
+            release_id(mc, ms);
+            stream_free(ms);
+        }
+    }
+}
+
+static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
+{
+    fcgix_mpx_group_t *g = mc->g;
+    fcgix_mstream_t *ms;
+    chunk_t *c;
+
+    if (ev->kind == FCGIX_EV_MGMT) {
+        if (ev->type == FCGIX_GET_VALUES_RESULT) {
+            fcgix_pool_caps_answer(g->pl, ev->data, ev->len);
+        }
+        return;
+    }
+    if (ev->kind == FCGIX_EV_UNKNOWN_TYPE) {
+        return;
+    }
+    if (ev->request_id == 0 || ev->request_id > mc->nids
+        || (ms = mc->ids[ev->request_id - 1]) == NULL) {
+        mark_broken(mc, APR_EGENERAL, "record for a request id not in use");
+        return;
+    }
+    if (ev->kind == FCGIX_EV_END_REQUEST) {
+        if (ms->detached) {
+            release_id(mc, ms);
+            stream_free(ms);
+            return;
+        }
+        ms->ended = 1;
+    }
+    else if (ev->kind != FCGIX_EV_STREAM || ms->detached || ms->overflow) {
+        return;
+    }
+    else if (ms->queued + ev->len > g->lim.queue_max) {
+        /* Its client reads too slowly: drop this request, not the
+         * connection (see the header). */
+        ms->overflow = 1;
+        free_chunks(ms->head);
+        ms->head = ms->tail = NULL;
+        ms->queued = 0;
+        g->stats.overflows++;
+        return;
+    }
+    c = malloc(sizeof(*c) + ev->len);
+    if (c == NULL) {
+        mark_broken(mc, APR_ENOMEM, "out of memory");
+        return;
+    }
+    c->kind = ev->kind;
+    c->type = ev->type;
+    c->end = ev->end;
+    c->len = ev->len;
+    if (ev->len) {
+        memcpy(c->data, ev->data, ev->len);
+    }
+    enqueue(ms, c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading (as the connection's current reader)                        */
+/* ------------------------------------------------------------------ */
+
+static apr_status_t poll_sock(mconn_t *mc, apr_int16_t events,
+                              apr_interval_time_t timeout,
+                              apr_int16_t *rev)
+{
+    apr_pollfd_t pfd;
+    apr_int32_t n;
+    apr_status_t rv;
+
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = mc->conn->p;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.reqevents = events;
+    pfd.desc.s = mc->conn->sock;
+    do {
+        rv = apr_poll(&pfd, 1, &n, timeout);
+    } while (APR_STATUS_IS_EINTR(rv));
+    *rev = pfd.rtnevents;
+    return rv;
+}
+
+/*
+ * One read and its dispatch. Called with the group lock NOT held and
+ * mc->reading set by the caller; takes the lock to dispatch.
+ */
+static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
+{
+    fcgix_mpx_group_t *g = mc->g;
+    apr_size_t len = MPX_RBUF, off = 0;
+    apr_int16_t rev;
+    apr_status_t rv;
+
+    rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
+    if (len == 0 && APR_STATUS_IS_EAGAIN(rv)) {
+        if (timeout == 0) {
+            return APR_EAGAIN;
+        }
+        rv = poll_sock(mc, APR_POLLIN, timeout, &rev);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        len = MPX_RBUF;
+        rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
+    }
+    apr_thread_mutex_lock(g->mu);
+    if (len == 0) {
+        if (!APR_STATUS_IS_EAGAIN(rv)) {
+            mark_broken(mc, rv == APR_SUCCESS ? APR_EOF : rv,
+                        "connection closed by the application");
+        }
+    }
+    while (off < len && !mc->broken) {
+        fcgix_event_t ev;
+        size_t used = 0;
+        int rc = fcgix_reader_feed(&mc->rd, (const uint8_t *)mc->rbuf + off,
+                                   len - off, &used, &ev);
+        off += used;
+        if (rc == FCGIX_AGAIN) {
+            break;
+        }
+        if (rc != FCGIX_OK) {
+            mark_broken(mc, APR_EGENERAL,
+                        mc->rd.error ? mc->rd.error : "bad record");
+            break;
+        }
+        dispatch(mc, &ev);
+    }
+    apr_thread_cond_broadcast(mc->cv);
+    apr_thread_mutex_unlock(g->mu);
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Connections and streams                                             */
+/* ------------------------------------------------------------------ */
+
+static void mconn_destroy(mconn_t *mc)
+{
+    fcgix_mpx_group_t *g = mc->g;
+    mconn_t **pp;
+
+    for (pp = &g->conns; *pp; pp = &(*pp)->next) {
+        if (*pp == mc) {
+            *pp = mc->next;
+            break;
+        }
+    }
+    g->stats.conns--;
+    free(mc->ids);
+    /* The pool's "release" closes the socket and frees mc (in c->p). */
+    fcgix_pool_release(mc->conn, 0);
+}
+
+/* Connections nobody used for the idle time are closed: an idle
+ * connection still holds a worker in many applications. */
+static void reap_idle(fcgix_mpx_group_t *g)
+{
+    apr_time_t now = apr_time_now();
+    mconn_t *mc = g->conns, *next;
+
+    for (; mc; mc = next) {
+        next = mc->next;
+        if (mc->nstreams == 0
+            && (mc->broken || now - mc->idle_since > g->lim.idle_ttl)) {
+            mconn_destroy(mc);
+        }
+    }
+}
+
+static apr_status_t mconn_new(fcgix_mpx_group_t *g,
+                              apr_interval_time_t connect_timeout,
+                              mconn_t **out)
+{
+    fcgix_conn_t *conn;
+    mconn_t *mc;
+    apr_status_t rv;
+
+    rv = fcgix_pool_acquire(g->pl, connect_timeout, &conn);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    mc = apr_pcalloc(conn->p, sizeof(*mc));
+    mc->g = g;
+    mc->conn = conn;
+    mc->rbuf = apr_palloc(conn->p, MPX_RBUF);
+    mc->nids = g->lim.max_reqs;
+    {
+        fcgix_pool_stats_t st;
+        fcgix_pool_stats(g->pl, &st);
+        if (st.max_reqs > 0 && st.max_reqs < mc->nids) {
+            mc->nids = st.max_reqs; /* FCGI_MAX_REQS */
+        }
+    }
+    mc->ids = calloc((size_t)mc->nids, sizeof(*mc->ids));
+    fcgix_reader_init(&mc->rd, FCGIX_READ_FROM_APP);
+    if (mc->ids == NULL
+        || (rv = apr_thread_mutex_create(&mc->wmu, APR_THREAD_MUTEX_DEFAULT,
+                                         conn->p)) != APR_SUCCESS
+        || (rv = apr_thread_cond_create(&mc->cv, conn->p))
+           != APR_SUCCESS) {
+        free(mc->ids);
+        fcgix_pool_release(conn, 0);
+        return rv ? rv : APR_ENOMEM;
+    }
+    *out = mc;
+    return APR_SUCCESS;
+}
+
+apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
+                            apr_interval_time_t connect_timeout,
+                            fcgix_mstream_t **out, apr_uint16_t *rid)
+{
+    fcgix_mstream_t *ms = calloc(1, sizeof(*ms));
+    mconn_t *mc, *fresh = NULL;
+    apr_status_t rv;
+    int i;
+
+    if (ms == NULL) {
+        return APR_ENOMEM;
+    }
+    for (;;) {
+        apr_thread_mutex_lock(g->mu);
+        reap_idle(g);
+        for (mc = g->conns; mc; mc = mc->next) {
+            if (!mc->broken && mc->nstreams < mc->nids) {
+                break;
+            }
+        }
+        if (mc == NULL && fresh) {
+            mc = fresh;
+            mc->next = g->conns;
+            g->conns = mc;
+            g->stats.conns++;
+            fresh = NULL;
+        }
+        if (mc) {
+            break;
+        }
+        apr_thread_mutex_unlock(g->mu);
+        /* Connect without the lock; another thread may free an id
+         * meanwhile, and then the fresh connection waits as a spare. */
+        if ((rv = mconn_new(g, connect_timeout, &fresh)) != APR_SUCCESS) {
+            free(ms);
+            return rv;
+        }
+    }
+    for (i = 0; i < mc->nids && mc->ids[i]; i++) {
+        ;
+    }
+    ms->mc = mc;
+    ms->rid = (apr_uint16_t)(i + 1);
+    mc->ids[i] = ms;
+    mc->nstreams++;
+    g->stats.streams++;
+    if ((apr_uint32_t)mc->nstreams > g->stats.max_depth) {
+        g->stats.max_depth = (apr_uint32_t)mc->nstreams;
+    }
+    if (fresh) {
+        /* Not needed after all: keep it for the next request. */
+        fresh->next = g->conns;
+        g->conns = fresh;
+        g->stats.conns++;
+        fresh->idle_since = apr_time_now();
+    }
+    apr_thread_mutex_unlock(g->mu);
+    *out = ms;
+    *rid = ms->rid;
+    return APR_SUCCESS;
+}
+
+static apr_status_t send_locked(mconn_t *mc, struct iovec *iov, int n,
+                                apr_interval_time_t timeout)
+{
+    fcgix_mpx_group_t *g = mc->g;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_thread_mutex_lock(mc->wmu);
+    while (n > 0) {
+        apr_size_t w = 0;
+        apr_int16_t rev = 0;
+        int lead = 0;
+
+        if (iov->iov_len == 0) {
+            iov++;
+            n--;
+            continue;
+        }
+        if (mc->broken) {
+            rv = mc->broken_rv;
+            break;
+        }
+        rv = apr_socket_sendv(mc->conn->sock, iov, n, &w);
+        while (w > 0) {
+            if (w >= iov->iov_len) {
+                w -= iov->iov_len;
+                iov++;
+                n--;
+            }
+            else {
+                iov->iov_base = (char *)iov->iov_base + w;
+                iov->iov_len -= w;
+                w = 0;
+            }
+        }
+        if (rv == APR_SUCCESS) {
+            continue;
+        }
+        if (!APR_STATUS_IS_EAGAIN(rv)) {
+            apr_thread_mutex_lock(g->mu);
+            mark_broken(mc, rv, "write to the application failed");
+            apr_thread_cond_broadcast(mc->cv);
+            apr_thread_mutex_unlock(g->mu);
+            break;
+        }
+        rv = poll_sock(mc, APR_POLLOUT | APR_POLLIN, timeout, &rev);
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        if (!(rev & (APR_POLLIN | APR_POLLHUP | APR_POLLERR))) {
+            continue;
+        }
+        /* The application writes while we wait for it to read: someone
+         * must read, or neither side moves. */
+        apr_thread_mutex_lock(g->mu);
+        if (!mc->reading) {
+            mc->reading = lead = 1;
+        }
+        apr_thread_mutex_unlock(g->mu);
+        if (lead) {
+            read_once(mc, 0);
+            apr_thread_mutex_lock(g->mu);
+            mc->reading = 0;
+            apr_thread_cond_broadcast(mc->cv);
+            apr_thread_mutex_unlock(g->mu);
+        }
+        else {
+            /* The reader is at it; give it a moment. */
+            apr_sleep(1000);
+        }
+    }
+    apr_thread_mutex_unlock(mc->wmu);
+    return rv;
+}
+
+apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
+                            apr_interval_time_t timeout)
+{
+    return send_locked(ms->mc, iov, n, timeout);
+}
+
+apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
+                            fcgix_event_t *ev, const char **why)
+{
+    mconn_t *mc = ms->mc;
+    fcgix_mpx_group_t *g = mc->g;
+    apr_time_t deadline = apr_time_now() + timeout;
+    apr_status_t rv;
+
+    *why = NULL;
+    apr_thread_mutex_lock(g->mu);
+    free(ms->cur);
+    ms->cur = NULL;
+    for (;;) {
+        apr_time_t now;
+
+        if (ms->head) {
+            chunk_t *c = ms->head;
+            ms->head = c->next;
+            if (ms->head == NULL) {
+                ms->tail = NULL;
+            }
+            ms->queued -= c->len;
+            ms->cur = c;
+            memset(ev, 0, sizeof(*ev));
+            ev->kind = c->kind;
+            ev->type = c->type;
+            ev->request_id = ms->rid;
+            ev->data = (const uint8_t *)c->data;
+            ev->len = c->len;
+            ev->end = c->end;
+            apr_thread_mutex_unlock(g->mu);
+            return APR_SUCCESS;
+        }
+        if (ms->overflow) {
+            apr_thread_mutex_unlock(g->mu);
+            return FCGIX_MPX_OVERFLOW;
+        }
+        if (mc->broken) {
+            *why = mc->why;
+            rv = mc->broken_rv;
+            apr_thread_mutex_unlock(g->mu);
+            return rv;
+        }
+        now = apr_time_now();
+        if (!mc->reading) {
+            apr_interval_time_t left = timeout ? deadline - now : 0;
+            mc->reading = 1;
+            apr_thread_mutex_unlock(g->mu);
+            rv = read_once(mc, left > 0 ? left : 0);
+            apr_thread_mutex_lock(g->mu);
+            mc->reading = 0;
+            apr_thread_cond_broadcast(mc->cv);
+            if (ms->head || ms->overflow || mc->broken) {
+                continue;
+            }
+            if (APR_STATUS_IS_EAGAIN(rv) && timeout == 0) {
+                apr_thread_mutex_unlock(g->mu);
+                return APR_EAGAIN;
+            }
+            if (APR_STATUS_IS_TIMEUP(rv) || apr_time_now() >= deadline) {
+                apr_thread_mutex_unlock(g->mu);
+                return timeout ? APR_TIMEUP : APR_EAGAIN;
+            }
+            continue;
+        }
+        if (timeout == 0) {
+            apr_thread_mutex_unlock(g->mu);
+            return APR_EAGAIN;
+        }
+        if (now >= deadline) {
+            apr_thread_mutex_unlock(g->mu);
+            return APR_TIMEUP;
+        }
+        apr_thread_cond_timedwait(mc->cv, g->mu, deadline - now);
+    }
+}
+
+void fcgix_mpx_close(fcgix_mstream_t *ms)
+{
+    mconn_t *mc = ms->mc;
+    fcgix_mpx_group_t *g = mc->g;
+    int pending;
+
+    apr_thread_mutex_lock(g->mu);
+    pending = !ms->ended && !mc->broken;
+    apr_thread_mutex_unlock(g->mu);
+    if (pending) {
+        /* Sent while still attached, so the connection cannot be torn
+         * down under us. A failure breaks it for everyone, which the
+         * next reader reports. */
+        apr_byte_t rec[FCGIX_HEADER_LEN];
+        struct iovec iov;
+        fcgix_proto_rec_header(rec, FCGIX_ABORT_REQUEST, ms->rid, 0);
+        iov.iov_base = rec;
+        iov.iov_len = sizeof(rec);
+        (void)send_locked(mc, &iov, 1, apr_time_from_sec(1));
+    }
+
+    apr_thread_mutex_lock(g->mu);
+    g->stats.streams--;
+    if (ms->ended || mc->broken) {
+        release_id(mc, ms);
+        stream_free(ms);
+    }
+    else {
+        /* The id stays taken until the application ends the request;
+         * its late records are dropped on arrival. */
+        free_chunks(ms->head);
+        free(ms->cur);
+        ms->head = ms->tail = ms->cur = NULL;
+        ms->queued = 0;
+        ms->detached = 1;
+    }
+    if (mc->broken && mc->nstreams == 0) {
+        mconn_destroy(mc);
+    }
+    apr_thread_mutex_unlock(g->mu);
+}
+
+void fcgix_mpx_stats(fcgix_mpx_group_t *g, fcgix_mpx_stats_t *st)
+{
+    apr_thread_mutex_lock(g->mu);
+    *st = g->stats;
+    apr_thread_mutex_unlock(g->mu);
+}
