@@ -1,0 +1,120 @@
+#!/bin/bash
+# Install the Debian 12 packages mod_fcgix needs.
+#
+#   scripts/deps.sh demo   build + demo: apache2 apache2-dev build-essential
+#   scripts/deps.sh test   everything the unit tests, the fuzzer and the
+#                          Apache::Test suite (t/TEST.PL) need
+#
+# Only missing packages are installed; `apt-get update` runs at most once,
+# and only when something is missing.  Runs non-interactively as root (or
+# through sudo when available).  No service is started: a policy-rc.d that
+# refuses every start is in place while dpkg runs (php-fpm's postinst would
+# otherwise start the system php-fpm; the tests run their own instance).
+set -euo pipefail
+
+usage() { echo "usage: $0 demo|test" >&2; exit 2; }
+[ $# -eq 1 ] || usage
+
+DEMO_PKGS=(apache2 apache2-dev build-essential)
+TEST_PKGS=("${DEMO_PKGS[@]}"
+    libapache2-mod-perl2   # Apache::Test (+ libwww-perl)
+    libfcgi-perl           # t/apps/echo.pl (FCGI.pm)
+    libfcgi-bin            # cgi-fcgi, handy for poking backends by hand
+    libfcgi-dev
+    php-cgi php-fpm        # php-fpm backends of the suite
+    golang-go              # t/apps/echo.go (net/http/fcgi)
+    clang libclang-rt-14-dev   # libFuzzer + sanitizers (make fuzz / check)
+)
+# Digest::MD5, IO::Socket::IP, Time::HiRes, POSIX and Test::More, which the
+# suite also uses, are part of perl itself (perl-base / perl-modules-5.36).
+
+case "$1" in
+    demo) want=("${DEMO_PKGS[@]}") ;;
+    test) want=("${TEST_PKGS[@]}") ;;
+    *) usage ;;
+esac
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+        SUDO=sudo
+    else
+        echo "$0: must run as root (or have sudo) to install packages" >&2
+        exit 1
+    fi
+fi
+
+installed() {
+    # "install ok installed" only; half-installed/config-files don't count
+    [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = \
+      "install ok installed" ]
+}
+
+missing=()
+for p in "${want[@]}"; do
+    [ -n "$p" ] || continue
+    installed "$p" || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps ($1): all ${#want[@]} packages present"
+    exit 0
+fi
+echo "deps ($1): installing ${missing[*]}"
+
+export DEBIAN_FRONTEND=noninteractive
+APT_OPTS=(-y -q -o Dpkg::Use-Pty=0
+          -o Dpkg::Options::=--force-confdef
+          -o Dpkg::Options::=--force-confold
+          -o DPkg::Lock::Timeout=600)
+
+# Keep services from being started by maintainer scripts.  Only install our
+# policy-rc.d when none exists, and only remove what we installed.
+POLICY=/usr/sbin/policy-rc.d
+policy_installed=
+cleanup() {
+    if [ -n "$policy_installed" ]; then
+        $SUDO rm -f "$POLICY"
+    fi
+}
+trap cleanup EXIT
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\n# installed by mod_fcgix scripts/deps.sh\nexit 101\n' |
+        $SUDO tee "$POLICY" >/dev/null
+    $SUDO chmod 0755 "$POLICY"
+    policy_installed=1
+fi
+
+# DPkg::Lock::Timeout covers the dpkg lock only; the package lists lock of a
+# concurrent apt run makes `update` fail at once, so wait for it here.
+apt_update() {
+    local i out
+    for i in $(seq 1 120); do
+        if out=$($SUDO env DEBIAN_FRONTEND=noninteractive \
+                 apt-get "${APT_OPTS[@]}" update 2>&1); then
+            printf '%s\n' "$out"
+            return 0
+        fi
+        if ! grep -qiE 'could not get lock|unable to lock' <<<"$out"; then
+            printf '%s\n' "$out" >&2
+            return 1
+        fi
+        [ "$i" -eq 1 ] && echo "deps: waiting for another apt/dpkg run..."
+        sleep 5
+    done
+    echo "deps: apt lock still held after 10 minutes" >&2
+    return 1
+}
+apt_update
+$SUDO env DEBIAN_FRONTEND=noninteractive \
+    apt-get "${APT_OPTS[@]}" install --no-install-recommends "${missing[@]}"
+
+still=()
+for p in "${missing[@]}"; do
+    installed "$p" || still+=("$p")
+done
+if [ ${#still[@]} -ne 0 ]; then
+    echo "deps ($1): still missing after install: ${still[*]}" >&2
+    exit 1
+fi
+echo "deps ($1): done"

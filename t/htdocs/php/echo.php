@@ -1,0 +1,3 @@
+<?php
+/* php-fpm echo app, TCP pool (see echo.inc) */
+require __DIR__ . '/echo.inc';

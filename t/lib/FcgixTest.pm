@@ -1,0 +1,716 @@
+package FcgixTest;
+# Shared helpers of the mod_fcgix Apache::Test suite.
+#
+#  * %LOG: the module's log message numbers the tests provoke.  The ONLY
+#    place they are written down; t/999_error_log.t treats any other
+#    [fcgix:error]/[fcgix:warn] number as a failure.
+#  * http(): a small HTTP/1.1 client on a raw socket, so the tests see the
+#    exact wire format (chunk terminators, short bodies, header order) and
+#    can stream 20 MiB through an md5 without keeping it.
+#  * log_mark()/log_tag_ok(): "this request logged FCGIXnnnnn".
+#  * backend_tests(): one set of tests run against each FastCGI backend.
+#    All apps implement the same query-string contract:
+#      (default)              200 text/plain, every param NAME=VALUE\n sorted
+#      digest                 read the body; "len=<N> md5=<hex>\n"
+#                             "content_length=<CONTENT_LENGTH param or ->\n"
+#      bytes=N [chunk=K] [delay_ms=M]  N bytes, byte i = 'a' + i % 26,
+#                             application/octet-stream, flushed per chunk
+#      status=NNN             "Status: NNN Text", body "status NNN\n"
+#      location=URL           "Location: URL", no Status
+#      cookies=N              Set-Cookie: c<i>=v<i>
+#      headers_then_sleep=MS  "first\n", flush, sleep MS, "last\n"
+use strict;
+use warnings;
+
+use Apache::Test ();
+use Digest::MD5 ();
+use File::Spec::Functions qw(catfile);
+use IO::Select ();
+use IO::Socket::INET ();
+use Socket qw(IPPROTO_TCP TCP_NODELAY);
+use Test::More;
+use Time::HiRes ();
+
+use Exporter 'import';
+our @EXPORT = qw(http env_of digest_of pattern_md5 log_mark log_tag_ok
+                 log_new_lines healthy_ok backend_started backend_tests
+                 static_content chunked_post_pieces big_body header headers
+                 streaming_ok uri_escape %LOG);
+
+# ---------------------------------------------------------------------
+# Log message numbers (provisional; keep them here and only here).
+
+our %LOG = (
+    app_stderr         => '00101',  # warn: one line of the app's FCGI_STDERR
+    connect_failed     => '00102',  # 503
+    connect_timeout    => '00103',  # 504
+    io_timeout         => '00104',  # 504
+    protocol_error     => '00105',  # 502: record for another request id
+    bad_record         => '00125',  # 502: bad version / record type
+    app_closed         => '00106',  # 502: app closed the connection early
+    end_before_headers => '00107',  # 502
+    bad_header         => '00108',  # 502: malformed response header
+    header_too_large   => '00109',  # 502
+    body_too_large     => '00110',  # 413: Content-Length over the limit
+    chunked_too_large  => '00119',  # 413: chunked body over the limit
+    aborted_response   => '00111',  # error after the headers were sent
+);
+
+# A server that closes early (413, crashes) must not kill the test with
+# SIGPIPE; writes then fail with EPIPE and the response is still read.
+$SIG{PIPE} = 'IGNORE';
+
+# ---------------------------------------------------------------------
+# Config
+
+sub vars { Apache::Test::vars(@_) }
+
+sub docroot { vars('documentroot') }
+
+sub error_log { catfile(vars('t_logs'), 'error_log') }
+
+sub static_content {
+    my $f = catfile(docroot(), 'static.txt');
+    open my $fh, '<', $f or die "$f: $!";
+    local $/;
+    scalar <$fh>;
+}
+
+# Was backend NAME started by t/TEST.PL (optional ones: go, php-fpm, c6)?
+sub backend_started {
+    my ($name) = @_;
+    my $f = catfile(vars('t_logs'), 'fcgix-backends.pids');
+    open my $fh, '<', $f or return 0;
+    while (<$fh>) {
+        return 1 if /^\d+ \Q$name\E$/;
+    }
+    return 0;
+}
+
+# ---------------------------------------------------------------------
+# HTTP client
+#
+# http(method => 'GET', path => '/x', headers => [Name => value, ...],
+#      body => $bytes | chunks => [$piece, ...] (sent chunked),
+#      keepalive => 0, pipeline => $raw_second_request,
+#      md5 => 1 (don't keep the body, return md5 + length),
+#      timeout => 60)
+# returns {status, reason, proto, headers => [[name, value]...],
+#          body, len, md5, chunked, complete, eof, raw_tail, error}
+# complete: chunked: terminating 0-chunk seen; Content-Length: all bytes
+# seen; otherwise: EOF.  raw_tail: bytes after the end of the (complete)
+# response, e.g. a pipelined second response.
+
+sub http {
+    my %a = @_;
+    my $method = $a{method} || 'GET';
+    my $timeout = $a{timeout} || 60;
+    my $port = vars('port');
+    my $res = { status => 0, headers => [], body => '', len => 0,
+                complete => 0, eof => 0, raw_tail => '' };
+
+    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                     Timeout => 10);
+    unless ($sock) {
+        $res->{error} = "connect 127.0.0.1:$port: $!";
+        return $res;
+    }
+    binmode $sock;
+    setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
+
+    my @h = @{ $a{headers} || [] };
+    my $req = "$method $a{path} HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n";
+    $req .= "Connection: close\r\n" unless $a{keepalive};
+    my $has = sub { my $n = lc shift;
+                    for (my $i = 0; $i < @h; $i += 2) {
+                        return 1 if lc $h[$i] eq $n }
+                    0 };
+    my @out;
+    if ($a{chunks}) {
+        $req .= "Transfer-Encoding: chunked\r\n";
+        push @out, sprintf("%x\r\n", length $_) . $_ . "\r\n"
+            for grep { length } @{ $a{chunks} };
+        push @out, "0\r\n\r\n";
+    }
+    elsif (defined $a{body}) {
+        $req .= "Content-Length: " . length($a{body}) . "\r\n"
+            unless $has->('Content-Length');
+        push @out, $a{body};
+    }
+    for (my $i = 0; $i < @h; $i += 2) {
+        $req .= "$h[$i]: $h[$i + 1]\r\n";
+    }
+    $req .= "\r\n";
+    unshift @out, $req;
+    push @out, $a{pipeline} if defined $a{pipeline};
+
+    my $st = _parser_new($res, $method, \%a);
+    my $sel = IO::Select->new($sock);
+    my $deadline = Time::HiRes::time() + $timeout;
+    my $wbuf = join '', @out;
+    my $woff = 0;
+    my $rbuf;
+
+    # write everything while reading whatever comes back
+    while ($woff < length $wbuf) {
+        my $left = $deadline - Time::HiRes::time();
+        if ($left <= 0) { $res->{error} = 'timeout writing'; return $res }
+        my ($r, $w) = IO::Select->select($sel, $sel, undef, $left);
+        if ($r && @$r) {
+            my $n = sysread($sock, $rbuf, 65536);
+            if (!$n) { $res->{eof} = 1; last }
+            _parse($st, $rbuf);
+        }
+        if ($w && @$w) {
+            my $n = syswrite($sock, $wbuf, 262144, $woff);
+            if (!defined $n) {
+                $res->{write_error} = "$!";
+                last;
+            }
+            $woff += $n;
+        }
+    }
+    undef $wbuf;
+    shutdown($sock, 1) if !$a{keepalive} && !$res->{eof};
+
+    until ($res->{eof}) {
+        my $left = $deadline - Time::HiRes::time();
+        if ($left <= 0) { $res->{error} = 'timeout reading'; last }
+        my ($r) = IO::Select->select($sel, undef, undef, $left);
+        next unless $r && @$r;
+        my $n = sysread($sock, $rbuf, 262144);
+        if (!$n) {
+            $res->{eof} = 1;
+            $res->{read_error} = "$!" unless defined $n;
+            last;
+        }
+        _parse($st, $rbuf);
+        last if $a{keepalive} && $res->{complete} && !defined $a{pipeline};
+    }
+    close $sock;
+    _parse_eof($st);
+    $res->{md5} = $st->{md5}->hexdigest if $st->{md5};
+    return $res;
+}
+
+sub _parser_new {
+    my ($res, $method, $a) = @_;
+    return { res => $res, head => 1, buf => '', method => $method,
+             md5 => $a->{md5} ? Digest::MD5->new : undef };
+}
+
+sub _body {
+    my ($st, $data) = @_;
+    my $res = $st->{res};
+    $res->{len} += length $data;
+    if ($st->{md5}) { $st->{md5}->add($data) }
+    else            { $res->{body} .= $data }
+}
+
+sub _parse {
+    my ($st, $data) = @_;
+    my $res = $st->{res};
+    if ($st->{done}) {
+        $res->{raw_tail} .= $data;
+        return;
+    }
+    $st->{buf} .= $data;
+    if ($st->{head}) {
+        my $i = index $st->{buf}, "\r\n\r\n";
+        return if $i < 0;
+        my $head = substr $st->{buf}, 0, $i;
+        substr($st->{buf}, 0, $i + 4) = '';
+        $st->{head} = 0;
+        my ($line, @lines) = split /\r\n/, $head;
+        @{$res}{qw(proto status reason)} =
+            $line =~ m{^(HTTP/\d\.\d) (\d{3})(?: (.*))?$} or do {
+                $res->{error} = "bad status line: $line";
+            };
+        $res->{reason} //= '';
+        for (@lines) {
+            my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
+            push @{ $res->{headers} }, [$k, $v];
+        }
+        my $te = header($res, 'Transfer-Encoding') // '';
+        my $cl = header($res, 'Content-Length');
+        my $s = $res->{status};
+        if ($st->{method} eq 'HEAD' || $s == 204 || $s == 304
+            || ($s >= 100 && $s < 200)) {
+            $st->{mode} = 'none';
+        }
+        elsif ($te =~ /chunked/i) {
+            $st->{mode} = 'chunked';
+            $res->{chunked} = 1;
+            $st->{chunk_left} = -1;   # expecting a size line
+        }
+        elsif (defined $cl) {
+            $st->{mode} = 'length';
+            $st->{left} = $cl;
+        }
+        else {
+            $st->{mode} = 'close';
+        }
+        if ($st->{mode} eq 'none'
+            || ($st->{mode} eq 'length' && $st->{left} == 0)) {
+            _done($st);
+            return;
+        }
+    }
+    my $mode = $st->{mode};
+    if ($mode eq 'close') {
+        _body($st, $st->{buf});
+        $st->{buf} = '';
+    }
+    elsif ($mode eq 'length') {
+        my $take = substr $st->{buf}, 0, $st->{left};
+        substr($st->{buf}, 0, length $take) = '';
+        $st->{left} -= length $take;
+        _body($st, $take);
+        _done($st) if $st->{left} == 0;
+    }
+    else {
+        while (length $st->{buf}) {
+            if ($st->{chunk_left} < 0) {
+                my $i = index $st->{buf}, "\r\n";
+                return if $i < 0;
+                my $line = substr $st->{buf}, 0, $i;
+                if ($st->{trailer}) {
+                    substr($st->{buf}, 0, $i + 2) = '';
+                    if ($line eq '') { _done($st); return }
+                    next;
+                }
+                my ($hex) = $line =~ /^([0-9a-fA-F]+)/ or do {
+                    $res->{error} = "bad chunk size line '$line'";
+                    $st->{buf} = '';
+                    return;
+                };
+                substr($st->{buf}, 0, $i + 2) = '';
+                my $n = hex $hex;
+                if ($n == 0) { $st->{trailer} = 1; next }
+                $st->{chunk_left} = $n;
+            }
+            elsif ($st->{chunk_left} > 0) {
+                my $take = substr $st->{buf}, 0, $st->{chunk_left};
+                substr($st->{buf}, 0, length $take) = '';
+                $st->{chunk_left} -= length $take;
+                _body($st, $take);
+            }
+            else {   # CRLF after the chunk data
+                return if length $st->{buf} < 2;
+                if (substr($st->{buf}, 0, 2) ne "\r\n") {
+                    $res->{error} = 'missing CRLF after chunk';
+                    $st->{buf} = '';
+                    return;
+                }
+                substr($st->{buf}, 0, 2) = '';
+                $st->{chunk_left} = -1;
+            }
+        }
+    }
+}
+
+sub _done {
+    my ($st) = @_;
+    $st->{done} = 1;
+    $st->{res}{complete} = 1;
+    $st->{res}{raw_tail} .= $st->{buf};
+    $st->{buf} = '';
+}
+
+sub _parse_eof {
+    my ($st) = @_;
+    $st->{res}{complete} = 1
+        if !$st->{head} && !$st->{done} && ($st->{mode} // '') eq 'close';
+    $st->{res}{error} //= 'connection closed before the response head'
+        if $st->{head};
+}
+
+# First value of a response header (case-insensitive), or undef.
+sub header {
+    my ($res, $name) = @_;
+    my @v = headers($res, $name);
+    return @v ? $v[0] : undef;
+}
+
+sub headers {
+    my ($res, $name) = @_;
+    return map { $_->[1] } grep { lc $_->[0] eq lc $name }
+        @{ $res->{headers} };
+}
+
+# NAME=VALUE lines of the default reply as a hash ref.
+sub env_of {
+    my ($res) = @_;
+    my %e;
+    for (split /\n/, $res->{body}) {
+        my ($k, $v) = split /=/, $_, 2;
+        $e{$k} = $v // '' if defined $k && $k ne '';
+    }
+    \%e;
+}
+
+# "len=<N> md5=<hex>\ncontent_length=<x>\n" -> (len, md5, content_length)
+sub digest_of {
+    my ($res) = @_;
+    return $res->{body} =~ /\Alen=(\d+) md5=([0-9a-f]{32})\ncontent_length=(.*)\n\z/
+        ? ($1, $2, $3) : ();
+}
+
+# md5 of the first N bytes of the a..z pattern, in constant memory.
+sub pattern_md5 {
+    my ($n) = @_;
+    my $block = 'abcdefghijklmnopqrstuvwxyz' x 2520;   # 65520 bytes
+    my $md5 = Digest::MD5->new;
+    while ($n >= length $block) {
+        $md5->add($block);
+        $n -= length $block;
+    }
+    $md5->add(substr $block, 0, $n);
+    $md5->hexdigest;
+}
+
+# N bytes of pseudo-random data (no two MiB alike).
+sub big_body {
+    my ($n) = @_;
+    my $unit = '';
+    my $seed = 'mod_fcgix';
+    while (length $unit < 1048576) {
+        $seed = Digest::MD5::md5($seed . length $unit);
+        $unit .= $seed x 4 . Digest::MD5::md5($seed);
+    }
+    $unit = substr $unit, 0, 1048576;
+    my $out = '';
+    my $i = 0;
+    while (length $out < $n) {
+        my $r = ($i++ * 7919) % length $unit;
+        $out .= substr($unit, $r) . substr($unit, 0, $r);
+    }
+    substr $out, 0, $n;
+}
+
+# $total bytes cut into irregular pieces for a chunked request body.
+sub chunked_post_pieces {
+    my ($data) = @_;
+    my @sizes = (1, 7, 100, 4096, 8191, 8192, 65535, 65536, 100000, 3);
+    my @p;
+    my ($off, $i) = (0, 0);
+    while ($off < length $data) {
+        my $n = $sizes[$i++ % @sizes];
+        push @p, substr $data, $off, $n;
+        $off += $n;
+    }
+    @p;
+}
+
+# ---------------------------------------------------------------------
+# error_log
+
+sub log_mark { -s error_log() || 0 }
+
+sub log_new_lines {
+    my ($off) = @_;
+    open my $fh, '<', error_log() or return ();
+    seek $fh, $off, 0;
+    my @l = <$fh>;
+    @l;
+}
+
+# Waits (up to $wait s) for a line matching $re written after $off.
+sub log_wait {
+    my ($off, $re, $wait) = @_;
+    my $deadline = Time::HiRes::time() + ($wait // 5);
+    while (1) {
+        my @m = grep { $_ =~ $re } log_new_lines($off);
+        return @m if @m || Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.05);
+    }
+}
+
+sub tag_re {
+    my ($key) = @_;
+    my $no = $LOG{$key} or die "unknown log key $key";
+    qr/\[fcgix:\w+\].*\bFCGIX\Q$no\E:/;
+}
+
+# ok() that a line tagged $LOG{$key} was logged since $off.
+sub log_tag_ok {
+    my ($off, $key, $name) = @_;
+    my @m = log_wait($off, tag_re($key));
+    my $ok = Test::More::ok(scalar @m,
+        "$name: error_log has FCGIX$LOG{$key} ($key)");
+    unless ($ok) {
+        my @new = log_new_lines($off);
+        Test::More::diag("new error_log lines:\n",
+                         @new ? @new : "(none)\n");
+    }
+    return @m;
+}
+
+# ---------------------------------------------------------------------
+# A request to the plain C-app server that must work.
+
+sub healthy_ok {
+    my ($name) = @_;
+    my $r = http(path => '/ext/c.fcgi?healthy=1');
+    Test::More::ok($r->{status} == 200
+                   && $r->{body} =~ /^QUERY_STRING=healthy=1$/m,
+                   "$name: next request is served (200)")
+        or Test::More::diag(_brief($r));
+}
+
+sub _brief {
+    my ($r) = @_;
+    my $b = substr $r->{body} // '', 0, 300;
+    "status=$r->{status} error=" . ($r->{error} // '-')
+        . " headers=" . join(', ', map { "$_->[0]: $_->[1]" }
+                             @{ $r->{headers} }) . " body=$b";
+}
+
+# ---------------------------------------------------------------------
+# The shared backend tests.
+#
+# backend_tests(name => 'c_unix', script => '/ext/c.fcgi',
+#               lost => [vars the app cannot report], pid => 'c')
+
+sub backend_tests {
+    my %b = @_;
+    my $name = $b{name};
+    my $s = $b{script};
+    my %lost = map { $_ => 1 } @{ $b{lost} || [] };
+    my $docroot = docroot();
+    my $port = vars('port');
+    my $r;
+
+    # GET: CGI variables
+    $r = http(path => "$s/extra/path?x=1",
+              headers => ['X-Fcgix-Test' => 'hello world',
+                          'Accept-Language' => 'de']);
+    is($r->{status}, 200, "$name: GET status")
+        or diag(_brief($r));
+    like(header($r, 'Content-Type') // '', qr{^text/plain},
+         "$name: GET content type");
+    my $e = env_of($r);
+    my %want = (
+        REQUEST_METHOD  => 'GET',
+        QUERY_STRING    => 'x=1',
+        REQUEST_URI     => "$s/extra/path?x=1",
+        SERVER_PROTOCOL => 'HTTP/1.1',
+        REMOTE_ADDR     => '127.0.0.1',
+        SERVER_PORT     => $port,
+        GATEWAY_INTERFACE => 'CGI/1.1',
+        SCRIPT_NAME     => $s,
+        PATH_INFO       => '/extra/path',
+        SCRIPT_FILENAME => "$docroot$s",
+        DOCUMENT_ROOT   => $docroot,
+        HTTP_HOST       => "127.0.0.1:$port",
+        HTTP_X_FCGIX_TEST => 'hello world',
+        HTTP_ACCEPT_LANGUAGE => 'de',
+    );
+    for my $k (sort keys %want) {
+        next if $lost{$k};
+        is($e->{$k}, $want{$k}, "$name: GET $k");
+    }
+    ok(!exists $e->{CONTENT_LENGTH}
+       || $e->{CONTENT_LENGTH} =~ /^0?$/,
+       "$name: GET has no request body length");
+
+    # POST, small
+    my $small = 'hello=world&a=%21';
+    $r = http(method => 'POST', path => "$s?digest", body => $small,
+              headers => ['Content-Type' =>
+                          'application/x-www-form-urlencoded']);
+    is($r->{status}, 200, "$name: small POST status");
+    is_deeply([digest_of($r)],
+        [length $small, Digest::MD5::md5_hex($small), length $small],
+        "$name: small POST body and CONTENT_LENGTH reach the app")
+        or diag(_brief($r));
+    $r = http(method => 'POST', path => "$s?x=2", body => $small,
+              headers => ['Content-Type' =>
+                          'application/x-www-form-urlencoded']);
+    $e = env_of($r);
+    is($e->{REQUEST_METHOD}, 'POST', "$name: POST method");
+    is($e->{CONTENT_TYPE}, 'application/x-www-form-urlencoded',
+       "$name: POST CONTENT_TYPE");
+    is($e->{CONTENT_LENGTH}, length $small,
+       "$name: POST CONTENT_LENGTH");
+
+    # POST, 10 MiB
+    {
+        my $big = big_body(10 * 1048576);
+        my $md5 = Digest::MD5::md5_hex($big);
+        $r = http(method => 'POST', path => "$s?digest", body => $big,
+                  headers => ['Content-Type' => 'application/octet-stream'],
+                  timeout => 120);
+        is($r->{status}, 200, "$name: 10 MiB POST status")
+            or diag(_brief($r));
+        is_deeply([digest_of($r)],
+            [10 * 1048576, $md5, 10 * 1048576],
+            "$name: 10 MiB POST arrives intact");
+    }
+
+    # POST, 1 MiB chunked
+    {
+        my $data = big_body(1048576);
+        my $md5 = Digest::MD5::md5_hex($data);
+        $r = http(method => 'POST', path => "$s?digest",
+                  chunks => [chunked_post_pieces($data)],
+                  headers => ['Content-Type' => 'application/octet-stream'],
+                  timeout => 120);
+        is($r->{status}, 200, "$name: chunked POST status")
+            or diag(_brief($r));
+        is_deeply([digest_of($r)], [1048576, $md5, 1048576],
+            "$name: 1 MiB chunked POST arrives intact, CONTENT_LENGTH=1048576");
+    }
+
+    # 20 MiB response
+    {
+        my $n = 20 * 1048576;
+        $r = http(path => "$s?bytes=$n", md5 => 1, timeout => 120);
+        is($r->{status}, 200, "$name: 20 MiB GET status");
+        like(header($r, 'Content-Type') // '',
+             qr{^application/octet-stream},
+             "$name: 20 MiB GET content type");
+        ok($r->{complete}, "$name: 20 MiB response complete");
+        is($r->{len}, $n, "$name: 20 MiB response length");
+        is($r->{md5}, pattern_md5($n),
+           "$name: 20 MiB response byte-exact");
+    }
+
+    # streamed: "first" is delivered while the app sleeps
+    streaming_ok($name, "$s?headers_then_sleep=3000");
+
+    # HEAD
+    $r = http(method => 'HEAD', path => "$s?x=1");
+    is($r->{status}, 200, "$name: HEAD status");
+    like(header($r, 'Content-Type') // '', qr{^text/plain},
+         "$name: HEAD content type");
+    ok($r->{eof} && $r->{raw_tail} eq '',
+       "$name: HEAD response has no body")
+        or diag("got after the head: "
+                             . substr($r->{raw_tail}, 0, 200));
+    $r = http(method => 'HEAD', path => "$s?bytes=300000");
+    ok($r->{status} == 200 && $r->{eof}
+       && $r->{raw_tail} eq '',
+       "$name: HEAD of a 300 kB response: 200, no body")
+        or diag(_brief($r) . ' tail='
+                             . length($r->{raw_tail}));
+
+    # Status from the app
+    for my $code (404, 503) {
+        $r = http(path => "$s?status=$code");
+        is($r->{status}, $code, "$name: Status: $code passed");
+        is($r->{body}, "status $code\n",
+           "$name: body of the app's $code passed");
+    }
+
+    # Location: local path -> internal redirect
+    $r = http(path => "$s?location=/static.txt");
+    is($r->{status}, 200,
+       "$name: local Location: internal redirect status");
+    is($r->{body}, static_content(),
+       "$name: local Location: content of the target");
+    ok(!defined header($r, 'Location'),
+       "$name: internal redirect sends no Location");
+
+    # Location: absolute URL -> 302
+    my $url = 'http://example.com/fcgix/target?a=b';
+    $r = http(path => "$s?location=" . uri_escape($url));
+    is($r->{status}, 302, "$name: absolute Location -> 302");
+    is(header($r, 'Location'), $url,
+       "$name: 302 carries the app's Location");
+
+    # 6000-byte request header
+    my $long = join '', map { chr(ord('a') + $_ % 26) } 0 .. 5999;
+    $r = http(path => "$s?x=3", headers => ['X-Long' => $long]);
+    is($r->{status}, 200, "$name: 6000-byte header status");
+    is(env_of($r)->{HTTP_X_LONG}, $long,
+       "$name: 6000-byte header reaches the app");
+
+    # 80 request headers
+    my @h = map { (sprintf('X-H-%02d', $_), "value-$_") } 1 .. 80;
+    $r = http(path => "$s?x=4", headers => \@h);
+    $e = env_of($r);
+    my @miss = grep { ($e->{sprintf 'HTTP_X_H_%02d', $_} // '') ne "value-$_" }
+               1 .. 80;
+    ok($r->{status} == 200 && !@miss,
+       "$name: 80 request headers all reach the app")
+        or diag("status $r->{status}, missing: @miss");
+
+    # several Set-Cookie
+    $r = http(path => "$s?cookies=3");
+    is($r->{status}, 200, "$name: cookies status");
+    is_deeply([headers($r, 'Set-Cookie')],
+              [qw(c1=v1 c2=v2 c3=v3)],
+              "$name: three Set-Cookie headers kept");
+}
+
+sub uri_escape {
+    my ($s) = @_;
+    $s =~ s/([^A-Za-z0-9\-._~\/])/sprintf '%%%02X', ord $1/ge;
+    $s;
+}
+
+# "first\n" must reach the client while the app still sleeps before
+# "last\n": read until "first" shows up, then check that within the next
+# second the response does not complete, then read the rest.
+sub streaming_ok {
+    my ($name, $path) = @_;
+    my $port = vars('port');
+    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                     Timeout => 10);
+    unless ($sock) {
+        ok(0, "$name: streaming: connect: $!") for 1 .. 3;
+        return;
+    }
+    binmode $sock;
+    print $sock "GET $path HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
+              . "Connection: close\r\n\r\n";
+    my $sel = IO::Select->new($sock);
+    my $raw = '';
+    my $eof = 0;
+    my $read = sub {
+        my ($until, $stop) = @_;
+        while (!$eof && Time::HiRes::time() < $until) {
+            return 1 if $stop && $raw =~ $stop;
+            my $left = $until - Time::HiRes::time();
+            last if $left <= 0;
+            next unless $sel->can_read($left);
+            my $n = sysread($sock, $raw, 65536, length $raw);
+            $eof = 1 unless $n;
+        }
+        return $stop ? $raw =~ $stop : 0;
+    };
+    my $t0 = Time::HiRes::time();
+    my $got_first = $read->($t0 + 2.0, qr/first\n/);
+    my $t_first = Time::HiRes::time();
+    ok($got_first && $raw !~ /last\n/,
+       "$name: streaming: first part arrives before the app "
+       . "sends the rest")
+        or diag(sprintf "after %.2fs got: %s", $t_first - $t0, $raw);
+    # the app sleeps 3 s between the parts: nothing completes for a while
+    # (1 s, or less if "first" came late, never past 2.6 s after the start)
+    my $until = $t_first + 1.0;
+    $until = $t0 + 2.6 if $until > $t0 + 2.6;
+    $read->($until);
+    ok($raw !~ /last\n/ && !$eof,
+       "$name: streaming: response still open while the app "
+       . "sleeps");
+    $read->(Time::HiRes::time() + 30);
+    close $sock;
+    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
+    $body //= '';
+    if (($head // '') =~ /^Transfer-Encoding:\s*chunked/mi) {
+        my $dec = '';
+        while ($body =~ s/\A([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+            my $n = hex $1;
+            last if $n == 0;
+            $dec .= substr $body, 0, $n;
+            substr($body, 0, $n + 2) = '';
+        }
+        $body = $dec;
+    }
+    is($body, "first\nlast\n",
+       "$name: streaming: complete body in the end");
+}
+
+1;
