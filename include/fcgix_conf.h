@@ -52,6 +52,7 @@ typedef struct fcgix_server_t {
     apr_interval_time_t io_timeout;      /**< FCGIX_UNSET: server default */
     apr_array_header_t *pass_headers;    /**< const char * */
     int flush;                 /**< flush to the client after every read */
+    int ignore_client_abort;   /**< finish requests whose client left */
     fcgix_pool_limits_t limits;/**< keep-alive and failure handling */
     int balance;               /**< fcgix_balance_e */
     int get_values;            /**< ask FCGI_GET_VALUES on first contact */

@@ -816,7 +816,8 @@ static void send_abort(fcgix_req_t *q)
  * connection stays in step. */
 static void read_reply_mpx(fcgix_req_t *q)
 {
-    while (!q->ended && !q->fail && !q->client_gone) {
+    while (!q->ended && !q->fail
+           && (!q->client_gone || q->srv->ignore_client_abort)) {
         fcgix_event_t ev;
         const char *why;
         apr_status_t rv = fcgix_mpx_next(q->ms, 0, &ev, &why);
@@ -888,7 +889,8 @@ static void read_reply(fcgix_req_t *q)
         apr_int16_t rev;
         apr_status_t rv;
 
-        if (q->client_gone && !q->abort_sent) {
+        if (q->client_gone && !q->abort_sent
+            && !q->srv->ignore_client_abort) {
             send_abort(q);
             if (q->ended || q->fail) {
                 break;
@@ -1305,7 +1307,7 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
     q->hbuf = apr_palloc(r->pool, q->hmax);
     q->ob = apr_brigade_create(r->pool, q->c->bucket_alloc);
     q->keep_conn = opts.keep_conn;
-    if (!auth && !q->c->master) {
+    if (!auth && !q->c->master && !srv->ignore_client_abort) {
         q->csock = ap_get_conn_socket(q->c);
     }
 

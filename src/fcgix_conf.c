@@ -588,6 +588,12 @@ static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
             }
             srv->mpx_limits.queue_max = (apr_size_t)n;
         }
+        else if (!strcasecmp(a, "ignore-client-abort=on")) {
+            srv->ignore_client_abort = 1;
+        }
+        else if (!strcasecmp(a, "ignore-client-abort=off")) {
+            srv->ignore_client_abort = 0;
+        }
         else if (!strcasecmp(a, "get-values=on")) {
             srv->get_values = 1;
         }
@@ -618,7 +624,8 @@ const command_rec fcgix_conf_cmds[] = {
                       "[keepalive=n] [keepalive-timeout=s] "
                       "[conn-max-requests=n] [balance=least-conn|"
                       "round-robin|hash] [retry=s] [get-values=on|off] "
-                      "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b]"),
+                      "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b] "
+                      "[ignore-client-abort=on|off]"),
     AP_INIT_TAKE1("FcgixConnectTimeout", fcgix_conf_set_connect_timeout,
                   NULL, RSRC_CONF, "seconds to wait for a connection"),
     AP_INIT_TAKE1("FcgixIOTimeout", fcgix_conf_set_io_timeout, NULL,

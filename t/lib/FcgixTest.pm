@@ -171,7 +171,8 @@ sub http {
         }
     }
     undef $wbuf;
-    shutdown($sock, 1) if !$a{keepalive} && !$res->{eof};
+    # No half-close: mod_fcgix (like nginx) takes a client's EOF while the
+    # application works as the client leaving, and aborts the request.
 
     until ($res->{eof}) {
         my $left = $deadline - Time::HiRes::time();
