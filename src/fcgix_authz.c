@@ -95,6 +95,12 @@ static int ask(request_rec *r, const char *path, int phase,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_table_setn(extra, "FCGI_ROLE", "AUTHORIZER");
+    /* PHP and other script runners execute SCRIPT_FILENAME: it must name
+     * the authorizer; the protected file stays visible to it. */
+    apr_table_setn(extra, "SCRIPT_FILENAME", path);
+    if (r->filename) {
+        apr_table_setn(extra, "FCGIX_AUTH_FILENAME", r->filename);
+    }
     apr_table_setn(extra, "FCGI_APACHE_ROLE", apache_roles[phase]);
     if (r->user) {
         apr_table_setn(extra, "REMOTE_USER", r->user);
