@@ -25,8 +25,7 @@ extern module AP_MODULE_DECLARE_DATA fcgix_module;
 APLOG_USE_MODULE(fcgix);
 #endif
 
-/** Our own log tag space: httpd reserves "AH" for its distribution. */
-#define FCGIX_LOGNO(n) "FCGIX" #n ": "
+#include "fcgix_logno.h"
 
 /** The one "not configured here" value of every config scalar. */
 #define FCGIX_UNSET (-1)

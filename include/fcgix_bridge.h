@@ -61,4 +61,14 @@ int fcgix_bridge_authorize(request_rec *r, fcgix_server_t *srv,
  */
 int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv);
 
+/**
+ * Serves @p r as a responder on a connection of its own to @p addr (a
+ * spawned process), with @p tmpl's timeouts and pass-headers.
+ * @param unreachable set when the connection could not be made; nothing
+ *        is logged or sent then, so the caller may try another process
+ * @return an HTTP status or OK
+ */
+int fcgix_bridge_run_direct(request_rec *r, fcgix_server_t *tmpl,
+                            const fcgix_addr_t *addr, int *unreachable);
+
 #endif /* FCGIX_BRIDGE_H */

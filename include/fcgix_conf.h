@@ -64,8 +64,30 @@ typedef struct fcgix_server_t {
     fcgix_pool_t **pools;
 } fcgix_server_t;
 
+/** Process manager settings of spawned applications. */
+#define FCGIX_DEFAULT_MAX_PROCS 1000
+#define FCGIX_DEFAULT_MAX_CLASS_PROCS 100
+#define FCGIX_DEFAULT_MIN_CLASS_PROCS 3
+#define FCGIX_DEFAULT_IDLE_TIMEOUT 300
+#define FCGIX_DEFAULT_LIFETIME 3600
+#define FCGIX_DEFAULT_BUSY_TIMEOUT 300
+#define FCGIX_DEFAULT_SPAWN_WAIT 60
+
 typedef struct fcgix_srv_conf_t {
     apr_array_header_t *servers; /**< fcgix_server_t *, this vhost's */
+    /* Spawned classes of this virtual host (FCGIX_UNSET: default). */
+    int max_class_procs;
+    int min_class_procs;
+    int idle_timeout;
+    int lifetime;
+    int max_requests;
+    int busy_timeout;
+    int spawn_wait;
+    /* Global only (main server). */
+    int max_procs;
+    apr_array_header_t *initial_env; /**< "NAME=value" */
+    int vhost_id;                    /**< set in post_config */
+    void *spawn;                     /**< fcgix_spawn state (main) */
     apr_interval_time_t connect_timeout;
     apr_interval_time_t io_timeout;
     const char *ipc_dir;
@@ -123,6 +145,9 @@ apr_status_t fcgix_conf_child_init(apr_pool_t *pchild, server_rec *s);
 
 /** Forgets per-pass parse state; called from pre_config. */
 void fcgix_conf_pre_config(void);
+
+/** The IPC directory of this configuration (FcgixIpcDir or default). */
+const char *fcgix_conf_ipc_dir(apr_pool_t *p);
 
 /** Resolves an IPC directory relative socket name to an absolute path. */
 const char *fcgix_conf_ipc_path(cmd_parms *cmd, const char *name);

@@ -64,7 +64,9 @@ typedef struct fcgix_req_t {
     fcgix_conn_t *conn;      /* a connection of our own, or */
     fcgix_mstream_t *ms;     /* our id on a shared (multiplexed) one */
     apr_uint16_t rid;
-    apr_socket_t *sock;      /* conn->sock */
+    apr_socket_t *sock;      /* conn->sock, or our own (direct) */
+    const fcgix_addr_t *direct; /* a spawned process's socket */
+    int unreachable;         /* direct: could not connect */
     apr_socket_t *csock;     /* the client's, watched for a hang-up */
     const char *pre;         /* FCGI_GET_VALUES sent before the request */
     apr_size_t pre_len;
@@ -736,6 +738,19 @@ static int connect_backend(fcgix_req_t *q, apr_uint32_t *tried)
     apr_status_t rv = APR_EGENERAL;
     const char *ip;
 
+    if (q->direct) {
+        /* The caller picks another process on failure, and logs. */
+        q->addr = q->direct;
+        q->rid = SOLE_RID;
+        if (fcgix_addr_connect(q->direct, to, q->r->pool, &q->sock)
+            != APR_SUCCESS) {
+            q->sock = NULL;
+            q->unreachable = 1;
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
+        return OK;
+    }
+
     if (srv->pools == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, FCGIX_LOGNO(00135)
                       "%s: no connection pools in this child",
@@ -1003,6 +1018,10 @@ static int finish(fcgix_req_t *q)
         q->conn = NULL;
         q->sock = NULL;
     }
+    else if (q->sock) {
+        apr_socket_close(q->sock);
+        q->sock = NULL;
+    }
     if (q->errlen) {
         stderr_line(q);
     }
@@ -1108,6 +1127,10 @@ static void reset_for_retry(fcgix_req_t *q)
     if (q->conn) {
         fcgix_pool_release(q->conn, 0);
         q->conn = NULL;
+        q->sock = NULL;
+    }
+    else if (q->sock) {
+        apr_socket_close(q->sock);
         q->sock = NULL;
     }
     fcgix_reader_init(&q->rd, FCGIX_READ_FROM_APP);
@@ -1251,7 +1274,8 @@ static apr_status_t send_request(fcgix_req_t *q, body_mode_e mode,
 }
 
 static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
-               fcgix_auth_reply_t *auth)
+               fcgix_auth_reply_t *auth, const fcgix_addr_t *direct,
+               int *unreachable)
 {
     fcgix_req_t *q = apr_pcalloc(r->pool, sizeof(*q));
     fcgix_env_opts_t opts;
@@ -1272,6 +1296,7 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
     q->hmax = fcgix_conf_max_response_header(q->dc);
     q->state = FCGIX_REQ_CONNECT;
     q->auth = auth;
+    q->direct = direct;
     fcgix_reader_init(&q->rd, FCGIX_READ_FROM_APP);
 
     if (auth) {
@@ -1313,17 +1338,20 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
 
     for (attempt = 0;; attempt++) {
         if ((status = connect_backend(q, &tried)) != OK) {
+            if (unreachable) {
+                *unreachable = q->unreachable;
+            }
             return status;
         }
         q->pre = NULL;
         set_request_id(head, head_len, q->rid, q->ms != NULL);
-        if (q->ms == NULL && srv->get_values
+        if (q->ms == NULL && !q->direct && srv->get_values
             && fcgix_pool_caps_should_ask(q->pl)) {
             q->pre = get_values_record(r->pool, &q->pre_len);
         }
         /* Only a request whose body is still at hand can be sent again,
          * and only once. */
-        q->may_retry = attempt == 0 && mode != BODY_STREAM
+        q->may_retry = attempt == 0 && mode != BODY_STREAM && !q->direct
                        && (q->ms || q->conn->reused || q->pre);
         rv = send_request(q, mode, sp, head, head_len, &client_err);
         if (!q->fail) {
@@ -1364,7 +1392,14 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
 
 int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv)
 {
-    return run(r, srv, NULL, NULL);
+    return run(r, srv, NULL, NULL, NULL, NULL);
+}
+
+int fcgix_bridge_run_direct(request_rec *r, fcgix_server_t *tmpl,
+                            const fcgix_addr_t *addr, int *unreachable)
+{
+    *unreachable = 0;
+    return run(r, tmpl, NULL, NULL, addr, unreachable);
 }
 
 int fcgix_bridge_authorize(request_rec *r, fcgix_server_t *srv,
@@ -1372,5 +1407,6 @@ int fcgix_bridge_authorize(request_rec *r, fcgix_server_t *srv,
                            fcgix_auth_reply_t *reply)
 {
     memset(reply, 0, sizeof(*reply));
-    return run(r, srv, extra ? extra : apr_table_make(r->pool, 1), reply);
+    return run(r, srv, extra ? extra : apr_table_make(r->pool, 1), reply,
+               NULL, NULL);
 }

@@ -18,6 +18,7 @@
 #include "fcgix_conf.h"
 #include "fcgix_authz.h"
 #include "fcgix_compat.h"
+#include "fcgix_spawn.h"
 
 /* ------------------------------------------------------------------ */
 /* Create and merge                                                    */
@@ -32,6 +33,10 @@ void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s)
     sc->auth_providers = apr_table_make(p, 2);
     sc->connect_timeout = FCGIX_UNSET;
     sc->io_timeout = FCGIX_UNSET;
+    sc->max_class_procs = sc->min_class_procs = FCGIX_UNSET;
+    sc->idle_timeout = sc->lifetime = sc->max_requests = FCGIX_UNSET;
+    sc->busy_timeout = sc->spawn_wait = sc->max_procs = FCGIX_UNSET;
+    sc->initial_env = apr_array_make(p, 4, sizeof(const char *));
     return sc;
 }
 
@@ -44,6 +49,16 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->servers = apr_array_append(p, add->servers, base->servers);
     FCGIX_MERGE(connect_timeout);
     FCGIX_MERGE(io_timeout);
+    FCGIX_MERGE(max_class_procs);
+    FCGIX_MERGE(min_class_procs);
+    FCGIX_MERGE(idle_timeout);
+    FCGIX_MERGE(lifetime);
+    FCGIX_MERGE(max_requests);
+    FCGIX_MERGE(busy_timeout);
+    FCGIX_MERGE(spawn_wait);
+    FCGIX_MERGE(max_procs);
+    conf->initial_env = apr_array_append(p, base->initial_env,
+                                         add->initial_env);
     conf->ipc_dir = add->ipc_dir ? add->ipc_dir : base->ipc_dir;
     conf->auth_providers = apr_table_overlay(p, base->auth_providers,
                                              add->auth_providers);
@@ -444,6 +459,12 @@ const char *fcgix_conf_set_ipc_dir(cmd_parms *cmd, void *dcv,
     return NULL;
 }
 
+const char *fcgix_conf_ipc_dir(apr_pool_t *p)
+{
+    return ipc_dir_seen ? ipc_dir_seen
+                        : ap_runtime_dir_relative(p, FCGIX_DEFAULT_IPC_DIR);
+}
+
 const char *fcgix_conf_ipc_path(cmd_parms *cmd, const char *name)
 {
     const char *dir = ipc_dir_seen;
@@ -646,6 +667,7 @@ const command_rec fcgix_conf_cmds[] = {
     AP_INIT_ITERATE("FcgixPassHeader", fcgix_conf_add_pass_header, NULL,
                     FCGIX_DIR_CTX,
                     "request headers passed to the application as HTTP_*"),
+    FCGIX_SPAWN_CMDS
     FCGIX_AUTHZ_CMDS
     FCGIX_COMPAT_CMDS
     {NULL}

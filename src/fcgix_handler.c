@@ -14,6 +14,7 @@
 #include "fcgix_bridge.h"
 #include "fcgix_conf.h"
 #include "fcgix_handler.h"
+#include "fcgix_spawn.h"
 
 /*
  * A request for a configured server's path, or anything below it, belongs
@@ -67,13 +68,8 @@ static int fcgix_content_handler(request_rec *r)
                       "script not found: %s", r->filename);
         return HTTP_NOT_FOUND;
     }
-    /* Never fall back to the default handler: it would send the script's
-     * source to the client. */
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00126)
-                  "%s: no FastCGI server is configured for this file and "
-                  "this build cannot spawn applications on demand; use "
-                  "FcgixExternalServer", r->filename);
-    return HTTP_INTERNAL_SERVER_ERROR;
+    /* Never the default handler: it would send the script's source. */
+    return fcgix_spawn_handle(r);
 }
 
 static int fcgix_pre_config(apr_pool_t *pconf, apr_pool_t *plog,

@@ -1,0 +1,83 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_pm.h
+ * @brief The process manager: a process forked by the httpd parent that
+ *        spawns, watches, retires and reaps FastCGI applications.
+ *
+ * Layer L1: APR and POSIX; it logs through a callback the httpd glue
+ * supplies (the PM never calls httpd). Functions named fcgix_pm_* other
+ * than fcgix_pm_start/fcgix_pm_send run only inside the PM process.
+ *
+ * The PM is not tied to httpd's configuration pool: a graceful restart
+ * leaves it, and the applications, running. It ends (and ends every
+ * application) when the httpd parent is gone. If it dies, the parent
+ * starts another, which adopts the live applications it finds in the
+ * scoreboard.
+ */
+#ifndef FCGIX_PM_H
+#define FCGIX_PM_H
+
+#include <sys/types.h>
+
+#include "apr_pools.h"
+#include "apr_thread_proc.h"
+
+#include "fcgix_sb.h"
+
+/** Log levels of the callback (syslog numbering, as httpd's). */
+#define FCGIX_PM_LOG_ERR 3
+#define FCGIX_PM_LOG_WARN 4
+#define FCGIX_PM_LOG_NOTICE 5
+#define FCGIX_PM_LOG_INFO 6
+#define FCGIX_PM_LOG_DEBUG 7
+
+typedef void fcgix_pm_log_fn(int level, int err, const char *fmt, ...);
+
+typedef struct fcgix_pm_cfg_t {
+    fcgix_sb_t *sb;
+    const char *ipc_dir;      /**< private directory of the sockets */
+    const char *ctl_path;     /**< the PM's datagram socket */
+    uid_t uid;                /**< applications run as this user */
+    gid_t gid;
+    apr_uint32_t max_procs;   /**< all classes together */
+    apr_uint32_t kill_grace;  /**< seconds from SIGTERM to SIGKILL */
+    const char *const *env;   /**< NAME=value for every application */
+    fcgix_pm_log_fn *log;
+} fcgix_pm_cfg_t;
+
+/** What a child asks of the PM. */
+typedef enum {
+    FCGIX_PM_MSG_SPAWN = 1, /**< create the class if needed; spawn if a
+                                 request waits and nothing is idle */
+    FCGIX_PM_MSG_LOOK = 2   /**< a slot changed (dead/retiring): look now */
+} fcgix_pm_msg_type_e;
+
+typedef struct fcgix_pm_msg_t {
+    apr_uint32_t type;
+    apr_uint32_t vhost;
+    apr_uint64_t key;
+    apr_uint64_t inode;
+    apr_uint64_t dev;
+    apr_uint32_t uid;
+    apr_uint32_t gid;
+    fcgix_sb_limits_t lim;
+    char path[FCGIX_SB_PATH_MAX];
+} fcgix_pm_msg_t;
+
+/**
+ * Forks the PM. In the parent, @p proc describes it.
+ * @p cfg and what it points to must stay valid in the PM (it lives in the
+ * forked copy of the parent's memory).
+ */
+apr_status_t fcgix_pm_start(const fcgix_pm_cfg_t *cfg, apr_pool_t *p,
+                            apr_proc_t *proc);
+
+/** Sends a message to the PM (non-blocking datagram; never waits). */
+apr_status_t fcgix_pm_send(const char *ctl_path,
+                           const fcgix_pm_msg_t *msg);
+
+#endif /* FCGIX_PM_H */

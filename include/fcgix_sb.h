@@ -1,0 +1,188 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_sb.h
+ * @brief The shared-memory scoreboard of spawned applications: one slot per
+ *        process class and per process, pointer-free, versioned.
+ *
+ * Layer L1: APR and POSIX only.
+ *
+ * Who writes what (the rule every function here follows):
+ *  - fcgix_sb_pm_*    only in the process manager: creates classes,
+ *                     claims process slots for spawns, marks them dead and
+ *                     frees them. The PM is the single writer of class
+ *                     identity and of slot ownership.
+ *  - fcgix_sb_child_* only in httpd children: take an IDLE process (CAS to
+ *                     BUSY), give it back, count requests, wait for a
+ *                     class to change.
+ *  - fcgix_sb_read_*  anywhere: snapshot reads.
+ * State changes that others wait for bump the class's `seq` word and wake
+ * its futex waiters (Linux futex on shared memory), so nobody sleep-polls.
+ */
+#ifndef FCGIX_SB_H
+#define FCGIX_SB_H
+
+#include "apr_pools.h"
+#include "apr_shm.h"
+#include "apr_time.h"
+
+#define FCGIX_SB_MAGIC 0x46434758u /* "FCGX" */
+#define FCGIX_SB_VERSION 1u
+#define FCGIX_SB_MAX_CLASSES 256
+#define FCGIX_SB_MAX_PROCS 1024
+#define FCGIX_SB_PATH_MAX 512
+#define FCGIX_SB_SOCK_MAX 108
+
+/** Process slot states. Transitions: FREE -> IDLE (PM spawned it),
+ *  IDLE <-> BUSY (children, CAS), IDLE|BUSY -> RETIRING (child or PM:
+ *  kill it when it is not busy), any -> DEAD (PM: exited, or a child found
+ *  it unreachable), DEAD -> FREE (PM, after reaping). */
+typedef enum {
+    FCGIX_PROC_FREE = 0,
+    FCGIX_PROC_IDLE,
+    FCGIX_PROC_BUSY,
+    FCGIX_PROC_RETIRING,
+    FCGIX_PROC_DEAD
+} fcgix_proc_state_e;
+
+const char *fcgix_sb_proc_state_str(fcgix_proc_state_e st);
+
+/** Why a process ended (for the status page and logs). */
+typedef enum {
+    FCGIX_EXIT_NONE = 0,
+    FCGIX_EXIT_IDLE,      /**< idle timeout */
+    FCGIX_EXIT_LIFETIME,  /**< process lifetime */
+    FCGIX_EXIT_REQUESTS,  /**< max requests per process */
+    FCGIX_EXIT_BUSY,      /**< busy timeout: killed while busy */
+    FCGIX_EXIT_SELF,      /**< exited on its own */
+    FCGIX_EXIT_SIGNAL,    /**< killed by a signal we did not send */
+    FCGIX_EXIT_SHUTDOWN,  /**< server stopping */
+    FCGIX_EXIT_UNREACHABLE/**< a child could not connect to it */
+} fcgix_exit_e;
+
+const char *fcgix_sb_exit_str(fcgix_exit_e why);
+
+/** Limits of a class, copied in by the PM when it creates the class. */
+typedef struct {
+    apr_uint32_t min_procs;
+    apr_uint32_t max_procs;
+    apr_uint32_t max_requests;       /**< per process, 0: unlimited */
+    apr_uint32_t idle_timeout;       /**< seconds, 0: never */
+    apr_uint32_t lifetime;           /**< seconds, 0: never */
+    apr_uint32_t busy_timeout;       /**< seconds, 0: never */
+} fcgix_sb_limits_t;
+
+typedef struct {
+    volatile apr_uint32_t state;     /**< 0 free, 1 in use */
+    apr_uint32_t id;                 /**< index, for messages */
+    apr_uint64_t key;                /**< hash of the identity */
+    char path[FCGIX_SB_PATH_MAX];    /**< script */
+    apr_uint64_t inode;
+    apr_uint64_t dev;
+    apr_uint32_t uid;
+    apr_uint32_t gid;
+    apr_uint32_t vhost;              /**< virtual host number */
+    fcgix_sb_limits_t lim;
+    volatile apr_uint32_t seq;       /**< futex word: bumped on change */
+    volatile apr_uint32_t nprocs;    /**< live processes (PM writes) */
+    volatile apr_uint32_t waiters;   /**< requests waiting for a process */
+    volatile apr_uint32_t starting;  /**< spawns asked, not yet done */
+    volatile apr_uint32_t failures;  /**< recent start failures */
+    volatile apr_uint64_t requests;  /**< served, all processes */
+    volatile apr_int64_t last_spawn; /**< apr_time_t */
+    volatile apr_int64_t next_spawn; /**< back-off: no spawn before */
+} fcgix_sb_class_t;
+
+typedef struct {
+    volatile apr_uint32_t state;     /**< fcgix_proc_state_e */
+    apr_uint32_t cls;                /**< class index */
+    volatile apr_int32_t pid;
+    volatile apr_int32_t owner;      /**< httpd child pid while BUSY */
+    volatile apr_int64_t started;
+    volatile apr_int64_t last_active;
+    volatile apr_int64_t busy_since;
+    volatile apr_uint32_t requests;
+    volatile apr_uint32_t exit_why;  /**< fcgix_exit_e */
+    volatile apr_int32_t exit_status;
+} fcgix_sb_proc_t;
+
+typedef struct {
+    apr_uint32_t magic;
+    apr_uint32_t version;
+    apr_uint32_t class_size;
+    apr_uint32_t proc_size;
+    apr_uint32_t nclasses;
+    apr_uint32_t nprocs;
+    volatile apr_uint32_t seq;       /**< futex word: a class appeared */
+    volatile apr_int32_t pm_pid;
+    volatile apr_uint32_t pm_generation; /**< bumped per PM (re)start */
+    volatile apr_uint32_t total_procs;
+    volatile apr_uint32_t max_procs; /**< global limit (PM enforces) */
+    volatile apr_uint32_t hiwater;   /**< slots [0, hiwater) ever used */
+    fcgix_sb_class_t classes[FCGIX_SB_MAX_CLASSES];
+    fcgix_sb_proc_t procs[FCGIX_SB_MAX_PROCS];
+} fcgix_sb_t;
+
+/** The socket of process slot @p idx: "<ipc_dir>/p<idx>.sock". */
+char *fcgix_sb_sock_path(apr_pool_t *p, const char *ipc_dir, int idx);
+
+/** Creates the scoreboard (anonymous shared memory, inherited by fork). */
+apr_status_t fcgix_sb_create(fcgix_sb_t **sb, apr_shm_t **shm,
+                             apr_pool_t *p);
+
+/** A 64-bit hash of a class identity. */
+apr_uint64_t fcgix_sb_class_key(const char *path, apr_uint64_t inode,
+                                apr_uint64_t dev, apr_uint32_t uid,
+                                apr_uint32_t gid, apr_uint32_t vhost);
+
+/** The class with this identity, or NULL (lock-free scan). */
+fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,
+                                      const char *path);
+
+/* ---- process manager side ---- */
+
+fcgix_sb_class_t *fcgix_sb_pm_class_create(fcgix_sb_t *sb,
+                                           apr_uint64_t key,
+                                           const char *path,
+                                           apr_uint64_t inode,
+                                           apr_uint64_t dev,
+                                           apr_uint32_t uid,
+                                           apr_uint32_t gid,
+                                           apr_uint32_t vhost,
+                                           const fcgix_sb_limits_t *lim);
+
+/** A FREE slot claimed for a spawn (state stays FREE until published). */
+fcgix_sb_proc_t *fcgix_sb_pm_slot_claim(fcgix_sb_t *sb);
+
+/** Makes a spawned process visible as IDLE and wakes waiters. */
+void fcgix_sb_pm_publish(fcgix_sb_t *sb, fcgix_sb_proc_t *p);
+
+/** Wakes everyone waiting on the class. */
+void fcgix_sb_wake(fcgix_sb_class_t *c);
+
+/* ---- httpd child side ---- */
+
+/** Takes an IDLE process of the class (CAS to BUSY), or NULL. */
+fcgix_sb_proc_t *fcgix_sb_child_acquire(fcgix_sb_t *sb,
+                                        fcgix_sb_class_t *c,
+                                        apr_int32_t me);
+
+/**
+ * Gives a process back. @p retire marks it RETIRING (the PM ends it),
+ * @p dead marks it DEAD (unreachable; the PM reaps it).
+ */
+void fcgix_sb_child_release(fcgix_sb_t *sb, fcgix_sb_proc_t *p,
+                            int served, int retire, int dead);
+
+/**
+ * Waits until the class's seq differs from @p seen, or @p timeout.
+ * @return APR_SUCCESS (changed or spurious), APR_TIMEUP
+ */
+apr_status_t fcgix_sb_child_wait(volatile apr_uint32_t *word,
+                                 apr_uint32_t seen,
+                                 apr_interval_time_t timeout);
+
+#endif /* FCGIX_SB_H */

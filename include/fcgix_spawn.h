@@ -1,0 +1,62 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_spawn.h
+ * @brief Applications mod_fcgix starts itself (AddHandler fastcgi-script,
+ *        fcgid-script): the process manager's httpd side.
+ *
+ * Layer L2. post_config creates the scoreboard and forks the PM once per
+ * httpd parent (kept over graceful restarts); the content handler calls
+ * fcgix_spawn_handle() for a script no external server covers.
+ */
+#ifndef FCGIX_SPAWN_H
+#define FCGIX_SPAWN_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "fcgix_conf.h"
+
+void fcgix_spawn_register_hooks(apr_pool_t *p);
+
+/** Serves @p r with a process of its class, spawning one if needed. */
+int fcgix_spawn_handle(request_rec *r);
+
+/** Directive handler: cmd->info is the offset of an int in the server
+ *  config; the value is a whole number >= 0. */
+const char *fcgix_spawn_set_int(cmd_parms *cmd, void *dc, const char *arg);
+const char *fcgix_spawn_add_env(cmd_parms *cmd, void *dc, const char *name,
+                                const char *value);
+
+#define FCGIX_SPAWN_INT(name, field, help)                                 \
+    AP_INIT_TAKE1(name, fcgix_spawn_set_int,                               \
+                  (void *)APR_OFFSETOF(fcgix_srv_conf_t, field), RSRC_CONF, \
+                  help)
+
+#define FCGIX_SPAWN_CMDS                                                   \
+    FCGIX_SPAWN_INT("FcgixMaxProcesses", max_procs,                        \
+                    "spawned processes of all classes together (1000)"),   \
+    FCGIX_SPAWN_INT("FcgixMaxProcessesPerClass", max_class_procs,          \
+                    "processes of one application (100)"),                 \
+    FCGIX_SPAWN_INT("FcgixMinProcessesPerClass", min_class_procs,          \
+                    "processes kept once started (3)"),                    \
+    FCGIX_SPAWN_INT("FcgixIdleTimeout", idle_timeout,                      \
+                    "seconds before an idle process above the minimum "    \
+                    "ends (300, 0: never)"),                               \
+    FCGIX_SPAWN_INT("FcgixProcessLifeTime", lifetime,                      \
+                    "seconds after which an idle process ends (3600)"),    \
+    FCGIX_SPAWN_INT("FcgixMaxRequestsPerProcess", max_requests,            \
+                    "requests before a process ends (0: unlimited)"),      \
+    FCGIX_SPAWN_INT("FcgixBusyTimeout", busy_timeout,                      \
+                    "seconds one request may keep a process (300)"),       \
+    FCGIX_SPAWN_INT("FcgixSpawnWait", spawn_wait,                          \
+                    "seconds a request waits for a free process before "   \
+                    "503 (60)"),                                           \
+    AP_INIT_TAKE12("FcgixInitialEnv", fcgix_spawn_add_env, NULL,           \
+                   RSRC_CONF, "NAME [value]: environment of spawned "      \
+                   "applications"),
+
+#endif /* FCGIX_SPAWN_H */

@@ -1,0 +1,606 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include "apr_strings.h"
+#include "apr_time.h"
+
+#include "fcgix_logno.h"
+#include "fcgix_pm.h"
+
+/* How often the PM looks at timeouts, minimums and its parent. */
+#define PM_TICK_MS 200
+/* A process that dies sooner than this after starting failed to start. */
+#define PM_MIN_LIFE apr_time_from_sec(10)
+/* Spawns per class per second, whatever the demand. */
+#define PM_SPAWN_RATE 16
+#define PM_LISTEN_BACKLOG 128
+
+/* PM-private per-slot bookkeeping (never in shared memory). */
+typedef struct {
+    apr_time_t term_at; /* when SIGTERM was sent, 0: not yet */
+    int ours;           /* our child: reaped by waitpid, else by kill(0) */
+} pm_slot_t;
+
+typedef struct {
+    const fcgix_pm_cfg_t *cfg;
+    fcgix_sb_t *sb;
+    apr_pool_t *p;
+    pid_t parent;
+    int ctl;
+    pm_slot_t slots[FCGIX_SB_MAX_PROCS];
+    apr_time_t spawn_window[FCGIX_SB_MAX_CLASSES];
+    int spawn_count[FCGIX_SB_MAX_CLASSES];
+} pm_t;
+
+static volatile sig_atomic_t pm_stop;
+
+static void on_term(int sig)
+{
+    (void)sig;
+    pm_stop = 1;
+}
+
+/* The PM runs for months: no pool allocation per spawn. */
+static const char *sock_path(pm_t *pm, int idx, char *buf, size_t len)
+{
+    apr_snprintf(buf, len, "%s/p%d.sock", pm->cfg->ipc_dir, idx);
+    return buf;
+}
+
+static int slot_index(pm_t *pm, fcgix_sb_proc_t *p)
+{
+    return (int)(p - pm->sb->procs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Spawning                                                            */
+/* ------------------------------------------------------------------ */
+
+static int listen_unix(pm_t *pm, const char *path)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    apr_cpystrn(sa.sun_path, path, sizeof(sa.sun_path));
+    unlink(path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0
+        || listen(fd, PM_LISTEN_BACKLOG) < 0
+        /* Only the applications' user (httpd's User) may connect. */
+        || chown(path, pm->cfg->uid, pm->cfg->gid) < 0
+        || chmod(path, 0600) < 0) {
+        int e = errno;
+        close(fd);
+        unlink(path);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
+static void close_from(int lowfd)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, lowfd, ~0U, 0) == 0) {
+        return;
+    }
+#endif
+    {
+        long max = sysconf(_SC_OPEN_MAX);
+        int fd;
+        for (fd = lowfd; fd < (max > 0 ? max : 65536); fd++) {
+            close(fd);
+        }
+    }
+}
+
+/* In the forked child: become the application. Never returns. */
+static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
+{
+    const fcgix_pm_cfg_t *cfg = pm->cfg;
+    char *dir = apr_pstrdup(pm->p, c->path), *slash;
+    char *argv[2];
+    int devnull;
+    sigset_t none;
+
+    /* Its own process group: signals meant for httpd are not for it. */
+    setpgid(0, 0);
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    signal(SIGUSR1, SIG_DFL);
+    signal(SIGCHLD, SIG_DFL);
+
+    /* FastCGI: the listen socket is fd 0; stderr stays the error log. */
+    if (dup2(lfd, 0) < 0) {
+        _exit(126);
+    }
+    devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) {
+        dup2(devnull, 1);
+    }
+    close_from(3);
+
+    if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+        *slash = '\0';
+        if (chdir(dir) < 0) {
+            _exit(126);
+        }
+    }
+    /* Never as root: the glue refuses uid 0 at configuration time; this
+     * is the last line of defence. */
+    if (setgroups(0, NULL) < 0 || setgid(cfg->gid) < 0
+        || setuid(cfg->uid) < 0 || getuid() == 0 || geteuid() == 0) {
+        _exit(126);
+    }
+    argv[0] = c->path;
+    argv[1] = NULL;
+    execve(c->path, argv, (char *const *)cfg->env);
+    _exit(127);
+}
+
+static int spawn_allowed(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
+{
+    int ci = (int)c->id;
+
+    if (c->nprocs >= c->lim.max_procs
+        || pm->sb->total_procs >= pm->cfg->max_procs
+        || now < c->next_spawn) {
+        return 0;
+    }
+    if (now - pm->spawn_window[ci] > apr_time_from_sec(1)) {
+        pm->spawn_window[ci] = now;
+        pm->spawn_count[ci] = 0;
+    }
+    return pm->spawn_count[ci] < PM_SPAWN_RATE;
+}
+
+static void spawn(pm_t *pm, fcgix_sb_class_t *c)
+{
+    fcgix_sb_t *sb = pm->sb;
+    fcgix_sb_proc_t *p = fcgix_sb_pm_slot_claim(sb);
+    apr_time_t now = apr_time_now();
+    char pbuf[256];
+    const char *path;
+    int lfd, idx;
+    pid_t pid;
+
+    if (p == NULL) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00150) "scoreboard full "
+                     "(%d processes); cannot spawn %s", FCGIX_SB_MAX_PROCS,
+                     c->path);
+        return;
+    }
+    idx = slot_index(pm, p);
+    path = sock_path(pm, idx, pbuf, sizeof(pbuf));
+    if ((lfd = listen_unix(pm, path)) < 0) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00151) "cannot create "
+                     "socket %s for %s", path, c->path);
+        return;
+    }
+    pid = fork();
+    if (pid == 0) {
+        exec_app(pm, c, lfd);
+    }
+    /* The socket lives on in the application only: when it exits,
+     * connecting fails at once instead of queueing for nobody. */
+    close(lfd);
+    if (pid < 0) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00152) "fork failed "
+                     "for %s", c->path);
+        unlink(path);
+        return;
+    }
+    pm->spawn_count[c->id]++;
+    pm->slots[idx].term_at = 0;
+    pm->slots[idx].ours = 1;
+    p->cls = c->id;
+    p->pid = (apr_int32_t)pid;
+    p->owner = 0;
+    p->started = p->last_active = now;
+    p->busy_since = 0;
+    p->requests = 0;
+    p->exit_why = FCGIX_EXIT_NONE;
+    p->exit_status = 0;
+    c->nprocs++;
+    c->last_spawn = now;
+    sb->total_procs++;
+    /* Listening already: a request can connect now and is served the
+     * moment the application reaches accept(). */
+    fcgix_sb_pm_publish(sb, p);
+    fcgix_sb_wake(c);
+    pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00153) "spawned %s pid %d "
+                 "(slot %d, %u of max %u)", c->path, (int)pid, idx,
+                 c->nprocs, c->lim.max_procs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Ending processes                                                    */
+/* ------------------------------------------------------------------ */
+
+static void terminate(pm_t *pm, fcgix_sb_proc_t *p, fcgix_exit_e why,
+                      apr_time_t now)
+{
+    pm_slot_t *ps = &pm->slots[slot_index(pm, p)];
+
+    if (ps->term_at == 0 && p->pid > 0) {
+        p->exit_why = why;
+        ps->term_at = now;
+        kill((pid_t)p->pid, SIGTERM);
+    }
+}
+
+/* The slot's process is gone: free the slot. */
+static void slot_gone(pm_t *pm, fcgix_sb_proc_t *p, int status,
+                      apr_time_t now)
+{
+    fcgix_sb_t *sb = pm->sb;
+    fcgix_sb_class_t *c = &sb->classes[p->cls];
+    int idx = slot_index(pm, p);
+    int early = now - p->started < PM_MIN_LIFE;
+    char pbuf[256];
+
+    if (p->exit_why == FCGIX_EXIT_NONE) {
+        p->exit_why = WIFSIGNALED(status) ? FCGIX_EXIT_SIGNAL
+                                          : FCGIX_EXIT_SELF;
+    }
+    p->exit_status = status;
+    if (early && pm->slots[idx].term_at == 0 && p->requests == 0) {
+        /* Died before serving anything: back off, doubling to a minute,
+         * so a broken application does not fork-loop. */
+        apr_uint32_t f = c->failures < 6 ? c->failures : 6;
+        c->failures++;
+        c->next_spawn = now + apr_time_from_sec(1 << f);
+        pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00154) "%s (pid %d) exited "
+                     "at start with status %d; next start in %d s",
+                     c->path, (int)p->pid, status, 1 << f);
+    }
+    else {
+        if (p->requests > 0) {
+            c->failures = 0;
+        }
+        pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00155) "%s (pid %d) ended: "
+                     "%s, %u requests", c->path, (int)p->pid,
+                     fcgix_sb_exit_str((fcgix_exit_e)p->exit_why),
+                     p->requests);
+    }
+    unlink(sock_path(pm, idx, pbuf, sizeof(pbuf)));
+    pm->slots[idx].term_at = 0;
+    pm->slots[idx].ours = 0;
+    if (c->nprocs > 0) {
+        c->nprocs--;
+    }
+    if (sb->total_procs > 0) {
+        sb->total_procs--;
+    }
+    p->state = FCGIX_PROC_DEAD;
+    __sync_synchronize();
+    p->pid = 0;
+    p->state = FCGIX_PROC_FREE;
+    fcgix_sb_wake(c);
+}
+
+static void reap(pm_t *pm, apr_time_t now)
+{
+    fcgix_sb_t *sb = pm->sb;
+    int status, i, n = (int)sb->hiwater;
+    pid_t pid;
+
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (i = 0; i < n; i++) {
+            if (sb->procs[i].pid == pid) {
+                slot_gone(pm, &sb->procs[i], status, now);
+                break;
+            }
+        }
+    }
+    /* Adopted processes (spawned by a PM before us) are not our
+     * children: notice their end with kill(0). */
+    for (i = 0; i < n; i++) {
+        fcgix_sb_proc_t *p = &sb->procs[i];
+        if (p->pid > 0 && !pm->slots[i].ours
+            && kill((pid_t)p->pid, 0) < 0 && errno == ESRCH) {
+            slot_gone(pm, p, 0, now);
+        }
+    }
+}
+
+/* Timeouts, retirement, the grace period and dead httpd children. */
+static void scan(pm_t *pm, apr_time_t now)
+{
+    fcgix_sb_t *sb = pm->sb;
+    apr_time_t grace = apr_time_from_sec(pm->cfg->kill_grace);
+    int i, n = (int)sb->hiwater;
+
+    for (i = 0; i < n; i++) {
+        fcgix_sb_proc_t *p = &sb->procs[i];
+        fcgix_sb_class_t *c = &sb->classes[p->cls];
+        pm_slot_t *ps = &pm->slots[i];
+        apr_uint32_t st = p->state;
+
+        if (p->pid <= 0) {
+            continue;
+        }
+        if (ps->term_at && now - ps->term_at > grace) {
+            kill((pid_t)p->pid, SIGKILL);
+            continue;
+        }
+        switch (st) {
+        case FCGIX_PROC_IDLE:
+            if (c->lim.idle_timeout && c->nprocs > c->lim.min_procs
+                && now - p->last_active
+                   > apr_time_from_sec(c->lim.idle_timeout)
+                && __sync_bool_compare_and_swap(&p->state, st,
+                                                FCGIX_PROC_RETIRING)) {
+                terminate(pm, p, FCGIX_EXIT_IDLE, now);
+            }
+            else if (c->lim.lifetime
+                     && now - p->started > apr_time_from_sec(c->lim.lifetime)
+                     && __sync_bool_compare_and_swap(&p->state, st,
+                                                     FCGIX_PROC_RETIRING)) {
+                terminate(pm, p, FCGIX_EXIT_LIFETIME, now);
+            }
+            break;
+        case FCGIX_PROC_BUSY:
+            if (c->lim.busy_timeout && p->busy_since
+                && now - p->busy_since
+                   > apr_time_from_sec(c->lim.busy_timeout)) {
+                terminate(pm, p, FCGIX_EXIT_BUSY, now);
+            }
+            else if (p->owner > 0 && kill((pid_t)p->owner, 0) < 0
+                     && errno == ESRCH) {
+                /* The httpd child died mid-request: nobody will give
+                 * this process back, and it may be stuck. */
+                terminate(pm, p, FCGIX_EXIT_BUSY, now);
+            }
+            break;
+        case FCGIX_PROC_RETIRING:
+        case FCGIX_PROC_DEAD:
+            terminate(pm, p, (fcgix_exit_e)(p->exit_why
+                                            ? p->exit_why
+                                            : FCGIX_EXIT_UNREACHABLE),
+                      now);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+static int idle_count(pm_t *pm, fcgix_sb_class_t *c)
+{
+    fcgix_sb_t *sb = pm->sb;
+    int i, n = (int)sb->hiwater, idle = 0;
+
+    for (i = 0; i < n; i++) {
+        if (sb->procs[i].cls == c->id
+            && sb->procs[i].state == FCGIX_PROC_IDLE) {
+            idle++;
+        }
+    }
+    return idle;
+}
+
+/* Spawns for waiting requests. The minimum only keeps processes from
+ * the idle timeout (as mod_fcgid's): a class nobody uses costs nothing. */
+static void provide(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
+{
+    int idle = idle_count(pm, c);
+
+    while (spawn_allowed(pm, c, now) && (apr_uint32_t)idle < c->waiters) {
+        apr_uint32_t before = c->nprocs;
+        spawn(pm, c);
+        if (c->nprocs == before) {
+            break;
+        }
+        idle++;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Messages and the loop                                               */
+/* ------------------------------------------------------------------ */
+
+static void on_message(pm_t *pm, const fcgix_pm_msg_t *m, apr_time_t now)
+{
+    fcgix_sb_class_t *c;
+
+    if (m->type != FCGIX_PM_MSG_SPAWN) {
+        return; /* LOOK: the loop scans anyway */
+    }
+    c = fcgix_sb_pm_class_create(pm->sb, m->key, m->path, m->inode, m->dev,
+                                 m->uid, m->gid, m->vhost, &m->lim);
+    if (c == NULL) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00156) "too many "
+                     "application classes (%d); cannot serve %s",
+                     FCGIX_SB_MAX_CLASSES, m->path);
+        return;
+    }
+    provide(pm, c, now);
+}
+
+static void shutdown_all(pm_t *pm)
+{
+    fcgix_sb_t *sb = pm->sb;
+    apr_time_t deadline;
+    int i, n = (int)sb->hiwater, left;
+
+    for (i = 0; i < n; i++) {
+        if (sb->procs[i].pid > 0) {
+            sb->procs[i].exit_why = FCGIX_EXIT_SHUTDOWN;
+            kill((pid_t)sb->procs[i].pid, SIGTERM);
+        }
+    }
+    deadline = apr_time_now() + apr_time_from_sec(pm->cfg->kill_grace);
+    do {
+        reap(pm, apr_time_now());
+        for (left = 0, i = 0; i < n; i++) {
+            left += sb->procs[i].pid > 0;
+        }
+        if (left) {
+            apr_sleep(apr_time_from_msec(50));
+        }
+    } while (left && apr_time_now() < deadline);
+    for (i = 0; i < n; i++) {
+        if (sb->procs[i].pid > 0) {
+            kill((pid_t)sb->procs[i].pid, SIGKILL);
+        }
+    }
+    while (waitpid(-1, NULL, WNOHANG) > 0) {
+        ;
+    }
+    for (i = 0; i < n; i++) {
+        char pbuf[256];
+        unlink(sock_path(pm, i, pbuf, sizeof(pbuf)));
+    }
+    unlink(pm->cfg->ctl_path);
+}
+
+static int open_ctl(pm_t *pm)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0) {
+        return -1;
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    apr_cpystrn(sa.sun_path, pm->cfg->ctl_path, sizeof(sa.sun_path));
+    unlink(pm->cfg->ctl_path);
+    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0
+        || chown(pm->cfg->ctl_path, pm->cfg->uid, pm->cfg->gid) < 0
+        || chmod(pm->cfg->ctl_path, 0600) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void pm_main(pm_t *pm)
+{
+    fcgix_sb_t *sb = pm->sb;
+    struct sigaction sa;
+    int i;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_term;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    /* httpd's restart signals are for httpd: the PM stays. */
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGWINCH, SIG_IGN);
+    signal(SIGPIPE, SIG_IGN);
+    setpgid(0, 0);
+
+    if ((pm->ctl = open_ctl(pm)) < 0) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00157) "cannot bind the "
+                     "process manager socket %s", pm->cfg->ctl_path);
+        _exit(2);
+    }
+    /* Adopt what a previous PM left running. */
+    for (i = 0; i < (int)sb->hiwater; i++) {
+        pm->slots[i].ours = 0;
+        pm->slots[i].term_at = 0;
+    }
+    sb->pm_pid = (apr_int32_t)getpid();
+    sb->pm_generation++;
+    pm->cfg->log(FCGIX_PM_LOG_NOTICE, 0, FCGIX_LOGNO(00158) "process manager "
+                 "started (pid %d, %u processes adopted)", (int)getpid(),
+                 sb->total_procs);
+
+    while (!pm_stop) {
+        struct pollfd pfd;
+        fcgix_pm_msg_t m;
+        apr_time_t now;
+        ssize_t got;
+
+        pfd.fd = pm->ctl;
+        pfd.events = POLLIN;
+        pfd.revents = 0;
+        poll(&pfd, 1, PM_TICK_MS);
+        now = apr_time_now();
+        while ((got = recv(pm->ctl, &m, sizeof(m), MSG_DONTWAIT))
+               == (ssize_t)sizeof(m)) {
+            on_message(pm, &m, now);
+        }
+        reap(pm, now);
+        scan(pm, now);
+        for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+            fcgix_sb_class_t *c = &sb->classes[i];
+            if (c->state == 1 && c->waiters) {
+                provide(pm, c, now);
+            }
+        }
+        if (getppid() != pm->parent) {
+            break; /* httpd is gone: so are we, and the applications */
+        }
+    }
+    shutdown_all(pm);
+    pm->cfg->log(FCGIX_PM_LOG_NOTICE, 0, FCGIX_LOGNO(00159) "process manager "
+                 "(pid %d) exiting", (int)getpid());
+    _exit(0);
+}
+
+apr_status_t fcgix_pm_start(const fcgix_pm_cfg_t *cfg, apr_pool_t *p,
+                            apr_proc_t *proc)
+{
+    apr_status_t rv;
+    pid_t parent = getpid();
+
+    rv = apr_proc_fork(proc, p);
+    if (rv == APR_INCHILD) {
+        pm_t *pm = calloc(1, sizeof(*pm));
+        if (pm == NULL || apr_pool_create(&pm->p, NULL) != APR_SUCCESS) {
+            _exit(2);
+        }
+        pm->cfg = cfg;
+        pm->sb = cfg->sb;
+        pm->parent = parent;
+        pm_main(pm);
+    }
+    return rv == APR_INPARENT ? APR_SUCCESS : rv;
+}
+
+apr_status_t fcgix_pm_send(const char *ctl_path, const fcgix_pm_msg_t *msg)
+{
+    struct sockaddr_un sa;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ssize_t n;
+
+    if (fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    apr_cpystrn(sa.sun_path, ctl_path, sizeof(sa.sun_path));
+    n = sendto(fd, msg, sizeof(*msg), MSG_DONTWAIT, (struct sockaddr *)&sa,
+               sizeof(sa));
+    close(fd);
+    return n == (ssize_t)sizeof(*msg) ? APR_SUCCESS
+                                      : APR_FROM_OS_ERROR(errno);
+}

@@ -1,0 +1,261 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+
+#include "apr_atomic.h"
+#include "apr_strings.h"
+
+#include "fcgix_sb.h"
+
+static const char *const proc_state_names[] = {
+    "FREE", "IDLE", "BUSY", "RETIRING", "DEAD"
+};
+
+const char *fcgix_sb_proc_state_str(fcgix_proc_state_e st)
+{
+    if ((unsigned)st < sizeof(proc_state_names) / sizeof(*proc_state_names)) {
+        return proc_state_names[st];
+    }
+    return "INVALID";
+}
+
+static const char *const exit_names[] = {
+    "-", "idle timeout", "lifetime", "max requests", "busy timeout",
+    "exited", "signal", "shutdown", "unreachable"
+};
+
+const char *fcgix_sb_exit_str(fcgix_exit_e why)
+{
+    if ((unsigned)why < sizeof(exit_names) / sizeof(*exit_names)) {
+        return exit_names[why];
+    }
+    return "?";
+}
+
+char *fcgix_sb_sock_path(apr_pool_t *p, const char *ipc_dir, int idx)
+{
+    return apr_psprintf(p, "%s/p%d.sock", ipc_dir, idx);
+}
+
+apr_status_t fcgix_sb_create(fcgix_sb_t **out, apr_shm_t **shm,
+                             apr_pool_t *p)
+{
+    fcgix_sb_t *sb;
+    apr_status_t rv;
+
+    /* Anonymous: inherited over fork by the PM and every httpd child, and
+     * gone with the last of them, so a stop leaves nothing behind. */
+    rv = apr_shm_create(shm, sizeof(fcgix_sb_t), NULL, p);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    sb = apr_shm_baseaddr_get(*shm);
+    memset(sb, 0, sizeof(*sb));
+    sb->magic = FCGIX_SB_MAGIC;
+    sb->version = FCGIX_SB_VERSION;
+    sb->class_size = sizeof(fcgix_sb_class_t);
+    sb->proc_size = sizeof(fcgix_sb_proc_t);
+    sb->nclasses = FCGIX_SB_MAX_CLASSES;
+    sb->nprocs = FCGIX_SB_MAX_PROCS;
+    *out = sb;
+    return APR_SUCCESS;
+}
+
+apr_uint64_t fcgix_sb_class_key(const char *path, apr_uint64_t inode,
+                                apr_uint64_t dev, apr_uint32_t uid,
+                                apr_uint32_t gid, apr_uint32_t vhost)
+{
+    /* FNV-1a over the identity; the path is compared too on lookup. */
+    apr_uint64_t h = 1469598103934665603ULL;
+    apr_uint64_t parts[5];
+    const unsigned char *b;
+    size_t i;
+
+    for (; *path; path++) {
+        h = (h ^ (unsigned char)*path) * 1099511628211ULL;
+    }
+    parts[0] = inode;
+    parts[1] = dev;
+    parts[2] = uid;
+    parts[3] = gid;
+    parts[4] = vhost;
+    b = (const unsigned char *)parts;
+    for (i = 0; i < sizeof(parts); i++) {
+        h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,
+                                      const char *path)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        fcgix_sb_class_t *c = &sb->classes[i];
+        if (c->state == 1 && c->key == key && !strcmp(c->path, path)) {
+            return c;
+        }
+    }
+    return NULL;
+}
+
+fcgix_sb_class_t *fcgix_sb_pm_class_create(fcgix_sb_t *sb,
+                                           apr_uint64_t key,
+                                           const char *path,
+                                           apr_uint64_t inode,
+                                           apr_uint64_t dev,
+                                           apr_uint32_t uid,
+                                           apr_uint32_t gid,
+                                           apr_uint32_t vhost,
+                                           const fcgix_sb_limits_t *lim)
+{
+    fcgix_sb_class_t *c = fcgix_sb_read_class(sb, key, path);
+    int i;
+
+    if (c) {
+        c->lim = *lim; /* a new configuration may have changed them */
+        return c;
+    }
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        c = &sb->classes[i];
+        if (c->state == 0) {
+            memset(c, 0, sizeof(*c));
+            c->id = (apr_uint32_t)i;
+            c->key = key;
+            apr_cpystrn(c->path, path, sizeof(c->path));
+            c->inode = inode;
+            c->dev = dev;
+            c->uid = uid;
+            c->gid = gid;
+            c->vhost = vhost;
+            c->lim = *lim;
+            /* Visible only once complete. */
+            __sync_synchronize();
+            c->state = 1;
+            apr_atomic_inc32(&sb->seq);
+            syscall(SYS_futex, &sb->seq, FUTEX_WAKE, INT_MAX, NULL, NULL,
+                    0);
+            return c;
+        }
+    }
+    return NULL;
+}
+
+fcgix_sb_proc_t *fcgix_sb_pm_slot_claim(fcgix_sb_t *sb)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
+        if (sb->procs[i].state == FCGIX_PROC_FREE && sb->procs[i].pid == 0) {
+            if ((apr_uint32_t)i >= sb->hiwater) {
+                sb->hiwater = (apr_uint32_t)i + 1;
+            }
+            return &sb->procs[i];
+        }
+    }
+    return NULL;
+}
+
+void fcgix_sb_wake(fcgix_sb_class_t *c)
+{
+    apr_atomic_inc32(&c->seq);
+    syscall(SYS_futex, &c->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+void fcgix_sb_pm_publish(fcgix_sb_t *sb, fcgix_sb_proc_t *p)
+{
+    (void)sb;
+    __sync_synchronize();
+    p->state = FCGIX_PROC_IDLE;
+}
+
+fcgix_sb_proc_t *fcgix_sb_child_acquire(fcgix_sb_t *sb,
+                                        fcgix_sb_class_t *c,
+                                        apr_int32_t me)
+{
+    apr_uint32_t cls = c->id;
+    fcgix_sb_proc_t *best = NULL;
+    int i;
+
+    /* Prefer the most recently used idle process: its code and data are
+     * warm, and the others can age out under the idle timeout. */
+    for (;;) {
+        int n = (int)sb->hiwater;
+        best = NULL;
+        for (i = 0; i < n; i++) {
+            fcgix_sb_proc_t *p = &sb->procs[i];
+            if (p->state == FCGIX_PROC_IDLE && p->cls == cls
+                && (best == NULL || p->last_active > best->last_active)) {
+                best = p;
+            }
+        }
+        if (best == NULL) {
+            return NULL;
+        }
+        if (apr_atomic_cas32(&best->state, FCGIX_PROC_BUSY,
+                             FCGIX_PROC_IDLE) == FCGIX_PROC_IDLE) {
+            if (best->cls != cls) {
+                /* Reused for another class between scan and CAS. */
+                best->state = FCGIX_PROC_IDLE;
+                continue;
+            }
+            best->owner = me;
+            best->busy_since = apr_time_now();
+            return best;
+        }
+    }
+}
+
+void fcgix_sb_child_release(fcgix_sb_t *sb, fcgix_sb_proc_t *p, int served,
+                            int retire, int dead)
+{
+    fcgix_sb_class_t *c = &sb->classes[p->cls];
+    apr_uint32_t next;
+
+    if (served) {
+        apr_atomic_inc32(&p->requests);
+        __sync_fetch_and_add(&c->requests, 1);
+    }
+    p->last_active = apr_time_now();
+    p->owner = 0;
+    if (dead) {
+        p->exit_why = FCGIX_EXIT_UNREACHABLE;
+        next = FCGIX_PROC_DEAD;
+    }
+    else if (retire || (c->lim.max_requests
+                        && p->requests >= c->lim.max_requests)) {
+        p->exit_why = FCGIX_EXIT_REQUESTS;
+        next = FCGIX_PROC_RETIRING;
+    }
+    else {
+        next = FCGIX_PROC_IDLE;
+    }
+    /* Only BUSY -> next: the PM may have marked it DEAD meanwhile. */
+    apr_atomic_cas32(&p->state, next, FCGIX_PROC_BUSY);
+    fcgix_sb_wake(c);
+}
+
+apr_status_t fcgix_sb_child_wait(volatile apr_uint32_t *word,
+                                 apr_uint32_t seen,
+                                 apr_interval_time_t timeout)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)apr_time_sec(timeout);
+    ts.tv_nsec = (long)apr_time_usec(timeout) * 1000;
+    if (syscall(SYS_futex, word, FUTEX_WAIT, seen, &ts, NULL, 0) == -1
+        && errno == ETIMEDOUT) {
+        return APR_TIMEUP;
+    }
+    return APR_SUCCESS;
+}

@@ -1,0 +1,422 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "apr_atomic.h"
+#include "apr_file_info.h"
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_config.h"
+#include "http_core.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_protocol.h"
+#include "ap_mpm.h"
+#include "mpm_common.h"
+#include "unixd.h"
+
+#include "fcgix.h"
+#include "fcgix_bridge.h"
+#include "fcgix_conf.h"
+#include "fcgix_pm.h"
+#include "fcgix_sb.h"
+#include "fcgix_spawn.h"
+
+#define STATE_KEY "fcgix_spawn_state"
+/* A request gives up on unreachable processes after this many. */
+#define MAX_UNREACHABLE 3
+
+/* Lives in the process pool: survives graceful restarts, like the PM. */
+typedef struct {
+    fcgix_sb_t *sb;
+    apr_shm_t *shm;
+    apr_proc_t pm;
+    fcgix_pm_cfg_t cfg;
+    apr_pool_t *pool;
+    int running;
+} spawn_state_t;
+
+static server_rec *log_server;
+
+static void pm_log(int level, int err, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    apr_vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    ap_log_error(APLOG_MARK, level, err ? APR_FROM_OS_ERROR(err) : 0,
+                 log_server, "%s", buf);
+}
+
+/* ------------------------------------------------------------------ */
+/* Directives                                                          */
+/* ------------------------------------------------------------------ */
+
+const char *fcgix_spawn_set_int(cmd_parms *cmd, void *dc, const char *arg)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+    char *end;
+    apr_int64_t v;
+
+    (void)dc;
+    v = apr_strtoi64(arg, &end, 10);
+    if (end == arg || *end || v < 0 || v > 100000000) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number "
+                            ">= 0", cmd->cmd->name, arg);
+    }
+    if ((apr_size_t)cmd->info == APR_OFFSETOF(fcgix_srv_conf_t, max_procs)
+        && (v < 1 || v > FCGIX_SB_MAX_PROCS)) {
+        return apr_psprintf(cmd->pool, "%s must be 1 to %d", cmd->cmd->name,
+                            FCGIX_SB_MAX_PROCS);
+    }
+    *(int *)((char *)sc + (apr_size_t)cmd->info) = (int)v;
+    return NULL;
+}
+
+const char *fcgix_spawn_add_env(cmd_parms *cmd, void *dc, const char *name,
+                                const char *value)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+
+    (void)dc;
+    if (!*name || strchr(name, '=')) {
+        return apr_psprintf(cmd->pool, "%s: invalid variable name '%s'",
+                            cmd->cmd->name, name);
+    }
+    APR_ARRAY_PUSH(sc->initial_env, const char *) =
+        apr_pstrcat(cmd->pool, name, "=", value ? value : "", NULL);
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Starting the process manager                                        */
+/* ------------------------------------------------------------------ */
+
+static void pm_maintenance(int reason, void *data, apr_wait_t status);
+
+static apr_status_t pm_launch(spawn_state_t *st)
+{
+    apr_status_t rv = fcgix_pm_start(&st->cfg, st->pool, &st->pm);
+
+    if (rv == APR_SUCCESS) {
+        st->running = 1;
+        apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
+                                      st->pool);
+    }
+    return rv;
+}
+
+/* The parent learns of the PM's death here and starts another, which
+ * adopts the applications still running. A graceful restart keeps it. */
+static void pm_maintenance(int reason, void *data, apr_wait_t status)
+{
+    spawn_state_t *st = data;
+
+    (void)status;
+    switch (reason) {
+    case APR_OC_REASON_DEATH:
+    case APR_OC_REASON_LOST:
+        apr_proc_other_child_unregister(st);
+        st->running = 0;
+        if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_EXITING) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, log_server,
+                         FCGIX_LOGNO(00161) "process manager (pid %d) "
+                         "ended; starting a new one", (int)st->pm.pid);
+            pm_launch(st);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static const char *const *build_env(apr_pool_t *p,
+                                    const apr_array_header_t *extra)
+{
+    apr_array_header_t *env = apr_array_make(p, extra->nelts + 2,
+                                             sizeof(char *));
+    int i, has_path = 0;
+
+    for (i = 0; i < extra->nelts; i++) {
+        const char *e = APR_ARRAY_IDX(extra, i, const char *);
+        has_path |= !strncmp(e, "PATH=", 5);
+        APR_ARRAY_PUSH(env, const char *) = e;
+    }
+    /* A clean environment: nothing of httpd's leaks into applications. */
+    if (!has_path) {
+        APR_ARRAY_PUSH(env, const char *) =
+            "PATH=/usr/local/bin:/usr/bin:/bin";
+    }
+    APR_ARRAY_PUSH(env, const char *) = NULL;
+    return (const char *const *)env->elts;
+}
+
+static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                                   apr_pool_t *ptemp, server_rec *s)
+{
+    apr_pool_t *ppool = s->process->pool;
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &fcgix_module);
+    spawn_state_t *st = NULL;
+    const char *dir;
+    server_rec *vs;
+    apr_status_t rv;
+    int id = 0;
+
+    (void)plog;
+    (void)ptemp;
+    for (vs = s; vs; vs = vs->next) {
+        fcgix_srv_conf_t *vc =
+            ap_get_module_config(vs->module_config, &fcgix_module);
+        vc->vhost_id = id++;
+    }
+    /* The first pass only checks the configuration. */
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        return OK;
+    }
+    log_server = s;
+    apr_pool_userdata_get((void **)&st, STATE_KEY, ppool);
+    if (st == NULL) {
+        if (ap_unixd_config.user_id == 0) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00162)
+                         "User is root: applications are never run as "
+                         "root, so spawning is disabled (external servers "
+                         "still work)");
+            return OK;
+        }
+        st = apr_pcalloc(ppool, sizeof(*st));
+        st->pool = ppool;
+        rv = fcgix_sb_create(&st->sb, &st->shm, ppool);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00163)
+                         "cannot create the scoreboard");
+            return !OK;
+        }
+        /* Copied: the configuration pool does not outlive a restart. */
+        dir = apr_pstrdup(ppool, fcgix_conf_ipc_dir(ppool));
+        if ((rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, ppool))
+            != APR_SUCCESS
+            || chown(dir, ap_unixd_config.user_id,
+                     ap_unixd_config.group_id) < 0
+            || chmod(dir, 0700) < 0) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT,
+                         rv ? rv : APR_FROM_OS_ERROR(errno), s,
+                         FCGIX_LOGNO(00164) "cannot create the private "
+                         "socket directory %s (FcgixIpcDir)", dir);
+            return !OK;
+        }
+        if (strlen(dir) > 90) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FCGIX_LOGNO(00165)
+                         "FcgixIpcDir %s is too long for unix socket "
+                         "names (max 90 characters)", dir);
+            return !OK;
+        }
+        st->cfg.sb = st->sb;
+        st->cfg.ipc_dir = dir;
+        st->cfg.ctl_path = apr_pstrcat(ppool, dir, "/pm.sock", NULL);
+        st->cfg.uid = ap_unixd_config.user_id;
+        st->cfg.gid = ap_unixd_config.group_id;
+        st->cfg.kill_grace = 3;
+        st->cfg.env = build_env(ppool, sc->initial_env);
+        st->cfg.log = pm_log;
+        apr_pool_userdata_set(st, STATE_KEY, apr_pool_cleanup_null, ppool);
+    }
+    st->cfg.max_procs = (apr_uint32_t)FCGIX_VALUE(sc->max_procs,
+                                                  FCGIX_DEFAULT_MAX_PROCS);
+    st->sb->max_procs = st->cfg.max_procs;
+    if (!st->running && (rv = pm_launch(st)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00166)
+                     "cannot start the process manager");
+        return !OK;
+    }
+    sc->spawn = st;
+    (void)pconf;
+    return OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Serving a request                                                   */
+/* ------------------------------------------------------------------ */
+
+static void class_limits(const fcgix_srv_conf_t *sc, fcgix_sb_limits_t *l)
+{
+    l->max_procs = (apr_uint32_t)FCGIX_VALUE(sc->max_class_procs,
+                                             FCGIX_DEFAULT_MAX_CLASS_PROCS);
+    l->min_procs = (apr_uint32_t)FCGIX_VALUE(sc->min_class_procs,
+                                             FCGIX_DEFAULT_MIN_CLASS_PROCS);
+    l->idle_timeout = (apr_uint32_t)FCGIX_VALUE(sc->idle_timeout,
+                                                FCGIX_DEFAULT_IDLE_TIMEOUT);
+    l->lifetime = (apr_uint32_t)FCGIX_VALUE(sc->lifetime,
+                                            FCGIX_DEFAULT_LIFETIME);
+    l->max_requests = (apr_uint32_t)FCGIX_VALUE(sc->max_requests, 0);
+    l->busy_timeout = (apr_uint32_t)FCGIX_VALUE(sc->busy_timeout,
+                                                FCGIX_DEFAULT_BUSY_TIMEOUT);
+    if (l->max_procs == 0) {
+        l->max_procs = 1;
+    }
+    if (l->min_procs > l->max_procs) {
+        l->min_procs = l->max_procs;
+    }
+}
+
+static int unavailable(request_rec *r, int wait)
+{
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_itoa(r->pool, wait > 0 && wait < 30 ? wait : 5));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+int fcgix_spawn_handle(request_rec *r)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(r->server->module_config, &fcgix_module);
+    fcgix_srv_conf_t *msc =
+        ap_get_module_config(ap_server_conf->module_config, &fcgix_module);
+    spawn_state_t *st = msc->spawn;
+    int wait = FCGIX_VALUE(sc->spawn_wait, FCGIX_DEFAULT_SPAWN_WAIT);
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(wait);
+    fcgix_pm_msg_t m;
+    fcgix_sb_class_t *c;
+    fcgix_sb_proc_t *p = NULL;
+    fcgix_server_t *tmpl;
+    int tries, status = HTTP_SERVICE_UNAVAILABLE;
+
+    if (st == NULL || st->sb == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00167)
+                      "%s: cannot spawn applications (no process manager; "
+                      "see the startup log)", r->filename);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (r->finfo.filetype != APR_REG
+        || !(r->finfo.protection & (APR_UEXECUTE | APR_GEXECUTE
+                                    | APR_WEXECUTE))) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00168)
+                      "%s: not an executable file; cannot run it as a "
+                      "FastCGI application", r->filename);
+        return HTTP_FORBIDDEN;
+    }
+
+    memset(&m, 0, sizeof(m));
+    m.type = FCGIX_PM_MSG_SPAWN;
+    m.vhost = (apr_uint32_t)sc->vhost_id;
+    m.inode = (apr_uint64_t)r->finfo.inode;
+    m.dev = (apr_uint64_t)r->finfo.device;
+    m.uid = st->cfg.uid;
+    m.gid = st->cfg.gid;
+    class_limits(sc, &m.lim);
+    if (strlen(r->filename) >= sizeof(m.path)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00169)
+                      "%s: path too long for an application", r->filename);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_cpystrn(m.path, r->filename, sizeof(m.path));
+    m.key = fcgix_sb_class_key(m.path, m.inode, m.dev, m.uid, m.gid,
+                               m.vhost);
+
+    /* First request of a class: the PM creates it and spawns. */
+    while ((c = fcgix_sb_read_class(st->sb, m.key, m.path)) == NULL) {
+        apr_uint32_t seen = st->sb->seq;
+        apr_interval_time_t left = deadline - apr_time_now();
+        if ((c = fcgix_sb_read_class(st->sb, m.key, m.path)) != NULL) {
+            break;
+        }
+        if (left <= 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00170)
+                          "%s: the process manager did not register the "
+                          "application within %d s", r->filename, wait);
+            return unavailable(r, wait);
+        }
+        fcgix_pm_send(st->cfg.ctl_path, &m);
+        fcgix_sb_child_wait(&st->sb->seq, seen,
+                            left < apr_time_from_sec(1)
+                            ? left : apr_time_from_sec(1));
+    }
+
+    tmpl = fcgix_conf_server_new(r->pool, r->filename, "fastcgi-script");
+    for (tries = 0; tries < MAX_UNREACHABLE; tries++) {
+        int unreachable = 0, sent = 0;
+        fcgix_addr_t addr;
+
+        /* Wait for a free process: woken by a release or a spawn, never
+         * by a timer alone. */
+        apr_atomic_inc32(&c->waiters);
+        while ((p = fcgix_sb_child_acquire(st->sb, c, (apr_int32_t)getpid()))
+               == NULL) {
+            apr_uint32_t seen = c->seq;
+            apr_interval_time_t left = deadline - apr_time_now();
+            if ((p = fcgix_sb_child_acquire(st->sb, c,
+                                            (apr_int32_t)getpid()))) {
+                break;
+            }
+            if (left <= 0) {
+                break;
+            }
+            if (!sent) {
+                fcgix_pm_send(st->cfg.ctl_path, &m);
+                sent = 1;
+            }
+            fcgix_sb_child_wait(&c->seq, seen,
+                                left < apr_time_from_sec(1)
+                                ? left : apr_time_from_sec(1));
+        }
+        apr_atomic_dec32(&c->waiters);
+        if (p == NULL) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00171)
+                          "%s: no process free within %d s (%u running, "
+                          "max %u); FcgixSpawnWait, "
+                          "FcgixMaxProcessesPerClass", r->filename, wait,
+                          c->nprocs, c->lim.max_procs);
+            return unavailable(r, wait);
+        }
+
+        memset(&addr, 0, sizeof(addr));
+        addr.is_unix = 1;
+        addr.path = fcgix_sb_sock_path(r->pool, st->cfg.ipc_dir,
+                                       (int)(p - st->sb->procs));
+        addr.spec = addr.path;
+        if (apr_sockaddr_info_get(&addr.sa, addr.path, APR_UNIX, 0, 0,
+                                  r->pool) != APR_SUCCESS) {
+            fcgix_sb_child_release(st->sb, p, 0, 0, 1);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        status = fcgix_bridge_run_direct(r, tmpl, &addr, &unreachable);
+        if (!unreachable) {
+            /* A failed exchange may have left the process in any state:
+             * let the PM end it rather than trust it again. */
+            fcgix_sb_child_release(st->sb, p, 1,
+                                   status == HTTP_BAD_GATEWAY
+                                   || status == HTTP_GATEWAY_TIME_OUT, 0);
+            return status;
+        }
+        /* Exited since it was published (e.g. after its own request
+         * limit): nothing was sent, so try another process. */
+        fcgix_sb_child_release(st->sb, p, 0, 0, 1);
+        m.type = FCGIX_PM_MSG_LOOK;
+        fcgix_pm_send(st->cfg.ctl_path, &m);
+        m.type = FCGIX_PM_MSG_SPAWN;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00172)
+                  "%s: %d processes in a row could not be reached",
+                  r->filename, MAX_UNREACHABLE);
+    return unavailable(r, wait);
+}
+
+void fcgix_spawn_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    ap_hook_post_config(fcgix_spawn_post_config, NULL, NULL,
+                        APR_HOOK_MIDDLE);
+}
