@@ -23,12 +23,24 @@
 const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
                                          char *const argv[]);
 
+/* mod_fastcgi: FastCgiServer <path> [-processes n] ... */
+const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
+                                char *const argv[]);
+
+#define FCGIX_COMPAT_FASTCGI_SERVER_USAGE                                  \
+    "<path> [-processes n] [-initial-env name=value] [-idle-timeout s] "   \
+    "[-restart-delay s] [-pass-header Name] [-flush] [-appConnTimeout s]"
+
 #define FCGIX_COMPAT_FASTCGI_EXT_USAGE                                     \
     "<path> -host host:port | -socket path [-appConnTimeout s] "           \
     "[-idle-timeout s] [-pass-header Name] [-flush]"
 
 #define FCGIX_COMPAT_CMDS                                                  \
     /* mod_fastcgi */                                                      \
+    AP_INIT_TAKE_ARGV("FastCgiServer", fcgix_compat_server, NULL,          \
+                      RSRC_CONF, FCGIX_COMPAT_FASTCGI_SERVER_USAGE),       \
+    AP_INIT_TAKE_ARGV("AppClass", fcgix_compat_server, NULL, RSRC_CONF,    \
+                      FCGIX_COMPAT_FASTCGI_SERVER_USAGE),                  \
     AP_INIT_TAKE_ARGV("FastCgiExternalServer",                             \
                       fcgix_compat_external_server, NULL, RSRC_CONF,       \
                       FCGIX_COMPAT_FASTCGI_EXT_USAGE),                     \

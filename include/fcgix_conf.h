@@ -60,6 +60,13 @@ typedef struct fcgix_server_t {
     fcgix_mpx_limits_t mpx_limits;
     /** Per-child multiplexing groups, parallel to addrs. */
     fcgix_mpx_group_t **mpx_groups;
+    /* A static application mod_fcgix starts (FastCgiServer). */
+    int managed;
+    int processes;             /**< -processes, kept running */
+    int restart_delay;         /**< seconds between restarts */
+    char env[2048];            /**< -initial-env, NUL-separated */
+    apr_size_t env_len;
+    apr_uint64_t inode, dev;   /**< of path, set in post_config */
     /** Per-child pools, parallel to addrs; built in child_init. */
     fcgix_pool_t **pools;
 } fcgix_server_t;
@@ -128,6 +135,10 @@ void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s);
 void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv);
 void *fcgix_conf_create_dir(apr_pool_t *p, char *dir);
 void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/** Adds NAME=value to a static server's environment list. */
+const char *fcgix_conf_server_env(apr_pool_t *p, fcgix_server_t *srv,
+                                  const char *nv);
 
 /** Registers a server definition built by a directive handler. */
 const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv);

@@ -66,6 +66,9 @@ typedef struct fcgix_pm_msg_t {
     apr_uint32_t gid;
     fcgix_sb_limits_t lim;
     char path[FCGIX_SB_PATH_MAX];
+    /** Extra environment of the class: NAME=value strings, each ended by
+     *  a NUL, the list by an empty string (FastCgiServer -initial-env). */
+    char env[2048];
 } fcgix_pm_msg_t;
 
 /**

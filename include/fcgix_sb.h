@@ -73,6 +73,8 @@ typedef struct {
     apr_uint32_t idle_timeout;       /**< seconds, 0: never */
     apr_uint32_t lifetime;           /**< seconds, 0: never */
     apr_uint32_t busy_timeout;       /**< seconds, 0: never */
+    apr_uint32_t prespawn;           /**< static: keep min_procs running */
+    apr_uint32_t restart_delay;      /**< static: seconds between restarts */
 } fcgix_sb_limits_t;
 
 typedef struct {

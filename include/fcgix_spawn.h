@@ -25,6 +25,9 @@ void fcgix_spawn_register_hooks(apr_pool_t *p);
 /** Serves @p r with a process of its class, spawning one if needed. */
 int fcgix_spawn_handle(request_rec *r);
 
+/** Serves @p r with the static application @p srv (FastCgiServer). */
+int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv);
+
 /** Directive handler: cmd->info is the offset of an int in the server
  *  config; the value is a whole number >= 0. */
 const char *fcgix_spawn_set_int(cmd_parms *cmd, void *dc, const char *arg);

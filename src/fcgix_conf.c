@@ -4,6 +4,7 @@
  */
 
 #include <errno.h>
+#include <stdlib.h>
 #include <strings.h>
 
 #include "apr_strings.h"
@@ -232,13 +233,32 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
     return srv;
 }
 
+const char *fcgix_conf_server_env(apr_pool_t *p, fcgix_server_t *srv,
+                                  const char *nv)
+{
+    apr_size_t n = strlen(nv) + 1;
+
+    if (!strchr(nv, '=') || nv[0] == '=') {
+        return apr_psprintf(p, "invalid environment entry '%s' (want "
+                            "NAME=value)", nv);
+    }
+    /* The list travels to the process manager in one datagram. */
+    if (srv->env_len + n + 1 > sizeof(srv->env)) {
+        return "initial environment too large (2 KiB per application)";
+    }
+    memcpy(srv->env + srv->env_len, nv, n);
+    srv->env_len += n;
+    srv->env[srv->env_len] = '\0';
+    return NULL;
+}
+
 const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
 {
     fcgix_srv_conf_t *sc =
         ap_get_module_config(cmd->server->module_config, &fcgix_module);
     server_rec *s;
 
-    if (srv->addrs->nelts == 0) {
+    if (srv->addrs->nelts == 0 && !srv->managed) {
         return apr_psprintf(cmd->pool, "%s %s: no address given",
                             cmd->cmd->name, srv->path);
     }
@@ -267,8 +287,8 @@ static apr_status_t init_server_pools(apr_pool_t *pchild,
 {
     int i;
 
-    if (srv->pools) {
-        return APR_SUCCESS; /* reached again through a merged vhost */
+    if (srv->pools || srv->managed) {
+        return APR_SUCCESS; /* merged vhost again, or no addresses */
     }
     srv->pools = apr_pcalloc(pchild, sizeof(fcgix_pool_t *)
                                      * srv->addrs->nelts);
@@ -635,6 +655,75 @@ static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
     return fcgix_conf_add_server(cmd, srv);
 }
 
+/*
+ * FcgixServer <path> [processes=N] [env=NAME=value]... [io-timeout=S]
+ *     [connect-timeout=S] [restart-delay=S] [pass-header=Name]
+ *     [flush=on|off]: an application mod_fcgix starts at boot and keeps
+ * running.
+ */
+static const char *cmd_server(cmd_parms *cmd, void *dcv, int argc,
+                              char *const argv[])
+{
+    fcgix_server_t *srv;
+    const char *err = NULL;
+    int i;
+
+    (void)dcv;
+    if (argc < 1) {
+        return "FcgixServer needs a path";
+    }
+    srv = fcgix_conf_server_new(cmd->pool, argv[0], cmd->cmd->name);
+    srv->managed = 1;
+    srv->processes = 1;
+    srv->restart_delay = 5;
+    for (i = 1; i < argc && err == NULL; i++) {
+        const char *a = argv[i], *eq = strchr(a, '=');
+        apr_interval_time_t t;
+
+        if (eq == NULL) {
+            err = apr_psprintf(cmd->pool, "%s: unknown option '%s'",
+                               cmd->cmd->name, a);
+        }
+        else if (!strncasecmp(a, "processes=", 10)) {
+            srv->processes = atoi(eq + 1);
+            if (srv->processes < 1 || srv->processes > 128) {
+                err = "FcgixServer: processes must be 1 to 128";
+            }
+        }
+        else if (!strncasecmp(a, "env=", 4)) {
+            err = fcgix_conf_server_env(cmd->pool, srv, eq + 1);
+        }
+        else if (!strncasecmp(a, "io-timeout=", 11)) {
+            err = fcgix_conf_parse_secs(cmd->pool, "io-timeout", eq + 1,
+                                        &srv->io_timeout);
+        }
+        else if (!strncasecmp(a, "connect-timeout=", 16)) {
+            err = fcgix_conf_parse_secs(cmd->pool, "connect-timeout",
+                                        eq + 1, &srv->connect_timeout);
+        }
+        else if (!strncasecmp(a, "restart-delay=", 14)) {
+            err = fcgix_conf_parse_secs(cmd->pool, "restart-delay", eq + 1,
+                                        &t);
+            srv->restart_delay = (int)apr_time_sec(t);
+        }
+        else if (!strncasecmp(a, "pass-header=", 12)) {
+            if (!valid_header_name(eq + 1)) {
+                err = apr_psprintf(cmd->pool, "%s: invalid header name "
+                                   "'%s'", cmd->cmd->name, eq + 1);
+            }
+            APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
+        }
+        else if (!strcasecmp(a, "flush=on") || !strcasecmp(a, "flush=off")) {
+            srv->flush = !strcasecmp(a, "flush=on");
+        }
+        else {
+            err = apr_psprintf(cmd->pool, "%s: unknown option '%s'",
+                               cmd->cmd->name, a);
+        }
+    }
+    return err ? err : fcgix_conf_add_server(cmd, srv);
+}
+
 #define FCGIX_DIR_CTX (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
 
 const command_rec fcgix_conf_cmds[] = {
@@ -647,6 +736,10 @@ const command_rec fcgix_conf_cmds[] = {
                       "round-robin|hash] [retry=s] [get-values=on|off] "
                       "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b] "
                       "[ignore-client-abort=on|off]"),
+    AP_INIT_TAKE_ARGV("FcgixServer", cmd_server, NULL, RSRC_CONF,
+                      "<path> [processes=n] [env=NAME=value] "
+                      "[io-timeout=s] [connect-timeout=s] [restart-delay=s] "
+                      "[pass-header=Name] [flush=on|off]"),
     AP_INIT_TAKE1("FcgixConnectTimeout", fcgix_conf_set_connect_timeout,
                   NULL, RSRC_CONF, "seconds to wait for a connection"),
     AP_INIT_TAKE1("FcgixIOTimeout", fcgix_conf_set_io_timeout, NULL,

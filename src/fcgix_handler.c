@@ -60,6 +60,9 @@ static int fcgix_content_handler(request_rec *r)
     if (srv == NULL && r->filename) {
         srv = fcgix_conf_find_server(r->server, r->filename);
     }
+    if (srv && srv->managed) {
+        return fcgix_spawn_handle_static(r, srv);
+    }
     if (srv) {
         return fcgix_bridge_run(r, srv);
     }

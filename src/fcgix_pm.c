@@ -44,6 +44,7 @@ typedef struct {
     pid_t parent;
     int ctl;
     pm_slot_t slots[FCGIX_SB_MAX_PROCS];
+    char **class_env[FCGIX_SB_MAX_CLASSES]; /* malloc'ed, or NULL */
     apr_time_t spawn_window[FCGIX_SB_MAX_CLASSES];
     int spawn_count[FCGIX_SB_MAX_CLASSES];
 } pm_t;
@@ -158,7 +159,8 @@ static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
     }
     argv[0] = c->path;
     argv[1] = NULL;
-    execve(c->path, argv, (char *const *)cfg->env);
+    execve(c->path, argv, pm->class_env[c->id] ? pm->class_env[c->id]
+                                                : (char *const *)cfg->env);
     _exit(127);
 }
 
@@ -281,6 +283,10 @@ static void slot_gone(pm_t *pm, fcgix_sb_proc_t *p, int status,
     else {
         if (p->requests > 0) {
             c->failures = 0;
+        }
+        if (c->lim.prespawn && c->lim.restart_delay) {
+            /* FastCgiServer -restart-delay between restarts. */
+            c->next_spawn = now + apr_time_from_sec(c->lim.restart_delay);
         }
         pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00155) "%s (pid %d) ended: "
                      "%s, %u requests", c->path, (int)p->pid,
@@ -410,7 +416,9 @@ static void provide(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
 {
     int idle = idle_count(pm, c);
 
-    while (spawn_allowed(pm, c, now) && (apr_uint32_t)idle < c->waiters) {
+    while (spawn_allowed(pm, c, now)
+           && ((apr_uint32_t)idle < c->waiters
+               || (c->lim.prespawn && c->nprocs < c->lim.min_procs))) {
         apr_uint32_t before = c->nprocs;
         spawn(pm, c);
         if (c->nprocs == before) {
@@ -423,6 +431,48 @@ static void provide(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
 /* ------------------------------------------------------------------ */
 /* Messages and the loop                                               */
 /* ------------------------------------------------------------------ */
+
+/* The global environment plus the class's own (class values win). */
+static void set_class_env(pm_t *pm, fcgix_sb_class_t *c, const char *list,
+                          size_t len)
+{
+    const char *const *g = pm->cfg->env;
+    size_t n = 0, i, k = 0;
+    const char *e;
+    char **env;
+
+    for (e = list; e < list + len && *e; e += strlen(e) + 1) {
+        n++;
+    }
+    for (i = 0; g[i]; i++) {
+        n++;
+    }
+    if ((env = calloc(n + 1, sizeof(char *))) == NULL) {
+        return;
+    }
+    for (e = list; e < list + len && *e; e += strlen(e) + 1) {
+        env[k++] = strdup(e);
+    }
+    for (i = 0; g[i]; i++) {
+        size_t nl = strcspn(g[i], "=");
+        size_t j;
+        int dup = 0;
+        for (j = 0; j < k && !dup; j++) {
+            dup = !strncmp(env[j], g[i], nl) && env[j][nl] == '=';
+        }
+        if (!dup) {
+            env[k++] = strdup(g[i]);
+        }
+    }
+    env[k] = NULL;
+    if (pm->class_env[c->id]) {
+        for (i = 0; pm->class_env[c->id][i]; i++) {
+            free(pm->class_env[c->id][i]);
+        }
+        free(pm->class_env[c->id]);
+    }
+    pm->class_env[c->id] = env;
+}
 
 static void on_message(pm_t *pm, const fcgix_pm_msg_t *m, apr_time_t now)
 {
@@ -438,6 +488,9 @@ static void on_message(pm_t *pm, const fcgix_pm_msg_t *m, apr_time_t now)
                      "application classes (%d); cannot serve %s",
                      FCGIX_SB_MAX_CLASSES, m->path);
         return;
+    }
+    if (m->env[0]) {
+        set_class_env(pm, c, m->env, sizeof(m->env));
     }
     provide(pm, c, now);
 }
@@ -552,7 +605,9 @@ static void pm_main(pm_t *pm)
         scan(pm, now);
         for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
             fcgix_sb_class_t *c = &sb->classes[i];
-            if (c->state == 1 && c->waiters) {
+            if (c->state == 1 && (c->waiters || (c->lim.prespawn
+                                                 && c->nprocs
+                                                    < c->lim.min_procs))) {
                 provide(pm, c, now);
             }
         }

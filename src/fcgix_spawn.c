@@ -164,6 +164,48 @@ static const char *const *build_env(apr_pool_t *p,
     return (const char *const *)env->elts;
 }
 
+static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
+                       fcgix_pm_msg_t *m);
+
+/* FastCgiServer applications start at boot (and after a restart, for
+ * definitions that are new). The PM may still be binding its socket. */
+static int register_statics(server_rec *s, spawn_state_t *st)
+{
+    apr_time_t until = apr_time_now() + apr_time_from_sec(2);
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        fcgix_srv_conf_t *vc =
+            ap_get_module_config(vs->module_config, &fcgix_module);
+        int i;
+        for (i = 0; i < vc->servers->nelts; i++) {
+            fcgix_server_t *srv = APR_ARRAY_IDX(vc->servers, i,
+                                                fcgix_server_t *);
+            struct stat sb;
+            fcgix_pm_msg_t m;
+            if (!srv->managed) {
+                continue;
+            }
+            if (stat(srv->path, &sb) < 0 || !S_ISREG(sb.st_mode)
+                || !(sb.st_mode & 0111)) {
+                ap_log_error(APLOG_MARK, APLOG_ERR,
+                             APR_FROM_OS_ERROR(errno), s,
+                             FCGIX_LOGNO(00174) "%s %s: not an executable "
+                             "file", srv->directive, srv->path);
+                return !OK;
+            }
+            srv->inode = (apr_uint64_t)sb.st_ino;
+            srv->dev = (apr_uint64_t)sb.st_dev;
+            static_msg(srv, st, &m);
+            while (fcgix_pm_send(st->cfg.ctl_path, &m) != APR_SUCCESS
+                   && apr_time_now() < until) {
+                apr_sleep(apr_time_from_msec(20));
+            }
+        }
+    }
+    return OK;
+}
+
 static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                    apr_pool_t *ptemp, server_rec *s)
 {
@@ -244,7 +286,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     sc->spawn = st;
     (void)pconf;
-    return OK;
+    return register_statics(s, st);
 }
 
 /* ------------------------------------------------------------------ */
@@ -279,20 +321,22 @@ static int unavailable(request_rec *r, int wait)
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
+static spawn_state_t *state_of(void)
+{
+    fcgix_srv_conf_t *msc =
+        ap_get_module_config(ap_server_conf->module_config, &fcgix_module);
+    return msc->spawn;
+}
+
+static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
+                 fcgix_server_t *tmpl);
+
 int fcgix_spawn_handle(request_rec *r)
 {
     fcgix_srv_conf_t *sc =
         ap_get_module_config(r->server->module_config, &fcgix_module);
-    fcgix_srv_conf_t *msc =
-        ap_get_module_config(ap_server_conf->module_config, &fcgix_module);
-    spawn_state_t *st = msc->spawn;
-    int wait = FCGIX_VALUE(sc->spawn_wait, FCGIX_DEFAULT_SPAWN_WAIT);
-    apr_time_t deadline = apr_time_now() + apr_time_from_sec(wait);
+    spawn_state_t *st = state_of();
     fcgix_pm_msg_t m;
-    fcgix_sb_class_t *c;
-    fcgix_sb_proc_t *p = NULL;
-    fcgix_server_t *tmpl;
-    int tries, status = HTTP_SERVICE_UNAVAILABLE;
 
     if (st == NULL || st->sb == NULL) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00167)
@@ -325,6 +369,57 @@ int fcgix_spawn_handle(request_rec *r)
     apr_cpystrn(m.path, r->filename, sizeof(m.path));
     m.key = fcgix_sb_class_key(m.path, m.inode, m.dev, m.uid, m.gid,
                                m.vhost);
+    return serve(r, st, &m, fcgix_conf_server_new(r->pool, r->filename,
+                                                  "fastcgi-script"));
+}
+
+/* The class of a static application (FastCgiServer): one for every
+ * virtual host, as in mod_fastcgi. */
+static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
+                       fcgix_pm_msg_t *m)
+{
+    memset(m, 0, sizeof(*m));
+    m->type = FCGIX_PM_MSG_SPAWN;
+    m->vhost = 0;
+    m->inode = srv->inode;
+    m->dev = srv->dev;
+    m->uid = st->cfg.uid;
+    m->gid = st->cfg.gid;
+    m->lim.min_procs = m->lim.max_procs = (apr_uint32_t)srv->processes;
+    m->lim.prespawn = 1;
+    m->lim.restart_delay = (apr_uint32_t)srv->restart_delay;
+    apr_cpystrn(m->path, srv->path, sizeof(m->path));
+    memcpy(m->env, srv->env, sizeof(m->env));
+    m->key = fcgix_sb_class_key(m->path, m->inode, m->dev, m->uid, m->gid,
+                                0);
+}
+
+int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv)
+{
+    spawn_state_t *st = state_of();
+    fcgix_pm_msg_t m;
+
+    if (st == NULL || st->sb == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00173)
+                      "%s: cannot run FastCgiServer applications (no "
+                      "process manager; see the startup log)", srv->path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    static_msg(srv, st, &m);
+    return serve(r, st, &m, srv);
+}
+
+static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
+                 fcgix_server_t *tmpl)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(r->server->module_config, &fcgix_module);
+    int wait = FCGIX_VALUE(sc->spawn_wait, FCGIX_DEFAULT_SPAWN_WAIT);
+    apr_time_t deadline = apr_time_now() + apr_time_from_sec(wait);
+    fcgix_pm_msg_t m = *mp;
+    fcgix_sb_class_t *c;
+    fcgix_sb_proc_t *p = NULL;
+    int tries, status = HTTP_SERVICE_UNAVAILABLE;
 
     /* First request of a class: the PM creates it and spawns. */
     while ((c = fcgix_sb_read_class(st->sb, m.key, m.path)) == NULL) {
@@ -345,7 +440,6 @@ int fcgix_spawn_handle(request_rec *r)
                             ? left : apr_time_from_sec(1));
     }
 
-    tmpl = fcgix_conf_server_new(r->pool, r->filename, "fastcgi-script");
     for (tries = 0; tries < MAX_UNREACHABLE; tries++) {
         int unreachable = 0, sent = 0;
         fcgix_addr_t addr;
