@@ -18,6 +18,7 @@
 #include "http_config.h"
 
 #include "fcgix_authz.h"
+#include "fcgix_spawn.h"
 
 /* mod_fastcgi: FastCgiExternalServer <path> -host h:p | -socket s ... */
 const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
@@ -94,6 +95,12 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
                  FCGIX_AUTHZ_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,     \
                  "alias of FcgixAccessCheckerAuthoritative"),             \
     /* mod_fcgid, current and legacy names */                              \
+    AP_INIT_TAKE123("FcgidWrapper", fcgix_spawn_set_wrapper, NULL,         \
+                    RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                 \
+                    "alias of FcgixWrapper"),                              \
+    AP_INIT_TAKE123("FCGIWrapper", fcgix_spawn_set_wrapper, NULL,          \
+                    RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                 \
+                    "alias of FcgixWrapper"),                              \
     AP_INIT_TAKE1("FcgidMaxRequestLen", fcgix_conf_set_max_request_len,    \
                   NULL, RSRC_CONF | ACCESS_CONF | OR_FILEINFO,             \
                   "alias of FcgixMaxRequestLen"),                          \

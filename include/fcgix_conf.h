@@ -90,6 +90,8 @@ typedef struct fcgix_srv_conf_t {
     int max_requests;
     int busy_timeout;
     int spawn_wait;
+    int max_user_procs;      /**< per suexec user, all classes */
+    int max_user_requests;   /**< in flight per user, all classes */
     /* Global only (main server). */
     int max_procs;
     apr_array_header_t *initial_env; /**< "NAME=value" */
@@ -121,12 +123,21 @@ typedef struct fcgix_dir_auth_t {
     int authoritative; /**< FCGIX_UNSET means On */
 } fcgix_dir_auth_t;
 
+/** FcgidWrapper <command> [suffix] [virtual]. */
+typedef struct fcgix_wrapper_t {
+    const char *cmd;       /**< command line; argv[0] absolute */
+    const char *suffix;    /**< ".php", or NULL: every script */
+    int virtual_;          /**< the script need not exist */
+    apr_uint64_t inode, dev;
+} fcgix_wrapper_t;
+
 typedef struct fcgix_dir_conf_t {
     apr_off_t max_request_len;    /**< 0: only LimitRequestBody applies */
     apr_off_t max_request_in_mem; /**< spool RAM before a temp file */
     apr_off_t max_response_header;
     apr_array_header_t *pass_headers; /**< const char * */
     fcgix_dir_auth_t auth[FCGIX_AUTH_PHASES];
+    apr_array_header_t *wrappers; /**< fcgix_wrapper_t, later ones win */
 } fcgix_dir_conf_t;
 
 extern const command_rec fcgix_conf_cmds[];

@@ -46,6 +46,7 @@ typedef struct fcgix_pm_cfg_t {
     apr_uint32_t max_procs;   /**< all classes together */
     apr_uint32_t kill_grace;  /**< seconds from SIGTERM to SIGKILL */
     const char *const *env;   /**< NAME=value for every application */
+    const char *suexec_bin;   /**< httpd's suexec, for FCGIX_SPAWN_SUEXEC */
     fcgix_pm_log_fn *log;
 } fcgix_pm_cfg_t;
 

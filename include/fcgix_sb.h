@@ -75,7 +75,15 @@ typedef struct {
     apr_uint32_t busy_timeout;       /**< seconds, 0: never */
     apr_uint32_t prespawn;           /**< static: keep min_procs running */
     apr_uint32_t restart_delay;      /**< static: seconds between restarts */
+    apr_uint32_t flags;              /**< FCGIX_SPAWN_* */
+    apr_uint32_t max_user_procs;     /**< per uid, all its classes; 0: any */
+    apr_int64_t rlim[3][2];          /**< CPU, AS, NPROC {cur, max}; -1 */
 } fcgix_sb_limits_t;
+
+/** How a class's process is started. */
+#define FCGIX_SPAWN_CMDLINE 1 /**< path is a command line (a wrapper) */
+#define FCGIX_SPAWN_SUEXEC 2  /**< through httpd's suexec, as uid/gid */
+#define FCGIX_SPAWN_USERDIR 4 /**< suexec "~user" form (mod_userdir) */
 
 typedef struct {
     volatile apr_uint32_t state;     /**< 0 free, 1 in use */
@@ -92,6 +100,7 @@ typedef struct {
     volatile apr_uint32_t nprocs;    /**< live processes (PM writes) */
     volatile apr_uint32_t waiters;   /**< requests waiting for a process */
     volatile apr_uint32_t starting;  /**< spawns asked, not yet done */
+    volatile apr_uint32_t inflight;  /**< requests waiting or served */
     volatile apr_uint32_t failures;  /**< recent start failures */
     volatile apr_uint64_t requests;  /**< served, all processes */
     volatile apr_int64_t last_spawn; /**< apr_time_t */

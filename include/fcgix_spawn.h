@@ -34,6 +34,11 @@ const char *fcgix_spawn_set_int(cmd_parms *cmd, void *dc, const char *arg);
 const char *fcgix_spawn_add_env(cmd_parms *cmd, void *dc, const char *name,
                                 const char *value);
 
+/** FcgidWrapper / FcgixWrapper <command> [suffix] [virtual]. */
+const char *fcgix_spawn_set_wrapper(cmd_parms *cmd, void *dc,
+                                    const char *command, const char *a2,
+                                    const char *a3);
+
 #define FCGIX_SPAWN_INT(name, field, help)                                 \
     AP_INIT_TAKE1(name, fcgix_spawn_set_int,                               \
                   (void *)APR_OFFSETOF(fcgix_srv_conf_t, field), RSRC_CONF, \
@@ -58,6 +63,16 @@ const char *fcgix_spawn_add_env(cmd_parms *cmd, void *dc, const char *name,
     FCGIX_SPAWN_INT("FcgixSpawnWait", spawn_wait,                          \
                     "seconds a request waits for a free process before "   \
                     "503 (60)"),                                           \
+    FCGIX_SPAWN_INT("FcgixMaxProcessesPerUser", max_user_procs,            \
+                    "processes of one user's applications together "       \
+                    "(0: no limit)"),                                      \
+    FCGIX_SPAWN_INT("FcgixMaxRequestsPerUser", max_user_requests,          \
+                    "requests in flight for one user's applications; "     \
+                    "more get 503 at once (0: no limit)"),                 \
+    AP_INIT_TAKE123("FcgixWrapper", fcgix_spawn_set_wrapper, NULL,         \
+                    RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                 \
+                    "<command> [.suffix] [virtual]: run scripts through "  \
+                    "this FastCGI program"),                               \
     AP_INIT_TAKE12("FcgixInitialEnv", fcgix_spawn_add_env, NULL,           \
                    RSRC_CONF, "NAME [value]: environment of spawned "      \
                    "applications"),

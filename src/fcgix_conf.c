@@ -37,6 +37,7 @@ void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s)
     sc->max_class_procs = sc->min_class_procs = FCGIX_UNSET;
     sc->idle_timeout = sc->lifetime = sc->max_requests = FCGIX_UNSET;
     sc->busy_timeout = sc->spawn_wait = sc->max_procs = FCGIX_UNSET;
+    sc->max_user_procs = sc->max_user_requests = FCGIX_UNSET;
     sc->initial_env = apr_array_make(p, 4, sizeof(const char *));
     return sc;
 }
@@ -57,6 +58,8 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
     FCGIX_MERGE(max_requests);
     FCGIX_MERGE(busy_timeout);
     FCGIX_MERGE(spawn_wait);
+    FCGIX_MERGE(max_user_procs);
+    FCGIX_MERGE(max_user_requests);
     FCGIX_MERGE(max_procs);
     conf->initial_env = apr_array_append(p, base->initial_env,
                                          add->initial_env);
@@ -101,6 +104,12 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
     FCGIX_MERGE(max_request_len);
     FCGIX_MERGE(max_request_in_mem);
     FCGIX_MERGE(max_response_header);
+    if (add->wrappers && base->wrappers) {
+        conf->wrappers = apr_array_append(p, base->wrappers, add->wrappers);
+    }
+    else {
+        conf->wrappers = add->wrappers ? add->wrappers : base->wrappers;
+    }
     if (add->pass_headers && base->pass_headers) {
         conf->pass_headers = apr_array_append(p, base->pass_headers,
                                               add->pass_headers);

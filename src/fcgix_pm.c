@@ -16,8 +16,10 @@
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <sys/resource.h>
 
 #include "apr_strings.h"
+#include "apr_tables.h"
 #include "apr_time.h"
 
 #include "fcgix_logno.h"
@@ -118,10 +120,13 @@ static void close_from(int lowfd)
 /* In the forked child: become the application. Never returns. */
 static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
 {
+    static const int res[3] = { RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC };
     const fcgix_pm_cfg_t *cfg = pm->cfg;
-    char *dir = apr_pstrdup(pm->p, c->path), *slash;
-    char *argv[2];
-    int devnull;
+    char **argv, **xargv, *dir, *slash;
+    const char *prog;
+    uid_t uid = (uid_t)c->uid;
+    gid_t gid = (gid_t)c->gid;
+    int devnull, i, n;
     sigset_t none;
 
     /* Its own process group: signals meant for httpd are not for it. */
@@ -145,23 +150,80 @@ static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
     }
     close_from(3);
 
+    if (c->lim.flags & FCGIX_SPAWN_CMDLINE) {
+        /* A wrapper: "php-cgi -c /etc/php.ini" and the like. */
+        if (apr_tokenize_to_argv(c->path, &argv, pm->p) != APR_SUCCESS
+            || argv[0] == NULL) {
+            _exit(126);
+        }
+    }
+    else {
+        argv = apr_pcalloc(pm->p, 2 * sizeof(char *));
+        argv[0] = c->path;
+    }
+    for (n = 0; argv[n]; n++) {
+        ;
+    }
+    dir = apr_pstrdup(pm->p, argv[0]);
     if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
         *slash = '\0';
         if (chdir(dir) < 0) {
             _exit(126);
         }
     }
-    /* Never as root: the glue refuses uid 0 at configuration time; this
-     * is the last line of defence. */
-    if (setgroups(0, NULL) < 0 || setgid(cfg->gid) < 0
-        || setuid(cfg->uid) < 0 || getuid() == 0 || geteuid() == 0) {
+    for (i = 0; i < 3; i++) {
+        if (c->lim.rlim[i][0] >= 0) {
+            struct rlimit rl;
+            rl.rlim_cur = (rlim_t)c->lim.rlim[i][0];
+            rl.rlim_max = (rlim_t)c->lim.rlim[i][1];
+            setrlimit(res[i], &rl);
+        }
+    }
+    prog = argv[0];
+    xargv = argv;
+    if (c->lim.flags & FCGIX_SPAWN_SUEXEC) {
+        /* suexec switches to the target user itself and insists on being
+         * called by httpd's own user, with the program relative to the
+         * current directory. */
+        xargv = apr_pcalloc(pm->p, (size_t)(n + 4) * sizeof(char *));
+        xargv[0] = (char *)cfg->suexec_bin;
+        xargv[1] = apr_psprintf(pm->p, "%s%lu",
+                                (c->lim.flags & FCGIX_SPAWN_USERDIR) ? "~"
+                                                                    : "",
+                                (unsigned long)c->uid);
+        xargv[2] = apr_psprintf(pm->p, "%lu", (unsigned long)c->gid);
+        xargv[3] = (slash = strrchr(argv[0], '/')) ? slash + 1 : argv[0];
+        for (i = 1; i < n; i++) {
+            xargv[i + 3] = argv[i];
+        }
+        prog = cfg->suexec_bin;
+        uid = cfg->uid;
+        gid = cfg->gid;
+    }
+    /* Never as root: refused at configuration time; this is the last
+     * line of defence. */
+    if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0
+        || getuid() == 0 || geteuid() == 0) {
         _exit(126);
     }
-    argv[0] = c->path;
-    argv[1] = NULL;
-    execve(c->path, argv, pm->class_env[c->id] ? pm->class_env[c->id]
-                                                : (char *const *)cfg->env);
+    execve(prog, xargv, pm->class_env[c->id] ? pm->class_env[c->id]
+                                             : (char *const *)cfg->env);
     _exit(127);
+}
+
+/* Processes of every class of one user. */
+static apr_uint32_t user_procs(pm_t *pm, apr_uint32_t uid)
+{
+    apr_uint32_t n = 0;
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        fcgix_sb_class_t *c = &pm->sb->classes[i];
+        if (c->state == 1 && c->uid == uid) {
+            n += c->nprocs;
+        }
+    }
+    return n;
 }
 
 static int spawn_allowed(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
@@ -169,8 +231,10 @@ static int spawn_allowed(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
     int ci = (int)c->id;
 
     if (c->nprocs >= c->lim.max_procs
-        || pm->sb->total_procs >= pm->cfg->max_procs
-        || now < c->next_spawn) {
+        || pm->sb->total_procs >= pm->sb->max_procs
+        || now < c->next_spawn
+        || (c->lim.max_user_procs
+            && user_procs(pm, c->uid) >= c->lim.max_user_procs)) {
         return 0;
     }
     if (now - pm->spawn_window[ci] > apr_time_from_sec(1)) {

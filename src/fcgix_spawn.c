@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/resource.h>
 
 #include "apr_atomic.h"
 #include "apr_file_info.h"
@@ -98,6 +99,66 @@ const char *fcgix_spawn_add_env(cmd_parms *cmd, void *dc, const char *name,
     }
     APR_ARRAY_PUSH(sc->initial_env, const char *) =
         apr_pstrcat(cmd->pool, name, "=", value ? value : "", NULL);
+    return NULL;
+}
+
+/*
+ * A wrapper runs other people's scripts as a long-lived program, so it
+ * must be trustworthy: an absolute, existing, executable file nobody but
+ * its owner can change.
+ */
+const char *fcgix_spawn_set_wrapper(cmd_parms *cmd, void *dcv,
+                                    const char *command, const char *a2,
+                                    const char *a3)
+{
+    fcgix_dir_conf_t *dc = dcv;
+    fcgix_wrapper_t *w;
+    char **argv;
+    struct stat st;
+    const char *args[2];
+    int i;
+
+    if (apr_tokenize_to_argv(command, &argv, cmd->pool) != APR_SUCCESS
+        || argv[0] == NULL || argv[0][0] != '/') {
+        return apr_psprintf(cmd->pool, "%s: the command must start with an "
+                            "absolute path: '%s'", cmd->cmd->name, command);
+    }
+    if (stat(argv[0], &st) < 0) {
+        return apr_psprintf(cmd->pool, "%s: %s: %s", cmd->cmd->name, argv[0],
+                            strerror(errno));
+    }
+    if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
+        return apr_psprintf(cmd->pool, "%s: %s is not an executable file",
+                            cmd->cmd->name, argv[0]);
+    }
+    if (st.st_mode & 022) {
+        return apr_psprintf(cmd->pool, "%s: %s is writable by group or "
+                            "others; refusing to run it", cmd->cmd->name,
+                            argv[0]);
+    }
+    w = apr_pcalloc(cmd->pool, sizeof(*w));
+    w->cmd = command;
+    w->inode = (apr_uint64_t)st.st_ino;
+    w->dev = (apr_uint64_t)st.st_dev;
+    args[0] = a2;
+    args[1] = a3;
+    for (i = 0; i < 2 && args[i]; i++) {
+        if (!strcasecmp(args[i], "virtual")) {
+            w->virtual_ = 1;
+        }
+        else if (args[i][0] == '.' && args[i][1] && !w->suffix) {
+            w->suffix = args[i];
+        }
+        else {
+            return apr_psprintf(cmd->pool, "%s: '%s' is neither a suffix "
+                                "(.php) nor 'virtual'", cmd->cmd->name,
+                                args[i]);
+        }
+    }
+    if (dc->wrappers == NULL) {
+        dc->wrappers = apr_array_make(cmd->pool, 2, sizeof(*w));
+    }
+    APR_ARRAY_PUSH(dc->wrappers, fcgix_wrapper_t) = *w;
     return NULL;
 }
 
@@ -273,6 +334,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         st->cfg.gid = ap_unixd_config.group_id;
         st->cfg.kill_grace = 3;
         st->cfg.env = build_env(ppool, sc->initial_env);
+        st->cfg.suexec_bin = SUEXEC_BIN;
         st->cfg.log = pm_log;
         apr_pool_userdata_set(st, STATE_KEY, apr_pool_cleanup_null, ppool);
     }
@@ -306,6 +368,7 @@ static void class_limits(const fcgix_srv_conf_t *sc, fcgix_sb_limits_t *l)
     l->max_requests = (apr_uint32_t)FCGIX_VALUE(sc->max_requests, 0);
     l->busy_timeout = (apr_uint32_t)FCGIX_VALUE(sc->busy_timeout,
                                                 FCGIX_DEFAULT_BUSY_TIMEOUT);
+    l->max_user_procs = (apr_uint32_t)FCGIX_VALUE(sc->max_user_procs, 0);
     if (l->max_procs == 0) {
         l->max_procs = 1;
     }
@@ -330,12 +393,76 @@ static spawn_state_t *state_of(void)
 
 static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
                  fcgix_server_t *tmpl);
+static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
+                       fcgix_sb_class_t *c, fcgix_server_t *tmpl,
+                       apr_time_t deadline, int wait);
+
+static apr_uint32_t user_inflight(fcgix_sb_t *sb, apr_uint32_t uid)
+{
+    apr_uint32_t n = 0;
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        fcgix_sb_class_t *c = &sb->classes[i];
+        if (c->state == 1 && c->uid == uid) {
+            n += c->inflight;
+        }
+    }
+    return n;
+}
+
+static const fcgix_wrapper_t *find_wrapper(request_rec *r)
+{
+    const fcgix_dir_conf_t *dc =
+        ap_get_module_config(r->per_dir_config, &fcgix_module);
+    const fcgix_wrapper_t *any = NULL;
+    apr_size_t flen = r->filename ? strlen(r->filename) : 0;
+    int i;
+
+    if (dc->wrappers == NULL) {
+        return NULL;
+    }
+    /* The most specific (a suffix) and the latest configured win. */
+    for (i = dc->wrappers->nelts - 1; i >= 0; i--) {
+        const fcgix_wrapper_t *w =
+            &APR_ARRAY_IDX(dc->wrappers, i, fcgix_wrapper_t);
+        if (w->suffix) {
+            apr_size_t sl = strlen(w->suffix);
+            if (flen >= sl && !strcasecmp(r->filename + flen - sl,
+                                          w->suffix)) {
+                return w;
+            }
+        }
+        else if (any == NULL) {
+            any = w;
+        }
+    }
+    return any;
+}
+
+static void copy_rlimits(request_rec *r, fcgix_sb_limits_t *l)
+{
+    core_dir_config *cd = ap_get_core_module_config(r->per_dir_config);
+    struct rlimit *rl[3];
+    int i;
+
+    rl[0] = cd->limit_cpu;
+    rl[1] = cd->limit_mem;
+    rl[2] = cd->limit_nproc;
+    for (i = 0; i < 3; i++) {
+        l->rlim[i][0] = rl[i] ? (apr_int64_t)rl[i]->rlim_cur : -1;
+        l->rlim[i][1] = rl[i] ? (apr_int64_t)rl[i]->rlim_max : -1;
+    }
+}
 
 int fcgix_spawn_handle(request_rec *r)
 {
     fcgix_srv_conf_t *sc =
         ap_get_module_config(r->server->module_config, &fcgix_module);
     spawn_state_t *st = state_of();
+    const fcgix_wrapper_t *w = find_wrapper(r);
+    ap_unix_identity_t *id = NULL;
+    const char *cmd;
     fcgix_pm_msg_t m;
 
     if (st == NULL || st->sb == NULL) {
@@ -344,9 +471,18 @@ int fcgix_spawn_handle(request_rec *r)
                       "see the startup log)", r->filename);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (r->finfo.filetype != APR_REG
-        || !(r->finfo.protection & (APR_UEXECUTE | APR_GEXECUTE
-                                    | APR_WEXECUTE))) {
+    if (w && w->virtual_) {
+        /* The wrapper decides what the URL means; no file is needed. */
+    }
+    else if (r->finfo.filetype == APR_NOFILE) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FCGIX_LOGNO(00176)
+                      "script not found: %s", r->filename);
+        return HTTP_NOT_FOUND;
+    }
+    else if (r->finfo.filetype != APR_REG
+             || (!w && !(r->finfo.protection & (APR_UEXECUTE
+                                                | APR_GEXECUTE
+                                                | APR_WEXECUTE)))) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00168)
                       "%s: not an executable file; cannot run it as a "
                       "FastCGI application", r->filename);
@@ -356,17 +492,43 @@ int fcgix_spawn_handle(request_rec *r)
     memset(&m, 0, sizeof(m));
     m.type = FCGIX_PM_MSG_SPAWN;
     m.vhost = (apr_uint32_t)sc->vhost_id;
-    m.inode = (apr_uint64_t)r->finfo.inode;
-    m.dev = (apr_uint64_t)r->finfo.device;
     m.uid = st->cfg.uid;
     m.gid = st->cfg.gid;
     class_limits(sc, &m.lim);
-    if (strlen(r->filename) >= sizeof(m.path)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00169)
-                      "%s: path too long for an application", r->filename);
+    copy_rlimits(r, &m.lim);
+    if (w) {
+        /* One class per wrapper: php-cgi serves every script. */
+        cmd = w->cmd;
+        m.inode = w->inode;
+        m.dev = w->dev;
+        m.lim.flags |= FCGIX_SPAWN_CMDLINE;
+    }
+    else {
+        cmd = r->filename;
+        m.inode = (apr_uint64_t)r->finfo.inode;
+        m.dev = (apr_uint64_t)r->finfo.device;
+    }
+    if (ap_unixd_config.suexec_enabled
+        && (id = ap_run_get_suexec_identity(r)) != NULL
+        && (id->uid != st->cfg.uid || id->gid != st->cfg.gid
+            || id->userdir)) {
+        m.uid = (apr_uint32_t)id->uid;
+        m.gid = (apr_uint32_t)id->gid;
+        m.lim.flags |= FCGIX_SPAWN_SUEXEC
+                       | (id->userdir ? FCGIX_SPAWN_USERDIR : 0);
+    }
+    if (m.uid == 0 || m.gid == 0) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00175)
+                      "%s: refusing to run an application as root",
+                      r->filename);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    apr_cpystrn(m.path, r->filename, sizeof(m.path));
+    if (strlen(cmd) >= sizeof(m.path)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00169)
+                      "%s: path too long for an application", cmd);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    apr_cpystrn(m.path, cmd, sizeof(m.path));
     m.key = fcgix_sb_class_key(m.path, m.inode, m.dev, m.uid, m.gid,
                                m.vhost);
     return serve(r, st, &m, fcgix_conf_server_new(r->pool, r->filename,
@@ -418,8 +580,8 @@ static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
     apr_time_t deadline = apr_time_now() + apr_time_from_sec(wait);
     fcgix_pm_msg_t m = *mp;
     fcgix_sb_class_t *c;
-    fcgix_sb_proc_t *p = NULL;
-    int tries, status = HTTP_SERVICE_UNAVAILABLE;
+    apr_uint32_t user_max;
+    int status;
 
     /* First request of a class: the PM creates it and spawns. */
     while ((c = fcgix_sb_read_class(st->sb, m.key, m.path)) == NULL) {
@@ -439,6 +601,31 @@ static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
                             left < apr_time_from_sec(1)
                             ? left : apr_time_from_sec(1));
     }
+
+    /* One tenant flooding its scripts must not hold every httpd worker:
+     * past its in-flight limit its requests fail fast instead of queueing
+     * (other tenants' classes are untouched). */
+    user_max = (apr_uint32_t)FCGIX_VALUE(sc->max_user_requests, 0);
+    if (user_max && user_inflight(st->sb, c->uid) >= user_max) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00177)
+                      "%s: user %u already has %u requests in flight "
+                      "(FcgixMaxRequestsPerUser)", r->filename,
+                      (unsigned)c->uid, user_max);
+        return unavailable(r, 1);
+    }
+    apr_atomic_inc32(&c->inflight);
+    status = serve_class(r, st, &m, c, tmpl, deadline, wait);
+    apr_atomic_dec32(&c->inflight);
+    return status;
+}
+
+static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
+                       fcgix_sb_class_t *c, fcgix_server_t *tmpl,
+                       apr_time_t deadline, int wait)
+{
+    fcgix_pm_msg_t m = *mp;
+    fcgix_sb_proc_t *p = NULL;
+    int tries, status = HTTP_SERVICE_UNAVAILABLE;
 
     for (tries = 0; tries < MAX_UNREACHABLE; tries++) {
         int unreachable = 0, sent = 0;
