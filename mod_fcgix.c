@@ -19,12 +19,14 @@
 #include "fcgix_conf.h"
 #include "fcgix_handler.h"
 #include "fcgix_spawn.h"
+#include "fcgix_status.h"
 
 static void fcgix_register_hooks(apr_pool_t *p)
 {
     fcgix_handler_register_hooks(p);
     fcgix_authz_register_hooks(p);
     fcgix_spawn_register_hooks(p);
+    fcgix_status_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(fcgix) = {

@@ -36,6 +36,31 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
     "<path> -host host:port | -socket path [-appConnTimeout s] "           \
     "[-idle-timeout s] [-pass-header Name] [-flush]"
 
+const char *fcgix_compat_ignore(cmd_parms *cmd, void *dc, const char *args);
+const char *fcgix_compat_windows(cmd_parms *cmd, void *dc,
+                                 const char *args);
+const char *fcgix_compat_max_requests(cmd_parms *cmd, void *dc,
+                                      const char *arg);
+const char *fcgix_compat_fix_pathinfo(cmd_parms *cmd, void *dc,
+                                      const char *arg);
+const char *fcgix_compat_output_buffer(cmd_parms *cmd, void *dc,
+                                       const char *arg);
+const char *fcgix_compat_cmd_options(cmd_parms *cmd, void *dc, int argc,
+                                     char *const argv[]);
+const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
+                                        char *const argv[]);
+const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
+                                         const char *arg);
+
+/* One legacy name for a spawn setting (cmd->info: its offset). */
+#define FCGIX_COMPAT_INT(name, field)                                      \
+    AP_INIT_TAKE1(name, fcgix_spawn_set_int,                               \
+                  (void *)APR_OFFSETOF(fcgix_srv_conf_t, field), RSRC_CONF, \
+                  "mod_fcgid name of an Fcgix* setting")
+#define FCGIX_COMPAT_IGNORED(name)                                         \
+    AP_INIT_RAW_ARGS(name, fcgix_compat_ignore, NULL, RSRC_CONF,           \
+                     "accepted; no effect with mod_fcgix")
+
 #define FCGIX_COMPAT_CMDS                                                  \
     /* mod_fastcgi */                                                      \
     AP_INIT_TAKE_ARGV("FastCgiServer", fcgix_compat_server, NULL,          \
@@ -94,6 +119,73 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
                  fcgix_authz_set_authoritative,                            \
                  FCGIX_AUTHZ_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,     \
                  "alias of FcgixAccessCheckerAuthoritative"),             \
+    /* mod_fcgid process settings, current and legacy names */             \
+    FCGIX_COMPAT_INT("FcgidMaxProcesses", max_procs),                      \
+    FCGIX_COMPAT_INT("MaxProcessCount", max_procs),                        \
+    FCGIX_COMPAT_INT("FcgidMaxProcessesPerClass", max_class_procs),        \
+    FCGIX_COMPAT_INT("DefaultMaxClassProcessCount", max_class_procs),      \
+    FCGIX_COMPAT_INT("FcgidMinProcessesPerClass", min_class_procs),        \
+    FCGIX_COMPAT_INT("DefaultMinClassProcessCount", min_class_procs),      \
+    FCGIX_COMPAT_INT("FcgidIdleTimeout", idle_timeout),                    \
+    FCGIX_COMPAT_INT("IdleTimeout", idle_timeout),                         \
+    FCGIX_COMPAT_INT("FcgidProcessLifeTime", lifetime),                    \
+    FCGIX_COMPAT_INT("ProcessLifeTime", lifetime),                         \
+    FCGIX_COMPAT_INT("FcgidBusyTimeout", busy_timeout),                    \
+    FCGIX_COMPAT_INT("BusyTimeout", busy_timeout),                         \
+    AP_INIT_TAKE1("FcgidMaxRequestsPerProcess", fcgix_compat_max_requests, \
+                  (void *)APR_OFFSETOF(fcgix_srv_conf_t, max_requests),    \
+                  RSRC_CONF, "requests per process (0 or -1: any)"),       \
+    AP_INIT_TAKE1("MaxRequestsPerProcess", fcgix_compat_max_requests,      \
+                  (void *)APR_OFFSETOF(fcgix_srv_conf_t, max_requests),    \
+                  RSRC_CONF, "requests per process (0 or -1: any)"),       \
+    AP_INIT_TAKE12("FcgidInitialEnv", fcgix_spawn_add_env, NULL,           \
+                   RSRC_CONF, "alias of FcgixInitialEnv"),                 \
+    AP_INIT_TAKE12("DefaultInitEnv", fcgix_spawn_add_env, NULL, RSRC_CONF, \
+                   "alias of FcgixInitialEnv"),                            \
+    AP_INIT_TAKE1("FcgidIPCDir", fcgix_conf_set_ipc_dir, NULL, RSRC_CONF,  \
+                  "alias of FcgixIpcDir"),                                 \
+    AP_INIT_TAKE1("SocketPath", fcgix_conf_set_ipc_dir, NULL, RSRC_CONF,   \
+                  "alias of FcgixIpcDir"),                                 \
+    AP_INIT_TAKE1("FcgidFixPathinfo", fcgix_compat_fix_pathinfo, NULL,     \
+                  RSRC_CONF, "SCRIPT_NAME as PHP's cgi.fix_pathinfo=1 "    \
+                  "expects"),                                              \
+    AP_INIT_TAKE1("PHP_Fix_Pathinfo_Enable", fcgix_compat_fix_pathinfo,    \
+                  NULL, RSRC_CONF, "alias of FcgidFixPathinfo"),           \
+    AP_INIT_TAKE1("FcgidOutputBufferSize", fcgix_compat_output_buffer,     \
+                  NULL, RSRC_CONF, "0: flush every read to the client"),   \
+    AP_INIT_TAKE1("OutputBufferSize", fcgix_compat_output_buffer, NULL,    \
+                  RSRC_CONF, "alias of FcgidOutputBufferSize"),            \
+    AP_INIT_TAKE_ARGV("FcgidCmdOptions", fcgix_compat_cmd_options, NULL,   \
+                      RSRC_CONF, "<command> <option> <value>..."),         \
+    FCGIX_COMPAT_IGNORED("FcgidBusyScanInterval"),                         \
+    FCGIX_COMPAT_IGNORED("BusyScanInterval"),                              \
+    FCGIX_COMPAT_IGNORED("FcgidErrorScanInterval"),                        \
+    FCGIX_COMPAT_IGNORED("ErrorScanInterval"),                             \
+    FCGIX_COMPAT_IGNORED("FcgidIdleScanInterval"),                         \
+    FCGIX_COMPAT_IGNORED("IdleScanInterval"),                              \
+    FCGIX_COMPAT_IGNORED("FcgidZombieScanInterval"),                       \
+    FCGIX_COMPAT_IGNORED("ZombieScanInterval"),                            \
+    FCGIX_COMPAT_IGNORED("FcgidProcessTableFile"),                         \
+    FCGIX_COMPAT_IGNORED("SharememPath"),                                  \
+    FCGIX_COMPAT_IGNORED("FcgidSpawnScore"),                               \
+    FCGIX_COMPAT_IGNORED("SpawnScore"),                                    \
+    FCGIX_COMPAT_IGNORED("FcgidSpawnScoreUpLimit"),                        \
+    FCGIX_COMPAT_IGNORED("SpawnScoreUpLimit"),                             \
+    FCGIX_COMPAT_IGNORED("FcgidTerminationScore"),                         \
+    FCGIX_COMPAT_IGNORED("TerminationScore"),                              \
+    FCGIX_COMPAT_IGNORED("FcgidTimeScore"),                                \
+    FCGIX_COMPAT_IGNORED("TimeScore"),                                     \
+    AP_INIT_RAW_ARGS("FcgidWin32PreventOrphans", fcgix_compat_windows,     \
+                     NULL, RSRC_CONF, "Windows only"),                     \
+    /* mod_fastcgi dynamic applications and wrapper */                     \
+    AP_INIT_TAKE_ARGV("FastCgiConfig", fcgix_compat_fastcgi_config, NULL,  \
+                      RSRC_CONF, "options of dynamic applications"),       \
+    AP_INIT_TAKE_ARGV("FCGIConfig", fcgix_compat_fastcgi_config, NULL,     \
+                      RSRC_CONF, "alias of FastCgiConfig"),                \
+    AP_INIT_TAKE1("FastCgiWrapper", fcgix_compat_fastcgi_wrapper, NULL,    \
+                  RSRC_CONF, "On|Off|path"),                               \
+    AP_INIT_TAKE1("FastCgiSuexec", fcgix_compat_fastcgi_wrapper, NULL,     \
+                  RSRC_CONF, "alias of FastCgiWrapper"),                   \
     /* mod_fcgid, current and legacy names */                              \
     AP_INIT_TAKE123("FcgidWrapper", fcgix_spawn_set_wrapper, NULL,         \
                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                 \
@@ -114,10 +206,11 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
     AP_INIT_TAKE1("MaxRequestInMem", fcgix_conf_set_max_request_in_mem,    \
                   NULL, RSRC_CONF | ACCESS_CONF | OR_FILEINFO,             \
                   "alias of FcgixMaxRequestInMem"),                        \
-    AP_INIT_TAKE1("FcgidPassHeader", fcgix_conf_add_pass_header, NULL,     \
+    AP_INIT_TAKE1("FcgidPassHeader", fcgix_conf_add_pass_header_fcgid,     \
+                  NULL,                                                    \
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                   \
                   "alias of FcgixPassHeader"),                             \
-    AP_INIT_TAKE1("PassHeader", fcgix_conf_add_pass_header, NULL,          \
+    AP_INIT_TAKE1("PassHeader", fcgix_conf_add_pass_header_fcgid, NULL,    \
                   RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                   \
                   "alias of FcgixPassHeader"),                             \
     AP_INIT_TAKE1("FcgidIOTimeout", fcgix_conf_set_io_timeout, NULL,       \

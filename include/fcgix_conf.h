@@ -16,6 +16,7 @@
 #ifndef FCGIX_CONF_H
 #define FCGIX_CONF_H
 
+#include "apr_hash.h"
 #include "apr_tables.h"
 #include "httpd.h"
 #include "http_config.h"
@@ -80,6 +81,14 @@ typedef struct fcgix_server_t {
 #define FCGIX_DEFAULT_BUSY_TIMEOUT 300
 #define FCGIX_DEFAULT_SPAWN_WAIT 60
 
+/** FcgidCmdOptions for one command (FCGIX_UNSET: not given). */
+typedef struct fcgix_cmd_options_t {
+    int max_procs, min_procs, idle_timeout, lifetime, max_requests;
+    apr_interval_time_t io_timeout, connect_timeout;
+    char env[2048];          /**< NUL-separated NAME=value */
+    apr_size_t env_len;
+} fcgix_cmd_options_t;
+
 typedef struct fcgix_srv_conf_t {
     apr_array_header_t *servers; /**< fcgix_server_t *, this vhost's */
     /* Spawned classes of this virtual host (FCGIX_UNSET: default). */
@@ -90,6 +99,9 @@ typedef struct fcgix_srv_conf_t {
     int max_requests;
     int busy_timeout;
     int spawn_wait;
+    int fix_pathinfo;        /**< FcgidFixPathinfo */
+    int output_buffer;       /**< FcgidOutputBufferSize; 0: flush */
+    apr_hash_t *cmd_options; /**< FcgidCmdOptions: command -> options */
     int max_user_procs;      /**< per suexec user, all classes */
     int max_user_requests;   /**< in flight per user, all classes */
     /* Global only (main server). */
@@ -196,6 +208,8 @@ const char *fcgix_conf_set_max_request_in_mem(cmd_parms *cmd, void *dc,
                                               const char *arg);
 const char *fcgix_conf_add_pass_header(cmd_parms *cmd, void *dc,
                                        const char *arg);
+const char *fcgix_conf_add_pass_header_fcgid(cmd_parms *cmd, void *dc,
+                                             const char *arg);
 const char *fcgix_conf_set_io_timeout(cmd_parms *cmd, void *dc,
                                       const char *arg);
 const char *fcgix_conf_set_connect_timeout(cmd_parms *cmd, void *dc,

@@ -120,7 +120,7 @@ typedef struct {
     volatile apr_int32_t exit_status;
 } fcgix_sb_proc_t;
 
-typedef struct {
+typedef struct fcgix_sb_t {
     apr_uint32_t magic;
     apr_uint32_t version;
     apr_uint32_t class_size;

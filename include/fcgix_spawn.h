@@ -25,6 +25,9 @@ void fcgix_spawn_register_hooks(apr_pool_t *p);
 /** Serves @p r with a process of its class, spawning one if needed. */
 int fcgix_spawn_handle(request_rec *r);
 
+/** The scoreboard of spawned applications, or NULL when none runs. */
+struct fcgix_sb_t *fcgix_spawn_scoreboard(void);
+
 /** Serves @p r with the static application @p srv (FastCgiServer). */
 int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv);
 

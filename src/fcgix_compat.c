@@ -10,10 +10,15 @@
 
 #include "httpd.h"
 #include "http_config.h"
+#include "http_log.h"
+#include "http_main.h"
+#include "http_core.h"
+#include "apr_hash.h"
 
 #include "fcgix.h"
 #include "fcgix_conf.h"
 #include "fcgix_compat.h"
+#include "fcgix_spawn.h"
 
 /*
  * mod_fastcgi options are case-insensitive and take their value as the
@@ -179,4 +184,266 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
         }
     }
     return fcgix_conf_add_server(cmd, srv);
+}
+
+/*
+ * Settings of mod_fcgid and mod_fastcgi that only tuned their own
+ * machinery (scan intervals, spawn scores, the shared-memory file name):
+ * the process manager here watches continuously and rate-limits spawns
+ * itself, so they are accepted and have nothing left to change.
+ */
+const char *fcgix_compat_ignore(cmd_parms *cmd, void *dc, const char *args)
+{
+    (void)dc;
+    (void)args;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, cmd->server,
+                     FCGIX_LOGNO(00180) "%s has no effect with mod_fcgix "
+                     "(not needed)", cmd->cmd->name);
+    }
+    return NULL;
+}
+
+/* Windows-only settings: accepted, with one notice per start. */
+const char *fcgix_compat_windows(cmd_parms *cmd, void *dc, const char *args)
+{
+    (void)dc;
+    (void)args;
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, cmd->server,
+                     FCGIX_LOGNO(00181) "%s applies to Windows only; "
+                     "ignored", cmd->cmd->name);
+    }
+    return NULL;
+}
+
+/* mod_fcgid: -1 meant "unlimited" as 0 does. */
+const char *fcgix_compat_max_requests(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    return fcgix_spawn_set_int(cmd, dc, strcmp(arg, "-1") ? arg : "0");
+}
+
+static int flag_value(const char *arg)
+{
+    if (!strcasecmp(arg, "on") || !strcmp(arg, "1")) {
+        return 1;
+    }
+    if (!strcasecmp(arg, "off") || !strcmp(arg, "0")) {
+        return 0;
+    }
+    return -1;
+}
+
+const char *fcgix_compat_fix_pathinfo(cmd_parms *cmd, void *dc,
+                                      const char *arg)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+    int v = flag_value(arg);
+
+    (void)dc;
+    if (v < 0) {
+        return apr_psprintf(cmd->pool, "%s takes 0 or 1", cmd->cmd->name);
+    }
+    sc->fix_pathinfo = v;
+    return NULL;
+}
+
+const char *fcgix_compat_output_buffer(cmd_parms *cmd, void *dc,
+                                       const char *arg)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    (void)dc;
+    if (end == arg || *end || v < 0) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a byte count",
+                            cmd->cmd->name, arg);
+    }
+    /* Output is passed on whenever the application pauses; a size of 0
+     * asks for every read to be flushed at once. */
+    sc->output_buffer = v > 0x7fffffff ? 0x7fffffff : (int)v;
+    return NULL;
+}
+
+/*
+ * mod_fcgid: FcgidCmdOptions <command> <option value>...
+ * Options for one application, overriding the server's.
+ */
+const char *fcgix_compat_cmd_options(cmd_parms *cmd, void *dc, int argc,
+                                     char *const argv[])
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+    fcgix_cmd_options_t *o;
+    const char *err = NULL;
+    int i;
+
+    (void)dc;
+    if (argc < 1) {
+        return "FcgidCmdOptions needs a command";
+    }
+    o = apr_pcalloc(cmd->pool, sizeof(*o));
+    o->max_procs = o->min_procs = o->idle_timeout = FCGIX_UNSET;
+    o->lifetime = o->max_requests = FCGIX_UNSET;
+    o->io_timeout = o->connect_timeout = FCGIX_UNSET;
+    for (i = 1; i < argc && err == NULL; i += 2) {
+        const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        int n;
+        if (val == NULL) {
+            return apr_psprintf(cmd->pool, "%s: %s needs a value",
+                                cmd->cmd->name, opt);
+        }
+        n = atoi(val);
+        if (!strcasecmp(opt, "InitialEnv")) {
+            fcgix_server_t tmp;
+            memcpy(tmp.env, o->env, sizeof(o->env));
+            tmp.env_len = o->env_len;
+            err = fcgix_conf_server_env(cmd->pool, &tmp,
+                                        strchr(val, '=') ? val
+                                        : apr_pstrcat(cmd->pool, val, "=",
+                                                      NULL));
+            memcpy(o->env, tmp.env, sizeof(o->env));
+            o->env_len = tmp.env_len;
+        }
+        else if (!strcasecmp(opt, "IOTimeout")) {
+            err = fcgix_conf_parse_secs(cmd->pool, opt, val, &o->io_timeout);
+        }
+        else if (!strcasecmp(opt, "ConnectTimeout")) {
+            err = fcgix_conf_parse_secs(cmd->pool, opt, val,
+                                        &o->connect_timeout);
+        }
+        else if (n < 0 && !(n == -1 && !strcasecmp(opt,
+                                                   "MaxRequestsPerProcess"))) {
+            err = apr_psprintf(cmd->pool, "%s: %s must be >= 0",
+                               cmd->cmd->name, opt);
+        }
+        else if (!strcasecmp(opt, "IdleTimeout")) {
+            o->idle_timeout = n;
+        }
+        else if (!strcasecmp(opt, "MaxProcesses")) {
+            o->max_procs = n;
+        }
+        else if (!strcasecmp(opt, "MinProcesses")) {
+            o->min_procs = n;
+        }
+        else if (!strcasecmp(opt, "MaxProcessLifeTime")) {
+            o->lifetime = n;
+        }
+        else if (!strcasecmp(opt, "MaxRequestsPerProcess")) {
+            o->max_requests = n < 0 ? 0 : n;
+        }
+        else {
+            err = apr_psprintf(cmd->pool, "%s: unknown option '%s'",
+                               cmd->cmd->name, opt);
+        }
+    }
+    if (err == NULL) {
+        apr_hash_set(sc->cmd_options, argv[0], APR_HASH_KEY_STRING, o);
+    }
+    return err;
+}
+
+/*
+ * mod_fastcgi: FastCgiConfig <option>... for dynamic applications. The
+ * statistical kill policy (-killInterval, -gainValue, thresholds ...) is
+ * replaced by the idle timeout and is accepted without effect.
+ */
+const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
+                                        char *const argv[])
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+    const char *err = NULL;
+    int i;
+
+    (void)dc;
+    for (i = 0; i < argc && err == NULL; i++) {
+        const char *opt = argv[i];
+        const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcasecmp(opt, "-flush") || !strcasecmp(opt, "-restart")
+            || !strcasecmp(opt, "-autoUpdate")) {
+            if (!strcasecmp(opt, "-flush")) {
+                sc->output_buffer = 0;
+            }
+            /* -autoUpdate: a replaced program has a new inode, hence a
+             * new class; the old processes age out. */
+            continue;
+        }
+        if (val == NULL) {
+            return apr_psprintf(cmd->pool, "%s: option %s needs a value or "
+                                "is unknown", cmd->cmd->name, opt);
+        }
+        i++;
+        if (!strcasecmp(opt, "-maxProcesses")) {
+            err = fcgix_spawn_set_int(cmd, dc, val);
+            if (err == NULL) {
+                sc->max_procs = atoi(val) > 0 ? atoi(val) : 1;
+                sc->max_procs = sc->max_procs > 1024 ? 1024 : sc->max_procs;
+            }
+        }
+        else if (!strcasecmp(opt, "-maxClassProcesses")) {
+            sc->max_class_procs = atoi(val);
+        }
+        else if (!strcasecmp(opt, "-minProcesses")) {
+            sc->min_class_procs = atoi(val);
+        }
+        else if (!strcasecmp(opt, "-idle-timeout")) {
+            err = fcgix_conf_set_io_timeout(cmd, dc, val);
+        }
+        else if (!strcasecmp(opt, "-appConnTimeout")) {
+            if (atoi(val) > 0) {
+                err = fcgix_conf_set_connect_timeout(cmd, dc, val);
+            }
+        }
+        else if (!strcasecmp(opt, "-initial-env")) {
+            const char *eq = strchr(val, '=');
+            err = fcgix_spawn_add_env(cmd, dc,
+                                      eq ? apr_pstrmemdup(cmd->pool, val,
+                                                          eq - val)
+                                         : val,
+                                      eq ? eq + 1 : getenv(val));
+        }
+        else if (!strcasecmp(opt, "-pass-header")) {
+            err = fcgix_conf_add_pass_header(cmd, dc, val);
+        }
+        else if (!strcasecmp(opt, "-init-start-delay")
+                 || !strcasecmp(opt, "-listen-queue-depth")
+                 || !strcasecmp(opt, "-min-server-life")
+                 || !strcasecmp(opt, "-restart-delay")
+                 || !strcasecmp(opt, "-killInterval")
+                 || !strcasecmp(opt, "-updateInterval")
+                 || !strcasecmp(opt, "-gainValue")
+                 || !strcasecmp(opt, "-singleThreshold")
+                 || !strcasecmp(opt, "-singleThreshhold")
+                 || !strcasecmp(opt, "-multiThreshold")
+                 || !strcasecmp(opt, "-multiThreshhold")
+                 || !strcasecmp(opt, "-startDelay")
+                 || !strcasecmp(opt, "-processSlack")
+                 || !strcasecmp(opt, "-priority")) {
+            /* See above. */
+        }
+        else {
+            err = apr_psprintf(cmd->pool, "%s: unknown option %s",
+                               cmd->cmd->name, opt);
+        }
+    }
+    return err;
+}
+
+/* mod_fastcgi: FastCgiWrapper On|Off|<path> (FastCgiSuexec). */
+const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
+                                         const char *arg)
+{
+    (void)dc;
+    if (strcasecmp(arg, "on") && strcasecmp(arg, "off") && arg[0] != '/') {
+        return apr_psprintf(cmd->pool, "%s takes On, Off or an absolute "
+                            "path", cmd->cmd->name);
+    }
+    /* Identities come from SuexecUserGroup / ~user (httpd's suexec), as
+     * for every spawned application here. */
+    return NULL;
 }

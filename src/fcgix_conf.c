@@ -38,6 +38,8 @@ void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s)
     sc->idle_timeout = sc->lifetime = sc->max_requests = FCGIX_UNSET;
     sc->busy_timeout = sc->spawn_wait = sc->max_procs = FCGIX_UNSET;
     sc->max_user_procs = sc->max_user_requests = FCGIX_UNSET;
+    sc->fix_pathinfo = sc->output_buffer = FCGIX_UNSET;
+    sc->cmd_options = apr_hash_make(p);
     sc->initial_env = apr_array_make(p, 4, sizeof(const char *));
     return sc;
 }
@@ -59,6 +61,10 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
     FCGIX_MERGE(busy_timeout);
     FCGIX_MERGE(spawn_wait);
     FCGIX_MERGE(max_user_procs);
+    FCGIX_MERGE(fix_pathinfo);
+    FCGIX_MERGE(output_buffer);
+    conf->cmd_options = apr_hash_overlay(p, add->cmd_options,
+                                         base->cmd_options);
     FCGIX_MERGE(max_user_requests);
     FCGIX_MERGE(max_procs);
     conf->initial_env = apr_array_append(p, base->initial_env,
@@ -431,6 +437,20 @@ const char *fcgix_conf_add_pass_header(cmd_parms *cmd, void *dcv,
     }
     APR_ARRAY_PUSH(dc->pass_headers, const char *) = arg;
     return NULL;
+}
+
+const char *fcgix_conf_add_pass_header_fcgid(cmd_parms *cmd, void *dcv,
+                                             const char *arg)
+{
+    const char *err = fcgix_conf_add_pass_header(cmd, dcv, arg);
+    fcgix_dir_conf_t *dc = dcv;
+
+    if (err == NULL) {
+        /* mod_fcgid also sets the header's own name, unmangled. */
+        APR_ARRAY_IDX(dc->pass_headers, dc->pass_headers->nelts - 1,
+                      const char *) = apr_pstrcat(cmd->pool, "!", arg, NULL);
+    }
+    return err;
 }
 
 const char *fcgix_conf_set_io_timeout(cmd_parms *cmd, void *dcv,

@@ -5,6 +5,7 @@
 
 #include "apr_strings.h"
 #include "apr_lib.h"
+#include "apr_file_info.h"
 
 #include "httpd.h"
 #include "util_script.h"
@@ -20,10 +21,17 @@ static const char zero_pad[8];
 
 static void pass_header(request_rec *r, const char *name)
 {
-    const char *v = apr_table_get(r->headers_in, name);
+    const char *v;
     char *var, *p;
 
-    if (v == NULL) {
+    if (name[0] == '!') {
+        /* FcgidPassHeader: the bare name as well. */
+        name++;
+        if ((v = apr_table_get(r->headers_in, name)) != NULL) {
+            apr_table_setn(r->subprocess_env, name, v);
+        }
+    }
+    if ((v = apr_table_get(r->headers_in, name)) == NULL) {
         return;
     }
     var = apr_pstrcat(r->pool, "HTTP_", name, NULL);
@@ -84,6 +92,18 @@ apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
     ap_add_cgi_vars(r);
     pass_headers(r, srv ? srv->pass_headers : NULL);
     pass_headers(r, dc->pass_headers);
+    if (FCGIX_VALUE(((const fcgix_srv_conf_t *)ap_get_module_config(
+                        r->server->module_config, &fcgix_module))
+                        ->fix_pathinfo, 0)) {
+        /* FcgidFixPathinfo: what PHP's cgi.fix_pathinfo=1 expects. */
+        const char *root = apr_table_get(r->subprocess_env, "DOCUMENT_ROOT");
+        const char *name = apr_table_get(r->subprocess_env, "SCRIPT_NAME");
+        char *merged;
+        if (root && name && apr_filepath_merge(&merged, root, name, 0,
+                                               r->pool) == APR_SUCCESS) {
+            apr_table_setn(r->subprocess_env, "SCRIPT_NAME", merged);
+        }
+    }
     vars = r->subprocess_env;
     if (opts->extra) {
         r->subprocess_env = saved;

@@ -227,6 +227,7 @@ static const char *const *build_env(apr_pool_t *p,
 
 static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
                        fcgix_pm_msg_t *m);
+static void no_rlimits(fcgix_sb_limits_t *l);
 
 /* FastCgiServer applications start at boot (and after a restart, for
  * definitions that are new). The PM may still be binding its socket. */
@@ -391,6 +392,12 @@ static spawn_state_t *state_of(void)
     return msc->spawn;
 }
 
+fcgix_sb_t *fcgix_spawn_scoreboard(void)
+{
+    spawn_state_t *st = ap_server_conf ? state_of() : NULL;
+    return st ? st->sb : NULL;
+}
+
 static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
                  fcgix_server_t *tmpl);
 static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
@@ -409,6 +416,58 @@ static apr_uint32_t user_inflight(fcgix_sb_t *sb, apr_uint32_t uid)
         }
     }
     return n;
+}
+
+/* FcgidCmdOptions for this command override the server's settings. */
+static const fcgix_cmd_options_t *cmd_options(const fcgix_srv_conf_t *sc,
+                                              const char *cmd)
+{
+    return apr_hash_get(sc->cmd_options, cmd, APR_HASH_KEY_STRING);
+}
+
+static void apply_cmd_options(const fcgix_srv_conf_t *sc, fcgix_pm_msg_t *m,
+                              const char *cmd)
+{
+    const fcgix_cmd_options_t *o = cmd_options(sc, cmd);
+
+    if (o == NULL) {
+        return;
+    }
+    if (o->max_procs != FCGIX_UNSET) {
+        m->lim.max_procs = (apr_uint32_t)(o->max_procs ? o->max_procs : 1);
+    }
+    if (o->min_procs != FCGIX_UNSET) {
+        m->lim.min_procs = (apr_uint32_t)o->min_procs;
+    }
+    if (o->idle_timeout != FCGIX_UNSET) {
+        m->lim.idle_timeout = (apr_uint32_t)o->idle_timeout;
+    }
+    if (o->lifetime != FCGIX_UNSET) {
+        m->lim.lifetime = (apr_uint32_t)o->lifetime;
+    }
+    if (o->max_requests != FCGIX_UNSET) {
+        m->lim.max_requests = (apr_uint32_t)o->max_requests;
+    }
+    if (o->env_len) {
+        memcpy(m->env, o->env, sizeof(m->env));
+    }
+}
+
+/* Timeouts and flushing of one spawned class's requests. */
+static fcgix_server_t *class_template(request_rec *r,
+                                      const fcgix_srv_conf_t *sc,
+                                      const char *cmd)
+{
+    fcgix_server_t *t = fcgix_conf_server_new(r->pool, r->filename,
+                                              "fastcgi-script");
+    const fcgix_cmd_options_t *o = cmd_options(sc, cmd);
+
+    t->flush = FCGIX_VALUE(sc->output_buffer, -1) == 0;
+    if (o) {
+        t->io_timeout = o->io_timeout;
+        t->connect_timeout = o->connect_timeout;
+    }
+    return t;
 }
 
 static const fcgix_wrapper_t *find_wrapper(request_rec *r)
@@ -438,6 +497,16 @@ static const fcgix_wrapper_t *find_wrapper(request_rec *r)
         }
     }
     return any;
+}
+
+/* -1: leave the limit as the process manager has it. */
+static void no_rlimits(fcgix_sb_limits_t *l)
+{
+    int i;
+
+    for (i = 0; i < 3; i++) {
+        l->rlim[i][0] = l->rlim[i][1] = -1;
+    }
 }
 
 static void copy_rlimits(request_rec *r, fcgix_sb_limits_t *l)
@@ -470,6 +539,15 @@ int fcgix_spawn_handle(request_rec *r)
                       "%s: cannot spawn applications (no process manager; "
                       "see the startup log)", r->filename);
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (!(ap_allow_options(r) & OPT_EXECCGI)
+        && !(r->notes && apr_table_get(r->notes, "alias-forced-type"))) {
+        /* As mod_fcgid and mod_cgi: an executable alone does not make a
+         * program the server may run. */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00178)
+                      "%s: Options ExecCGI is off in this directory",
+                      r->filename);
+        return HTTP_FORBIDDEN;
     }
     if (w && w->virtual_) {
         /* The wrapper decides what the URL means; no file is needed. */
@@ -517,6 +595,7 @@ int fcgix_spawn_handle(request_rec *r)
         m.lim.flags |= FCGIX_SPAWN_SUEXEC
                        | (id->userdir ? FCGIX_SPAWN_USERDIR : 0);
     }
+    apply_cmd_options(sc, &m, cmd);
     if (m.uid == 0 || m.gid == 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00175)
                       "%s: refusing to run an application as root",
@@ -531,8 +610,7 @@ int fcgix_spawn_handle(request_rec *r)
     apr_cpystrn(m.path, cmd, sizeof(m.path));
     m.key = fcgix_sb_class_key(m.path, m.inode, m.dev, m.uid, m.gid,
                                m.vhost);
-    return serve(r, st, &m, fcgix_conf_server_new(r->pool, r->filename,
-                                                  "fastcgi-script"));
+    return serve(r, st, &m, class_template(r, sc, cmd));
 }
 
 /* The class of a static application (FastCgiServer): one for every
@@ -550,6 +628,7 @@ static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
     m->lim.min_procs = m->lim.max_procs = (apr_uint32_t)srv->processes;
     m->lim.prespawn = 1;
     m->lim.restart_delay = (apr_uint32_t)srv->restart_delay;
+    no_rlimits(&m->lim);
     apr_cpystrn(m->path, srv->path, sizeof(m->path));
     memcpy(m->env, srv->env, sizeof(m->env));
     m->key = fcgix_sb_class_key(m->path, m->inode, m->dev, m->uid, m->gid,
