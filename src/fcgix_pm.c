@@ -263,7 +263,8 @@ static void spawn(pm_t *pm, fcgix_sb_class_t *c)
     idx = slot_index(pm, p);
     path = sock_path(pm, idx, pbuf, sizeof(pbuf));
     if ((lfd = listen_unix(pm, path)) < 0) {
-        pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00151) "cannot create "
+        pm->cfg->log(FCGIX_PM_LOG_ERR, errno,
+                     FCGIX_LOGNO(00151) "cannot create "
                      "socket %s for %s", path, c->path);
         return;
     }
@@ -340,7 +341,8 @@ static void slot_gone(pm_t *pm, fcgix_sb_proc_t *p, int status,
         apr_uint32_t f = c->failures < 6 ? c->failures : 6;
         c->failures++;
         c->next_spawn = now + apr_time_from_sec(1 << f);
-        pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00154) "%s (pid %d) exited "
+        pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
+                     FCGIX_LOGNO(00154) "%s (pid %d) exited "
                      "at start with status %d; next start in %d s",
                      c->path, (int)p->pid, status, 1 << f);
     }
@@ -352,7 +354,8 @@ static void slot_gone(pm_t *pm, fcgix_sb_proc_t *p, int status,
             /* FastCgiServer -restart-delay between restarts. */
             c->next_spawn = now + apr_time_from_sec(c->lim.restart_delay);
         }
-        pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00155) "%s (pid %d) ended: "
+        pm->cfg->log(FCGIX_PM_LOG_INFO, 0,
+                     FCGIX_LOGNO(00155) "%s (pid %d) ended: "
                      "%s, %u requests", c->path, (int)p->pid,
                      fcgix_sb_exit_str((fcgix_exit_e)p->exit_why),
                      p->requests);
@@ -635,7 +638,8 @@ static void pm_main(pm_t *pm)
     setpgid(0, 0);
 
     if ((pm->ctl = open_ctl(pm)) < 0) {
-        pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00157) "cannot bind the "
+        pm->cfg->log(FCGIX_PM_LOG_ERR, errno,
+                     FCGIX_LOGNO(00157) "cannot bind the "
                      "process manager socket %s", pm->cfg->ctl_path);
         _exit(2);
     }
