@@ -71,4 +71,11 @@ int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv);
 int fcgix_bridge_run_direct(request_rec *r, fcgix_server_t *tmpl,
                             const fcgix_addr_t *addr, int *unreachable);
 
+/** fcgix_bridge_authorize() on a connection to a spawned process. */
+int fcgix_bridge_authorize_direct(request_rec *r, fcgix_server_t *tmpl,
+                                  const fcgix_addr_t *addr,
+                                  const apr_table_t *extra,
+                                  fcgix_auth_reply_t *reply,
+                                  int *unreachable);
+
 #endif /* FCGIX_BRIDGE_H */

@@ -18,6 +18,7 @@
 #include "httpd.h"
 #include "http_config.h"
 
+#include "fcgix_bridge.h"
 #include "fcgix_conf.h"
 
 void fcgix_spawn_register_hooks(apr_pool_t *p);
@@ -30,6 +31,14 @@ struct fcgix_sb_t *fcgix_spawn_scoreboard(void);
 
 /** Serves @p r with the static application @p srv (FastCgiServer). */
 int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv);
+
+/**
+ * Runs authorizer @p path as a spawned application (@p srv: its
+ * FastCgiServer definition, or NULL for a program spawned on demand).
+ */
+int fcgix_spawn_authorize(request_rec *r, const char *path,
+                          fcgix_server_t *srv, const apr_table_t *extra,
+                          struct fcgix_auth_reply_t *reply);
 
 /** Directive handler: cmd->info is the offset of an int in the server
  *  config; the value is a whole number >= 0. */

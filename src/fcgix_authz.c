@@ -21,6 +21,7 @@
 #include "fcgix_authz.h"
 #include "fcgix_bridge.h"
 #include "fcgix_response.h"
+#include "fcgix_spawn.h"
 
 static const char *const apache_roles[FCGIX_AUTH_PHASES] = {
     "AUTHENTICATOR", "AUTHORIZER", "ACCESS_CHECKER"
@@ -66,18 +67,6 @@ const char *fcgix_authz_set_authoritative(cmd_parms *cmd, void *dcv, int on)
 /* Running the application                                             */
 /* ------------------------------------------------------------------ */
 
-static fcgix_server_t *find_app(request_rec *r, const char *path)
-{
-    fcgix_server_t *srv = fcgix_conf_find_server(r->server, path);
-
-    if (srv == NULL) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00130)
-                      "no FastCGI server is configured for authorizer %s "
-                      "(define it with FcgixExternalServer)", path);
-    }
-    return srv;
-}
-
 /*
  * Runs the authorizer for one role. A failure to get an answer is a
  * server error for the protected request: 504 when the application timed
@@ -88,12 +77,9 @@ static int ask(request_rec *r, const char *path, int phase,
                fcgix_auth_reply_t *rep)
 {
     apr_table_t *extra = apr_table_make(r->pool, 4);
-    fcgix_server_t *srv = find_app(r, path);
+    fcgix_server_t *srv = fcgix_conf_find_server(r->server, path);
     int status;
 
-    if (srv == NULL) {
-        return HTTP_INTERNAL_SERVER_ERROR;
-    }
     apr_table_setn(extra, "FCGI_ROLE", "AUTHORIZER");
     /* PHP and other script runners execute SCRIPT_FILENAME: it must name
      * the authorizer; the protected file stays visible to it. */
@@ -111,7 +97,13 @@ static int ask(request_rec *r, const char *path, int phase,
     if (require) {
         apr_table_setn(extra, "FCGIX_REQUIRE", require);
     }
-    status = fcgix_bridge_authorize(r, srv, extra, rep);
+    if (srv && !srv->managed) {
+        status = fcgix_bridge_authorize(r, srv, extra, rep);
+    }
+    else {
+        /* A FastCgiServer, or a program the process manager spawns. */
+        status = fcgix_spawn_authorize(r, path, srv, extra, rep);
+    }
     if (status == HTTP_BAD_GATEWAY) {
         status = HTTP_INTERNAL_SERVER_ERROR;
     }

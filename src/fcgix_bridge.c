@@ -1402,6 +1402,18 @@ int fcgix_bridge_run_direct(request_rec *r, fcgix_server_t *tmpl,
     return run(r, tmpl, NULL, NULL, addr, unreachable);
 }
 
+int fcgix_bridge_authorize_direct(request_rec *r, fcgix_server_t *tmpl,
+                                  const fcgix_addr_t *addr,
+                                  const apr_table_t *extra,
+                                  fcgix_auth_reply_t *reply,
+                                  int *unreachable)
+{
+    *unreachable = 0;
+    memset(reply, 0, sizeof(*reply));
+    return run(r, tmpl, extra ? extra : apr_table_make(r->pool, 1), reply,
+               addr, unreachable);
+}
+
 int fcgix_bridge_authorize(request_rec *r, fcgix_server_t *srv,
                            const apr_table_t *extra,
                            fcgix_auth_reply_t *reply)

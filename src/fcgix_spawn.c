@@ -398,11 +398,19 @@ fcgix_sb_t *fcgix_spawn_scoreboard(void)
     return st ? st->sb : NULL;
 }
 
+/* What a request asks of the process: respond, or authorize. */
+typedef struct {
+    const apr_table_t *extra;
+    fcgix_auth_reply_t *reply; /* NULL: responder */
+} role_t;
+
 static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
-                 fcgix_server_t *tmpl);
+                 fcgix_server_t *tmpl, const role_t *role);
 static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
                        fcgix_sb_class_t *c, fcgix_server_t *tmpl,
-                       apr_time_t deadline, int wait);
+                       apr_time_t deadline, int wait, const role_t *role);
+
+static const role_t responder = { NULL, NULL };
 
 static apr_uint32_t user_inflight(fcgix_sb_t *sb, apr_uint32_t uid)
 {
@@ -610,7 +618,7 @@ int fcgix_spawn_handle(request_rec *r)
     apr_cpystrn(m.path, cmd, sizeof(m.path));
     m.key = fcgix_sb_class_key(m.path, m.inode, m.dev, m.uid, m.gid,
                                m.vhost);
-    return serve(r, st, &m, class_template(r, sc, cmd));
+    return serve(r, st, &m, class_template(r, sc, cmd), &responder);
 }
 
 /* The class of a static application (FastCgiServer): one for every
@@ -647,11 +655,58 @@ int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     static_msg(srv, st, &m);
-    return serve(r, st, &m, srv);
+    return serve(r, st, &m, srv, &responder);
+}
+
+int fcgix_spawn_authorize(request_rec *r, const char *path,
+                          fcgix_server_t *srv, const apr_table_t *extra,
+                          fcgix_auth_reply_t *reply)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(r->server->module_config, &fcgix_module);
+    spawn_state_t *st = state_of();
+    role_t role;
+    fcgix_pm_msg_t m;
+    struct stat sb;
+
+    role.extra = extra;
+    role.reply = reply;
+    if (st == NULL || st->sb == NULL) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00182)
+                      "authorizer %s: no process manager to run it",
+                      path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (srv && srv->managed) {
+        static_msg(srv, st, &m);
+        return serve(r, st, &m, srv, &role);
+    }
+    /* A program named by FcgidAuthorizer and friends: spawned like a
+     * script, as httpd's User. */
+    if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || !(sb.st_mode & 0111)
+        || strlen(path) >= sizeof(m.path)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00183)
+                      "authorizer %s: not an executable file", path);
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = FCGIX_PM_MSG_SPAWN;
+    m.vhost = (apr_uint32_t)sc->vhost_id;
+    m.inode = (apr_uint64_t)sb.st_ino;
+    m.dev = (apr_uint64_t)sb.st_dev;
+    m.uid = st->cfg.uid;
+    m.gid = st->cfg.gid;
+    class_limits(sc, &m.lim);
+    no_rlimits(&m.lim);
+    apply_cmd_options(sc, &m, path);
+    apr_cpystrn(m.path, path, sizeof(m.path));
+    m.key = fcgix_sb_class_key(m.path, m.inode, m.dev, m.uid, m.gid,
+                               m.vhost);
+    return serve(r, st, &m, class_template(r, sc, path), &role);
 }
 
 static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
-                 fcgix_server_t *tmpl)
+                 fcgix_server_t *tmpl, const role_t *role)
 {
     fcgix_srv_conf_t *sc =
         ap_get_module_config(r->server->module_config, &fcgix_module);
@@ -693,14 +748,14 @@ static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
         return unavailable(r, 1);
     }
     apr_atomic_inc32(&c->inflight);
-    status = serve_class(r, st, &m, c, tmpl, deadline, wait);
+    status = serve_class(r, st, &m, c, tmpl, deadline, wait, role);
     apr_atomic_dec32(&c->inflight);
     return status;
 }
 
 static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
                        fcgix_sb_class_t *c, fcgix_server_t *tmpl,
-                       apr_time_t deadline, int wait)
+                       apr_time_t deadline, int wait, const role_t *role)
 {
     fcgix_pm_msg_t m = *mp;
     fcgix_sb_proc_t *p = NULL;
@@ -752,7 +807,10 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
             fcgix_sb_child_release(st->sb, p, 0, 0, 1);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
-        status = fcgix_bridge_run_direct(r, tmpl, &addr, &unreachable);
+        status = role->reply
+                 ? fcgix_bridge_authorize_direct(r, tmpl, &addr, role->extra,
+                                                 role->reply, &unreachable)
+                 : fcgix_bridge_run_direct(r, tmpl, &addr, &unreachable);
         if (!unreachable) {
             /* A failed exchange may have left the process in any state:
              * let the PM end it rather than trust it again. */
