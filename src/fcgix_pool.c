@@ -279,9 +279,12 @@ static int nv_is(const fcgix_nv_t *nv, const char *name)
 void fcgix_pool_caps_answer(fcgix_pool_t *pl, const unsigned char *body,
                             apr_size_t len)
 {
-    int mpxs = 0, max_conns = 0, max_reqs = 0;
+    int mpxs = -1, max_conns = -1, max_reqs = -1;
     apr_size_t off = 0;
 
+    /* Only what the answer names changes: Go's net/http/fcgi follows its
+     * answer with an empty GET_VALUES_RESULT record, which must not read
+     * as "MPXS_CONNS=0". */
     while (off < len) {
         fcgix_nv_t nv;
         size_t used;
@@ -300,11 +303,20 @@ void fcgix_pool_caps_answer(fcgix_pool_t *pl, const unsigned char *body,
             max_reqs = nv_int(&nv);
         }
     }
+    if (mpxs < 0 && max_conns < 0 && max_reqs < 0) {
+        return;
+    }
     apr_thread_mutex_lock(pl->mu);
     pl->caps = FCGIX_CAPS_KNOWN;
-    pl->mpxs_conns = mpxs;
-    pl->max_conns = max_conns > 0 ? max_conns : 0;
-    pl->max_reqs = max_reqs > 0 ? max_reqs : 0;
+    if (mpxs >= 0) {
+        pl->mpxs_conns = mpxs;
+    }
+    if (max_conns >= 0) {
+        pl->max_conns = max_conns;
+    }
+    if (max_reqs >= 0) {
+        pl->max_reqs = max_reqs;
+    }
     apr_thread_mutex_unlock(pl->mu);
 }
 
