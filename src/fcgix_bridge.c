@@ -861,6 +861,7 @@ static void read_reply_mpx(fcgix_req_t *q)
             }
         }
         if (rv == APR_SUCCESS) {
+            q->rx_bytes += ev.len + 1;
             if (on_event(q, &ev) == APR_SUCCESS) {
                 /* The event's data is freed by the next call. */
                 out_pass(q, q->srv->flush);
@@ -868,7 +869,13 @@ static void read_reply_mpx(fcgix_req_t *q)
             continue;
         }
         q->fail = HTTP_BAD_GATEWAY;
-        if (APR_STATUS_IS_TIMEUP(rv)) {
+        if (q->may_retry && q->rx_bytes == 0 && !APR_STATUS_IS_TIMEUP(rv)
+            && rv != FCGIX_MPX_OVERFLOW) {
+            /* The shared connection broke before anything of ours came
+             * back (the application was restarted, say): once more. */
+            q->retry = 1;
+        }
+        else if (APR_STATUS_IS_TIMEUP(rv)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
                           FCGIX_LOGNO(00140) SRV_FMT
                           "no reply within %" APR_TIME_T_FMT " s "
@@ -1345,8 +1352,10 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
         }
         q->pre = NULL;
         set_request_id(head, head_len, q->rid, q->ms != NULL);
+        /* Only with a request that can be sent again: an application
+         * may hang up on it. */
         if (q->ms == NULL && !q->direct && srv->get_values
-            && fcgix_pool_caps_should_ask(q->pl)) {
+            && mode != BODY_STREAM && fcgix_pool_caps_should_ask(q->pl)) {
             q->pre = get_values_record(r->pool, &q->pre_len);
         }
         /* Only a request whose body is still at hand can be sent again,

@@ -174,6 +174,10 @@ static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
             return;
         }
         ms->ended = 1;
+        if (ms->overflow) {
+            /* Dropped: its end must not read as a complete reply. */
+            return;
+        }
     }
     else if (ev->kind != FCGIX_EV_STREAM || ms->detached || ms->overflow) {
         return;
@@ -299,6 +303,14 @@ static void mconn_destroy(mconn_t *mc)
     fcgix_pool_release(mc->conn, 0);
 }
 
+/* An idle shared connection must be silent to be used again. */
+static int mconn_silent(mconn_t *mc)
+{
+    apr_int16_t rev = 0;
+
+    return poll_sock(mc, APR_POLLIN, 0, &rev) != APR_SUCCESS || rev == 0;
+}
+
 /* Connections nobody used for the idle time are closed: an idle
  * connection still holds a worker in many applications. */
 static void reap_idle(fcgix_mpx_group_t *g)
@@ -370,6 +382,11 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
         apr_thread_mutex_lock(g->mu);
         reap_idle(g);
         for (mc = g->conns; mc; mc = mc->next) {
+            if (!mc->broken && mc->nstreams == 0 && !mconn_silent(mc)) {
+                /* Idle, yet readable: the application closed it. */
+                mark_broken(mc, APR_EOF, "closed while idle");
+                continue;
+            }
             if (!mc->broken && mc->nstreams < mc->nids) {
                 break;
             }
@@ -511,6 +528,10 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
     for (;;) {
         apr_time_t now;
 
+        if (ms->overflow) {
+            apr_thread_mutex_unlock(g->mu);
+            return FCGIX_MPX_OVERFLOW;
+        }
         if (ms->head) {
             chunk_t *c = ms->head;
             ms->head = c->next;
@@ -528,10 +549,6 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
             ev->end = c->end;
             apr_thread_mutex_unlock(g->mu);
             return APR_SUCCESS;
-        }
-        if (ms->overflow) {
-            apr_thread_mutex_unlock(g->mu);
-            return FCGIX_MPX_OVERFLOW;
         }
         if (mc->broken) {
             *why = mc->why;
