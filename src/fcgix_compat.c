@@ -21,6 +21,31 @@
 #include "fcgix_spawn.h"
 
 /*
+ * Options FastCgiServer and FastCgiExternalServer share.
+ * @return 1 when @p opt is one of them (*err set on a bad value), else 0
+ */
+static int common_option(cmd_parms *cmd, fcgix_server_t *srv,
+                         const char *opt, const char *val, const char **err)
+{
+    *err = NULL;
+    if (!strcasecmp(opt, "-appConnTimeout")) {
+        /* 0 meant a blocking connect; ours are always bounded. */
+        *err = fcgix_conf_parse_secs(cmd->pool, opt, val,
+                                     &srv->connect_timeout);
+    }
+    else if (!strcasecmp(opt, "-idle-timeout")) {
+        *err = fcgix_conf_parse_secs(cmd->pool, opt, val, &srv->io_timeout);
+    }
+    else if (!strcasecmp(opt, "-pass-header")) {
+        APR_ARRAY_PUSH(srv->pass_headers, const char *) = val;
+    }
+    else {
+        return 0;
+    }
+    return 1;
+}
+
+/*
  * mod_fastcgi options are case-insensitive and take their value as the
  * next word. mod_fastcgi kept only the last of several -host/-socket
  * options; we keep them all as alternative addresses.
@@ -68,25 +93,12 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
             }
             APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
         }
-        else if (!strcasecmp(opt, "-appConnTimeout")) {
-            /* 0 meant a blocking connect; ours are always bounded. */
-            if ((err = fcgix_conf_parse_secs(cmd->pool, opt, val,
-                                             &srv->connect_timeout))) {
-                return err;
-            }
-        }
-        else if (!strcasecmp(opt, "-idle-timeout")) {
-            if ((err = fcgix_conf_parse_secs(cmd->pool, opt, val,
-                                             &srv->io_timeout))) {
-                return err;
-            }
-        }
-        else if (!strcasecmp(opt, "-pass-header")) {
-            APR_ARRAY_PUSH(srv->pass_headers, const char *) = val;
-        }
-        else {
+        else if (!common_option(cmd, srv, opt, val, &err)) {
             return apr_psprintf(cmd->pool, "%s %s: unknown option %s", name,
                                 argv[0], opt);
+        }
+        else if (err) {
+            return err;
         }
     }
     return fcgix_conf_add_server(cmd, srv);
@@ -149,18 +161,6 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
                                     err);
             }
         }
-        else if (!strcasecmp(opt, "-idle-timeout")) {
-            if ((err = fcgix_conf_parse_secs(cmd->pool, opt, val,
-                                             &srv->io_timeout))) {
-                return err;
-            }
-        }
-        else if (!strcasecmp(opt, "-appConnTimeout")) {
-            if ((err = fcgix_conf_parse_secs(cmd->pool, opt, val,
-                                             &srv->connect_timeout))) {
-                return err;
-            }
-        }
         else if (!strcasecmp(opt, "-restart-delay")) {
             if (n < 0) {
                 return apr_psprintf(cmd->pool, "%s: -restart-delay must be "
@@ -168,8 +168,10 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
             }
             srv->restart_delay = (int)n;
         }
-        else if (!strcasecmp(opt, "-pass-header")) {
-            APR_ARRAY_PUSH(srv->pass_headers, const char *) = val;
+        else if (common_option(cmd, srv, opt, val, &err)) {
+            if (err) {
+                return err;
+            }
         }
         else if (!strcasecmp(opt, "-socket") || !strcasecmp(opt, "-port")
                  || !strcasecmp(opt, "-listen-queue-depth")
