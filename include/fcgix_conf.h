@@ -54,6 +54,8 @@ typedef struct fcgix_server_t {
     apr_array_header_t *pass_headers;    /**< const char * */
     int flush;                 /**< flush to the client after every read */
     int ignore_client_abort;   /**< finish requests whose client left */
+    int nph;                   /**< the reply starts with an HTTP status
+                                    line (mod_fastcgi -nph) */
     fcgix_pool_limits_t limits;/**< keep-alive and failure handling */
     int balance;               /**< fcgix_balance_e */
     int get_values;            /**< ask FCGI_GET_VALUES on first contact */

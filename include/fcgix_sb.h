@@ -60,7 +60,8 @@ typedef enum {
     FCGIX_EXIT_SELF,      /**< exited on its own */
     FCGIX_EXIT_SIGNAL,    /**< killed by a signal we did not send */
     FCGIX_EXIT_SHUTDOWN,  /**< server stopping */
-    FCGIX_EXIT_UNREACHABLE/**< a child could not connect to it */
+    FCGIX_EXIT_UNREACHABLE,/**< a child could not connect to it */
+    FCGIX_EXIT_FAILED     /**< a request on it failed (502/504) */
 } fcgix_exit_e;
 
 const char *fcgix_sb_exit_str(fcgix_exit_e why);
@@ -186,7 +187,7 @@ fcgix_sb_proc_t *fcgix_sb_child_acquire(fcgix_sb_t *sb,
  * @p dead marks it DEAD (unreachable; the PM reaps it).
  */
 void fcgix_sb_child_release(fcgix_sb_t *sb, fcgix_sb_proc_t *p,
-                            int served, int retire, int dead);
+                            int served, fcgix_exit_e retire, int dead);
 
 /**
  * Waits until the class's seq differs from @p seen, or @p timeout.

@@ -263,7 +263,30 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
     apr_table_t *fields = apr_table_make(q->r->pool, 16);
     const char *err;
 
-    err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, fields);
+    if (q->srv->nph && body_off > 9 && !strncmp(q->hbuf, "HTTP/", 5)) {
+        /* -nph: the status line becomes a Status field; httpd still
+         * writes the real one (and its own Date/Server). */
+        char *sp = memchr(q->hbuf, ' ', body_off);
+        char *nl = memchr(q->hbuf, '\n', body_off);
+        if (sp && nl && sp < nl) {
+            apr_size_t skip = (apr_size_t)(nl - q->hbuf) + 1;
+            char *line = apr_pstrmemdup(q->r->pool, sp + 1,
+                                        (apr_size_t)(nl - sp - 1));
+            apr_size_t ll = strlen(line);
+            if (ll && line[ll - 1] == '\r') {
+                line[ll - 1] = '\0';
+            }
+            apr_table_setn(fields, "Status", line);
+            err = fcgix_response_parse(q->r->pool, q->hbuf + skip,
+                                       body_off - skip, fields);
+        }
+        else {
+            err = "malformed -nph status line";
+        }
+    }
+    else {
+        err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, fields);
+    }
     if (err == NULL && q->auth) {
         const char *st = apr_table_get(fields, "Status");
         q->auth->headers = fields;

@@ -71,6 +71,10 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
             srv->flush = 1;
             continue;
         }
+        if (!strcasecmp(opt, "-nph")) {
+            srv->nph = 1;
+            continue;
+        }
         if (val == NULL) {
             return apr_psprintf(cmd->pool, "%s %s: option %s needs a value"
                                 " or is unknown", name, argv[0], opt);
@@ -92,6 +96,10 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
                                     name, argv[0], FCGIX_POOL_MAX_ADDRS);
             }
             APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
+        }
+        else if (!strcasecmp(opt, "-user") || !strcasecmp(opt, "-group")) {
+            /* An identity for FastCgiWrapper; an external server runs as
+             * whoever started it. */
         }
         else if (!common_option(cmd, srv, opt, val, &err)) {
             return apr_psprintf(cmd->pool, "%s %s: unknown option %s", name,
@@ -138,6 +146,10 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
             srv->flush = 1;
             continue;
         }
+        if (!strcasecmp(opt, "-nph")) {
+            srv->nph = 1;
+            continue;
+        }
         if (val == NULL) {
             return apr_psprintf(cmd->pool, "%s %s: option %s needs a value"
                                 " or is unknown", name, argv[0], opt);
@@ -172,6 +184,9 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
             if (err) {
                 return err;
             }
+        }
+        else if (!strcasecmp(opt, "-user") || !strcasecmp(opt, "-group")) {
+            /* Identities come from SuexecUserGroup (see README). */
         }
         else if (!strcasecmp(opt, "-socket") || !strcasecmp(opt, "-port")
                  || !strcasecmp(opt, "-listen-queue-depth")
@@ -349,6 +364,22 @@ const char *fcgix_compat_cmd_options(cmd_parms *cmd, void *dc, int argc,
     return err;
 }
 
+/* A whole number in [lo, hi] for option @p opt of the directive. */
+static const char *whole(cmd_parms *cmd, const char *opt, const char *val,
+                         int lo, int hi, int *out)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(val, &end, 10);
+
+    if (end == val || *end || v < lo || v > hi) {
+        return apr_psprintf(cmd->pool, "%s: %s must be a whole number "
+                            "from %d to %d, not '%s'", cmd->cmd->name, opt,
+                            lo, hi, val);
+    }
+    *out = (int)v;
+    return NULL;
+}
+
 /*
  * mod_fastcgi: FastCgiConfig <option>... for dynamic applications. The
  * statistical kill policy (-killInterval, -gainValue, thresholds ...) is
@@ -381,23 +412,21 @@ const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
         }
         i++;
         if (!strcasecmp(opt, "-maxProcesses")) {
-            err = fcgix_spawn_set_int(cmd, dc, val);
-            if (err == NULL) {
-                sc->max_procs = atoi(val) > 0 ? atoi(val) : 1;
-                sc->max_procs = sc->max_procs > 1024 ? 1024 : sc->max_procs;
-            }
+            err = whole(cmd, opt, val, 1, 1024, &sc->max_procs);
         }
         else if (!strcasecmp(opt, "-maxClassProcesses")) {
-            sc->max_class_procs = atoi(val);
+            err = whole(cmd, opt, val, 1, 1024, &sc->max_class_procs);
         }
         else if (!strcasecmp(opt, "-minProcesses")) {
-            sc->min_class_procs = atoi(val);
+            err = whole(cmd, opt, val, 0, 1024, &sc->min_class_procs);
         }
         else if (!strcasecmp(opt, "-idle-timeout")) {
             err = fcgix_conf_set_io_timeout(cmd, dc, val);
         }
         else if (!strcasecmp(opt, "-appConnTimeout")) {
-            if (atoi(val) > 0) {
+            int n;
+            err = whole(cmd, opt, val, 0, 86400, &n);
+            if (err == NULL && n > 0) {
                 err = fcgix_conf_set_connect_timeout(cmd, dc, val);
             }
         }
@@ -412,13 +441,20 @@ const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
         else if (!strcasecmp(opt, "-pass-header")) {
             err = fcgix_conf_add_pass_header(cmd, dc, val);
         }
+        else if (!strcasecmp(opt, "-gainValue")) {
+            char *end;
+            double g = strtod(val, &end);
+            if (end == val || *end || g < 0 || g > 1) {
+                err = apr_psprintf(cmd->pool, "%s: -gainValue must be "
+                                   "between 0 and 1", cmd->cmd->name);
+            }
+        }
         else if (!strcasecmp(opt, "-init-start-delay")
                  || !strcasecmp(opt, "-listen-queue-depth")
                  || !strcasecmp(opt, "-min-server-life")
                  || !strcasecmp(opt, "-restart-delay")
                  || !strcasecmp(opt, "-killInterval")
                  || !strcasecmp(opt, "-updateInterval")
-                 || !strcasecmp(opt, "-gainValue")
                  || !strcasecmp(opt, "-singleThreshold")
                  || !strcasecmp(opt, "-singleThreshhold")
                  || !strcasecmp(opt, "-multiThreshold")
@@ -426,7 +462,9 @@ const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
                  || !strcasecmp(opt, "-startDelay")
                  || !strcasecmp(opt, "-processSlack")
                  || !strcasecmp(opt, "-priority")) {
-            /* See above. */
+            /* See above; the values must still be numbers. */
+            int n;
+            err = whole(cmd, opt, val, 0, 100000000, &n);
         }
         else {
             err = apr_psprintf(cmd->pool, "%s: unknown option %s",

@@ -282,6 +282,10 @@ const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
         fcgix_srv_conf_t *o =
             ap_get_module_config(s->module_config, &fcgix_module);
         int i;
+        /* A vhost that used none of our directives has no record yet. */
+        if (o == NULL) {
+            continue;
+        }
         for (i = 0; i < o->servers->nelts; i++) {
             fcgix_server_t *x = APR_ARRAY_IDX(o->servers, i,
                                               fcgix_server_t *);

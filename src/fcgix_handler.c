@@ -66,12 +66,8 @@ static int fcgix_content_handler(request_rec *r)
     if (srv) {
         return fcgix_bridge_run(r, srv);
     }
-    if (r->finfo.filetype == APR_NOFILE) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, FCGIX_LOGNO(00124)
-                      "script not found: %s", r->filename);
-        return HTTP_NOT_FOUND;
-    }
-    /* Never the default handler: it would send the script's source. */
+    /* Never the default handler: it would send the script's source. A
+     * missing file is a 404 there, unless a "virtual" wrapper serves it. */
     return fcgix_spawn_handle(r);
 }
 

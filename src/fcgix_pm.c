@@ -3,7 +3,9 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+#define _GNU_SOURCE 1
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
@@ -541,12 +543,25 @@ static void set_class_env(pm_t *pm, fcgix_sb_class_t *c, const char *list,
     pm->class_env[c->id] = env;
 }
 
-static void on_message(pm_t *pm, const fcgix_pm_msg_t *m, apr_time_t now)
+static void on_message(pm_t *pm, fcgix_pm_msg_t *m, apr_time_t now)
 {
     fcgix_sb_class_t *c;
 
     if (m->type != FCGIX_PM_MSG_SPAWN) {
         return; /* LOOK: the loop scans anyway */
+    }
+    /* Never trust an identity from a message: without suexec every
+     * application runs as httpd's User/Group; with it, suexec applies its
+     * own rules to the identity. Root, user or group, never. */
+    if (!(m->lim.flags & FCGIX_SPAWN_SUEXEC)) {
+        m->uid = pm->cfg->uid;
+        m->gid = pm->cfg->gid;
+    }
+    if (m->uid == 0 || m->gid == 0) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
+                     FCGIX_LOGNO(00184) "refusing to run %s as uid %u gid "
+                     "%u", m->path, m->uid, m->gid);
+        return;
     }
     c = fcgix_sb_pm_class_create(pm->sb, m->key, m->path, m->inode, m->dev,
                                  m->uid, m->gid, m->vhost, &m->lim);
@@ -560,6 +575,76 @@ static void on_message(pm_t *pm, const fcgix_pm_msg_t *m, apr_time_t now)
         set_class_env(pm, c, m->env, sizeof(m->env));
     }
     provide(pm, c, now);
+}
+
+/* The parent of @p pid, from /proc, or -1. */
+static pid_t parent_of(pid_t pid)
+{
+    char path[64], buf[512], *p;
+    ssize_t n;
+    int fd;
+    long pp;
+
+    apr_snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    if ((fd = open(path, O_RDONLY)) < 0) {
+        return -1;
+    }
+    n = read(fd, buf, sizeof(buf) - 1);
+    close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    buf[n] = '\0';
+    /* "pid (comm) state ppid ...": comm may hold spaces and ')'. */
+    if ((p = strrchr(buf, ')')) == NULL
+        || sscanf(p + 1, " %*c %ld", &pp) != 1) {
+        return -1;
+    }
+    return (pid_t)pp;
+}
+
+/*
+ * One message, only from an httpd child: the socket is writable by
+ * httpd's User, which CGI scripts and unwrapped applications share, so the
+ * kernel-attested sender must be a child of our httpd parent.
+ * @return 1 for a message, 0 for one dropped, -1 when none is waiting
+ */
+static int recv_msg(pm_t *pm, fcgix_pm_msg_t *m)
+{
+    char cbuf[CMSG_SPACE(sizeof(struct ucred))];
+    struct iovec iov;
+    struct msghdr mh;
+    struct cmsghdr *cm;
+    ssize_t got;
+
+    memset(&mh, 0, sizeof(mh));
+    iov.iov_base = m;
+    iov.iov_len = sizeof(*m);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof(cbuf);
+    got = recvmsg(pm->ctl, &mh, MSG_DONTWAIT);
+    if (got < 0) {
+        return -1;
+    }
+    for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
+            struct ucred cr;
+            memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
+            /* The parent registers FastCgiServer definitions itself. */
+            if (got == (ssize_t)sizeof(*m)
+                && (cr.pid == pm->parent
+                    || parent_of(cr.pid) == pm->parent)) {
+                return 1;
+            }
+            pm->cfg->log(FCGIX_PM_LOG_WARN, 0,
+                         FCGIX_LOGNO(00185) "ignored a message from pid "
+                         "%ld: not an httpd child", (long)cr.pid);
+            return 0;
+        }
+    }
+    return 0;
 }
 
 static void shutdown_all(pm_t *pm)
@@ -601,6 +686,7 @@ static void shutdown_all(pm_t *pm)
 
 static int open_ctl(pm_t *pm)
 {
+    int on = 1;
     struct sockaddr_un sa;
     int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 
@@ -611,7 +697,8 @@ static int open_ctl(pm_t *pm)
     sa.sun_family = AF_UNIX;
     apr_cpystrn(sa.sun_path, pm->cfg->ctl_path, sizeof(sa.sun_path));
     unlink(pm->cfg->ctl_path);
-    if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0
+    if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0
+        || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0
         || chown(pm->cfg->ctl_path, pm->cfg->uid, pm->cfg->gid) < 0
         || chmod(pm->cfg->ctl_path, 0600) < 0) {
         close(fd);
@@ -665,8 +752,7 @@ static void pm_main(pm_t *pm)
         pfd.revents = 0;
         poll(&pfd, 1, PM_TICK_MS);
         now = apr_time_now();
-        while ((got = recv(pm->ctl, &m, sizeof(m), MSG_DONTWAIT))
-               == (ssize_t)sizeof(m)) {
+        while ((got = recv_msg(pm, &m)) > 0) {
             on_message(pm, &m, now);
         }
         reap(pm, now);

@@ -30,7 +30,7 @@ const char *fcgix_sb_proc_state_str(fcgix_proc_state_e st)
 
 static const char *const exit_names[] = {
     "-", "idle timeout", "lifetime", "max requests", "busy timeout",
-    "exited", "signal", "shutdown", "unreachable"
+    "exited", "signal", "shutdown", "unreachable", "request failed"
 };
 
 const char *fcgix_sb_exit_str(fcgix_exit_e why)
@@ -217,7 +217,7 @@ fcgix_sb_proc_t *fcgix_sb_child_acquire(fcgix_sb_t *sb,
 }
 
 void fcgix_sb_child_release(fcgix_sb_t *sb, fcgix_sb_proc_t *p, int served,
-                            int retire, int dead)
+                            fcgix_exit_e retire, int dead)
 {
     fcgix_sb_class_t *c = &sb->classes[p->cls];
     apr_uint32_t next;
@@ -232,8 +232,11 @@ void fcgix_sb_child_release(fcgix_sb_t *sb, fcgix_sb_proc_t *p, int served,
         p->exit_why = FCGIX_EXIT_UNREACHABLE;
         next = FCGIX_PROC_DEAD;
     }
-    else if (retire || (c->lim.max_requests
-                        && p->requests >= c->lim.max_requests)) {
+    else if (retire) {
+        p->exit_why = retire;
+        next = FCGIX_PROC_RETIRING;
+    }
+    else if (c->lim.max_requests && p->requests >= c->lim.max_requests) {
         p->exit_why = FCGIX_EXIT_REQUESTS;
         next = FCGIX_PROC_RETIRING;
     }

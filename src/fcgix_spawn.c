@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/resource.h>
+#include <signal.h>
 
 #include "apr_atomic.h"
 #include "apr_file_info.h"
@@ -43,6 +44,7 @@ typedef struct {
     apr_proc_t pm;
     fcgix_pm_cfg_t cfg;
     apr_pool_t *pool;
+    apr_pool_t *pconf;  /* this generation's; holds the registration */
     int running;
 } spawn_state_t;
 
@@ -168,6 +170,12 @@ const char *fcgix_spawn_set_wrapper(cmd_parms *cmd, void *dcv,
 
 static void pm_maintenance(int reason, void *data, apr_wait_t status);
 
+/*
+ * The registration lives in the configuration pool: httpd may load this
+ * module at another address after a graceful restart, and a callback
+ * kept from the previous generation would point nowhere. post_config
+ * registers it again each generation.
+ */
 static apr_status_t pm_launch(spawn_state_t *st)
 {
     apr_status_t rv = fcgix_pm_start(&st->cfg, st->pool, &st->pm);
@@ -175,7 +183,7 @@ static apr_status_t pm_launch(spawn_state_t *st)
     if (rv == APR_SUCCESS) {
         st->running = 1;
         apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
-                                      st->pool);
+                                      st->pconf);
     }
     return rv;
 }
@@ -335,14 +343,25 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         st->cfg.gid = ap_unixd_config.group_id;
         st->cfg.kill_grace = 3;
         st->cfg.env = build_env(ppool, sc->initial_env);
-        st->cfg.suexec_bin = SUEXEC_BIN;
+
         st->cfg.log = pm_log;
         apr_pool_userdata_set(st, STATE_KEY, apr_pool_cleanup_null, ppool);
     }
     st->cfg.max_procs = (apr_uint32_t)FCGIX_VALUE(sc->max_procs,
                                                   FCGIX_DEFAULT_MAX_PROCS);
     st->sb->max_procs = st->cfg.max_procs;
-    if (!st->running && (rv = pm_launch(st)) != APR_SUCCESS) {
+    /* Pointers into this module must be of this generation's mapping. */
+    st->cfg.log = pm_log;
+    st->cfg.suexec_bin = apr_pstrdup(ppool, SUEXEC_BIN);
+    st->pconf = pconf;
+    if (st->running && kill(st->pm.pid, 0) < 0) {
+        st->running = 0;
+    }
+    if (st->running) {
+        apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
+                                      pconf);
+    }
+    else if ((rv = pm_launch(st)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00166)
                      "cannot start the process manager");
         return !OK;
@@ -424,6 +443,24 @@ static apr_uint32_t user_inflight(fcgix_sb_t *sb, apr_uint32_t uid)
         }
     }
     return n;
+}
+
+/* FcgixInitialEnv of a virtual host (the global ones are the PM's). */
+static void vhost_env(const fcgix_srv_conf_t *sc, fcgix_pm_msg_t *m)
+{
+    apr_size_t off = 0;
+    int i;
+
+    for (i = 0; i < sc->initial_env->nelts; i++) {
+        const char *e = APR_ARRAY_IDX(sc->initial_env, i, const char *);
+        apr_size_t n = strlen(e) + 1;
+        if (off + n + 1 > sizeof(m->env)) {
+            break;
+        }
+        memcpy(m->env + off, e, n);
+        off += n;
+    }
+    m->env[off] = '\0';
 }
 
 /* FcgidCmdOptions for this command override the server's settings. */
@@ -603,6 +640,7 @@ int fcgix_spawn_handle(request_rec *r)
         m.lim.flags |= FCGIX_SPAWN_SUEXEC
                        | (id->userdir ? FCGIX_SPAWN_USERDIR : 0);
     }
+    vhost_env(sc, &m);
     apply_cmd_options(sc, &m, cmd);
     if (m.uid == 0 || m.gid == 0) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00175)
@@ -804,7 +842,7 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
         addr.spec = addr.path;
         if (apr_sockaddr_info_get(&addr.sa, addr.path, APR_UNIX, 0, 0,
                                   r->pool) != APR_SUCCESS) {
-            fcgix_sb_child_release(st->sb, p, 0, 0, 1);
+            fcgix_sb_child_release(st->sb, p, 0, FCGIX_EXIT_NONE, 1);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         status = role->reply
@@ -815,13 +853,15 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
             /* A failed exchange may have left the process in any state:
              * let the PM end it rather than trust it again. */
             fcgix_sb_child_release(st->sb, p, 1,
-                                   status == HTTP_BAD_GATEWAY
-                                   || status == HTTP_GATEWAY_TIME_OUT, 0);
+                                   (status == HTTP_BAD_GATEWAY
+                                    || status == HTTP_GATEWAY_TIME_OUT)
+                                   ? FCGIX_EXIT_FAILED : FCGIX_EXIT_NONE,
+                                   0);
             return status;
         }
         /* Exited since it was published (e.g. after its own request
          * limit): nothing was sent, so try another process. */
-        fcgix_sb_child_release(st->sb, p, 0, 0, 1);
+        fcgix_sb_child_release(st->sb, p, 0, FCGIX_EXIT_NONE, 1);
         m.type = FCGIX_PM_MSG_LOOK;
         fcgix_pm_send(st->cfg.ctl_path, &m);
         m.type = FCGIX_PM_MSG_SPAWN;
