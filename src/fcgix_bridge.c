@@ -1383,8 +1383,12 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
         }
         /* Only a request whose body is still at hand can be sent again,
          * and only once. */
-        q->may_retry = attempt == 0 && mode != BODY_STREAM && !q->direct
-                       && (q->ms || q->conn->reused || q->pre);
+        /* A spawned process that exited after its own request limit
+         * still accepted this connection: a bodyless request goes to
+         * another process (the caller picks it). */
+        q->may_retry = attempt == 0 && mode != BODY_STREAM
+                       && (q->direct ? mode == BODY_NONE
+                                     : (q->ms || q->conn->reused || q->pre));
         rv = send_request(q, mode, sp, head, head_len, &client_err);
         if (!q->fail) {
             read_reply(q);
@@ -1397,6 +1401,11 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
         }
         if (!q->retry) {
             break;
+        }
+        if (q->direct) {
+            reset_for_retry(q);
+            *unreachable = 1;
+            return HTTP_SERVICE_UNAVAILABLE;
         }
         if (q->pre) {
             fcgix_pool_caps_refused(q->pl);

@@ -410,6 +410,19 @@ static void scan(pm_t *pm, apr_time_t now)
     apr_time_t grace = apr_time_from_sec(pm->cfg->kill_grace);
     int i, n = (int)sb->hiwater;
 
+    /* Processes of each class that stay (not already on their way out):
+     * the idle timeout and lifetime never take a class below its
+     * minimum, even when several processes go idle in the same tick. */
+    apr_uint32_t staying[FCGIX_SB_MAX_CLASSES];
+
+    memset(staying, 0, sizeof(staying));
+    for (i = 0; i < n; i++) {
+        fcgix_sb_proc_t *p = &sb->procs[i];
+        if (p->pid > 0 && p->state != FCGIX_PROC_RETIRING
+            && p->state != FCGIX_PROC_DEAD && !pm->slots[i].term_at) {
+            staying[p->cls]++;
+        }
+    }
     for (i = 0; i < n; i++) {
         fcgix_sb_proc_t *p = &sb->procs[i];
         fcgix_sb_class_t *c = &sb->classes[p->cls];
@@ -425,17 +438,22 @@ static void scan(pm_t *pm, apr_time_t now)
         }
         switch (st) {
         case FCGIX_PROC_IDLE:
-            if (c->lim.idle_timeout && c->nprocs > c->lim.min_procs
+            if (staying[p->cls] <= c->lim.min_procs) {
+                break;
+            }
+            if (c->lim.idle_timeout
                 && now - p->last_active
                    > apr_time_from_sec(c->lim.idle_timeout)
                 && __sync_bool_compare_and_swap(&p->state, st,
                                                 FCGIX_PROC_RETIRING)) {
+                staying[p->cls]--;
                 terminate(pm, p, FCGIX_EXIT_IDLE, now);
             }
             else if (c->lim.lifetime
                      && now - p->started > apr_time_from_sec(c->lim.lifetime)
                      && __sync_bool_compare_and_swap(&p->state, st,
                                                      FCGIX_PROC_RETIRING)) {
+                staying[p->cls]--;
                 terminate(pm, p, FCGIX_EXIT_LIFETIME, now);
             }
             break;
@@ -674,8 +692,17 @@ static void shutdown_all(pm_t *pm)
             kill((pid_t)sb->procs[i].pid, SIGKILL);
         }
     }
-    while (waitpid(-1, NULL, WNOHANG) > 0) {
-        ;
+    /* Reap what we killed: an unreaped child would stay a zombie under
+     * an init that does not reap (containers). */
+    deadline = apr_time_now() + apr_time_from_sec(2);
+    while (apr_time_now() < deadline) {
+        pid_t pid = waitpid(-1, NULL, WNOHANG);
+        if (pid < 0 && errno == ECHILD) {
+            break;
+        }
+        if (pid <= 0) {
+            apr_sleep(apr_time_from_msec(10));
+        }
     }
     for (i = 0; i < n; i++) {
         char pbuf[256];

@@ -852,11 +852,13 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
         if (!unreachable) {
             /* A failed exchange may have left the process in any state:
              * let the PM end it rather than trust it again. */
-            fcgix_sb_child_release(st->sb, p, 1,
-                                   (status == HTTP_BAD_GATEWAY
-                                    || status == HTTP_GATEWAY_TIME_OUT)
-                                   ? FCGIX_EXIT_FAILED : FCGIX_EXIT_NONE,
-                                   0);
+            int failed = status == HTTP_BAD_GATEWAY
+                         || status == HTTP_GATEWAY_TIME_OUT;
+            /* A failed request is not "served": a program that fails at
+             * once must count as failing to start (back-off). */
+            fcgix_sb_child_release(st->sb, p, !failed,
+                                   failed ? FCGIX_EXIT_FAILED
+                                          : FCGIX_EXIT_NONE, 0);
             return status;
         }
         /* Exited since it was published (e.g. after its own request
