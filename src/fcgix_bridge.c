@@ -974,7 +974,11 @@ static void read_reply(fcgix_req_t *q)
             continue;
         }
         q->fail = HTTP_BAD_GATEWAY;
-        if (q->may_retry && q->rx_bytes == 0) {
+        /* A spawned process resets connections it never accepted when it
+         * exits; one that accepted ours and died may have acted on it, so
+         * only a reset is safe to send elsewhere. */
+        if (q->may_retry && q->rx_bytes == 0
+            && (!q->direct || APR_STATUS_IS_ECONNRESET(rv))) {
             /* A kept-alive connection the application had closed, or an
              * application that hangs up on FCGI_GET_VALUES: nothing of
              * the request was processed, so it is sent once more. */

@@ -411,8 +411,9 @@ static void scan(pm_t *pm, apr_time_t now)
     int i, n = (int)sb->hiwater;
 
     /* Processes of each class that stay (not already on their way out):
-     * the idle timeout and lifetime never take a class below its
-     * minimum, even when several processes go idle in the same tick. */
+     * the idle timeout never takes a class below its minimum, even when
+     * several processes go idle in the same tick. (The lifetime replaces
+     * processes whatever the minimum.) */
     apr_uint32_t staying[FCGIX_SB_MAX_CLASSES];
 
     memset(staying, 0, sizeof(staying));
@@ -438,10 +439,7 @@ static void scan(pm_t *pm, apr_time_t now)
         }
         switch (st) {
         case FCGIX_PROC_IDLE:
-            if (staying[p->cls] <= c->lim.min_procs) {
-                break;
-            }
-            if (c->lim.idle_timeout
+            if (c->lim.idle_timeout && staying[p->cls] > c->lim.min_procs
                 && now - p->last_active
                    > apr_time_from_sec(c->lim.idle_timeout)
                 && __sync_bool_compare_and_swap(&p->state, st,
