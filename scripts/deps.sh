@@ -24,6 +24,24 @@ TEST_PKGS=("${DEMO_PKGS[@]}"
     php-cgi php-fpm        # php-fpm backends of the suite
     golang-go              # t/apps/echo.go (net/http/fcgi)
     clang libclang-rt-14-dev   # libFuzzer + sanitizers (make fuzz / check)
+    # ---- hosting ----
+    # t/070-079: httpd's suexec (/usr/lib/apache2/suexec, setuid root).
+    # pristine, not custom: its compiled-in docroot /var/www and userdir
+    # suffix public_html fit the test layout (t/TEST.PL puts the vhosts'
+    # trees under /var/www/fcgix-hosting-<port>/), so no system file
+    # (/etc/apache2/suexec/www-data) has to be edited.  With both flavours
+    # installed, `update-alternatives --set suexec
+    # /usr/lib/apache2/suexec-pristine` selects it.  Either way its
+    # AP_HTTPD_USER is www-data: the suite's httpd runs as www-data.
+    apache2-suexec-pristine
+    # ---- end hosting ----
+    # ---- dropin ----
+    # t/082: headless Chromium renders the status page (the sub-test is
+    # skipped without it); t/081: Debian's own fcgid.conf is checked as a
+    # drop-in configuration (mod_fcgid itself is never loaded by the suite)
+    chromium
+    libapache2-mod-fcgid
+    # ---- end dropin ----
 )
 # Digest::MD5, IO::Socket::IP, Time::HiRes, POSIX and Test::More, which the
 # suite also uses, are part of perl itself (perl-base / perl-modules-5.36).
@@ -50,6 +68,19 @@ installed() {
       "install ok installed" ]
 }
 
+# ---- hosting ----
+# t/070-079 need suexec-pristine's rules (docroot /var/www, userdir
+# public_html).  apache2-suexec-custom, if installed too, would win the
+# "suexec" alternative (higher priority): select pristine explicitly.
+hosting_suexec() {
+    if [ "$1" = test ] && [ -x /usr/lib/apache2/suexec-pristine ] &&
+       [ -e /usr/lib/apache2/suexec-custom ]; then
+        $SUDO update-alternatives --set suexec \
+            /usr/lib/apache2/suexec-pristine
+    fi
+}
+# ---- end hosting ----
+
 missing=()
 for p in "${want[@]}"; do
     [ -n "$p" ] || continue
@@ -57,6 +88,7 @@ for p in "${want[@]}"; do
 done
 
 if [ ${#missing[@]} -eq 0 ]; then
+    hosting_suexec "$1"   # ---- hosting ----
     echo "deps ($1): all ${#want[@]} packages present"
     exit 0
 fi
@@ -117,4 +149,5 @@ if [ ${#still[@]} -ne 0 ]; then
     echo "deps ($1): still missing after install: ${still[*]}" >&2
     exit 1
 fi
+hosting_suexec "$1"   # ---- hosting ----
 echo "deps ($1): done"

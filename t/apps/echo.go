@@ -1,9 +1,16 @@
 // FastCGI echo app for the mod_fcgix test suite (Go net/http/fcgi).
 //
-//	echo-go -l /path/to.sock [-p pidfile]
+//	echo-go -l /path/to.sock [-p pidfile] [-s]
 //
 // Listens on a unix socket (mode 0666) and serves it with fcgi.Serve.
 // SIGTERM/SIGINT remove the socket and exit 0.
+//
+// -s (used by the connection pool tests, t/050..t/054) counts
+// connections and requests and answers ?stats with
+// "connections=N open=N requests=N inflight=N max_inflight=N
+// peers=PID:N,...\n": connections accepted, open now, requests begun,
+// requests in the handler now and at most at once (over all connections),
+// and connections accepted per server process (SO_PEERCRED).
 //
 // Query-string contract (shared with fcgix_testapp, echo.pl and echo.php;
 // see t/lib/FcgixTest.pm):
@@ -16,6 +23,8 @@
 //	location=URL           Location: URL, empty body
 //	cookies=N              Set-Cookie: c<i>=v<i>, i = 1..N
 //	headers_then_sleep=MS  "first\n", flush, sleep MS, "last\n"
+//	sleep_ms=MS            sleep MS before answering (after the body)
+//	stats                  with -s only: the counters above
 //
 // net/http/fcgi limits what the handler can see and send:
 //   - it consumes CONTENT_LENGTH, CONTENT_TYPE, HTTPS, PATH_INFO,
@@ -43,11 +52,77 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
 
 const alphabet = "abcdefghijklmnopqrstuvwxyz"
+
+// Counters of -s.
+var (
+	counting    bool
+	nConns      int64
+	nOpen       int64
+	nRequests   int64
+	nInflight   int64
+	maxInflight int64
+	peersMu     sync.Mutex
+	peers       = map[int32]int64{}
+)
+
+type countingListener struct{ net.Listener }
+
+type countedConn struct {
+	net.Conn
+	once sync.Once
+}
+
+func (c *countedConn) Close() error {
+	c.once.Do(func() { atomic.AddInt64(&nOpen, -1) })
+	return c.Conn.Close()
+}
+
+func (l countingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return c, err
+	}
+	atomic.AddInt64(&nConns, 1)
+	atomic.AddInt64(&nOpen, 1)
+	var pid int32
+	if uc, ok := c.(*net.UnixConn); ok {
+		if raw, err := uc.SyscallConn(); err == nil {
+			raw.Control(func(fd uintptr) {
+				cr, err := syscall.GetsockoptUcred(int(fd),
+					syscall.SOL_SOCKET, syscall.SO_PEERCRED)
+				if err == nil {
+					pid = cr.Pid
+				}
+			})
+		}
+	}
+	peersMu.Lock()
+	peers[pid]++
+	peersMu.Unlock()
+	return &countedConn{Conn: c}, nil
+}
+
+func statsLine() string {
+	peersMu.Lock()
+	ps := make([]string, 0, len(peers))
+	for pid, n := range peers {
+		ps = append(ps, fmt.Sprintf("%d:%d", pid, n))
+	}
+	peersMu.Unlock()
+	sort.Strings(ps)
+	return fmt.Sprintf("connections=%d open=%d requests=%d inflight=%d "+
+		"max_inflight=%d peers=%s\n", atomic.LoadInt64(&nConns),
+		atomic.LoadInt64(&nOpen), atomic.LoadInt64(&nRequests),
+		atomic.LoadInt64(&nInflight), atomic.LoadInt64(&maxInflight),
+		strings.Join(ps, ","))
+}
 
 func handler(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -56,10 +131,24 @@ func handler(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.ParseInt(q.Get(k), 10, 64)
 		return n
 	}
+	if counting {
+		atomic.AddInt64(&nRequests, 1)
+		cur := atomic.AddInt64(&nInflight, 1)
+		defer atomic.AddInt64(&nInflight, -1)
+		for {
+			m := atomic.LoadInt64(&maxInflight)
+			if cur <= m || atomic.CompareAndSwapInt64(&maxInflight, m, cur) {
+				break
+			}
+		}
+	}
 
 	// The whole request body first.
 	h := md5.New()
 	n, _ := io.Copy(h, r.Body)
+	if ms := num("sleep_ms"); ms > 0 {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+	}
 
 	hd := w.Header()
 	octet := !has("digest") && has("bytes")
@@ -82,6 +171,8 @@ func handler(w http.ResponseWriter, r *http.Request) {
 	fl, _ := w.(http.Flusher)
 
 	switch {
+	case counting && has("stats"):
+		io.WriteString(w, statsLine())
 	case has("digest"):
 		cl := "-"
 		if r.ContentLength > 0 {
@@ -176,6 +267,7 @@ func envListing(r *http.Request) string {
 func main() {
 	path := flag.String("l", "", "unix socket path")
 	pidfile := flag.String("p", "", "pid file")
+	flag.BoolVar(&counting, "s", false, "count connections, answer ?stats")
 	flag.Parse()
 	if *path == "" {
 		fmt.Fprintln(os.Stderr, "usage: echo-go -l /path/to.sock [-p pidfile]")
@@ -202,7 +294,11 @@ func main() {
 		os.Remove(*path)
 		os.Exit(0)
 	}()
-	if err := fcgi.Serve(ln, http.HandlerFunc(handler)); err != nil {
+	var l net.Listener = ln
+	if counting {
+		l = countingListener{ln}
+	}
+	if err := fcgi.Serve(l, http.HandlerFunc(handler)); err != nil {
 		select {} // closed by the signal handler, which exits
 	}
 }

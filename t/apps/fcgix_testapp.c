@@ -16,6 +16,7 @@
  *
  * Command line
  *   fcgix_testapp [-l ADDR] [-b BACKLOG] [-p PIDFILE] [-m] [-s STATSFILE]
+ *                 [-G answer|ignore|close]
  *   If fd 0 is a listening socket (FCGI_LISTENSOCK_FILENO), it is used and
  *   -l is ignored.  Otherwise -l ADDR is required:
  *     127.0.0.1:PORT, [::1]:PORT, *:PORT, unix:/abs/path
@@ -26,6 +27,9 @@
  *   -s  file holding the counters (created if missing, never reset, so
  *       several processes given the same file share counters); default is
  *       anonymous shared memory
+ *   -G  what an FCGI_GET_VALUES record gets: answer (default), ignore (no
+ *       reply, the connection goes on) or close (the connection is closed
+ *       at once, like applications that do not know management records)
  *   SIGTERM/SIGINT exit 0 (removing a unix socket we created).
  *
  * Protocol behaviour
@@ -63,7 +67,16 @@
  *   split=N            every write() carries at most N bytes, ~1 ms apart,
  *                      and STDOUT/STDERR records carry at most N bytes
  *   stats              "connections= requests= completed= aborts=
- *                      max_inflight= open=\n"
+ *                      max_inflight= open= get_values= after_abort=
+ *                      cant_mpx=\n"
+ *   conninfo           adds response headers naming the connection:
+ *                      X-Fcgix-Conn (serial of the connection in this
+ *                      process), X-Fcgix-Pid (this process), X-Fcgix-Rid
+ *                      (request id), X-Fcgix-Depth (ids active on the
+ *                      connection when this one began, itself included),
+ *                      X-Fcgix-Conn-Req (n-th request begun on it),
+ *                      X-Fcgix-Peer (pid of the server process on a unix
+ *                      socket (SO_PEERCRED), else 0)
  *   headers_then_sleep=MS  headers + "first\n", sleep MS, "last\n"
  *   early_reply        write the reply before reading STDIN, then drain
  *                      STDIN, then end (ignored with digest, echo_stdin,
@@ -97,7 +110,11 @@
  * Counters: connections accepted, requests begun (accepted BEGIN_REQUEST),
  * completed (END_REQUEST sent by the handler with appStatus 0), aborts
  * (ABORT_REQUEST for an active id), max_inflight (max over connections of
- * concurrent ids on one connection), open connections.
+ * concurrent ids on one connection), open connections, get_values
+ * (FCGI_GET_VALUES records received), after_abort (requests begun on a
+ * connection after an FCGI_ABORT_REQUEST was answered on it, i.e. the
+ * server kept using a connection that had an aborted request), cant_mpx
+ * (END_REQUEST(FCGI_CANT_MPX_CONN) answers).
  */
 
 #define _GNU_SOURCE
@@ -172,10 +189,16 @@ typedef struct stats_t {
     uint64_t aborts;
     uint64_t max_inflight;
     uint64_t open;
+    uint64_t get_values;
+    uint64_t after_abort;
+    uint64_t cant_mpx;
 } stats_t;
 
 static stats_t *stats;
 static int opt_mpx;
+enum { GV_ANSWER, GV_IGNORE, GV_CLOSE };
+static int opt_gv = GV_ANSWER;
+static uint64_t conn_serial;
 /* Path of the unix socket we created; read by the signal handler. */
 static char unix_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static volatile sig_atomic_t have_unix_path;
@@ -442,6 +465,8 @@ typedef struct req_t {
     struct req_t *next;         /* in conn->reqs while active */
     struct conn_t *conn;
     unsigned int id;
+    unsigned int depth;         /* ids active when it began (conninfo) */
+    unsigned long long nth;     /* n-th request of the connection */
     int keep_conn;
     int params_done;
     int has_worker;
@@ -476,6 +501,10 @@ typedef struct conn_t {
     req_t *reqs;
     unsigned int inflight, max_inflight;
     unsigned int nworkers;
+    unsigned long long serial;  /* conninfo: n-th connection accepted */
+    unsigned long long nreqs;   /* requests begun on it */
+    long peer_pid;              /* SO_PEERCRED on unix sockets, else 0 */
+    int had_abort;              /* an ABORT_REQUEST was answered on it */
     int rclosed;                /* atomic: reader saw EOF or error */
     int dead;                   /* atomic: no more writes on fd */
     size_t rpos, rlen;
@@ -881,7 +910,7 @@ enum {
 };
 
 typedef struct opts_t {
-    int env, digest, stats, echo, early, has_bytes, has_hts;
+    int env, digest, stats, echo, early, has_bytes, has_hts, conninfo;
     unsigned long long bytes, chunk, delay_ms, sleep_ms, hts_ms, split;
     unsigned long long cookies, hdrsize;
     unsigned int status;
@@ -946,6 +975,9 @@ static void opts_set(opts_t *o, const char *k, sb_t *v)
     }
     else if (!strcmp(k, "stats")) {
         o->stats = 1;
+    }
+    else if (!strcmp(k, "conninfo")) {
+        o->conninfo = 1;
     }
     else if (!strcmp(k, "echo_stdin")) {
         o->echo = 1;
@@ -1307,13 +1339,17 @@ static void handle(req_t *r)
     /* Body text for every mode that is not streamed. */
     if (o.stats) {
         sb_printf(&text, "connections=%llu requests=%llu completed=%llu "
-                  "aborts=%llu max_inflight=%llu open=%llu\n",
+                  "aborts=%llu max_inflight=%llu open=%llu "
+                  "get_values=%llu after_abort=%llu cant_mpx=%llu\n",
                   (unsigned long long)stat_get(&stats->connections),
                   (unsigned long long)stat_get(&stats->requests),
                   (unsigned long long)stat_get(&stats->completed),
                   (unsigned long long)stat_get(&stats->aborts),
                   (unsigned long long)stat_get(&stats->max_inflight),
-                  (unsigned long long)stat_get(&stats->open));
+                  (unsigned long long)stat_get(&stats->open),
+                  (unsigned long long)stat_get(&stats->get_values),
+                  (unsigned long long)stat_get(&stats->after_abort),
+                  (unsigned long long)stat_get(&stats->cant_mpx));
     }
     else if (o.digest) {
         const nv_t *cl = param_get(r, "CONTENT_LENGTH");
@@ -1374,6 +1410,13 @@ static void handle(req_t *r)
     }
     for (i = 1; i <= o.cookies; i++) {
         sb_printf(&hdr, "Set-Cookie: c%llu=v%llu\r\n", i, i);
+    }
+    if (o.conninfo) {
+        sb_printf(&hdr, "X-Fcgix-Conn: %llu\r\nX-Fcgix-Pid: %ld\r\n"
+                  "X-Fcgix-Rid: %u\r\nX-Fcgix-Depth: %u\r\n"
+                  "X-Fcgix-Conn-Req: %llu\r\nX-Fcgix-Peer: %ld\r\n",
+                  r->conn->serial, (long)getpid(), r->id, r->depth, r->nth,
+                  r->conn->peer_pid);
     }
     if (o.hdrsize) {
         sb_str(&hdr, "X-Big: ");
@@ -1649,6 +1692,7 @@ static int on_begin(conn_t *c, unsigned int id, size_t clen)
     }
     else if (!opt_mpx && c->inflight >= 1) {
         proto = FCGI_CANT_MPX_CONN;
+        stat_add(&stats->cant_mpx, 1);
     }
     else if (c->inflight >= MAX_REQS_MPX) {
         proto = FCGI_OVERLOADED;
@@ -1665,6 +1709,11 @@ static int on_begin(conn_t *c, unsigned int id, size_t clen)
         r->next = c->reqs;
         c->reqs = r;
         c->inflight++;
+        r->depth = c->inflight;
+        r->nth = ++c->nreqs;
+        if (c->had_abort) {
+            stat_add(&stats->after_abort, 1);
+        }
         if (c->inflight > c->max_inflight) {
             c->max_inflight = c->inflight;
             stat_max(&stats->max_inflight, c->max_inflight);
@@ -1697,6 +1746,7 @@ static int on_abort(conn_t *c, unsigned int id)
     __atomic_store_n(&r->aborted, 1, __ATOMIC_SEQ_CST);
     r->ended = 1;
     req_unlink(c, r);
+    c->had_abort = 1;
     pthread_cond_broadcast(&r->cv);
     worker = r->has_worker;
     keep = r->keep_conn;
@@ -1842,6 +1892,13 @@ static int on_record(conn_t *c, int type, unsigned int id, size_t clen)
         int rc;
 
         if (type == FCGI_GET_VALUES) {
+            stat_add(&stats->get_values, 1);
+            if (opt_gv == GV_IGNORE) {
+                return REC_OK;
+            }
+            if (opt_gv == GV_CLOSE) {
+                return REC_CLOSE;
+            }
             return on_get_values(c, clen);
         }
         memset(b, 0, sizeof(b));
@@ -1937,6 +1994,7 @@ static void usage(void)
     fprintf(stderr,
             "usage: fcgix_testapp [-l ADDR] [-b BACKLOG] [-p PIDFILE] [-m]"
             " [-s STATSFILE]\n"
+            "       [-G answer|ignore|close]\n"
             "  ADDR: 127.0.0.1:PORT | [::1]:PORT | *:PORT | unix:/path\n"
             "  (-l is not needed when fd 0 is a listening socket)\n");
     exit(2);
@@ -2090,7 +2148,7 @@ int main(int argc, char **argv)
     int lfd = -1, backlog = 128, ch, accepting = 0;
     size_t i;
 
-    while ((ch = getopt(argc, argv, "l:b:p:ms:h")) != -1) {
+    while ((ch = getopt(argc, argv, "l:b:p:ms:G:h")) != -1) {
         switch (ch) {
         case 'l':
             addr = optarg;
@@ -2106,6 +2164,20 @@ int main(int argc, char **argv)
             break;
         case 's':
             statsfile = optarg;
+            break;
+        case 'G':
+            if (!strcmp(optarg, "answer")) {
+                opt_gv = GV_ANSWER;
+            }
+            else if (!strcmp(optarg, "ignore")) {
+                opt_gv = GV_IGNORE;
+            }
+            else if (!strcmp(optarg, "close")) {
+                opt_gv = GV_CLOSE;
+            }
+            else {
+                usage();
+            }
             break;
         default:
             usage();
@@ -2189,6 +2261,15 @@ int main(int argc, char **argv)
             continue;
         }
         c->fd = fd;
+        c->serial = ++conn_serial;
+        if (ss.ss_family == AF_UNIX) {
+            struct ucred cr;
+            socklen_t crl = sizeof(cr);
+
+            if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == 0) {
+                c->peer_pid = (long)cr.pid;
+            }
+        }
         pthread_mutex_init(&c->mu, NULL);
         pthread_mutex_init(&c->wmu, NULL);
         pthread_cond_init(&c->space_cv, NULL);

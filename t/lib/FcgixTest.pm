@@ -55,6 +55,39 @@ our %LOG = (
     chunked_too_large  => '00119',  # 413: chunked body over the limit
     aborted_response   => '00111',  # error after the headers were sent
 );
+# ---- authz ----
+# t/040-042 (FastCGI authorizers) also provoke app_closed (crash), io_timeout
+# (hang) and connect_failed (nothing listens).
+$LOG{authz_no_server} = '00183';   # error: authorizer is neither a server nor an executable
+# ---- end authz ----
+# ---- pm ----
+# t/060-065 (spawned applications) also provoke app_closed (an app killed
+# mid-request, or by the busy timeout).
+$LOG{pm_start_failed}   = '00154';  # error: app exited at start; back-off
+$LOG{pm_restarted}      = '00161';  # warn: PM died, the parent starts one
+$LOG{pm_no_process}     = '00171';  # error: none free in FcgixSpawnWait
+$LOG{pm_not_executable} = '00168';  # error: 403, never the source
+# ---- end pm ----
+# ---- hosting ----
+# t/070-075 (shared hosting).
+$LOG{hosting_root_refused}  = '00175';  # error: 500, app would run as root
+$LOG{hosting_user_requests} = '00177';  # error: 503, FcgixMaxRequestsPerUser
+$LOG{hosting_forged_message} = '00185';  # warn: PM ignored a message from a non-child (072)
+$LOG{pm_refused_root} = '00184';  # error: PM refused a root identity
+# ---- end hosting ----
+# ---- pool ----
+# t/050..t/054 (connection pool)
+$LOG{mpx_overflow} = '00141';   # error: client too slow on a multiplexed
+                                # connection, its request dropped
+$LOG{mpx_failed}   = '00142';   # error: multiplexed connection failed
+$LOG{mpx_io_timeout} = '00140'; # error: no reply on a multiplexed
+                                # connection within io-timeout
+# ---- end pool ----
+# ---- dropin ----
+# t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also
+# provokes body_too_large, chunked_too_large and io_timeout; no new numbers.
+# t/081's `apache2 -t` runs log to t/logs/dropin/081/error_log, not here.
+# ---- end dropin ----
 
 # A server that closes early (413, crashes) must not kill the test with
 # SIGPIPE; writes then fail with EPIPE and the response is still read.

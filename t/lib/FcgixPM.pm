@@ -1,0 +1,375 @@
+package FcgixPM;
+# Helpers of the process-manager tests (t/060-065): spawned applications
+# under t/htdocs/pm/ (see t/conf/pm.conf.in), counted through /proc.
+#
+#  pm_get(path => '/pm/app.pl?x', port => N, timeout => S)
+#        one HTTP/1.0 request (read to EOF); port defaults to the main
+#        server's; returns {status, head, body, kv => {NAME => VALUE},
+#        secs, error}
+#  pm_start(path => ..., port => N) / pm_finish($handle, $timeout)
+#        the same, with the response read later
+#  pm_parallel(port => N, paths => [...], timeout => S, tick => sub {})
+#        all requests at once (one socket each, select loop; tick runs
+#        every 50 ms); list of the same hashes, in order
+#  pm_procs($path)     live pids running the application file $path
+#                      (argv[0], or argv[1] for "#!" interpreters)
+#  pm_proc_info($pid)  {pid, ppid, state, uid, argv}
+#  pm_pm_pid([$httpd_pid])  the process manager: the child of the httpd
+#                      parent (default t/logs/httpd.pid) that stays root
+#  pm_wait_until($secs, sub {...})   polls every 50 ms; the last value
+#  pm_own_httpd(name => 'pmstop', body => $conf_text)
+#        an httpd of its own (ServerRoot t/logs/NAME, a free port,
+#        mod_fcgix + mpm_event, authz_core, mime; same User/Group as the
+#        suite); pm_own_httpd_stop($h) = apache2 -k stop
+use strict;
+use warnings;
+
+use Apache::Test ();
+use File::Path ();
+use File::Spec::Functions qw(catfile);
+use IO::Select ();
+use IO::Socket::INET ();
+use Time::HiRes ();
+
+use Exporter 'import';
+our @EXPORT = qw(pm_get pm_start pm_finish pm_parallel pm_procs pm_proc_info pm_pm_pid
+                 pm_httpd_pid pm_wait_until pm_kv pm_docroot pm_app_path
+                 pm_have pm_ipc_dir pm_brief pm_log_count pm_own_httpd
+                 pm_own_httpd_conf pm_own_httpd_stop pm_free_port);
+
+$SIG{PIPE} = 'IGNORE';
+
+sub pm_docroot { Apache::Test::vars('documentroot') }
+
+sub pm_app_path { catfile(pm_docroot(), 'pm', @_) }
+
+sub pm_ipc_dir { catfile(Apache::Test::vars('t_logs'), 'fastcgi') }
+
+# Was application $name (app.php, libfcgi.fcgi, ...) installed by t/TEST.PL?
+sub pm_have {
+    my ($name) = @_;
+    return -x pm_app_path($name);
+}
+
+sub pm_kv {
+    my ($body) = @_;
+    my %kv;
+    for (split /\n/, $body // '') {
+        my ($k, $v) = split /=/, $_, 2;
+        $kv{$k} = $v // '' if defined $k && length $k;
+    }
+    \%kv;
+}
+
+sub _request {
+    my ($port, $path) = @_;
+    "GET $path HTTP/1.0\r\nHost: 127.0.0.1:$port\r\n"
+        . "User-Agent: fcgix-pm-test\r\n\r\n";
+}
+
+sub _result {
+    my ($raw, $t0, $err) = @_;
+    my %r = (status => 0, head => '', body => '', error => $err,
+             secs => Time::HiRes::time() - $t0);
+    my ($head, $body) = split /\r\n\r\n/, $raw // '', 2;
+    if (defined $body && $head =~ m{\AHTTP/\d\.\d (\d{3})}) {
+        $r{status} = $1;
+        $r{head} = $head;
+        $r{body} = $body;
+    }
+    else {
+        $r{error} //= 'no complete response head';
+    }
+    $r{kv} = pm_kv($r{body});
+    \%r;
+}
+
+sub pm_get {
+    my %a = @_;
+    my $port = $a{port} || Apache::Test::vars('port');
+    my $timeout = $a{timeout} || 30;
+    my $t0 = Time::HiRes::time();
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 10)
+        or return _result('', $t0, "connect 127.0.0.1:$port: $!");
+    binmode $s;
+    syswrite $s, _request($port, $a{path});
+    my $sel = IO::Select->new($s);
+    my $raw = '';
+    my $deadline = $t0 + $timeout;
+    my $err;
+    while (1) {
+        my $left = $deadline - Time::HiRes::time();
+        if ($left <= 0) { $err = 'timeout'; last }
+        next unless $sel->can_read($left);
+        my $n = sysread $s, $raw, 65536, length $raw;
+        if (!defined $n) { $err = "read: $!"; last }
+        last if $n == 0;
+    }
+    close $s;
+    my $r = _result($raw, $t0, $err);
+    $r;
+}
+
+# A request left running: pm_start returns a handle, pm_finish reads the
+# response (to EOF).
+sub pm_start {
+    my %a = @_;
+    my $port = $a{port} || Apache::Test::vars('port');
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                  Timeout => 10) or return;
+    binmode $s;
+    syswrite $s, _request($port, $a{path});
+    { s => $s, t0 => Time::HiRes::time() };
+}
+
+sub pm_finish {
+    my ($h, $timeout) = @_;
+    my $s = $h->{s};
+    my $sel = IO::Select->new($s);
+    my $raw = '';
+    my $deadline = Time::HiRes::time() + ($timeout || 30);
+    my $err;
+    while (1) {
+        my $left = $deadline - Time::HiRes::time();
+        if ($left <= 0) { $err = 'timeout'; last }
+        next unless $sel->can_read($left);
+        my $n = sysread $s, $raw, 65536, length $raw;
+        if (!defined $n) { $err = "read: $!"; last }
+        last if $n == 0;
+    }
+    close $s;
+    _result($raw, $h->{t0}, $err);
+}
+
+sub pm_parallel {
+    my %a = @_;
+    my $port = $a{port} || Apache::Test::vars('port');
+    my $timeout = $a{timeout} || 60;
+    my @paths = @{ $a{paths} };
+    my $t0 = Time::HiRes::time();
+    my (@res, %by_fd);
+    my $sel = IO::Select->new;
+    for my $i (0 .. $#paths) {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Timeout => 10);
+        unless ($s) {
+            $res[$i] = _result('', $t0, "connect: $!");
+            next;
+        }
+        binmode $s;
+        syswrite $s, _request($port, $paths[$i]);
+        $by_fd{fileno $s} = { i => $i, s => $s, raw => '' };
+        $sel->add($s);
+    }
+    my $deadline = $t0 + $timeout;
+    while ($sel->count) {
+        my $left = $deadline - Time::HiRes::time();
+        last if $left <= 0;
+        $a{tick}->() if $a{tick};
+        for my $s ($sel->can_read($left < 0.05 ? $left : 0.05)) {
+            my $c = $by_fd{fileno $s};
+            my $n = sysread $s, $c->{raw}, 65536, length $c->{raw};
+            next if $n;
+            $c->{err} = "read: $!" unless defined $n;
+            $c->{secs} = Time::HiRes::time() - $t0;
+            $sel->remove($s);
+            close $s;
+            $res[$c->{i}] = _result($c->{raw}, $t0, $c->{err});
+        }
+    }
+    for my $c (values %by_fd) {
+        next if defined $res[$c->{i}];
+        $res[$c->{i}] = _result($c->{raw}, $t0, 'timeout');
+        close $c->{s};
+    }
+    @res;
+}
+
+sub pm_brief {
+    my ($r) = @_;
+    my $b = substr $r->{body} // '', 0, 200;
+    $b =~ s/\n/\\n/g;
+    "status=$r->{status} error=" . ($r->{error} // '-') . " body=$b";
+}
+
+# /proc/PID: {pid, ppid, state, uid, argv => [...]}, or undef.
+sub pm_proc_info {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/stat" or return;
+    my $stat = <$fh> // return;
+    close $fh;
+    my ($state, $ppid) = $stat =~ /\)\s+(\S)\s+(\d+)/ or return;
+    my %i = (pid => $pid, ppid => $ppid, state => $state);
+    if (open my $st, '<', "/proc/$pid/status") {
+        while (my $l = <$st>) {
+            $i{uid} = $1 if $l =~ /^Uid:\s+(\d+)/;
+        }
+    }
+    if (open my $cl, '<', "/proc/$pid/cmdline") {
+        local $/;
+        my $c = <$cl> // '';
+        $i{argv} = [split /\0/, $c];
+    }
+    \%i;
+}
+
+sub _all_pids {
+    opendir my $d, '/proc' or return ();
+    grep { /^\d+$/ } readdir $d;
+}
+
+# Live processes running the application file $path (zombies have no
+# command line).
+sub pm_procs {
+    my ($path) = @_;
+    my @p;
+    for my $pid (_all_pids()) {
+        open my $cl, '<', "/proc/$pid/cmdline" or next;
+        local $/;
+        my $c = <$cl> // next;
+        my ($a0, $a1) = split /\0/, $c;
+        next unless defined $a0
+            && ($a0 eq $path || (defined $a1 && $a1 eq $path));
+        my $i = pm_proc_info($pid) or next;
+        push @p, $pid + 0 unless $i->{state} eq 'Z';
+    }
+    sort { $a <=> $b } @p;
+}
+
+sub pm_httpd_pid {
+    my $f = Apache::Test::vars('t_pid_file');
+    open my $fh, '<', $f or return;
+    my $pid = <$fh>;
+    return unless defined $pid && $pid =~ /^(\d+)/;
+    $1;
+}
+
+# The process manager: a child of the httpd parent that stays root (the
+# workers run as User).
+sub pm_pm_pid {
+    my $parent = shift || pm_httpd_pid() or return;
+    for my $pid (_all_pids()) {
+        my $i = pm_proc_info($pid) or next;
+        return $pid + 0 if $i->{ppid} == $parent && ($i->{uid} // -1) == 0
+                           && $i->{state} ne 'Z';
+    }
+    return;
+}
+
+sub pm_wait_until {
+    my ($secs, $cond) = @_;
+    my $deadline = Time::HiRes::time() + $secs;
+    while (1) {
+        my $v = $cond->();
+        return $v if $v || Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep(0.05);
+    }
+}
+
+# Lines of the error_log after byte offset $off matching $re.
+sub pm_log_count {
+    my ($off, $re) = @_;
+    my $log = catfile(Apache::Test::vars('t_logs'), 'error_log');
+    open my $fh, '<', $log or return 0;
+    seek $fh, $off, 0;
+    scalar grep { $_ =~ $re } <$fh>;
+}
+
+# ---------------------------------------------------------------------
+# An httpd of its own
+
+sub pm_free_port {
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1)
+        or die "no free port: $!";
+    my $p = $s->sockport;
+    close $s;
+    $p;
+}
+
+sub pm_own_httpd_conf {
+    my (%a) = @_;
+    my $v = \&Apache::Test::vars;
+    my $lib = $v->('fcgix_libexecdir') || '/usr/lib/apache2/modules';
+    my $top = $v->('top_dir');
+    my $user = $v->('user');
+    my $group = $v->('group');
+    my $root = $a{root};
+    my $port = $a{port};
+    my $docroot = pm_docroot();
+    return <<"EOC" . ($a{body} // '') . "\n";
+# generated by t/lib/FcgixPM.pm (pm_own_httpd)
+ServerRoot "$root"
+Listen 127.0.0.1:$port
+ServerName 127.0.0.1:$port
+PidFile "$root/logs/httpd.pid"
+ErrorLog "$root/logs/error_log"
+LogLevel info
+DefaultRuntimeDir "$root/run"
+User $user
+Group $group
+<IfModule !mpm_event_module>
+    LoadModule mpm_event_module "$lib/mod_mpm_event.so"
+</IfModule>
+<IfModule !authz_core_module>
+    LoadModule authz_core_module "$lib/mod_authz_core.so"
+</IfModule>
+<IfModule !mime_module>
+    LoadModule mime_module "$lib/mod_mime.so"
+</IfModule>
+LoadModule fcgix_module "$top/.libs/mod_fcgix.so"
+TypesConfig /etc/mime.types
+StartServers 1
+ThreadsPerChild 10
+MaxRequestWorkers 20
+ServerLimit 2
+DocumentRoot "$docroot"
+<Directory "$docroot/pm">
+    Options +ExecCGI
+    AddHandler fastcgi-script .fcgi .pl .php
+</Directory>
+EOC
+}
+
+# Starts it; returns {root, port, conf, pidfile, log, ipc, pid} or dies.
+sub pm_own_httpd {
+    my (%a) = @_;
+    my $root = catfile(Apache::Test::vars('t_logs'), $a{name});
+    my $old = { root => $root, conf => "$root/conf/httpd.conf",
+                pidfile => "$root/logs/httpd.pid" };
+    pm_own_httpd_stop($old) if -e $old->{pidfile};
+    File::Path::remove_tree($root);
+    File::Path::make_path(map { "$root/$_" } qw(conf logs run));
+    chmod 0755, $root, map { "$root/$_" } qw(conf logs run);
+    my $port = pm_free_port();
+    my $h = { %$old, port => $port, log => "$root/logs/error_log",
+              ipc => "$root/run/fastcgi" };
+    open my $fh, '>', $h->{conf} or die "$h->{conf}: $!";
+    print $fh pm_own_httpd_conf(root => $root, port => $port,
+                                body => $a{body});
+    close $fh;
+    my $httpd = Apache::Test::vars('httpd');
+    # no core files (Apache::Test's "ulimit -c unlimited" is inherited):
+    # a crash shows in the exit status (t/065)
+    system('/bin/sh', '-c', 'ulimit -c 0; exec "$0" -f "$1" -k start',
+           $httpd, $h->{conf}) == 0
+        or die "$httpd -f $h->{conf} -k start failed ($?)\n";
+    my $up = pm_wait_until(20, sub {
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Timeout => 1);
+        $s && -s $h->{pidfile};
+    });
+    die "own httpd on port $port did not come up\n" unless $up;
+    open my $p, '<', $h->{pidfile} or die "$h->{pidfile}: $!";
+    ($h->{pid}) = (<$p> // '') =~ /(\d+)/;
+    $h;
+}
+
+sub pm_own_httpd_stop {
+    my ($h) = @_;
+    my $httpd = Apache::Test::vars('httpd');
+    system($httpd, '-f', $h->{conf}, '-k', 'stop');
+}
+
+1;
