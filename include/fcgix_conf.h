@@ -67,6 +67,7 @@ typedef struct fcgix_server_t {
     int managed;
     int processes;             /**< -processes, kept running */
     int restart_delay;         /**< seconds between restarts */
+    int priority;              /**< -priority: nice value, 0..19 */
     char env[2048];            /**< -initial-env, NUL-separated */
     apr_size_t env_len;
     apr_uint64_t inode, dev;   /**< of path, set in post_config */

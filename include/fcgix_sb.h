@@ -79,6 +79,7 @@ typedef struct {
     apr_uint32_t flags;              /**< FCGIX_SPAWN_* */
     apr_uint32_t max_user_procs;     /**< per uid, all its classes; 0: any */
     apr_int64_t rlim[3][2];          /**< CPU, AS, NPROC {cur, max}; -1 */
+    apr_int32_t priority;            /**< nice value added (-priority) */
 } fcgix_sb_limits_t;
 
 /** How a class's process is started. */

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "apr_strings.h"
+#include "apr_lib.h"
 
 #include "httpd.h"
 #include "http_config.h"
@@ -188,11 +189,17 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
         else if (!strcasecmp(opt, "-user") || !strcasecmp(opt, "-group")) {
             /* Identities come from SuexecUserGroup (see README). */
         }
+        else if (!strcasecmp(opt, "-priority")) {
+            if (n < 0 || n > 19 || !apr_isdigit(val[0])) {
+                return apr_psprintf(cmd->pool, "%s %s: -priority must be 0 "
+                                    "to 19", name, argv[0]);
+            }
+            srv->priority = (int)n;
+        }
         else if (!strcasecmp(opt, "-socket") || !strcasecmp(opt, "-port")
                  || !strcasecmp(opt, "-listen-queue-depth")
                  || !strcasecmp(opt, "-init-start-delay")
-                 || !strcasecmp(opt, "-min-server-life")
-                 || !strcasecmp(opt, "-priority")) {
+                 || !strcasecmp(opt, "-min-server-life")) {
             /* See above: accepted, nothing to do. */
         }
         else {

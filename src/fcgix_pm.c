@@ -181,6 +181,11 @@ static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
             setrlimit(res[i], &rl);
         }
     }
+    if (c->lim.priority > 0) {
+        /* FastCgiServer -priority: lower only (we are still root). */
+        setpriority(PRIO_PROCESS, 0, c->lim.priority > 19
+                                     ? 19 : c->lim.priority);
+    }
     prog = argv[0];
     xargv = argv;
     if (c->lim.flags & FCGIX_SPAWN_SUEXEC) {

@@ -674,6 +674,7 @@ static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
     m->lim.min_procs = m->lim.max_procs = (apr_uint32_t)srv->processes;
     m->lim.prespawn = 1;
     m->lim.restart_delay = (apr_uint32_t)srv->restart_delay;
+    m->lim.priority = srv->priority;
     no_rlimits(&m->lim);
     apr_cpystrn(m->path, srv->path, sizeof(m->path));
     memcpy(m->env, srv->env, sizeof(m->env));
