@@ -32,6 +32,8 @@
 #define FCGIX_DEFAULT_IPC_DIR "fastcgi"
 #define FCGIX_DEFAULT_KEEPALIVE_TIMEOUT apr_time_from_sec(5)
 #define FCGIX_DEFAULT_RETRY apr_time_from_sec(10)
+/* How long a request waits for a connection under max-conns. */
+#define FCGIX_DEFAULT_MAX_CONNS_WAIT apr_time_from_sec(30)
 
 /** When requests share connections. */
 typedef enum {

@@ -46,7 +46,13 @@ typedef struct fcgix_pool_limits_t {
     apr_interval_time_t idle_ttl;  /**< close idle connections after */
     apr_uint32_t max_conn_requests;/**< requests per connection, 0: any */
     apr_interval_time_t disable_for;/**< after a connect failure */
+    int max_conns;                 /**< open connections, 0: no cap */
+    apr_interval_time_t max_wait;  /**< wait for one under the cap */
 } fcgix_pool_limits_t;
+
+/** fcgix_pool_acquire(): the cap was reached and no connection came free
+ *  within the configured wait. Not a failure of the address. */
+#define FCGIX_POOL_FULL (APR_OS_START_USERERR + 901)
 
 typedef struct fcgix_pool_t fcgix_pool_t;
 
@@ -68,6 +74,9 @@ typedef struct fcgix_pool_stats_t {
     apr_uint32_t reuses;   /**< requests served on a kept-alive conn */
     apr_uint32_t idle;     /**< idle connections now */
     apr_uint32_t busy;     /**< requests in flight now */
+    apr_uint32_t open;     /**< connections open now (idle included) */
+    apr_uint32_t waiting;  /**< requests waiting under the cap now */
+    apr_uint32_t waited;   /**< requests that ever had to wait */
     apr_uint32_t failures; /**< connect failures */
     apr_time_t disabled_until;
     fcgix_caps_state_e caps;
@@ -95,13 +104,17 @@ int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
 
 /**
  * A connection: a kept-alive one that still looks alive, else a new one
- * within @p connect_timeout. Counts the request as in flight.
- * @return APR_SUCCESS; a connect error (the address is then disabled for
- *         the configured time)
+ * within @p connect_timeout. Counts the request as in flight. With
+ * @p capped and a configured max_conns, a request that finds that many
+ * connections open waits (woken one at a time) for one to come
+ * back or close; multiplexed connections are opened uncapped, their
+ * group bounds them.
+ * @return APR_SUCCESS; FCGIX_POOL_FULL after max_wait; a connect error
+ *         (the address is then disabled for the configured time)
  */
 apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
                                 apr_interval_time_t connect_timeout,
-                                fcgix_conn_t **conn);
+                                int capped, fcgix_conn_t **conn);
 
 /**
  * Ends the request's use of @p conn. With @p reusable the connection goes

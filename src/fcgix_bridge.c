@@ -760,6 +760,7 @@ static int connect_backend(fcgix_req_t *q, apr_uint32_t *tried)
     apr_uint32_t key = 0;
     apr_status_t rv = APR_EGENERAL;
     const char *ip;
+    int full = 0;
 
     if (q->direct) {
         /* The caller picks another process on failure, and logs. */
@@ -803,19 +804,33 @@ static int connect_backend(fcgix_req_t *q, apr_uint32_t *tried)
         }
         else {
             q->rid = SOLE_RID;
-            rv = fcgix_pool_acquire(q->pl, to, &q->conn);
+            rv = fcgix_pool_acquire(q->pl, to, 1, &q->conn);
             if (rv == APR_SUCCESS) {
                 q->sock = q->conn->sock;
                 return OK;
             }
         }
-        if (n > 1) {
+        if (rv == FCGIX_POOL_FULL) {
+            full = 1;
+        }
+        else if (n > 1) {
             ap_log_rerror(APLOG_MARK, APLOG_INFO, rv, q->r,
                           FCGIX_LOGNO(00139) SRV_FMT "address failed; "
                           "disabled for %" APR_TIME_T_FMT " s",
                           SRV_ARGS(q),
                           apr_time_sec(srv->limits.disable_for));
         }
+    }
+    if (full) {
+        /* Every address was at its cap the whole wait: overloaded. */
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, FCGIX_LOGNO(00186)
+                      SRV_FMT "all %d connections busy for %" APR_TIME_T_FMT
+                      " s (max-conns, max-conns-wait)", SRV_ARGS(q),
+                      srv->limits.max_conns,
+                      apr_time_sec(srv->limits.max_wait));
+        q->pl = NULL;
+        apr_table_setn(q->r->err_headers_out, "Retry-After", "5");
+        return HTTP_SERVICE_UNAVAILABLE;
     }
     q->pl = NULL;
     if (APR_STATUS_IS_TIMEUP(rv)) {

@@ -240,6 +240,8 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
     srv->limits.idle_ttl = FCGIX_DEFAULT_KEEPALIVE_TIMEOUT;
     srv->limits.max_conn_requests = 0;
     srv->limits.disable_for = FCGIX_DEFAULT_RETRY;
+    srv->limits.max_conns = 0;
+    srv->limits.max_wait = FCGIX_DEFAULT_MAX_CONNS_WAIT;
     srv->balance = FCGIX_BALANCE_LEAST_CONN;
     srv->get_values = 1;
     srv->mpx = FCGIX_MPX_AUTO;
@@ -600,6 +602,22 @@ static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
                 return err;
             }
         }
+        else if (!strncasecmp(a, "max-conns=", 10)) {
+            apr_int64_t n = apr_atoi64(eq + 1);
+            if (n < 0 || n > 65535 || !apr_isdigit(eq[1])) {
+                return apr_psprintf(cmd->pool, "%s: max-conns must be 0 "
+                                    "(no cap) to 65535 connections per "
+                                    "child", cmd->cmd->name);
+            }
+            srv->limits.max_conns = (int)n;
+        }
+        else if (!strncasecmp(a, "max-conns-wait=", 15)) {
+            err = fcgix_conf_parse_secs(cmd->pool, "max-conns-wait",
+                                        eq + 1, &srv->limits.max_wait);
+            if (err) {
+                return err;
+            }
+        }
         else if (!strncasecmp(a, "conn-max-requests=", 18)) {
             apr_int64_t n = apr_atoi64(eq + 1);
             if (n < 0 || !apr_isdigit(eq[1])) {
@@ -764,8 +782,8 @@ const command_rec fcgix_conf_cmds[] = {
                       RSRC_CONF,
                       "<path> <address>... [connect-timeout=s] "
                       "[io-timeout=s] [pass-header=Name] [flush=on|off] "
-                      "[keepalive=n] [keepalive-timeout=s] "
-                      "[conn-max-requests=n] [balance=least-conn|"
+                      "[keepalive=n] [keepalive-timeout=s] [max-conns=n] "
+                      "[max-conns-wait=s] [conn-max-requests=n] [balance=least-conn|"
                       "round-robin|hash] [retry=s] [get-values=on|off] "
                       "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b] "
                       "[ignore-client-abort=on|off]"),

@@ -335,7 +335,7 @@ static apr_status_t mconn_new(fcgix_mpx_group_t *g,
     mconn_t *mc;
     apr_status_t rv;
 
-    rv = fcgix_pool_acquire(g->pl, connect_timeout, &conn);
+    rv = fcgix_pool_acquire(g->pl, connect_timeout, 0, &conn);
     if (rv != APR_SUCCESS) {
         return rv;
     }

@@ -8,6 +8,7 @@
 
 #include "apr_poll.h"
 #include "apr_strings.h"
+#include "apr_thread_cond.h"
 #include "apr_time.h"
 
 #include "fcgix_pool.h"
@@ -15,11 +16,15 @@
 
 struct fcgix_pool_t {
     apr_thread_mutex_t *mu;
+    apr_thread_cond_t *cv;  /* a connection came back or closed */
     const fcgix_addr_t *addr;
     fcgix_pool_limits_t lim;
     fcgix_conn_t *idle;     /* most recently used first */
     apr_uint32_t nidle;
     apr_uint32_t busy;
+    apr_uint32_t nopen;
+    apr_uint32_t nwait;
+    apr_uint32_t waited;
     apr_uint32_t opened;
     apr_uint32_t reuses;
     apr_uint32_t failures;
@@ -52,6 +57,9 @@ apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,
     apr_status_t rv;
 
     rv = apr_thread_mutex_create(&pl->mu, APR_THREAD_MUTEX_DEFAULT, pchild);
+    if (rv == APR_SUCCESS) {
+        rv = apr_thread_cond_create(&pl->cv, pchild);
+    }
     if (rv != APR_SUCCESS) {
         return rv;
     }
@@ -70,6 +78,20 @@ static void conn_close(fcgix_conn_t *c)
 {
     /* The socket closes with its pool. */
     apr_pool_destroy(c->p);
+}
+
+/* Closes and gives the slot under the cap to a waiter. */
+static void conn_drop(fcgix_conn_t *c)
+{
+    fcgix_pool_t *pl = c->pool;
+
+    conn_close(c);
+    apr_thread_mutex_lock(pl->mu);
+    pl->nopen--;
+    if (pl->nwait) {
+        apr_thread_cond_signal(pl->cv);
+    }
+    apr_thread_mutex_unlock(pl->mu);
 }
 
 /*
@@ -129,36 +151,75 @@ int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
     return best;
 }
 
-apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
-                                apr_interval_time_t connect_timeout,
-                                fcgix_conn_t **conn)
+/* Under pl->mu: the freshest idle connection still within its TTL;
+ * expired ones are moved to *stale for closing outside the lock. */
+static fcgix_conn_t *take_idle(fcgix_pool_t *pl, apr_time_t now,
+                               fcgix_conn_t **stale)
 {
-    apr_time_t now = apr_time_now();
-    fcgix_conn_t *c, *stale = NULL;
-    apr_pool_t *p;
-    apr_status_t rv;
+    fcgix_conn_t *c;
 
-    apr_thread_mutex_lock(pl->mu);
     while ((c = pl->idle) != NULL) {
         pl->idle = c->next;
         pl->nidle--;
-        if (now - c->used > pl->lim.idle_ttl) {
-            c->next = stale;
-            stale = c;
-            continue;
+        if (now - c->used <= pl->lim.idle_ttl) {
+            return c;
         }
-        break;
+        pl->nopen--;
+        if (pl->nwait) {
+            apr_thread_cond_signal(pl->cv);
+        }
+        c->next = *stale;
+        *stale = c;
     }
+    return NULL;
+}
+
+apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
+                                apr_interval_time_t connect_timeout,
+                                int capped, fcgix_conn_t **conn)
+{
+    apr_time_t now = apr_time_now(), deadline = 0;
+    fcgix_conn_t *c, *stale = NULL;
+    apr_pool_t *p;
+    apr_status_t rv;
+    int waited = 0;
+
+    capped = capped && pl->lim.max_conns > 0;
+    apr_thread_mutex_lock(pl->mu);
     pl->busy++;
+    for (;;) {
+        if ((c = take_idle(pl, now, &stale)) != NULL) {
+            break;
+        }
+        if (!capped || pl->nopen < (apr_uint32_t)pl->lim.max_conns) {
+            pl->nopen++; /* the slot is ours while we connect */
+            break;
+        }
+        if (!waited) {
+            waited = 1;
+            pl->waited++;
+            deadline = now + pl->lim.max_wait;
+        }
+        if (now >= deadline) {
+            pl->busy--;
+            apr_thread_mutex_unlock(pl->mu);
+            rv = FCGIX_POOL_FULL;
+            goto out;
+        }
+        pl->nwait++;
+        apr_thread_cond_timedwait(pl->cv, pl->mu, deadline - now);
+        pl->nwait--;
+        now = apr_time_now();
+    }
     apr_thread_mutex_unlock(pl->mu);
 
-    /* Close outside the lock: it is a syscall per connection. */
-    while (stale) {
-        fcgix_conn_t *next = stale->next;
-        conn_close(stale);
-        stale = next;
-    }
     while (c) {
+        /* Closing the stale ones is a syscall each: outside the lock. */
+        while (stale) {
+            fcgix_conn_t *next = stale->next;
+            conn_close(stale);
+            stale = next;
+        }
         if (conn_alive(c)) {
             c->reused = 1;
             c->next = NULL;
@@ -168,42 +229,56 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
             *conn = c;
             return APR_SUCCESS;
         }
+        /* Dead: the next idle one, or its slot passes to a new one. */
         conn_close(c);
         apr_thread_mutex_lock(pl->mu);
-        if ((c = pl->idle) != NULL) {
-            pl->idle = c->next;
-            pl->nidle--;
+        pl->nopen--;
+        if ((c = take_idle(pl, apr_time_now(), &stale)) == NULL) {
+            pl->nopen++;
         }
         apr_thread_mutex_unlock(pl->mu);
+    }
+    while (stale) {
+        fcgix_conn_t *next = stale->next;
+        conn_close(stale);
+        stale = next;
     }
 
     /* Unmanaged: created and destroyed from any thread, no shared parent
      * whose allocator would need locking. */
     rv = apr_pool_create_unmanaged_ex(&p, NULL, NULL);
-    if (rv != APR_SUCCESS) {
-        goto fail;
-    }
-    c = apr_pcalloc(p, sizeof(*c));
-    c->p = p;
-    c->pool = pl;
-    c->born = c->used = now;
-    rv = fcgix_addr_connect(pl->addr, connect_timeout, p, &c->sock);
-    if (rv != APR_SUCCESS) {
-        apr_pool_destroy(p);
-        goto fail;
+    if (rv == APR_SUCCESS) {
+        c = apr_pcalloc(p, sizeof(*c));
+        c->p = p;
+        c->pool = pl;
+        c->born = c->used = now;
+        rv = fcgix_addr_connect(pl->addr, connect_timeout, p, &c->sock);
+        if (rv != APR_SUCCESS) {
+            apr_pool_destroy(p);
+        }
     }
     apr_thread_mutex_lock(pl->mu);
-    pl->opened++;
-    pl->disabled_until = 0;
-    apr_thread_mutex_unlock(pl->mu);
-    *conn = c;
-    return APR_SUCCESS;
-
-fail:
-    apr_thread_mutex_lock(pl->mu);
+    if (rv == APR_SUCCESS) {
+        pl->opened++;
+        pl->disabled_until = 0;
+        apr_thread_mutex_unlock(pl->mu);
+        *conn = c;
+        return APR_SUCCESS;
+    }
     pl->busy--;
+    pl->nopen--;
+    if (pl->nwait) {
+        apr_thread_cond_signal(pl->cv);
+    }
     apr_thread_mutex_unlock(pl->mu);
     fcgix_pool_disable(pl);
+
+out:
+    while (stale) {
+        fcgix_conn_t *next = stale->next;
+        conn_close(stale);
+        stale = next;
+    }
     return rv;
 }
 
@@ -228,15 +303,21 @@ void fcgix_pool_release(fcgix_conn_t *c, int reusable)
     }
     apr_thread_mutex_lock(pl->mu);
     pl->busy--;
-    if (reusable && pl->nidle < (apr_uint32_t)pl->lim.keepalive) {
+    if (reusable && (pl->nidle < (apr_uint32_t)pl->lim.keepalive
+                     || pl->nwait)) {
+        /* A waiter takes it even past the idle bound: closing it would
+         * only make the waiter open another. */
         c->next = pl->idle;
         pl->idle = c;
         pl->nidle++;
+        if (pl->nwait) {
+            apr_thread_cond_signal(pl->cv);
+        }
         c = NULL;
     }
     apr_thread_mutex_unlock(pl->mu);
     if (c) {
-        conn_close(c);
+        conn_drop(c);
     }
 }
 
@@ -361,6 +442,9 @@ void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st)
     st->reuses = pl->reuses;
     st->idle = pl->nidle;
     st->busy = pl->busy;
+    st->open = pl->nopen;
+    st->waiting = pl->nwait;
+    st->waited = pl->waited;
     st->failures = pl->failures;
     st->disabled_until = pl->disabled_until;
     st->caps = pl->caps;

@@ -235,11 +235,12 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
 
     if (how == OUT_HTML) {
         ap_rprintf(r, "<tr><td>%s</td><td>%s</td><td>%u</td><td>%u</td>"
-                   "<td>%u</td><td>%u</td><td>%u</td><td>%s</td><td>%s</td>"
-                   "<td>%u/%u (max %u)</td><td>%s</td></tr>\n",
+                   "<td>%u</td><td>%u</td><td>%u</td><td>%u</td><td>%u</td>"
+                   "<td>%s</td><td>%s</td><td>%u/%u (max %u)</td>"
+                   "<td>%s</td></tr>\n",
                    ap_escape_html(r->pool, srv->path),
-                   ap_escape_html(r->pool, a->spec), ps->busy, ps->idle,
-                   ps->opened, ps->reuses, ps->failures,
+                   ap_escape_html(r->pool, a->spec), ps->busy, ps->open,
+                   ps->idle, ps->waiting, ps->opened, ps->reuses, ps->failures,
                    fcgix_pool_caps_str(ps->caps),
                    ps->mpxs_conns ? "yes" : "no", ms->conns, ms->streams,
                    ms->max_depth,
@@ -247,24 +248,28 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
                                       " s", dis) : "ok");
     }
     else if (how == OUT_AUTO) {
-        ap_rprintf(r, "Backend: %s %s inflight=%u idle=%u opened=%u "
-                   "reuses=%u failures=%u mpxs=%d mpx_conns=%u "
-                   "mpx_streams=%u disabled=%" APR_INT64_T_FMT "\n",
-                   srv->path, a->spec, ps->busy, ps->idle, ps->opened,
+        ap_rprintf(r, "Backend: %s %s inflight=%u open=%u idle=%u "
+                   "waiting=%u waited=%u opened=%u reuses=%u failures=%u "
+                   "mpxs=%d mpx_conns=%u mpx_streams=%u disabled=%"
+                   APR_INT64_T_FMT "\n",
+                   srv->path, a->spec, ps->busy, ps->open, ps->idle,
+                   ps->waiting, ps->waited, ps->opened,
                    ps->reuses, ps->failures, ps->mpxs_conns, ms->conns,
                    ms->streams, dis);
     }
     else {
         ap_rprintf(r, "%s{\"server\":%s,\"address\":%s,\"inflight\":%u,"
-                   "\"idle\":%u,\"opened\":%u,\"reuses\":%u,"
+                   "\"open\":%u,\"idle\":%u,\"waiting\":%u,"
+                   "\"waited\":%u,\"max_open\":%d,\"opened\":%u,\"reuses\":%u,"
                    "\"failures\":%u,\"caps\":\"%s\",\"mpxs_conns\":%d,"
                    "\"max_conns\":%d,\"max_reqs\":%d,\"mpx_conns\":%u,"
                    "\"mpx_streams\":%u,\"mpx_max_depth\":%u,"
                    "\"mpx_overflows\":%u,\"disabled_for\":%"
                    APR_INT64_T_FMT "}", first ? "" : ",",
                    json_str(r->pool, srv->path),
-                   json_str(r->pool, a->spec), ps->busy, ps->idle,
-                   ps->opened, ps->reuses, ps->failures,
+                   json_str(r->pool, a->spec), ps->busy, ps->open,
+                   ps->idle, ps->waiting, ps->waited,
+                   srv->limits.max_conns, ps->opened, ps->reuses, ps->failures,
                    fcgix_pool_caps_str(ps->caps), ps->mpxs_conns,
                    ps->max_conns, ps->max_reqs, ms->conns, ms->streams,
                    ms->max_depth, ms->overflows, dis);
@@ -378,7 +383,8 @@ static int status_handler(request_rec *r)
     ap_rprintf(r, "<h2>External servers</h2>\n<p>Connection pools of the "
                "httpd child that answered (pid %d); every child has its "
                "own.</p>\n<table><tr><th>Server</th><th>Address</th>"
-               "<th>In flight</th><th>Idle conns</th><th>Opened</th>"
+               "<th>In flight</th><th>Open conns</th><th>Idle conns</th>"
+               "<th>Waiting</th><th>Opened</th>"
                "<th>Reuses</th><th>Failures</th><th>GET_VALUES</th>"
                "<th>Multiplexes</th><th>Mpx conns/requests</th>"
                "<th>State</th></tr>\n", (int)getpid());

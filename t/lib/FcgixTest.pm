@@ -82,6 +82,8 @@ $LOG{mpx_overflow} = '00141';   # error: client too slow on a multiplexed
 $LOG{mpx_failed}   = '00142';   # error: multiplexed connection failed
 $LOG{mpx_io_timeout} = '00140'; # error: no reply on a multiplexed
                                 # connection within io-timeout
+$LOG{pool_full} = '00186';      # error: 503, every connection under
+                                # max-conns busy for max-conns-wait (055)
 # ---- end pool ----
 # ---- dropin ----
 # t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also
