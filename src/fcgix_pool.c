@@ -3,20 +3,34 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+#include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apr_poll.h"
 #include "apr_strings.h"
-#include "apr_thread_cond.h"
 #include "apr_time.h"
 
 #include "fcgix_pool.h"
 #include "fcgix_proto.h"
 
+/*
+ * A request waiting under max-conns, on its own stack. Whoever frees a
+ * connection hands it (or, if it closed it, its slot) straight to the
+ * oldest waiter and posts its semaphore: the waiter wakes owning what it
+ * waited for, without taking the pool's lock again or racing newcomers.
+ */
+typedef struct waiter_t {
+    sem_t sem;
+    fcgix_conn_t *conn;     /* handed over; NULL: a slot to connect in */
+    struct waiter_t *next;
+} waiter_t;
+
 struct fcgix_pool_t {
     apr_thread_mutex_t *mu;
-    apr_thread_cond_t *cv;  /* a connection came back or closed */
+    apr_allocator_t *alloc;  /* the connections' memory, kept between */
+    waiter_t *whead, *wtail; /* FIFO */
     const fcgix_addr_t *addr;
     fcgix_pool_limits_t lim;
     fcgix_conn_t *idle;     /* most recently used first */
@@ -49,20 +63,36 @@ const char *fcgix_pool_caps_str(fcgix_caps_state_e st)
     return "INVALID";
 }
 
+/* Free memory the connection allocator keeps for the next ones. */
+#define POOL_KEEP_FREE (1024 * 1024)
+
 apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,
                                const fcgix_pool_limits_t *limits,
                                apr_pool_t *pchild)
 {
     fcgix_pool_t *pl = apr_pcalloc(pchild, sizeof(*pl));
+    apr_thread_mutex_t *amu = NULL;
     apr_status_t rv;
 
     rv = apr_thread_mutex_create(&pl->mu, APR_THREAD_MUTEX_DEFAULT, pchild);
     if (rv == APR_SUCCESS) {
-        rv = apr_thread_cond_create(&pl->cv, pchild);
+        rv = apr_thread_mutex_create(&amu, APR_THREAD_MUTEX_DEFAULT,
+                                     pchild);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = apr_allocator_create(&pl->alloc);
     }
     if (rv != APR_SUCCESS) {
         return rv;
     }
+    /* Connections come and go on many threads: one locked allocator that
+     * keeps freed blocks, rather than one of their own each (a fresh
+     * allocator maps memory and unmaps it at close, and an unmap in a
+     * threaded process stalls every core). */
+    apr_allocator_mutex_set(pl->alloc, amu);
+    apr_allocator_max_free_set(pl->alloc, POOL_KEEP_FREE);
+    /* Never destroyed: a connection still open when the child exits
+     * would be freed into it afterwards; the child's exit frees both. */
     pl->addr = addr;
     pl->lim = *limits;
     *out = pl;
@@ -80,18 +110,55 @@ static void conn_close(fcgix_conn_t *c)
     apr_pool_destroy(c->p);
 }
 
-/* Closes and gives the slot under the cap to a waiter. */
+/* Under pl->mu: the oldest waiter, taken off the queue, or NULL. */
+static waiter_t *pop_waiter(fcgix_pool_t *pl)
+{
+    waiter_t *w = pl->whead;
+
+    if (w) {
+        pl->whead = w->next;
+        if (pl->whead == NULL) {
+            pl->wtail = NULL;
+        }
+        pl->nwait--;
+    }
+    return w;
+}
+
+/* Under pl->mu: takes @p w off the queue if it is still there. */
+static int unlink_waiter(fcgix_pool_t *pl, waiter_t *w)
+{
+    waiter_t **pp, *prev = NULL;
+
+    for (pp = &pl->whead; *pp; prev = *pp, pp = &(*pp)->next) {
+        if (*pp == w) {
+            *pp = w->next;
+            if (pl->wtail == w) {
+                pl->wtail = prev;
+            }
+            pl->nwait--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Closes @p c; its slot under the cap goes to a waiter if there is one. */
 static void conn_drop(fcgix_conn_t *c)
 {
     fcgix_pool_t *pl = c->pool;
+    waiter_t *w;
 
     conn_close(c);
     apr_thread_mutex_lock(pl->mu);
-    pl->nopen--;
-    if (pl->nwait) {
-        apr_thread_cond_signal(pl->cv);
+    if ((w = pop_waiter(pl)) == NULL) {
+        pl->nopen--;
     }
     apr_thread_mutex_unlock(pl->mu);
+    if (w) {
+        w->conn = NULL;
+        sem_post(&w->sem);
+    }
 }
 
 /*
@@ -152,7 +219,8 @@ int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
 }
 
 /* Under pl->mu: the freshest idle connection still within its TTL;
- * expired ones are moved to *stale for closing outside the lock. */
+ * expired ones are moved to *stale for closing outside the lock (their
+ * slots stay counted until then). */
 static fcgix_conn_t *take_idle(fcgix_pool_t *pl, apr_time_t now,
                                fcgix_conn_t **stale)
 {
@@ -164,89 +232,139 @@ static fcgix_conn_t *take_idle(fcgix_pool_t *pl, apr_time_t now,
         if (now - c->used <= pl->lim.idle_ttl) {
             return c;
         }
-        pl->nopen--;
-        if (pl->nwait) {
-            apr_thread_cond_signal(pl->cv);
-        }
         c->next = *stale;
         *stale = c;
     }
     return NULL;
 }
 
+static void close_stale(fcgix_conn_t *stale)
+{
+    while (stale) {
+        fcgix_conn_t *next = stale->next;
+        conn_drop(stale);
+        stale = next;
+    }
+}
+
+/* Waits for a connection or a slot to be handed over; under pl->mu on
+ * entry, not on return. */
+static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
+                              fcgix_conn_t **c)
+{
+    waiter_t w;
+    struct timespec ts;
+    int rc;
+
+    if (sem_init(&w.sem, 0, 0) != 0) {
+        pl->busy--;
+        apr_thread_mutex_unlock(pl->mu);
+        return APR_FROM_OS_ERROR(errno);
+    }
+    w.conn = NULL;
+    w.next = NULL;
+    if (pl->wtail) {
+        pl->wtail->next = &w;
+    }
+    else {
+        pl->whead = &w;
+    }
+    pl->wtail = &w;
+    pl->nwait++;
+    pl->waited++;
+    apr_thread_mutex_unlock(pl->mu);
+
+    ts.tv_sec = (time_t)apr_time_sec(deadline);
+    ts.tv_nsec = (long)apr_time_usec(deadline) * 1000;
+    do {
+        rc = sem_timedwait(&w.sem, &ts);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) {
+        apr_thread_mutex_lock(pl->mu);
+        if (unlink_waiter(pl, &w)) {
+            pl->busy--;
+            apr_thread_mutex_unlock(pl->mu);
+            sem_destroy(&w.sem);
+            return FCGIX_POOL_FULL;
+        }
+        /* Handed over while the wait timed out: the post is coming. */
+        apr_thread_mutex_unlock(pl->mu);
+        while (sem_wait(&w.sem) != 0 && errno == EINTR) {
+        }
+    }
+    sem_destroy(&w.sem);
+    *c = w.conn;
+    return APR_SUCCESS;
+}
+
 apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
                                 apr_interval_time_t connect_timeout,
                                 int capped, fcgix_conn_t **conn)
 {
-    apr_time_t now = apr_time_now(), deadline = 0;
+    apr_time_t now = apr_time_now();
     fcgix_conn_t *c, *stale = NULL;
     apr_pool_t *p;
     apr_status_t rv;
-    int waited = 0;
 
     capped = capped && pl->lim.max_conns > 0;
     apr_thread_mutex_lock(pl->mu);
     pl->busy++;
-    for (;;) {
-        if ((c = take_idle(pl, now, &stale)) != NULL) {
-            break;
-        }
-        if (!capped || pl->nopen < (apr_uint32_t)pl->lim.max_conns) {
-            pl->nopen++; /* the slot is ours while we connect */
-            break;
-        }
-        if (!waited) {
-            waited = 1;
-            pl->waited++;
-            deadline = now + pl->lim.max_wait;
-        }
-        if (now >= deadline) {
-            pl->busy--;
-            apr_thread_mutex_unlock(pl->mu);
-            rv = FCGIX_POOL_FULL;
-            goto out;
-        }
-        pl->nwait++;
-        apr_thread_cond_timedwait(pl->cv, pl->mu, deadline - now);
-        pl->nwait--;
-        now = apr_time_now();
+    if ((c = take_idle(pl, now, &stale)) != NULL) {
+        pl->reuses++;
+        apr_thread_mutex_unlock(pl->mu);
     }
-    apr_thread_mutex_unlock(pl->mu);
-
-    while (c) {
-        /* Closing the stale ones is a syscall each: outside the lock. */
-        while (stale) {
-            fcgix_conn_t *next = stale->next;
-            conn_close(stale);
-            stale = next;
+    else if (stale || !capped
+             || pl->nopen < (apr_uint32_t)pl->lim.max_conns) {
+        /* A slot of our own while we connect: a stale one's, or new. */
+        fcgix_conn_t *x = stale;
+        if (x) {
+            stale = x->next;
         }
-        if (conn_alive(c)) {
-            c->reused = 1;
-            c->next = NULL;
+        else {
+            pl->nopen++;
+        }
+        apr_thread_mutex_unlock(pl->mu);
+        if (x) {
+            conn_close(x);
+        }
+    }
+    else {
+        rv = wait_turn(pl, now + pl->lim.max_wait, &c);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        if (c) {
             apr_thread_mutex_lock(pl->mu);
             pl->reuses++;
             apr_thread_mutex_unlock(pl->mu);
+        }
+    }
+    /* Closing is a syscall each: outside the lock. */
+    close_stale(stale);
+
+    while (c) {
+        if (conn_alive(c)) {
+            c->reused = 1;
+            c->next = NULL;
             *conn = c;
             return APR_SUCCESS;
         }
         /* Dead: the next idle one, or its slot passes to a new one. */
         conn_close(c);
+        stale = NULL;
         apr_thread_mutex_lock(pl->mu);
-        pl->nopen--;
-        if ((c = take_idle(pl, apr_time_now(), &stale)) == NULL) {
-            pl->nopen++;
+        pl->reuses--;
+        if ((c = take_idle(pl, apr_time_now(), &stale)) != NULL) {
+            pl->nopen--; /* the dead one's slot */
+            pl->reuses++;
         }
         apr_thread_mutex_unlock(pl->mu);
-    }
-    while (stale) {
-        fcgix_conn_t *next = stale->next;
-        conn_close(stale);
-        stale = next;
+        close_stale(stale);
     }
 
-    /* Unmanaged: created and destroyed from any thread, no shared parent
-     * whose allocator would need locking. */
-    rv = apr_pool_create_unmanaged_ex(&p, NULL, NULL);
+    /* Unmanaged: created and destroyed from any thread, with no parent
+     * to tell; its memory comes from the pool's locked allocator. */
+    rv = apr_pool_create_unmanaged_ex(&p, NULL, pl->alloc);
     if (rv == APR_SUCCESS) {
         c = apr_pcalloc(p, sizeof(*c));
         c->p = p;
@@ -257,28 +375,29 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
             apr_pool_destroy(p);
         }
     }
-    apr_thread_mutex_lock(pl->mu);
     if (rv == APR_SUCCESS) {
+        apr_thread_mutex_lock(pl->mu);
         pl->opened++;
         pl->disabled_until = 0;
         apr_thread_mutex_unlock(pl->mu);
         *conn = c;
         return APR_SUCCESS;
     }
-    pl->busy--;
-    pl->nopen--;
-    if (pl->nwait) {
-        apr_thread_cond_signal(pl->cv);
+    {
+        waiter_t *w;
+        apr_thread_mutex_lock(pl->mu);
+        pl->busy--;
+        if ((w = pop_waiter(pl)) == NULL) {
+            pl->nopen--;
+        }
+        apr_thread_mutex_unlock(pl->mu);
+        if (w) {
+            /* It tries for itself (and most likely fails fast too). */
+            w->conn = NULL;
+            sem_post(&w->sem);
+        }
     }
-    apr_thread_mutex_unlock(pl->mu);
     fcgix_pool_disable(pl);
-
-out:
-    while (stale) {
-        fcgix_conn_t *next = stale->next;
-        conn_close(stale);
-        stale = next;
-    }
     return rv;
 }
 
@@ -294,6 +413,7 @@ void fcgix_pool_release(fcgix_conn_t *c, int reusable)
 {
     fcgix_pool_t *pl = c->pool;
     apr_time_t now = apr_time_now();
+    waiter_t *w = NULL;
 
     c->served++;
     c->used = now;
@@ -303,20 +423,22 @@ void fcgix_pool_release(fcgix_conn_t *c, int reusable)
     }
     apr_thread_mutex_lock(pl->mu);
     pl->busy--;
-    if (reusable && (pl->nidle < (apr_uint32_t)pl->lim.keepalive
-                     || pl->nwait)) {
-        /* A waiter takes it even past the idle bound: closing it would
-         * only make the waiter open another. */
+    if (reusable && (w = pop_waiter(pl)) != NULL) {
+        /* Straight to the oldest waiter, even past the idle bound:
+         * closing it would only make the waiter open another. */
+    }
+    else if (reusable && pl->nidle < (apr_uint32_t)pl->lim.keepalive) {
         c->next = pl->idle;
         pl->idle = c;
         pl->nidle++;
-        if (pl->nwait) {
-            apr_thread_cond_signal(pl->cv);
-        }
         c = NULL;
     }
     apr_thread_mutex_unlock(pl->mu);
-    if (c) {
+    if (w) {
+        w->conn = c;
+        sem_post(&w->sem);
+    }
+    else if (c) {
         conn_drop(c);
     }
 }
@@ -326,13 +448,21 @@ int fcgix_pool_keepalive(const fcgix_pool_t *pl)
     return pl->lim.keepalive > 0;
 }
 
+/* The capability fields change a few times in a pool's life and are read
+ * on every request: read without the lock (relaxed atomic loads), written
+ * under it. */
+#define PEEK(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 int fcgix_pool_caps_should_ask(fcgix_pool_t *pl)
 {
     int ask = 0;
 
+    if (PEEK(pl->caps) != FCGIX_CAPS_UNKNOWN) {
+        return 0;
+    }
     apr_thread_mutex_lock(pl->mu);
     if (pl->caps == FCGIX_CAPS_UNKNOWN) {
-        pl->caps = FCGIX_CAPS_ASKED;
+        __atomic_store_n(&pl->caps, FCGIX_CAPS_ASKED, __ATOMIC_RELAXED);
         ask = 1;
     }
     apr_thread_mutex_unlock(pl->mu);
@@ -388,10 +518,10 @@ void fcgix_pool_caps_answer(fcgix_pool_t *pl, const unsigned char *body,
         return;
     }
     apr_thread_mutex_lock(pl->mu);
-    pl->caps = FCGIX_CAPS_KNOWN;
     if (mpxs >= 0) {
-        pl->mpxs_conns = mpxs;
+        __atomic_store_n(&pl->mpxs_conns, mpxs, __ATOMIC_RELAXED);
     }
+    __atomic_store_n(&pl->caps, FCGIX_CAPS_KNOWN, __ATOMIC_RELEASE);
     if (max_conns >= 0) {
         pl->max_conns = max_conns;
     }
@@ -404,35 +534,24 @@ void fcgix_pool_caps_answer(fcgix_pool_t *pl, const unsigned char *body,
 void fcgix_pool_caps_refused(fcgix_pool_t *pl)
 {
     apr_thread_mutex_lock(pl->mu);
-    pl->caps = FCGIX_CAPS_REFUSED;
+    __atomic_store_n(&pl->caps, FCGIX_CAPS_REFUSED, __ATOMIC_RELAXED);
     apr_thread_mutex_unlock(pl->mu);
 }
 
 int fcgix_pool_mpx_ok(fcgix_pool_t *pl)
 {
-    int ok;
-
-    apr_thread_mutex_lock(pl->mu);
-    ok = pl->caps == FCGIX_CAPS_KNOWN && pl->mpxs_conns && !pl->mpx_refused;
-    apr_thread_mutex_unlock(pl->mu);
-    return ok;
+    return __atomic_load_n(&pl->caps, __ATOMIC_ACQUIRE) == FCGIX_CAPS_KNOWN
+           && PEEK(pl->mpxs_conns) && !PEEK(pl->mpx_refused);
 }
 
 void fcgix_pool_mpx_refused(fcgix_pool_t *pl)
 {
-    apr_thread_mutex_lock(pl->mu);
-    pl->mpx_refused = 1;
-    apr_thread_mutex_unlock(pl->mu);
+    __atomic_store_n(&pl->mpx_refused, 1, __ATOMIC_RELAXED);
 }
 
 int fcgix_pool_mpx_was_refused(fcgix_pool_t *pl)
 {
-    int refused;
-
-    apr_thread_mutex_lock(pl->mu);
-    refused = pl->mpx_refused;
-    apr_thread_mutex_unlock(pl->mu);
-    return refused;
+    return PEEK(pl->mpx_refused);
 }
 
 void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st)
