@@ -13,9 +13,10 @@
 #   BENCH_WARMUP     warm-up seconds/cell  [1]
 #   BENCH_THREADS    wrk -t                [2]
 #   BENCH_PROCS      libfcgi processes     [8]
-#   BENCH_FCGIX_KEEPALIVE  mod_fcgix keepalive= for libfcgi [(PROCS-2)/2]
-#   BENCH_NGINX_KEEPALIVE  nginx upstream keepalive for libfcgi [same]
-#   BENCH_FCGIX_OPTS       more FcgixExternalServer options, libfcgi []
+#   BENCH_FCGIX_KEEPALIVE  mod_fcgix keepalive= for libfcgi [PROCS/2]
+#   BENCH_NGINX_KEEPALIVE  nginx upstream keepalive for libfcgi [(PROCS-2)/2]
+#   BENCH_FCGIX_OPTS       more FcgixExternalServer options, libfcgi
+#                          [max-conns=PROCS/2]
 #   BENCH_FCGIX_GO_OPTS    FcgixExternalServer options for Go [] (e.g.
 #                          "mpx=on" or "keepalive=32")
 #   BENCH_QUIET_WAIT seconds to wait for a quiet machine first [10]
@@ -44,7 +45,6 @@ BENCH_LOGLEVEL=${BENCH_LOGLEVEL:-warn}
 BENCH_DIR=${BENCH_DIR:-/tmp/fcgix-bench}
 BENCH_PORT_BASE=${BENCH_PORT_BASE:-18100}
 BENCH_RESULTS=${BENCH_RESULTS:-$HERE/results/latest.md}
-BENCH_FCGIX_OPTS=${BENCH_FCGIX_OPTS:-}
 BENCH_FCGIX_GO_OPTS=${BENCH_FCGIX_GO_OPTS:-}
 BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-10}
 # A cell during which other processes (not ours) used more than this share
@@ -61,18 +61,19 @@ HTTPD_THREADS=64
 
 # A kept-alive FastCGI connection pins one single-threaded libfcgi process
 # (it waits on that connection for the next request and accepts no other),
-# so the idle connections all servers may keep must stay below the process
-# count, or a new connection waits in the listen queue until an idle one
-# times out (ANCHORS.md section 7).  mod_fcgix keepalive=N keeps up to N
-# idle connections per httpd child and opens (then closes) extra ones on
-# demand: with 8 processes and 2 children, keepalive=3 pins at most 6 and
-# leaves 2 processes to serve the overflow connections.  nginx's upstream
-# keepalive behaves the same per worker (2 workers) and gets the same N.
-# mod_proxy_fcgi never opens more than max= per child (extra requests wait
-# for a pooled connection), so max=PROCS/children = 4 uses all 8 processes.
-BENCH_FCGIX_KEEPALIVE=${BENCH_FCGIX_KEEPALIVE:-$(( BENCH_PROCS > 3 ? (BENCH_PROCS - 2) / HTTPD_CHILDREN : 1 ))}
-BENCH_NGINX_KEEPALIVE=${BENCH_NGINX_KEEPALIVE:-$BENCH_FCGIX_KEEPALIVE}
+# so the connections a server keeps must not outnumber the processes, or a
+# new connection waits in the listen queue until an idle one times out
+# (ANCHORS.md section 7).  mod_proxy_fcgi never opens more than max= per
+# child (extra requests wait for a pooled connection), and mod_fcgix's
+# max-conns= does the same: PROCS/children = 4 each keeps all 8 processes
+# busy over 8 connections that are never closed.  nginx has no such cap:
+# its upstream keepalive N keeps up to N idle connections per worker and
+# opens (then closes) extra ones on demand, so N x 2 workers must leave
+# processes for those: keepalive 3 pins at most 6 of 8.
 PROXY_MAX=$(( BENCH_PROCS / HTTPD_CHILDREN > 0 ? BENCH_PROCS / HTTPD_CHILDREN : 1 ))
+BENCH_FCGIX_KEEPALIVE=${BENCH_FCGIX_KEEPALIVE:-$PROXY_MAX}
+BENCH_FCGIX_OPTS=${BENCH_FCGIX_OPTS-max-conns=$PROXY_MAX}
+BENCH_NGINX_KEEPALIVE=${BENCH_NGINX_KEEPALIVE:-$(( BENCH_PROCS > 3 ? (BENCH_PROCS - 2) / HTTPD_CHILDREN : 1 ))}
 
 D=$BENCH_DIR
 BIN=$D/bin
@@ -392,8 +393,8 @@ setup_server() { # name
             ;;
         fcgix)
             httpd_conf fcgix "$port" "LoadModule fcgix_module $TOP/.libs/mod_fcgix.so
-# libfcgi: keep at most $BENCH_FCGIX_KEEPALIVE idle connections per child
-# (x $HTTPD_CHILDREN children < $BENCH_PROCS processes, see run.sh).
+# libfcgi: $BENCH_FCGIX_KEEPALIVE kept connections per child at most
+# (x $HTTPD_CHILDREN children = $BENCH_PROCS processes, see run.sh).
 FcgixExternalServer $dir/htdocs/hello unix:$LIBFCGI_SOCK keepalive=$BENCH_FCGIX_KEEPALIVE $BENCH_FCGIX_OPTS
 # Go: defaults; it says FCGI_MPXS_CONNS=1, so requests are multiplexed.
 FcgixExternalServer $dir/htdocs/go unix:$GO_SOCK $BENCH_FCGIX_GO_OPTS"
