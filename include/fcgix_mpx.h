@@ -13,8 +13,9 @@
  * forces it).
  *
  * There is no I/O thread. Whichever request thread needs data while
- * nobody reads becomes the reader for one read: it demultiplexes the
- * records into per-request queues and wakes their owners (leader /
+ * nobody reads becomes the reader until its own data arrives: it
+ * demultiplexes the records into per-request queues, wakes just their
+ * owners, then hands the lead to one owner still waiting (leader /
  * follower). Writes of whole record batches are serialised by a per-
  * connection write lock; a writer that must wait for the application to
  * read also reads, so the two directions can never block each other.

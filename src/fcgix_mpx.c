@@ -3,11 +3,12 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+#include <errno.h>
+#include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "apr_poll.h"
-#include "apr_thread_cond.h"
 #include "apr_thread_mutex.h"
 #include "apr_time.h"
 
@@ -36,6 +37,8 @@ struct fcgix_mstream_t {
     int ended;     /* END_REQUEST received */
     int overflow;  /* dropped for outgrowing the queue bound */
     int detached;  /* owner gone; freed when END_REQUEST arrives */
+    int waiting;   /* owner asleep on sem; whoever posts clears it */
+    sem_t sem;     /* wakes the owner alone: no herd per record */
 };
 
 struct mconn_t {
@@ -51,7 +54,6 @@ struct mconn_t {
     int nids;
     fcgix_mstream_t **ids; /* index rid - 1 */
     apr_thread_mutex_t *wmu;
-    apr_thread_cond_t *cv; /* "something changed on this connection" */
     apr_time_t idle_since;
     mconn_t *next;
 };
@@ -102,7 +104,40 @@ static void stream_free(fcgix_mstream_t *ms)
 {
     free_chunks(ms->head);
     free(ms->cur);
+    sem_destroy(&ms->sem);
     free(ms);
+}
+
+static void post(fcgix_mstream_t *ms)
+{
+    ms->waiting = 0;
+    sem_post(&ms->sem);
+}
+
+/*
+ * Wakes, of the owners asleep on this connection, those with something to
+ * take (a record, an overflow, a broken connection), and, when nobody
+ * reads and @p leader is set, one more to become the reader. Group lock
+ * held.
+ */
+static void wake(mconn_t *mc, int leader)
+{
+    int i;
+
+    leader = leader && !mc->reading && !mc->broken;
+    for (i = 0; i < mc->nids; i++) {
+        fcgix_mstream_t *ms = mc->ids[i];
+        if (ms == NULL || !ms->waiting) {
+            continue;
+        }
+        if (ms->head || ms->overflow || mc->broken) {
+            post(ms);
+        }
+        else if (leader) {
+            post(ms);
+            leader = 0;
+        }
+    }
 }
 
 static void release_id(mconn_t *mc, fcgix_mstream_t *ms)
@@ -277,7 +312,7 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
         }
         dispatch(mc, &ev);
     }
-    apr_thread_cond_broadcast(mc->cv);
+    wake(mc, 0);
     apr_thread_mutex_unlock(g->mu);
     return APR_SUCCESS;
 }
@@ -355,9 +390,7 @@ static apr_status_t mconn_new(fcgix_mpx_group_t *g,
     fcgix_reader_init(&mc->rd, FCGIX_READ_FROM_APP);
     if (mc->ids == NULL
         || (rv = apr_thread_mutex_create(&mc->wmu, APR_THREAD_MUTEX_DEFAULT,
-                                         conn->p)) != APR_SUCCESS
-        || (rv = apr_thread_cond_create(&mc->cv, conn->p))
-           != APR_SUCCESS) {
+                                         conn->p)) != APR_SUCCESS) {
         free(mc->ids);
         fcgix_pool_release(conn, 0);
         return rv ? rv : APR_ENOMEM;
@@ -377,6 +410,11 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
 
     if (ms == NULL) {
         return APR_ENOMEM;
+    }
+    if (sem_init(&ms->sem, 0, 0) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+        free(ms);
+        return rv;
     }
     for (;;) {
         apr_thread_mutex_lock(g->mu);
@@ -405,6 +443,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
         /* Connect without the lock; another thread may free an id
          * meanwhile, and then the fresh connection waits as a spare. */
         if ((rv = mconn_new(g, connect_timeout, &fresh)) != APR_SUCCESS) {
+            sem_destroy(&ms->sem);
             free(ms);
             return rv;
         }
@@ -473,7 +512,7 @@ static apr_status_t send_locked(mconn_t *mc, struct iovec *iov, int n,
         if (!APR_STATUS_IS_EAGAIN(rv)) {
             apr_thread_mutex_lock(g->mu);
             mark_broken(mc, rv, "write to the application failed");
-            apr_thread_cond_broadcast(mc->cv);
+            wake(mc, 0);
             apr_thread_mutex_unlock(g->mu);
             break;
         }
@@ -495,7 +534,7 @@ static apr_status_t send_locked(mconn_t *mc, struct iovec *iov, int n,
             read_once(mc, 0);
             apr_thread_mutex_lock(g->mu);
             mc->reading = 0;
-            apr_thread_cond_broadcast(mc->cv);
+            wake(mc, 1);
             apr_thread_mutex_unlock(g->mu);
         }
         else {
@@ -513,13 +552,33 @@ apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
     return send_locked(ms->mc, iov, n, timeout);
 }
 
+/* Sleeps on the stream's semaphore until posted or @p deadline; group
+ * lock held on entry and on return. */
+static void sleep_until(fcgix_mstream_t *ms, apr_time_t deadline)
+{
+    fcgix_mpx_group_t *g = ms->mc->g;
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)apr_time_sec(deadline);
+    ts.tv_nsec = (long)apr_time_usec(deadline) * 1000;
+    ms->waiting = 1;
+    apr_thread_mutex_unlock(g->mu);
+    while (sem_timedwait(&ms->sem, &ts) != 0 && errno == EINTR) {
+    }
+    apr_thread_mutex_lock(g->mu);
+    /* Timed out and not posted meanwhile: no post is coming. A post that
+     * raced the timeout leaves the count at 1: the next sleep returns at
+     * once and the caller looks again, which is harmless. */
+    ms->waiting = 0;
+}
+
 apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
                             fcgix_event_t *ev, const char **why)
 {
     mconn_t *mc = ms->mc;
     fcgix_mpx_group_t *g = mc->g;
     apr_time_t deadline = apr_time_now() + timeout;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
 
     *why = NULL;
     apr_thread_mutex_lock(g->mu);
@@ -556,25 +615,32 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
             apr_thread_mutex_unlock(g->mu);
             return rv;
         }
-        now = apr_time_now();
-        if (!mc->reading) {
-            apr_interval_time_t left = timeout ? deadline - now : 0;
-            mc->reading = 1;
+        if (APR_STATUS_IS_EAGAIN(rv) && timeout == 0) {
             apr_thread_mutex_unlock(g->mu);
-            rv = read_once(mc, left > 0 ? left : 0);
-            apr_thread_mutex_lock(g->mu);
+            return APR_EAGAIN;
+        }
+        now = apr_time_now();
+        if (timeout && now >= deadline) {
+            apr_thread_mutex_unlock(g->mu);
+            return APR_TIMEUP;
+        }
+        if (!mc->reading) {
+            /* Lead: read until something of ours arrives, waking the
+             * owners of what else arrives; then hand the lead on. */
+            mc->reading = 1;
+            do {
+                apr_interval_time_t left = timeout ? deadline - now : 0;
+                apr_thread_mutex_unlock(g->mu);
+                rv = read_once(mc, left > 0 ? left : 0);
+                apr_thread_mutex_lock(g->mu);
+                now = apr_time_now();
+            } while (!ms->head && !ms->overflow && !mc->broken
+                     && rv == APR_SUCCESS && (!timeout || now < deadline));
             mc->reading = 0;
-            apr_thread_cond_broadcast(mc->cv);
-            if (ms->head || ms->overflow || mc->broken) {
-                continue;
-            }
-            if (APR_STATUS_IS_EAGAIN(rv) && timeout == 0) {
-                apr_thread_mutex_unlock(g->mu);
-                return APR_EAGAIN;
-            }
-            if (APR_STATUS_IS_TIMEUP(rv) || apr_time_now() >= deadline) {
-                apr_thread_mutex_unlock(g->mu);
-                return timeout ? APR_TIMEUP : APR_EAGAIN;
+            wake(mc, 1);
+            if (APR_STATUS_IS_TIMEUP(rv)) {
+                rv = APR_SUCCESS; /* the deadline check above decides */
+                deadline = now;
             }
             continue;
         }
@@ -582,11 +648,7 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
             apr_thread_mutex_unlock(g->mu);
             return APR_EAGAIN;
         }
-        if (now >= deadline) {
-            apr_thread_mutex_unlock(g->mu);
-            return APR_TIMEUP;
-        }
-        apr_thread_cond_timedwait(mc->cv, g->mu, deadline - now);
+        sleep_until(ms, deadline);
     }
 }
 
