@@ -5,7 +5,7 @@
 # its pid on exit (trap EXIT), whatever happens.
 #
 # Environment (defaults in brackets):
-#   BENCH_SERVERS    servers to run        [static fcgix proxy nginx fcgid]
+#   BENCH_SERVERS    servers to run [static fcgix fcgixpm proxy nginx fcgid]
 #   BENCH_BACKENDS   FastCGI backends      [libfcgi go]
 #   BENCH_WORKLOADS  small get1m post1m    [small get1m post1m]
 #   BENCH_CONNS      wrk -c values         [16 64]
@@ -33,7 +33,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$HERE")
 
-BENCH_SERVERS=${BENCH_SERVERS:-static fcgix proxy nginx fcgid}
+BENCH_SERVERS=${BENCH_SERVERS:-static fcgix fcgixpm proxy nginx fcgid}
 BENCH_BACKENDS=${BENCH_BACKENDS:-libfcgi go}
 BENCH_WORKLOADS=${BENCH_WORKLOADS:-small get1m post1m}
 BENCH_CONNS=${BENCH_CONNS:-16 64}
@@ -73,6 +73,7 @@ HTTPD_THREADS=64
 PROXY_MAX=$(( BENCH_PROCS / HTTPD_CHILDREN > 0 ? BENCH_PROCS / HTTPD_CHILDREN : 1 ))
 BENCH_FCGIX_KEEPALIVE=${BENCH_FCGIX_KEEPALIVE:-$PROXY_MAX}
 BENCH_FCGIX_OPTS=${BENCH_FCGIX_OPTS-max-conns=$PROXY_MAX}
+BENCH_COLD_N=${BENCH_COLD_N:-5}
 BENCH_NGINX_KEEPALIVE=${BENCH_NGINX_KEEPALIVE:-$(( BENCH_PROCS > 3 ? (BENCH_PROCS - 2) / HTTPD_CHILDREN : 1 ))}
 
 D=$BENCH_DIR
@@ -307,6 +308,7 @@ port_of() {
         proxy)  echo $((BENCH_PORT_BASE + 2)) ;;
         nginx)  echo $((BENCH_PORT_BASE + 3)) ;;
         fcgid)  echo $((BENCH_PORT_BASE + 4)) ;;
+        fcgixpm) echo $((BENCH_PORT_BASE + 5)) ;;
     esac
 }
 
@@ -320,6 +322,7 @@ label_of() { # server backend
         nginx)  [ "$2" = go ] && echo "nginx (keepalive 32)" ||
                 echo "nginx (keepalive $BENCH_NGINX_KEEPALIVE)" ;;
         fcgid)  echo "mod_fcgid ($BENCH_PROCS procs, spawns app)" ;;
+        fcgixpm) echo "mod_fcgix ($BENCH_PROCS procs, spawns app)" ;;
     esac
 }
 
@@ -328,7 +331,8 @@ backends_of() {
     local b out=()
     case $1 in
         static) echo static; return ;;
-        fcgid)  [[ " $BENCH_BACKENDS " == *" libfcgi "* ]] && echo libfcgi
+        fcgid|fcgixpm)
+                [[ " $BENCH_BACKENDS " == *" libfcgi "* ]] && echo libfcgi
                 return ;;
     esac
     for b in $BENCH_BACKENDS; do out+=("$b"); done
@@ -406,19 +410,25 @@ LoadModule proxy_fcgi_module $MODDIR/mod_proxy_fcgi.so
 ProxyPass /hello unix:$LIBFCGI_SOCK|fcgi://bench-libfcgi/ enablereuse=on max=$PROXY_MAX
 ProxyPass /go unix:$GO_SOCK|fcgi://bench-go/ enablereuse=on"
             ;;
-        fcgid)
-            mkdir -p "$dir/fcgid"
+        fcgid|fcgixpm)
+            mkdir -p "$dir/fcgid" "$dir/htdocs/cold"
+            chown www-data "$dir/htdocs/cold"
             cp "$BIN/hello_libfcgi" "$dir/htdocs/hello"
             chmod 0755 "$dir/htdocs/hello"
             # mod_fcgid cannot talk to an external server: it spawns the
             # same binary itself (listen socket on fd 0), up to PROCS.
             # Tuned for its best: no spawn throttling, bodies kept in
             # memory (its default spools past 64 KiB to a temp file and
-            # rejects bodies over 128 KiB with 500).
-            httpd_conf fcgid "$port" "LoadModule fcgid_module $MODDIR/mod_fcgid.so
+            # rejects bodies over 128 KiB with 500).  fcgixpm is mod_fcgix
+            # loaded with the very same mod_fcgid configuration (drop-in).
+            # /cold/: never-spawned classes for the cold-start measure
+            # (room for them beyond the PROCS of /hello).
+            local mod="fcgid_module $MODDIR/mod_fcgid.so"
+            [ "$name" = fcgixpm ] && mod="fcgix_module $TOP/.libs/mod_fcgix.so"
+            httpd_conf "$name" "$port" "LoadModule $mod
 FcgidIPCDir $dir/fcgid/ipc
 FcgidProcessTableFile $dir/fcgid/shm
-FcgidMaxProcesses $BENCH_PROCS
+FcgidMaxProcesses $((BENCH_PROCS + 8))
 FcgidMaxProcessesPerClass $BENCH_PROCS
 FcgidMinProcessesPerClass 0
 FcgidSpawnScoreUpLimit 64
@@ -426,6 +436,10 @@ FcgidMaxRequestLen 4194304
 FcgidMaxRequestInMem 2097152
 FcgidIOTimeout 40
 <Location /hello>
+    SetHandler fcgid-script
+    Options +ExecCGI
+</Location>
+<Location /cold>
     SetHandler fcgid-script
     Options +ExecCGI
 </Location>"
@@ -532,7 +546,7 @@ backend_conns() { # server backend
     local prefix
     case $1/$2 in
         static/*) echo -; return ;;
-        fcgid/*)  prefix=$D/fcgid/fcgid/ipc/ ;;
+        fcgid/*|fcgixpm/*) prefix=$D/$1/fcgid/ipc/ ;;
         *)        prefix=$(sock_of "$1" "$2") ;;
     esac
     # ESTAB: connections; LISTEN Recv-Q: connections not yet accepted by
@@ -762,7 +776,7 @@ bring_up() { # name
         done
         # One warm-up per server and backend (mod_fcgid spawns lazily).
         local pre=1
-        [ "$s" = fcgid ] && pre=3
+        [ "$s" = fcgid ] || [ "$s" = fcgixpm ] && pre=3
         wrk_run "$pre" 64 "$(url_of "$s" "$b" small)" 0 "$RAW/$s-$b-prewarm.txt"
     done
 }
@@ -811,7 +825,7 @@ wl_title() {
 
 report() {
     local b w c s rps fx st p99 line
-    local servers_all="fcgix proxy nginx fcgid static"
+    local servers_all="fcgix fcgixpm proxy nginx fcgid static"
     echo "# mod_fcgix benchmark"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -srm), $(nproc) cores;" \
@@ -828,7 +842,7 @@ report() {
          "\"backend conns\": established backend connections sampled mid-run (+N queued: waiting in the backend's listen queue);" \
          "\"app conns/reqs\": connections the Go app accepted / requests it served during the measured run." \
          "\"others' CPU\": share of the machine's CPU used by processes not belonging to the benchmark during the cell (> ${NOISY_PCT}%: marked noisy)." \
-         "\"ratio\" = mod_fcgix req/s ÷ that server's. A cell with any non-2xx or socket error is marked INVALID."
+         "\"ratio\" = mod_fcgix req/s ÷ that server's (for mod_fcgid: mod_fcgix spawning the app ÷ mod_fcgid, when measured). A cell with any non-2xx or socket error is marked INVALID."
     for b in $BENCH_BACKENDS; do
         for w in $BENCH_WORKLOADS; do
             for c in $BENCH_CONNS; do
@@ -845,7 +859,8 @@ report() {
                 fx=$(valid_rps fcgix "$b" "$w" "$c" || true)
                 for s in $servers_all; do
                     [[ " $BENCH_SERVERS " == *" $s "* ]] || continue
-                    [ "$s" = fcgid ] && [ "$b" != libfcgi ] && continue
+                    [ "$s" = fcgid ] || [ "$s" = fcgixpm ] &&
+                        [ "$b" != libfcgi ] && continue
                     st=$(cell "$s" "$b" "$w" "$c" status)
                     local lbl
                     lbl=$(label_of "$s" "$b")
@@ -876,7 +891,13 @@ report() {
                             line="$line | $(cell "$s" "$b" "$w" "$c" gconns)/$(cell "$s" "$b" "$w" "$c" greqs)"
                         fi
                     fi
-                    echo "$line | ${bg:-?}% | $(ratio "$fx" "$(valid_rps "$s" "$b" "$w" "$c" || true)") |"
+                    # mod_fcgid spawns: compared with mod_fcgix spawning
+                    local num=$fx
+                    if [ "$s" = fcgid ]; then
+                        num=$(valid_rps fcgixpm "$b" "$w" "$c" || true)
+                        [ -n "$num" ] || num=$fx
+                    fi
+                    echo "$line | ${bg:-?}% | $(ratio "$num" "$(valid_rps "$s" "$b" "$w" "$c" || true)") |"
                 done
             done
         done
@@ -904,10 +925,38 @@ report() {
         for a in "${ANOMALIES[@]}"; do echo "- $a"; done
     fi
 
+    local alone=""
+    if [ -s "$RAW/coldstart.txt" ]; then
+        echo
+        echo "## Cold start of a never-spawned class"
+        echo
+        echo "The libfcgi binary copied to a new file name (a new class) and requested once; median of $BENCH_COLD_N (min), and a second request to the same URL (warm). \"App alone\": the binary started with its listen socket on fd 0 and one FastCGI request sent at once, fork to END_REQUEST: its own exec-to-accept time plus one request."
+        echo
+        echo "| | first request ms (median) | min | warm request ms | ok |"
+        echo "|---|---:|---:|---:|---:|"
+        local nm med mn warm ok n
+        while read -r nm med mn warm ok n; do
+            case $nm in
+                alone)   echo "| app alone (exec → reply) | $med | $mn | - | $ok/$n |"; alone=$med ;;
+                fcgixpm) echo "| **mod_fcgix** | $med | $mn | $warm | $ok/$n |"; COLD_FX=$med ;;
+                fcgid)   echo "| mod_fcgid | $med | $mn | $warm | $ok/$n |" ;;
+            esac
+        done <"$RAW/coldstart.txt"
+    fi
+
     echo
     echo "## Targets (mod_fcgix ÷ anchor, req/s)"
     echo
     MET=0 MISSED=0 NA=0
+    if [ -n "$alone" ] && [ -n "${COLD_FX:-}" ]; then
+        if awk -v c="$COLD_FX" -v a="$alone" 'BEGIN { exit !(c > 0 && a > 0 && c <= a + 5) }'; then
+            echo "- \`MET   \` cold start: mod_fcgix $COLD_FX ms ≤ app alone $alone ms + 5 ms"
+            MET=$((MET + 1))
+        else
+            echo "- \`MISSED\` cold start: mod_fcgix $COLD_FX ms > app alone $alone ms + 5 ms"
+            MISSED=$((MISSED + 1))
+        fi
+    fi
     for b in $BENCH_BACKENDS; do
         for c in $BENCH_CONNS; do
             target "$b" small "$c" static 0.90
@@ -915,7 +964,10 @@ report() {
             target "$b" get1m "$c" nginx 1.00
             target "$b" post1m "$c" nginx 1.00
             if [ "$c" = 64 ] && [ "$b" = libfcgi ]; then
-                for w in $BENCH_WORKLOADS; do target "$b" "$w" "$c" fcgid 1.50; done
+                # the process manager: both spawn the same binary
+                for w in $BENCH_WORKLOADS; do
+                    target "$b" "$w" "$c" fcgid 1.50 fcgixpm
+                done
             fi
         done
     done
@@ -923,11 +975,11 @@ report() {
     echo "**$MET met, $MISSED missed, $NA not measured.**"
 }
 
-target() { # backend workload conns anchor min
-    local b=$1 w=$2 c=$3 a=$4 min=$5 fx an r verdict
+target() { # backend workload conns anchor min [ours]
+    local b=$1 w=$2 c=$3 a=$4 min=$5 us=${6:-fcgix} fx an r verdict
     [[ " $BENCH_WORKLOADS " == *" $w "* && " $BENCH_CONNS " == *" $c "* ]] || return 0
-    [[ " $BENCH_SERVERS " == *" fcgix "* && " $BENCH_SERVERS " == *" $a "* ]] || return 0
-    fx=$(valid_rps fcgix "$b" "$w" "$c" || true)
+    [[ " $BENCH_SERVERS " == *" $us "* && " $BENCH_SERVERS " == *" $a "* ]] || return 0
+    fx=$(valid_rps "$us" "$b" "$w" "$c" || true)
     an=$(valid_rps "$a" "$b" "$w" "$c" || true)
     r=$(ratio "$fx" "$an")
     if [ "$r" = - ]; then
@@ -943,7 +995,9 @@ target() { # backend workload conns anchor min
     local aname=$a
     [ "$a" = proxy ] && aname=mod_proxy_fcgi
     [ "$a" = fcgid ] && aname=mod_fcgid
-    echo "- \`$verdict\` $b, $(wl_title "$w"), c=$c: mod_fcgix/$aname = $r (target ≥ $min)"
+    local uname="mod_fcgix"
+    [ "$us" = fcgixpm ] && uname="mod_fcgix spawning"
+    echo "- \`$verdict\` $b, $(wl_title "$w"), c=$c: $uname/$aname = $r (target ≥ $min)"
 }
 
 # ---------------------------------------------------------------------
@@ -979,8 +1033,8 @@ log "$ncells cells x $((BENCH_WARMUP + BENCH_SECONDS)) s: about $(( (ncells * (B
 UP=()
 for s in $BENCH_SERVERS; do
     case $s in
-        static|fcgix|proxy|nginx|fcgid) bring_up "$s" ;;
-        *) die "unknown server '$s' (static fcgix proxy nginx fcgid)" ;;
+        static|fcgix|fcgixpm|proxy|nginx|fcgid) bring_up "$s" ;;
+        *) die "unknown server '$s' (static fcgix fcgixpm proxy nginx fcgid)" ;;
     esac
 done
 
@@ -1005,6 +1059,19 @@ for b in $BENCH_BACKENDS; do
         done
     done
 done
+
+# Cold start: a class never spawned before, on the servers that spawn.
+COLD_ARGS=()
+for s in fcgixpm fcgid; do
+    measured_with "$s" libfcgi &&
+        COLD_ARGS+=("$s" "$D/$s/htdocs/cold" "http://127.0.0.1:$(port_of "$s")/cold")
+done
+if [ ${#COLD_ARGS[@]} -gt 0 ]; then
+    log "cold start ($BENCH_COLD_N each)"
+    perl "$HERE/coldstart.pl" "$BIN/hello_libfcgi" "$BENCH_COLD_N" \
+        "${COLD_ARGS[@]}" >"$RAW/coldstart.txt" 2>"$RAW/coldstart.err" ||
+        ANOMALIES+=("cold-start measure failed: $(tail -1 "$RAW/coldstart.err")")
+fi
 
 for s in "${UP[@]}"; do
     bring_down "$s"

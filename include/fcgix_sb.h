@@ -176,6 +176,9 @@ void fcgix_sb_pm_publish(fcgix_sb_t *sb, fcgix_sb_proc_t *p);
 /** Wakes everyone waiting on the class. */
 void fcgix_sb_wake(fcgix_sb_class_t *c);
 
+/** Wakes one waiter: a single process came free. */
+void fcgix_sb_wake_one(fcgix_sb_class_t *c);
+
 /* ---- httpd child side ---- */
 
 /** Takes an IDLE process of the class (CAS to BUSY), or NULL. */

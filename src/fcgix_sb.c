@@ -172,6 +172,17 @@ void fcgix_sb_wake(fcgix_sb_class_t *c)
     syscall(SYS_futex, &c->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
+void fcgix_sb_wake_one(fcgix_sb_class_t *c)
+{
+    apr_atomic_inc32(&c->seq);
+    /* A waiter counts itself before it first looks, and the increment
+     * above is a full barrier: nobody counted means nobody can miss the
+     * process, and the common uncontended release costs no syscall. */
+    if (apr_atomic_read32(&c->waiters)) {
+        syscall(SYS_futex, &c->seq, FUTEX_WAKE, 1, NULL, NULL, 0);
+    }
+}
+
 void fcgix_sb_pm_publish(fcgix_sb_t *sb, fcgix_sb_proc_t *p)
 {
     (void)sb;
@@ -244,8 +255,15 @@ void fcgix_sb_child_release(fcgix_sb_t *sb, fcgix_sb_proc_t *p, int served,
         next = FCGIX_PROC_IDLE;
     }
     /* Only BUSY -> next: the PM may have marked it DEAD meanwhile. */
-    apr_atomic_cas32(&p->state, next, FCGIX_PROC_BUSY);
-    fcgix_sb_wake(c);
+    if (apr_atomic_cas32(&p->state, next, FCGIX_PROC_BUSY) == FCGIX_PROC_BUSY
+        && next == FCGIX_PROC_IDLE) {
+        /* One process free: one waiter, not a herd fighting over it (a
+         * waiter that gives up passes the wake on). */
+        fcgix_sb_wake_one(c);
+    }
+    else {
+        fcgix_sb_wake(c);
+    }
 }
 
 apr_status_t fcgix_sb_child_wait(volatile apr_uint32_t *word,

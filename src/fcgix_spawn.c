@@ -816,9 +816,15 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
                 break;
             }
             if (left <= 0) {
+                /* A wake meant for us may be lost with us: pass it on. */
+                fcgix_sb_wake_one(c);
                 break;
             }
-            if (!sent) {
+            /* The PM spawns for waiters on its own tick; a message makes
+             * it act at once, and is worth sending only when the class
+             * has room (not once per queued request on a busy class). */
+            if (!sent && (c->lim.max_procs == 0
+                          || c->nprocs + c->starting < c->lim.max_procs)) {
                 fcgix_pm_send(st->cfg.ctl_path, &m);
                 sent = 1;
             }
