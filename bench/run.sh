@@ -930,7 +930,7 @@ report() {
         echo
         echo "## Cold start of a never-spawned class"
         echo
-        echo "The libfcgi binary copied to a new file name (a new class) and requested once; median of $BENCH_COLD_N (min), and a second request to the same URL (warm). \"App alone\": the binary started with its listen socket on fd 0 and one FastCGI request sent at once, fork to END_REQUEST: its own exec-to-accept time plus one request."
+        echo "The libfcgi binary copied to a new file name (a new class) and requested once; median of $BENCH_COLD_N (min), and a second request to the same URL (warm). \"App alone\": the binary started with its listen socket on fd 0 and one FastCGI request sent at once, exec to END_REQUEST: its own exec-to-accept time plus one request."
         echo
         echo "| | first request ms (median) | min | warm request ms | ok |"
         echo "|---|---:|---:|---:|---:|"
