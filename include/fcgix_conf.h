@@ -70,6 +70,10 @@ typedef struct fcgix_server_t {
     int processes;             /**< -processes, kept running */
     int restart_delay;         /**< seconds between restarts */
     int priority;              /**< -priority: nice value, 0..19 */
+    /** -user/-group: run through suexec as these (FastCgiWrapper On). */
+    const char *run_user, *run_group;
+    int run_suexec;            /**< post_config: run_uid/run_gid apply */
+    apr_uint32_t run_uid, run_gid;
     char env[2048];            /**< -initial-env, NUL-separated */
     apr_size_t env_len;
     apr_uint64_t inode, dev;   /**< of path, set in post_config */
@@ -117,6 +121,7 @@ typedef struct fcgix_srv_conf_t {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t io_timeout;
     const char *ipc_dir;
+    int fastcgi_wrapper;     /**< FastCgiWrapper On (global) */
     apr_table_t *auth_providers; /**< provider name -> application path */
 } fcgix_srv_conf_t;
 

@@ -46,6 +46,18 @@ static int common_option(cmd_parms *cmd, fcgix_server_t *srv,
     return 1;
 }
 
+/* Both server directives start alike: a path, then options. */
+static const char *server_new(cmd_parms *cmd, int argc, char *const argv[],
+                              fcgix_server_t **srv)
+{
+    if (argc < 1) {
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, " needs a path",
+                           NULL);
+    }
+    *srv = fcgix_conf_server_new(cmd->pool, argv[0], cmd->cmd->name);
+    return NULL;
+}
+
 /*
  * mod_fastcgi options are case-insensitive and take their value as the
  * next word. mod_fastcgi kept only the last of several -host/-socket
@@ -55,15 +67,14 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
                                          char *const argv[])
 {
     const char *name = cmd->cmd->name;
-    fcgix_server_t *srv;
+    fcgix_server_t *srv = NULL;
     const char *err;
     int i;
 
     (void)dc;
-    if (argc < 1) {
-        return apr_pstrcat(cmd->pool, name, " needs a path", NULL);
+    if ((err = server_new(cmd, argc, argv, &srv)) != NULL) {
+        return err;
     }
-    srv = fcgix_conf_server_new(cmd->pool, argv[0], name);
     for (i = 1; i < argc; i++) {
         const char *opt = argv[i];
         const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
@@ -126,15 +137,14 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
                                 char *const argv[])
 {
     const char *name = cmd->cmd->name;
-    fcgix_server_t *srv;
+    fcgix_server_t *srv = NULL;
     const char *err;
     int i;
 
     (void)dc;
-    if (argc < 1) {
-        return apr_pstrcat(cmd->pool, name, " needs a path", NULL);
+    if ((err = server_new(cmd, argc, argv, &srv)) != NULL) {
+        return err;
     }
-    srv = fcgix_conf_server_new(cmd->pool, argv[0], name);
     srv->managed = 1;
     srv->processes = 1;
     srv->restart_delay = 5;
@@ -186,8 +196,13 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
                 return err;
             }
         }
-        else if (!strcasecmp(opt, "-user") || !strcasecmp(opt, "-group")) {
-            /* Identities come from SuexecUserGroup (see README). */
+        else if (!strcasecmp(opt, "-user")) {
+            /* Used with FastCgiWrapper On: the application runs as this
+             * user through httpd's suexec (see fcgix_spawn). */
+            srv->run_user = val;
+        }
+        else if (!strcasecmp(opt, "-group")) {
+            srv->run_group = val;
         }
         else if (!strcasecmp(opt, "-priority")) {
             if (n < 0 || n > 19 || !apr_isdigit(val[0])) {
@@ -485,12 +500,17 @@ const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
 const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
                                          const char *arg)
 {
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+
     (void)dc;
     if (strcasecmp(arg, "on") && strcasecmp(arg, "off") && arg[0] != '/') {
         return apr_psprintf(cmd->pool, "%s takes On, Off or an absolute "
                             "path", cmd->cmd->name);
     }
-    /* Identities come from SuexecUserGroup / ~user (httpd's suexec), as
-     * for every spawned application here. */
+    /* Dynamic applications take their identity from SuexecUserGroup /
+     * ~user (httpd's suexec, whose path httpd fixes: a path given here
+     * means On); FastCgiServer's -user/-group need it On. */
+    sc->fastcgi_wrapper = strcasecmp(arg, "off") != 0;
     return NULL;
 }

@@ -143,14 +143,17 @@ static int unlink_waiter(fcgix_pool_t *pl, waiter_t *w)
     return 0;
 }
 
-/* Closes @p c; its slot under the cap goes to a waiter if there is one. */
-static void conn_drop(fcgix_conn_t *c)
+/* A slot under the cap is free (its connection closed or never opened):
+ * it goes to the oldest waiter, who connects for itself, if there is
+ * one. @p done_request also ends the caller's request. */
+static void slot_free(fcgix_pool_t *pl, int done_request)
 {
-    fcgix_pool_t *pl = c->pool;
     waiter_t *w;
 
-    conn_close(c);
     apr_thread_mutex_lock(pl->mu);
+    if (done_request) {
+        pl->busy--;
+    }
     if ((w = pop_waiter(pl)) == NULL) {
         pl->nopen--;
     }
@@ -159,6 +162,13 @@ static void conn_drop(fcgix_conn_t *c)
         w->conn = NULL;
         sem_post(&w->sem);
     }
+}
+
+/* Closes @p c and frees its slot. */
+static void conn_drop(fcgix_conn_t *c)
+{
+    conn_close(c);
+    slot_free(c->pool, 0);
 }
 
 /*
@@ -383,20 +393,8 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
         *conn = c;
         return APR_SUCCESS;
     }
-    {
-        waiter_t *w;
-        apr_thread_mutex_lock(pl->mu);
-        pl->busy--;
-        if ((w = pop_waiter(pl)) == NULL) {
-            pl->nopen--;
-        }
-        apr_thread_mutex_unlock(pl->mu);
-        if (w) {
-            /* It tries for itself (and most likely fails fast too). */
-            w->conn = NULL;
-            sem_post(&w->sem);
-        }
-    }
+    /* A waiter given the slot tries for itself (and likely fails fast). */
+    slot_free(pl, 1);
     fcgix_pool_disable(pl);
     return rv;
 }

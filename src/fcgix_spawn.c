@@ -4,8 +4,11 @@
  */
 
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -14,6 +17,7 @@
 
 #include "apr_atomic.h"
 #include "apr_file_info.h"
+#include "apr_lib.h"
 #include "apr_strings.h"
 
 #include "httpd.h"
@@ -237,6 +241,90 @@ static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
                        fcgix_pm_msg_t *m);
 static void no_rlimits(fcgix_sb_limits_t *l);
 
+/* A user (@p group 0) or group name, or "#id" (as httpd's User takes). */
+static int name_to_id(const char *name, int group, apr_uint32_t *id)
+{
+    if (name[0] == '#' && apr_isdigit(name[1])) {
+        *id = (apr_uint32_t)atol(name + 1);
+        return OK;
+    }
+    if (group) {
+        struct group *gr = getgrnam(name);
+        if (gr) {
+            *id = (apr_uint32_t)gr->gr_gid;
+            return OK;
+        }
+    }
+    else {
+        struct passwd *pw = getpwnam(name);
+        if (pw) {
+            *id = (apr_uint32_t)pw->pw_uid;
+            return OK;
+        }
+    }
+    return !OK;
+}
+
+/* The uid of -user, and -group's gid or else the user's own group. */
+static int run_ids(fcgix_server_t *srv)
+{
+    struct passwd *pw;
+
+    if (name_to_id(srv->run_user, 0, &srv->run_uid) != OK) {
+        return !OK;
+    }
+    if (srv->run_group) {
+        return name_to_id(srv->run_group, 1, &srv->run_gid);
+    }
+    if (srv->run_user[0] == '#') {
+        return !OK; /* no name to find a group by: -group is needed */
+    }
+    pw = getpwnam(srv->run_user);
+    srv->run_gid = (apr_uint32_t)pw->pw_gid;
+    return OK;
+}
+
+/*
+ * FastCgiServer -user/-group: as in mod_fastcgi, they name the identity
+ * only with FastCgiWrapper On, and then the application runs through
+ * httpd's suexec as that user (suexec's own checks apply: the program
+ * below its docroot, owned by that user). Otherwise they are ignored.
+ */
+static int static_identity(server_rec *s, const fcgix_srv_conf_t *vc,
+                           fcgix_server_t *srv)
+{
+    const fcgix_srv_conf_t *mc =
+        ap_get_module_config(s->module_config, &fcgix_module);
+
+    srv->run_suexec = 0;
+    if (!srv->run_user || !(mc->fastcgi_wrapper || vc->fastcgi_wrapper)) {
+        return OK;
+    }
+    if (!ap_unixd_config.suexec_enabled) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00187)
+                     "%s %s: -user %s needs httpd's suexec, which is not "
+                     "enabled; the application runs as User/Group",
+                     srv->directive, srv->path, srv->run_user);
+        return OK;
+    }
+    if (run_ids(srv) != OK) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FCGIX_LOGNO(00189)
+                     "%s %s: unknown -user %s or -group %s",
+                     srv->directive, srv->path, srv->run_user,
+                     srv->run_group ? srv->run_group : "-");
+        return !OK;
+    }
+    if (srv->run_uid == 0 || srv->run_gid == 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, FCGIX_LOGNO(00188)
+                     "%s %s: refusing to run an application as root "
+                     "(-user %s, -group %s)", srv->directive, srv->path,
+                     srv->run_user, srv->run_group ? srv->run_group : "-");
+        return !OK;
+    }
+    srv->run_suexec = 1;
+    return OK;
+}
+
 /* FastCgiServer applications start at boot (and after a restart, for
  * definitions that are new). The PM may still be binding its socket. */
 static int register_statics(server_rec *s, spawn_state_t *st)
@@ -266,6 +354,9 @@ static int register_statics(server_rec *s, spawn_state_t *st)
             }
             srv->inode = (apr_uint64_t)sb.st_ino;
             srv->dev = (apr_uint64_t)sb.st_dev;
+            if (static_identity(s, vc, srv) != OK) {
+                return !OK;
+            }
             static_msg(srv, st, &m);
             while (fcgix_pm_send(st->cfg.ctl_path, &m) != APR_SUCCESS
                    && apr_time_now() < until) {
@@ -671,6 +762,11 @@ static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
     m->dev = srv->dev;
     m->uid = st->cfg.uid;
     m->gid = st->cfg.gid;
+    if (srv->run_suexec) {
+        m->uid = srv->run_uid;
+        m->gid = srv->run_gid;
+        m->lim.flags |= FCGIX_SPAWN_SUEXEC;
+    }
     m->lim.min_procs = m->lim.max_procs = (apr_uint32_t)srv->processes;
     m->lim.prespawn = 1;
     m->lim.restart_delay = (apr_uint32_t)srv->restart_delay;
