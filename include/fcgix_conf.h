@@ -79,6 +79,9 @@ typedef struct fcgix_server_t {
     apr_uint64_t inode, dev;   /**< of path, set in post_config */
     /** Per-child pools, parallel to addrs; built in child_init. */
     fcgix_pool_t **pools;
+    /** Scoreboard slots, parallel to addrs (post_config; NULL entries
+     *  or array: no scoreboard). */
+    fcgix_sb_backend_t **sb_backends;
 } fcgix_server_t;
 
 /** Process manager settings of spawned applications. */

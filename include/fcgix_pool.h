@@ -22,6 +22,7 @@
 #include "apr_thread_mutex.h"
 
 #include "fcgix_addr.h"
+#include "fcgix_sb.h"
 
 /** What we know of an application's FastCGI capabilities. */
 typedef enum {
@@ -155,5 +156,21 @@ void fcgix_pool_mpx_refused(fcgix_pool_t *pl);
 int fcgix_pool_mpx_was_refused(fcgix_pool_t *pl);
 
 void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st);
+
+/**
+ * Makes the pool add its counters to @p b, the address's scoreboard slot
+ * (the sums over all children), and take its share back when @p pchild
+ * is destroyed. NULL: counters stay per child.
+ */
+void fcgix_pool_set_shm(fcgix_pool_t *pl, fcgix_sb_backend_t *b,
+                        apr_pool_t *pchild);
+
+/** The scoreboard slot given by fcgix_pool_set_shm(), or NULL. */
+fcgix_sb_backend_t *fcgix_pool_shm(fcgix_pool_t *pl);
+
+/** Multiplexing counts (the group's, under its lock): connections and
+ *  requests on them, and the depth just reached on one connection. */
+void fcgix_pool_mpx_count(fcgix_pool_t *pl, int dconns, int dstreams,
+                          apr_uint32_t depth);
 
 #endif /* FCGIX_POOL_H */

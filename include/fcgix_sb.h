@@ -30,8 +30,10 @@
 #include "apr_time.h"
 
 #define FCGIX_SB_MAGIC 0x46434758u /* "FCGX" */
-#define FCGIX_SB_VERSION 1u
+#define FCGIX_SB_VERSION 2u
 #define FCGIX_SB_MAX_CLASSES 256
+#define FCGIX_SB_MAX_BACKENDS 256
+#define FCGIX_SB_SPEC_MAX 128
 #define FCGIX_SB_MAX_PROCS 1024
 #define FCGIX_SB_PATH_MAX 512
 #define FCGIX_SB_SOCK_MAX 108
@@ -122,6 +124,38 @@ typedef struct {
     volatile apr_int32_t exit_status;
 } fcgix_sb_proc_t;
 
+/**
+ * One address of an external server (FcgixExternalServer and the old
+ * names): the sums over every httpd child's pool for that address. Claimed
+ * by the httpd parent in post_config (by path and address, so a graceful
+ * restart keeps it); the counters are atomic adds by the children's pools,
+ * each of which takes its own share back when the child exits. Gauges are
+ * signed: a child that crashed leaves its share until the next full
+ * restart, and readers clamp at 0.
+ */
+typedef struct {
+    volatile apr_uint32_t state;     /**< 0 free, 1 in use */
+    apr_uint64_t key;
+    char path[FCGIX_SB_PATH_MAX];    /**< the server's path */
+    char spec[FCGIX_SB_SPEC_MAX];    /**< the address as configured */
+    volatile apr_int32_t inflight;   /**< requests on it now */
+    volatile apr_int32_t open;       /**< connections open (idle too) */
+    volatile apr_int32_t idle;       /**< kept-alive, unused */
+    volatile apr_int32_t waiting;    /**< requests waiting (max-conns) */
+    volatile apr_int32_t mpx_conns;  /**< shared connections */
+    volatile apr_int32_t mpx_streams;/**< requests on shared connections */
+    volatile apr_uint32_t mpx_depth; /**< most requests seen on one */
+    volatile apr_uint64_t opened;    /**< connections ever opened */
+    volatile apr_uint64_t reuses;    /**< requests on a kept connection */
+    volatile apr_uint64_t failures;  /**< connect failures */
+    volatile apr_uint64_t waited;    /**< requests that had to wait */
+    volatile apr_int64_t disabled_until; /**< apr_time_t */
+    volatile apr_uint32_t caps;      /**< fcgix_caps_state_e */
+    volatile apr_int32_t mpxs_conns; /**< FCGI_MPXS_CONNS said */
+    volatile apr_int32_t max_conns;  /**< FCGI_MAX_CONNS said */
+    volatile apr_int32_t max_reqs;   /**< FCGI_MAX_REQS said */
+} fcgix_sb_backend_t;
+
 typedef struct fcgix_sb_t {
     apr_uint32_t magic;
     apr_uint32_t version;
@@ -137,6 +171,7 @@ typedef struct fcgix_sb_t {
     volatile apr_uint32_t hiwater;   /**< slots [0, hiwater) ever used */
     fcgix_sb_class_t classes[FCGIX_SB_MAX_CLASSES];
     fcgix_sb_proc_t procs[FCGIX_SB_MAX_PROCS];
+    fcgix_sb_backend_t backends[FCGIX_SB_MAX_BACKENDS];
 } fcgix_sb_t;
 
 /** The socket of process slot @p idx: "<ipc_dir>/p<idx>.sock". */
@@ -154,6 +189,14 @@ apr_uint64_t fcgix_sb_class_key(const char *path, apr_uint64_t inode,
 /** The class with this identity, or NULL (lock-free scan). */
 fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,
                                       const char *path);
+
+/**
+ * The slot of one external server address (httpd parent, post_config):
+ * the one it had before a restart, else a free one, else NULL (counters
+ * then stay per child).
+ */
+fcgix_sb_backend_t *fcgix_sb_backend_claim(fcgix_sb_t *sb, const char *path,
+                                           const char *spec);
 
 /* ---- process manager side ---- */
 

@@ -320,6 +320,9 @@ static apr_status_t init_server_pools(apr_pool_t *pchild,
         apr_status_t rv = fcgix_pool_create(
             &srv->pools[i], APR_ARRAY_IDX(srv->addrs, i, fcgix_addr_t *),
             &srv->limits, pchild);
+        if (rv == APR_SUCCESS && srv->sb_backends) {
+            fcgix_pool_set_shm(srv->pools[i], srv->sb_backends[i], pchild);
+        }
         if (rv == APR_SUCCESS) {
             rv = fcgix_mpx_group_create(&srv->mpx_groups[i], srv->pools[i],
                                         &srv->mpx_limits, pchild);

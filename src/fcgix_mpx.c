@@ -333,6 +333,7 @@ static void mconn_destroy(mconn_t *mc)
         }
     }
     g->stats.conns--;
+    fcgix_pool_mpx_count(g->pl, -1, 0, 0);
     free(mc->ids);
     /* The pool's "release" closes the socket and frees mc (in c->p). */
     fcgix_pool_release(mc->conn, 0);
@@ -434,6 +435,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
             mc->next = g->conns;
             g->conns = mc;
             g->stats.conns++;
+            fcgix_pool_mpx_count(g->pl, 1, 0, 0);
             fresh = NULL;
         }
         if (mc) {
@@ -456,6 +458,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
     mc->ids[i] = ms;
     mc->nstreams++;
     g->stats.streams++;
+    fcgix_pool_mpx_count(g->pl, 0, 1, (apr_uint32_t)mc->nstreams);
     if ((apr_uint32_t)mc->nstreams > g->stats.max_depth) {
         g->stats.max_depth = (apr_uint32_t)mc->nstreams;
     }
@@ -464,6 +467,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
         fresh->next = g->conns;
         g->conns = fresh;
         g->stats.conns++;
+        fcgix_pool_mpx_count(g->pl, 1, 0, 0);
         fresh->idle_since = apr_time_now();
     }
     apr_thread_mutex_unlock(g->mu);
@@ -675,6 +679,7 @@ void fcgix_mpx_close(fcgix_mstream_t *ms)
 
     apr_thread_mutex_lock(g->mu);
     g->stats.streams--;
+    fcgix_pool_mpx_count(g->pl, 0, -1, 0);
     if (ms->ended || mc->broken) {
         release_id(mc, ms);
         stream_free(ms);

@@ -29,6 +29,7 @@ typedef struct waiter_t {
 
 struct fcgix_pool_t {
     apr_thread_mutex_t *mu;
+    fcgix_sb_backend_t *shm; /* all children's sums, or NULL */
     apr_allocator_t *alloc;  /* the connections' memory, kept between */
     waiter_t *whead, *wtail; /* FIFO */
     const fcgix_addr_t *addr;
@@ -49,7 +50,20 @@ struct fcgix_pool_t {
     int mpx_refused;
     int max_conns;
     int max_reqs;
+    apr_int32_t mpx_conns;   /* this child's share, for shm_leave */
+    apr_int32_t mpx_streams;
 };
+
+/* A counter of this child's pool and, when there is one, its share of
+ * the all-children sum in the scoreboard (relaxed atomic adds: readers
+ * only display them). */
+#define BUMP(pl, local, shared, d)                                         \
+    do {                                                                   \
+        (pl)->local += (d);                                                \
+        if ((pl)->shm) {                                                   \
+            __atomic_add_fetch(&(pl)->shm->shared, (d), __ATOMIC_RELAXED); \
+        }                                                                  \
+    } while (0)
 
 static const char *const caps_names[] = {
     "UNKNOWN", "ASKED", "KNOWN", "REFUSED"
@@ -120,7 +134,7 @@ static waiter_t *pop_waiter(fcgix_pool_t *pl)
         if (pl->whead == NULL) {
             pl->wtail = NULL;
         }
-        pl->nwait--;
+        BUMP(pl, nwait, waiting, -1);
     }
     return w;
 }
@@ -136,7 +150,7 @@ static int unlink_waiter(fcgix_pool_t *pl, waiter_t *w)
             if (pl->wtail == w) {
                 pl->wtail = prev;
             }
-            pl->nwait--;
+            BUMP(pl, nwait, waiting, -1);
             return 1;
         }
     }
@@ -152,10 +166,10 @@ static void slot_free(fcgix_pool_t *pl, int done_request)
 
     apr_thread_mutex_lock(pl->mu);
     if (done_request) {
-        pl->busy--;
+        BUMP(pl, busy, inflight, -1);
     }
     if ((w = pop_waiter(pl)) == NULL) {
-        pl->nopen--;
+        BUMP(pl, nopen, open, -1);
     }
     apr_thread_mutex_unlock(pl->mu);
     if (w) {
@@ -238,7 +252,7 @@ static fcgix_conn_t *take_idle(fcgix_pool_t *pl, apr_time_t now,
 
     while ((c = pl->idle) != NULL) {
         pl->idle = c->next;
-        pl->nidle--;
+        BUMP(pl, nidle, idle, -1);
         if (now - c->used <= pl->lim.idle_ttl) {
             return c;
         }
@@ -267,7 +281,7 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
     int rc;
 
     if (sem_init(&w.sem, 0, 0) != 0) {
-        pl->busy--;
+        BUMP(pl, busy, inflight, -1);
         apr_thread_mutex_unlock(pl->mu);
         return APR_FROM_OS_ERROR(errno);
     }
@@ -280,8 +294,8 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
         pl->whead = &w;
     }
     pl->wtail = &w;
-    pl->nwait++;
-    pl->waited++;
+    BUMP(pl, nwait, waiting, 1);
+    BUMP(pl, waited, waited, 1);
     apr_thread_mutex_unlock(pl->mu);
 
     ts.tv_sec = (time_t)apr_time_sec(deadline);
@@ -292,7 +306,7 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
     if (rc != 0) {
         apr_thread_mutex_lock(pl->mu);
         if (unlink_waiter(pl, &w)) {
-            pl->busy--;
+            BUMP(pl, busy, inflight, -1);
             apr_thread_mutex_unlock(pl->mu);
             sem_destroy(&w.sem);
             return FCGIX_POOL_FULL;
@@ -318,9 +332,9 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
 
     capped = capped && pl->lim.max_conns > 0;
     apr_thread_mutex_lock(pl->mu);
-    pl->busy++;
+    BUMP(pl, busy, inflight, 1);
     if ((c = take_idle(pl, now, &stale)) != NULL) {
-        pl->reuses++;
+        BUMP(pl, reuses, reuses, 1);
         apr_thread_mutex_unlock(pl->mu);
     }
     else if (stale || !capped
@@ -331,7 +345,7 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
             stale = x->next;
         }
         else {
-            pl->nopen++;
+            BUMP(pl, nopen, open, 1);
         }
         apr_thread_mutex_unlock(pl->mu);
         if (x) {
@@ -345,7 +359,7 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
         }
         if (c) {
             apr_thread_mutex_lock(pl->mu);
-            pl->reuses++;
+            BUMP(pl, reuses, reuses, 1);
             apr_thread_mutex_unlock(pl->mu);
         }
     }
@@ -363,10 +377,10 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
         conn_close(c);
         stale = NULL;
         apr_thread_mutex_lock(pl->mu);
-        pl->reuses--;
+        BUMP(pl, reuses, reuses, -1);
         if ((c = take_idle(pl, apr_time_now(), &stale)) != NULL) {
-            pl->nopen--; /* the dead one's slot */
-            pl->reuses++;
+            BUMP(pl, nopen, open, -1); /* the dead one's slot */
+            BUMP(pl, reuses, reuses, 1);
         }
         apr_thread_mutex_unlock(pl->mu);
         close_stale(stale);
@@ -387,8 +401,11 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
     }
     if (rv == APR_SUCCESS) {
         apr_thread_mutex_lock(pl->mu);
-        pl->opened++;
+        BUMP(pl, opened, opened, 1);
         pl->disabled_until = 0;
+        if (pl->shm) {
+            pl->shm->disabled_until = 0;
+        }
         apr_thread_mutex_unlock(pl->mu);
         *conn = c;
         return APR_SUCCESS;
@@ -402,8 +419,11 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
 void fcgix_pool_disable(fcgix_pool_t *pl)
 {
     apr_thread_mutex_lock(pl->mu);
-    pl->failures++;
+    BUMP(pl, failures, failures, 1);
     pl->disabled_until = apr_time_now() + pl->lim.disable_for;
+    if (pl->shm) {
+        pl->shm->disabled_until = pl->disabled_until;
+    }
     apr_thread_mutex_unlock(pl->mu);
 }
 
@@ -420,7 +440,7 @@ void fcgix_pool_release(fcgix_conn_t *c, int reusable)
         reusable = 0;
     }
     apr_thread_mutex_lock(pl->mu);
-    pl->busy--;
+    BUMP(pl, busy, inflight, -1);
     if (reusable && (w = pop_waiter(pl)) != NULL) {
         /* Straight to the oldest waiter, even past the idle bound:
          * closing it would only make the waiter open another. */
@@ -428,7 +448,7 @@ void fcgix_pool_release(fcgix_conn_t *c, int reusable)
     else if (reusable && pl->nidle < (apr_uint32_t)pl->lim.keepalive) {
         c->next = pl->idle;
         pl->idle = c;
-        pl->nidle++;
+        BUMP(pl, nidle, idle, 1);
         c = NULL;
     }
     apr_thread_mutex_unlock(pl->mu);
@@ -461,6 +481,9 @@ int fcgix_pool_caps_should_ask(fcgix_pool_t *pl)
     apr_thread_mutex_lock(pl->mu);
     if (pl->caps == FCGIX_CAPS_UNKNOWN) {
         __atomic_store_n(&pl->caps, FCGIX_CAPS_ASKED, __ATOMIC_RELAXED);
+        if (pl->shm && pl->shm->caps == FCGIX_CAPS_UNKNOWN) {
+            pl->shm->caps = FCGIX_CAPS_ASKED;
+        }
         ask = 1;
     }
     apr_thread_mutex_unlock(pl->mu);
@@ -520,11 +543,21 @@ void fcgix_pool_caps_answer(fcgix_pool_t *pl, const unsigned char *body,
         __atomic_store_n(&pl->mpxs_conns, mpxs, __ATOMIC_RELAXED);
     }
     __atomic_store_n(&pl->caps, FCGIX_CAPS_KNOWN, __ATOMIC_RELEASE);
+    if (pl->shm) {
+        pl->shm->caps = FCGIX_CAPS_KNOWN;
+        pl->shm->mpxs_conns = pl->mpxs_conns;
+    }
     if (max_conns >= 0) {
         pl->max_conns = max_conns;
+        if (pl->shm) {
+            pl->shm->max_conns = max_conns;
+        }
     }
     if (max_reqs >= 0) {
         pl->max_reqs = max_reqs;
+        if (pl->shm) {
+            pl->shm->max_reqs = max_reqs;
+        }
     }
     apr_thread_mutex_unlock(pl->mu);
 }
@@ -533,6 +566,9 @@ void fcgix_pool_caps_refused(fcgix_pool_t *pl)
 {
     apr_thread_mutex_lock(pl->mu);
     __atomic_store_n(&pl->caps, FCGIX_CAPS_REFUSED, __ATOMIC_RELAXED);
+    if (pl->shm) {
+        pl->shm->caps = FCGIX_CAPS_REFUSED;
+    }
     apr_thread_mutex_unlock(pl->mu);
 }
 
@@ -569,4 +605,64 @@ void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st)
     st->max_conns = pl->max_conns;
     st->max_reqs = pl->max_reqs;
     apr_thread_mutex_unlock(pl->mu);
+}
+
+/* The child leaves: what it still counts in the sums goes with it. */
+static apr_status_t shm_leave(void *data)
+{
+    fcgix_pool_t *pl = data;
+    fcgix_sb_backend_t *b = pl->shm;
+
+    if (b) {
+        __atomic_sub_fetch(&b->inflight, (apr_int32_t)pl->busy,
+                           __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&b->open, (apr_int32_t)pl->nopen,
+                           __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&b->idle, (apr_int32_t)pl->nidle,
+                           __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&b->waiting, (apr_int32_t)pl->nwait,
+                           __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&b->mpx_conns, pl->mpx_conns, __ATOMIC_RELAXED);
+        __atomic_sub_fetch(&b->mpx_streams, pl->mpx_streams,
+                           __ATOMIC_RELAXED);
+        pl->shm = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+void fcgix_pool_set_shm(fcgix_pool_t *pl, fcgix_sb_backend_t *b,
+                        apr_pool_t *pchild)
+{
+    pl->shm = b;
+    if (b) {
+        apr_pool_cleanup_register(pchild, pl, shm_leave,
+                                  apr_pool_cleanup_null);
+    }
+}
+
+fcgix_sb_backend_t *fcgix_pool_shm(fcgix_pool_t *pl)
+{
+    return pl->shm;
+}
+
+void fcgix_pool_mpx_count(fcgix_pool_t *pl, int dconns, int dstreams,
+                          apr_uint32_t depth)
+{
+    fcgix_sb_backend_t *b = pl->shm;
+
+    /* Called under the multiplexing group's lock. */
+    pl->mpx_conns += dconns;
+    pl->mpx_streams += dstreams;
+    if (b == NULL) {
+        return;
+    }
+    if (dconns) {
+        __atomic_add_fetch(&b->mpx_conns, dconns, __ATOMIC_RELAXED);
+    }
+    if (dstreams) {
+        __atomic_add_fetch(&b->mpx_streams, dstreams, __ATOMIC_RELAXED);
+    }
+    if (depth > b->mpx_depth) {
+        b->mpx_depth = depth; /* a lost race only loses a maximum */
+    }
 }

@@ -95,6 +95,42 @@ apr_uint64_t fcgix_sb_class_key(const char *path, apr_uint64_t inode,
     return h;
 }
 
+fcgix_sb_backend_t *fcgix_sb_backend_claim(fcgix_sb_t *sb, const char *path,
+                                           const char *spec)
+{
+    apr_uint64_t h = 1469598103934665603ULL;
+    fcgix_sb_backend_t *free_slot = NULL;
+    const char *p;
+    int i;
+
+    for (p = path; *p; p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    }
+    h = (h ^ '\n') * 1099511628211ULL;
+    for (p = spec; *p; p++) {
+        h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+    }
+    for (i = 0; i < FCGIX_SB_MAX_BACKENDS; i++) {
+        fcgix_sb_backend_t *b = &sb->backends[i];
+        if (b->state == 1 && b->key == h && !strcmp(b->path, path)
+            && !strcmp(b->spec, spec)) {
+            return b;
+        }
+        if (b->state == 0 && free_slot == NULL) {
+            free_slot = b;
+        }
+    }
+    if (free_slot) {
+        memset(free_slot, 0, sizeof(*free_slot));
+        free_slot->key = h;
+        apr_cpystrn(free_slot->path, path, sizeof(free_slot->path));
+        apr_cpystrn(free_slot->spec, spec, sizeof(free_slot->spec));
+        __sync_synchronize();
+        free_slot->state = 1;
+    }
+    return free_slot;
+}
+
 fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,
                                       const char *path)
 {

@@ -325,6 +325,43 @@ static int static_identity(server_rec *s, const fcgix_srv_conf_t *vc,
     return OK;
 }
 
+/* Every address of every external server gets its scoreboard slot, so
+ * that the status page shows all children's sums. */
+static void register_backends(server_rec *s, spawn_state_t *st,
+                              apr_pool_t *pconf)
+{
+    server_rec *vs;
+    int full = 0;
+
+    for (vs = s; vs; vs = vs->next) {
+        fcgix_srv_conf_t *vc =
+            ap_get_module_config(vs->module_config, &fcgix_module);
+        int i, k;
+        for (i = 0; i < vc->servers->nelts; i++) {
+            fcgix_server_t *srv = APR_ARRAY_IDX(vc->servers, i,
+                                                fcgix_server_t *);
+            if (srv->managed || srv->sb_backends) {
+                continue; /* spawned, or seen from another vhost */
+            }
+            srv->sb_backends = apr_pcalloc(pconf, sizeof(*srv->sb_backends)
+                                                  * srv->addrs->nelts);
+            for (k = 0; k < srv->addrs->nelts; k++) {
+                const fcgix_addr_t *a =
+                    APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *);
+                srv->sb_backends[k] =
+                    fcgix_sb_backend_claim(st->sb, srv->path, a->spec);
+                full |= srv->sb_backends[k] == NULL;
+            }
+        }
+    }
+    if (full) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00190)
+                     "more than %d external server addresses: the status "
+                     "page counts the others per httpd child",
+                     FCGIX_SB_MAX_BACKENDS);
+    }
+}
+
 /* FastCgiServer applications start at boot (and after a restart, for
  * definitions that are new). The PM may still be binding its socket. */
 static int register_statics(server_rec *s, spawn_state_t *st)
@@ -458,7 +495,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     sc->spawn = st;
-    (void)pconf;
+    register_backends(s, st, pconf);
     return register_statics(s, st);
 }
 

@@ -276,6 +276,44 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
     }
 }
 
+static apr_uint32_t gauge(apr_int32_t v)
+{
+    /* A crashed child's share stays in a sum: never show it below 0. */
+    return v > 0 ? (apr_uint32_t)v : 0;
+}
+
+/* The sums over all children, when the address has a scoreboard slot
+ * (what this child alone knows stays: its overflow count). */
+static void shm_sums(const fcgix_sb_backend_t *b, fcgix_pool_stats_t *ps,
+                     fcgix_mpx_stats_t *ms)
+{
+    if (b == NULL) {
+        return;
+    }
+    ps->busy = gauge(b->inflight);
+    ps->open = gauge(b->open);
+    ps->idle = gauge(b->idle);
+    ps->waiting = gauge(b->waiting);
+    ps->opened = (apr_uint32_t)b->opened;
+    ps->reuses = (apr_uint32_t)b->reuses;
+    ps->failures = (apr_uint32_t)b->failures;
+    ps->waited = (apr_uint32_t)b->waited;
+    if (b->disabled_until > ps->disabled_until) {
+        ps->disabled_until = b->disabled_until;
+    }
+    if (b->caps > (apr_uint32_t)ps->caps) {
+        ps->caps = (fcgix_caps_state_e)b->caps;
+        ps->mpxs_conns = b->mpxs_conns;
+        ps->max_conns = b->max_conns;
+        ps->max_reqs = b->max_reqs;
+    }
+    ms->conns = gauge(b->mpx_conns);
+    ms->streams = gauge(b->mpx_streams);
+    if (b->mpx_depth > ms->max_depth) {
+        ms->max_depth = b->mpx_depth;
+    }
+}
+
 static void externals(request_rec *r, out_e how, apr_time_t now)
 {
     server_rec *s;
@@ -304,6 +342,7 @@ static void externals(request_rec *r, out_e how, apr_time_t now)
                 fcgix_mpx_stats_t ms;
                 fcgix_pool_stats(srv->pools[k], &ps);
                 fcgix_mpx_stats(srv->mpx_groups[k], &ms);
+                shm_sums(fcgix_pool_shm(srv->pools[k]), &ps, &ms);
                 addr_out(r, srv, APR_ARRAY_IDX(srv->addrs, k,
                                                fcgix_addr_t *),
                          &ps, &ms, first, how, now);
@@ -380,9 +419,10 @@ static int status_handler(request_rec *r)
         ap_rputs("<h2>Spawned applications</h2><p>No process manager "
                  "(no application is spawned by this server).</p>\n", r);
     }
-    ap_rprintf(r, "<h2>External servers</h2>\n<p>Connection pools of the "
-               "httpd child that answered (pid %d); every child has its "
-               "own.</p>\n<table><tr><th>Server</th><th>Address</th>"
+    ap_rprintf(r, "<h2>External servers</h2>\n<p>Every httpd child has "
+               "pools of its own; the counters are their sums (from the "
+               "scoreboard; per child, here pid %d, when there is no "
+               "process manager).</p>\n<table><tr><th>Server</th><th>Address</th>"
                "<th>In flight</th><th>Open conns</th><th>Idle conns</th>"
                "<th>Waiting</th><th>Opened</th>"
                "<th>Reuses</th><th>Failures</th><th>GET_VALUES</th>"

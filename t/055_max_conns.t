@@ -49,6 +49,22 @@ my $nkids = @kids || 1;
         or diag(explain($per));
     ok(!FcgixTest::log_wait($off, FcgixTest::tag_re('pool_full'), 0.2),
        'max-conns=2: nobody waited past max-conns-wait');
+
+    # The status page (any child answers it) shows the sums over all
+    # children, from the scoreboard: the kept connections of every child
+    # that served, each child's at most 2.
+    my $st = http(path => '/dropin-status?auto');
+    my ($line) = grep { m{^Backend: \S+/pool/mc/c\.fcgi } }
+                 split /\n/, $st->{body} // '';
+    my %kv = map { split /=/, $_, 2 } grep { /=/ } split / /, $line // '';
+    my $children = keys %$per;
+    is($kv{open}, 2 * $children,
+       "status page: open=$kv{open} connections: 2 kept by each of the "
+       . "$children children that served") or diag($line // $st->{body});
+    is($kv{idle}, 2 * $children, 'status page: all of them idle now');
+    is($kv{inflight}, 0, 'status page: nothing in flight now');
+    ok(($kv{waited} // 0) > 0, 'status page: waited counts the requests '
+       . 'that had to wait');
 }
 
 # Without keep-alive a request's connection is closed, and the slot passes
