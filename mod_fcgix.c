@@ -16,6 +16,7 @@
 
 #include "fcgix.h"
 #include "fcgix_authz.h"
+#include "fcgix_compat.h"
 #include "fcgix_conf.h"
 #include "fcgix_handler.h"
 #include "fcgix_spawn.h"
@@ -27,6 +28,7 @@ static void fcgix_register_hooks(apr_pool_t *p)
     fcgix_authz_register_hooks(p);
     fcgix_spawn_register_hooks(p);
     fcgix_status_register_hooks(p);
+    fcgix_compat_register_names(p);
 }
 
 AP_DECLARE_MODULE(fcgix) = {

@@ -37,6 +37,17 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
     "[-idle-timeout s] [-pass-header Name] [-flush]"
 
 const char *fcgix_compat_ignore(cmd_parms *cmd, void *dc, const char *args);
+
+/**
+ * Makes the old modules' names answer (when neither is loaded itself):
+ * <IfModule mod_fcgid.c> and <IfModule mod_fastcgi.c> sections are read
+ * as they were (Debian's own fcgid.conf is one). Two empty module
+ * records carry the names (no directive, hook or
+ * configuration of their own); they leave with the configuration pool
+ * @p pconf. Called from the module's hook registration, i.e. at LoadModule
+ * time, before the sections that test them are read.
+ */
+void fcgix_compat_register_names(apr_pool_t *pconf);
 const char *fcgix_compat_windows(cmd_parms *cmd, void *dc,
                                  const char *args);
 const char *fcgix_compat_max_requests(cmd_parms *cmd, void *dc,

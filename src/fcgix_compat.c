@@ -514,3 +514,60 @@ const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
     sc->fastcgi_wrapper = strcasecmp(arg, "off") != 0;
     return NULL;
 }
+
+/* ------------------------------------------------------------------ */
+/* The old modules' names                                              */
+/* ------------------------------------------------------------------ */
+
+static module fcgid_name = { STANDARD20_MODULE_STUFF, NULL, NULL, NULL,
+                             NULL, NULL, NULL, AP_MODULE_FLAG_NONE };
+static module fastcgi_name = { STANDARD20_MODULE_STUFF, NULL, NULL, NULL,
+                               NULL, NULL, NULL, AP_MODULE_FLAG_NONE };
+
+static struct {
+    module *m;
+    const char *file; /* what <IfModule> compares */
+    const char *sym;  /* its symbol, as LoadModule named it */
+    int added;
+} old_names[] = {
+    { &fcgid_name, "mod_fcgid.c", "fcgid_module", 0 },
+    { &fastcgi_name, "mod_fastcgi.c", "fastcgi_module", 0 }
+};
+
+/* Before the DSO is unloaded (mod_so's own cleanups were registered
+ * before ours for the file, after ours for the module): records in the
+ * unloaded file must not stay in the module list. */
+static apr_status_t drop_names(void *data)
+{
+    size_t i;
+
+    (void)data;
+    for (i = 0; i < sizeof(old_names) / sizeof(old_names[0]); i++) {
+        if (old_names[i].added) {
+            ap_remove_module(old_names[i].m);
+            old_names[i].m->next = NULL;
+            old_names[i].added = 0;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+void fcgix_compat_register_names(apr_pool_t *pconf)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(old_names) / sizeof(old_names[0]); i++) {
+        module *m = old_names[i].m;
+        if (old_names[i].added || ap_find_linked_module(old_names[i].file)) {
+            continue; /* the real module is loaded: its name is taken */
+        }
+        m->name = old_names[i].file;
+        m->module_index = -1;
+        m->next = NULL;
+        if (ap_add_module(m, pconf, old_names[i].sym) == NULL) {
+            old_names[i].added = 1;
+        }
+    }
+    apr_pool_cleanup_register(pconf, NULL, drop_names,
+                              apr_pool_cleanup_null);
+}

@@ -2,8 +2,9 @@
 # included) and of mod_fastcgi (aliases included, every option of
 # FastCgiServer, FastCgiExternalServer and FastCgiConfig), as listed in
 # ANCHORS.md §2a/§2b, with valid values, is accepted by `apache2 -t`.
-# Debian's own /etc/apache2/mods-available/fcgid.conf (its content only:
-# mod_fcgid is never loaded) is part of the configuration.
+# Debian's own /etc/apache2/mods-available/fcgid.conf is part of the
+# configuration, as it is (mod_fcgix answers to <IfModule mod_fcgid.c>)
+# and unwrapped.
 #
 # The configurations are generated into t/logs/dropin/081/: all.conf (all
 # at once, in the order users write them) and one small configuration per
@@ -202,8 +203,9 @@ my @options = (
     (map { [S => 'FastCgiConfig', $_, $_] } @cfg_opts),
 );
 
-# Debian's fcgid.conf, with its <IfModule mod_fcgid.c> wrapper taken
-# off (mod_fcgid is not loaded, so httpd would skip all of it)
+# Debian's fcgid.conf, also with its <IfModule mod_fcgid.c> wrapper taken
+# off (so that its directives are parsed even if that section were
+# skipped)
 my ($debian_raw, $debian_conf);
 if (-r $debian) {
     open my $fh, '<', $debian or die "$debian: $!";
@@ -345,6 +347,33 @@ SKIP: {
     $f = item_conf(qq{Include "$work/debian-fcgid.conf"\n});
     syntax_ok($f, "$debian without its <IfModule mod_fcgid.c>: "
               . 'Syntax OK');
+}
+
+# 4b. The old modules' names answer <IfModule>: such sections are read.
+{
+    my $f = item_conf(join '',
+        qq{<IfModule mod_fcgid.c>\n    Define FCGIX_SAW_FCGID\n</IfModule>\n},
+        qq{<IfModule mod_fastcgi.c>\n    Define FCGIX_SAW_FASTCGI\n}
+        . qq{</IfModule>\n},
+        qq{<IfModule !mod_fcgid.c>\n    Define FCGIX_NOT_FCGID\n}
+        . qq{</IfModule>\n});
+    my $pid = open my $fh, '-|';
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        open STDERR, '>&', \*STDOUT;
+        chdir $work;
+        exec $httpd, '-t', '-D', 'DUMP_RUN_CFG', '-f', $f
+            or POSIX::_exit(127);
+    }
+    my $out = do { local $/; <$fh> } // '';
+    close $fh;
+    like($out, qr/^Define: FCGIX_SAW_FCGID$/m,
+         '<IfModule mod_fcgid.c> sections are read with mod_fcgix loaded')
+        or diag($out);
+    like($out, qr/^Define: FCGIX_SAW_FASTCGI$/m,
+         '<IfModule mod_fastcgi.c> sections are read too');
+    unlike($out, qr/FCGIX_NOT_FCGID/,
+           '<IfModule !mod_fcgid.c> sections are skipped');
 }
 
 # ---------------------------------------------------------------------
