@@ -26,6 +26,22 @@ typedef struct fcgix_spool_t {
     apr_off_t total;
 } fcgix_spool_t;
 
+/** What fcgix_body_read() hands each piece of the body to; an error stops
+ *  the read and is returned as is. */
+typedef apr_status_t fcgix_body_fn(void *ctx, const char *data,
+                                   apr_size_t len);
+
+/**
+ * One read of @p r's body (up to @p max bytes) into @p bb, handing every
+ * piece of data to @p fn. The data stays valid until the caller cleans
+ * @p bb up. Sets *eos at the end of the body.
+ * @return APR_SUCCESS; the input filters' error with *client_err set;
+ *         @p fn's error
+ */
+apr_status_t fcgix_body_read(request_rec *r, apr_bucket_brigade *bb,
+                             apr_size_t max, fcgix_body_fn *fn, void *ctx,
+                             int *eos, int *client_err);
+
 /** Status for "the body is larger than max_len" (the caller sends 413). */
 #define FCGIX_BODY_TOO_LARGE APR_ENOSPC
 

@@ -35,6 +35,78 @@ static apr_status_t open_tempfile(request_rec *r, apr_file_t **f)
                            r->pool);
 }
 
+apr_status_t fcgix_body_read(request_rec *r, apr_bucket_brigade *bb,
+                             apr_size_t max, fcgix_body_fn *fn, void *ctx,
+                             int *eos, int *client_err)
+{
+    apr_bucket *e;
+    apr_status_t rv;
+
+    rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES,
+                        APR_BLOCK_READ, max);
+    if (rv != APR_SUCCESS) {
+        *client_err = 1;
+        return rv;
+    }
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
+         e = APR_BUCKET_NEXT(e)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_EOS(e)) {
+            *eos = 1;
+            break;
+        }
+        if (APR_BUCKET_IS_METADATA(e)) {
+            continue;
+        }
+        if ((rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ))
+            != APR_SUCCESS) {
+            *client_err = 1;
+            return rv;
+        }
+        if (len && (rv = fn(ctx, data, len)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    return APR_SUCCESS;
+}
+
+typedef struct {
+    request_rec *r;
+    fcgix_spool_t *sp;
+    apr_off_t max_len, max_mem, mem_len;
+    const char **where;
+} spool_ctx_t;
+
+static apr_status_t spool_piece(void *ctxv, const char *data,
+                                apr_size_t len)
+{
+    spool_ctx_t *x = ctxv;
+    fcgix_spool_t *sp = x->sp;
+    apr_status_t rv;
+
+    if (x->max_len > 0 && sp->total + (apr_off_t)len > x->max_len) {
+        return FCGIX_BODY_TOO_LARGE;
+    }
+    sp->total += len;
+    if (sp->file == NULL && x->mem_len + (apr_off_t)len <= x->max_mem) {
+        x->mem_len += len;
+        return apr_brigade_write(sp->mem, NULL, NULL, data, len);
+    }
+    if (sp->file == NULL
+        && (rv = open_tempfile(x->r, &sp->file)) != APR_SUCCESS) {
+        *x->where = "tempfile";
+        return rv;
+    }
+    rv = apr_file_write_full(sp->file, data, len, NULL);
+    sp->file_len += len;
+    if (rv != APR_SUCCESS) {
+        *x->where = "tempfile";
+    }
+    return rv;
+}
+
 apr_status_t fcgix_body_spool(request_rec *r, apr_off_t max_len,
                               apr_off_t max_mem, fcgix_spool_t **out,
                               const char **where)
@@ -42,61 +114,25 @@ apr_status_t fcgix_body_spool(request_rec *r, apr_off_t max_len,
     conn_rec *c = r->connection;
     fcgix_spool_t *sp = apr_pcalloc(r->pool, sizeof(*sp));
     apr_bucket_brigade *in = apr_brigade_create(r->pool, c->bucket_alloc);
-    apr_off_t mem_len = 0;
-    int seen_eos = 0;
+    spool_ctx_t x;
+    int seen_eos = 0, client_err = 0;
     apr_status_t rv;
 
     *where = NULL;
     sp->mem = apr_brigade_create(r->pool, c->bucket_alloc);
+    x.r = r;
+    x.sp = sp;
+    x.max_len = max_len;
+    x.max_mem = max_mem;
+    x.mem_len = 0;
+    x.where = where;
     while (!seen_eos) {
-        apr_bucket *e;
-
-        rv = ap_get_brigade(r->input_filters, in, AP_MODE_READBYTES,
-                            APR_BLOCK_READ, SPOOL_READ);
+        rv = fcgix_body_read(r, in, SPOOL_READ, spool_piece, &x, &seen_eos,
+                             &client_err);
+        apr_brigade_cleanup(in);
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        for (e = APR_BRIGADE_FIRST(in); e != APR_BRIGADE_SENTINEL(in);
-             e = APR_BUCKET_NEXT(e)) {
-            const char *data;
-            apr_size_t len;
-
-            if (APR_BUCKET_IS_EOS(e)) {
-                seen_eos = 1;
-                break;
-            }
-            if (APR_BUCKET_IS_METADATA(e)) {
-                continue;
-            }
-            rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
-            if (rv != APR_SUCCESS) {
-                return rv;
-            }
-            if (max_len > 0 && sp->total + (apr_off_t)len > max_len) {
-                return FCGIX_BODY_TOO_LARGE;
-            }
-            sp->total += len;
-            if (sp->file == NULL && mem_len + (apr_off_t)len <= max_mem) {
-                rv = apr_brigade_write(sp->mem, NULL, NULL, data, len);
-                mem_len += len;
-            }
-            else {
-                if (sp->file == NULL
-                    && (rv = open_tempfile(r, &sp->file)) != APR_SUCCESS) {
-                    *where = "tempfile";
-                    return rv;
-                }
-                rv = apr_file_write_full(sp->file, data, len, NULL);
-                sp->file_len += len;
-                if (rv != APR_SUCCESS) {
-                    *where = "tempfile";
-                }
-            }
-            if (rv != APR_SUCCESS) {
-                return rv;
-            }
-        }
-        apr_brigade_cleanup(in);
     }
     if (sp->file) {
         apr_off_t zero = 0;

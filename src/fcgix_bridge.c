@@ -623,6 +623,19 @@ static apr_status_t batch_stdin(fcgix_req_t *q, batch_t *b,
     return APR_SUCCESS;
 }
 
+typedef struct {
+    fcgix_req_t *q;
+    batch_t *b;
+} stream_ctx_t;
+
+static apr_status_t stream_piece(void *ctxv, const char *data,
+                                 apr_size_t len)
+{
+    stream_ctx_t *x = ctxv;
+
+    return batch_stdin(x->q, x->b, data, len);
+}
+
 /* Streams a body of known length from the client as it arrives. */
 static apr_status_t send_streamed_body(fcgix_req_t *q, const char *head,
                                        apr_size_t head_len, int *client_err)
@@ -630,44 +643,23 @@ static apr_status_t send_streamed_body(fcgix_req_t *q, const char *head,
     request_rec *r = q->r;
     apr_bucket_brigade *ib = apr_brigade_create(r->pool, q->c->bucket_alloc);
     batch_t *b = apr_palloc(r->pool, sizeof(*b));
+    stream_ctx_t x;
     int seen_eos = 0;
     apr_status_t rv;
 
     b->niov = b->nhdr = 0;
+    x.q = q;
+    x.b = b;
     /* The first body bytes travel in the same write as the params. */
     if (q->pre) {
         batch_raw(b, q->pre, q->pre_len);
     }
     batch_raw(b, head, head_len);
     while (!seen_eos) {
-        apr_bucket *e;
-
-        rv = ap_get_brigade(r->input_filters, ib, AP_MODE_READBYTES,
-                            APR_BLOCK_READ, BODY_READ);
+        rv = fcgix_body_read(r, ib, BODY_READ, stream_piece, &x, &seen_eos,
+                             client_err);
         if (rv != APR_SUCCESS) {
-            *client_err = 1;
             return rv;
-        }
-        for (e = APR_BRIGADE_FIRST(ib); e != APR_BRIGADE_SENTINEL(ib);
-             e = APR_BUCKET_NEXT(e)) {
-            const char *data;
-            apr_size_t len;
-
-            if (APR_BUCKET_IS_EOS(e)) {
-                seen_eos = 1;
-                break;
-            }
-            if (APR_BUCKET_IS_METADATA(e)) {
-                continue;
-            }
-            rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ);
-            if (rv != APR_SUCCESS) {
-                *client_err = 1;
-                return rv;
-            }
-            if (len && (rv = batch_stdin(q, b, data, len)) != APR_SUCCESS) {
-                return rv;
-            }
         }
         if (seen_eos && (rv = batch_stdin(q, b, NULL, 0)) != APR_SUCCESS) {
             return rv;

@@ -27,6 +27,8 @@ use IO::Select ();
 use IO::Socket::INET ();
 use Time::HiRes ();
 
+use FcgixTest ();
+
 use Exporter 'import';
 our @EXPORT = qw(dropin_port dropin_req dropin_parallel dropin_procs
                  dropin_proc dropin_environ dropin_wait dropin_brief
@@ -153,42 +155,17 @@ sub dropin_req {
 
 sub dropin_parallel {
     my %a = @_;
-    my $timeout = $a{timeout} || 60;
-    my @reqs = @{ $a{reqs} };
     my $t0 = Time::HiRes::time();
-    my (@res, %by_fd);
-    my $sel = IO::Select->new;
-    for my $i (0 .. $#reqs) {
-        my ($port, $path) = @{ $reqs[$i] };
-        my $s = _connect($port);
-        unless ($s) {
-            $res[$i] = _result('', $t0, "connect: $!");
-            next;
-        }
-        syswrite $s, _request_text(port => $port, path => $path);
-        $by_fd{fileno $s} = { i => $i, s => $s, raw => '' };
-        $sel->add($s);
-    }
-    my $deadline = $t0 + $timeout;
-    while ($sel->count) {
-        my $left = $deadline - Time::HiRes::time();
-        last if $left <= 0;
-        $a{tick}->() if $a{tick};
-        for my $s ($sel->can_read($left < 0.05 ? $left : 0.05)) {
-            my $c = $by_fd{fileno $s};
-            my $n = sysread $s, $c->{raw}, 65536, length $c->{raw};
-            next if $n;
-            $c->{err} = "read: $!" unless defined $n;
-            $sel->remove($s);
-            close $s;
-            $res[$c->{i}] = _result($c->{raw}, $t0, $c->{err});
-        }
-    }
-    for my $c (values %by_fd) {
-        next if defined $res[$c->{i}];
-        $res[$c->{i}] = _result($c->{raw}, $t0, 'timeout');
-        close $c->{s};
-    }
+    my @res;
+    FcgixTest::parallel_raw(
+        reqs => [ map { [$_->[0], _request_text(port => $_->[0],
+                                                path => $_->[1])] }
+                  @{ $a{reqs} } ],
+        timeout => $a{timeout}, tick => $a{tick},
+        done => sub {
+            my ($i, $raw, $err) = @_;
+            $res[$i] = _result($raw, $t0, $err);
+        });
     @res;
 }
 

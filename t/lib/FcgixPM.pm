@@ -31,6 +31,8 @@ use IO::Select ();
 use IO::Socket::INET ();
 use Time::HiRes ();
 
+use FcgixTest ();
+
 use Exporter 'import';
 our @EXPORT = qw(pm_get pm_start pm_finish pm_parallel pm_procs pm_proc_info pm_pm_pid
                  pm_httpd_pid pm_wait_until pm_kv pm_docroot pm_app_path
@@ -87,28 +89,11 @@ sub _result {
 sub pm_get {
     my %a = @_;
     my $port = $a{port} || Apache::Test::vars('port');
-    my $timeout = $a{timeout} || 30;
     my $t0 = Time::HiRes::time();
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                  Timeout => 10)
+    my $h = pm_start(%a)
         or return _result('', $t0, "connect 127.0.0.1:$port: $!");
-    binmode $s;
-    syswrite $s, _request($port, $a{path});
-    my $sel = IO::Select->new($s);
-    my $raw = '';
-    my $deadline = $t0 + $timeout;
-    my $err;
-    while (1) {
-        my $left = $deadline - Time::HiRes::time();
-        if ($left <= 0) { $err = 'timeout'; last }
-        next unless $sel->can_read($left);
-        my $n = sysread $s, $raw, 65536, length $raw;
-        if (!defined $n) { $err = "read: $!"; last }
-        last if $n == 0;
-    }
-    close $s;
-    my $r = _result($raw, $t0, $err);
-    $r;
+    $h->{t0} = $t0;
+    pm_finish($h, $a{timeout} || 30);
 }
 
 # A request left running: pm_start returns a handle, pm_finish reads the
@@ -145,44 +130,15 @@ sub pm_finish {
 sub pm_parallel {
     my %a = @_;
     my $port = $a{port} || Apache::Test::vars('port');
-    my $timeout = $a{timeout} || 60;
-    my @paths = @{ $a{paths} };
     my $t0 = Time::HiRes::time();
-    my (@res, %by_fd);
-    my $sel = IO::Select->new;
-    for my $i (0 .. $#paths) {
-        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                      Timeout => 10);
-        unless ($s) {
-            $res[$i] = _result('', $t0, "connect: $!");
-            next;
-        }
-        binmode $s;
-        syswrite $s, _request($port, $paths[$i]);
-        $by_fd{fileno $s} = { i => $i, s => $s, raw => '' };
-        $sel->add($s);
-    }
-    my $deadline = $t0 + $timeout;
-    while ($sel->count) {
-        my $left = $deadline - Time::HiRes::time();
-        last if $left <= 0;
-        $a{tick}->() if $a{tick};
-        for my $s ($sel->can_read($left < 0.05 ? $left : 0.05)) {
-            my $c = $by_fd{fileno $s};
-            my $n = sysread $s, $c->{raw}, 65536, length $c->{raw};
-            next if $n;
-            $c->{err} = "read: $!" unless defined $n;
-            $c->{secs} = Time::HiRes::time() - $t0;
-            $sel->remove($s);
-            close $s;
-            $res[$c->{i}] = _result($c->{raw}, $t0, $c->{err});
-        }
-    }
-    for my $c (values %by_fd) {
-        next if defined $res[$c->{i}];
-        $res[$c->{i}] = _result($c->{raw}, $t0, 'timeout');
-        close $c->{s};
-    }
+    my @res;
+    FcgixTest::parallel_raw(
+        reqs => [ map { [$port, _request($port, $_)] } @{ $a{paths} } ],
+        timeout => $a{timeout}, tick => $a{tick},
+        done => sub {
+            my ($i, $raw, $err) = @_;
+            $res[$i] = _result($raw, $t0, $err);
+        });
     @res;
 }
 

@@ -439,6 +439,56 @@ sub chunked_post_pieces {
 }
 
 # ---------------------------------------------------------------------
+# Requests at once
+
+# parallel_raw(reqs => [[port, request text], ...], timeout => S,
+#              tick => sub {...}, done => sub { my ($i, $raw, $err) = @_ })
+# Sends each request on a connection of its own, all at once, and reads
+# every answer to EOF; tick runs about every 50 ms meanwhile.  done is
+# called as each one ends, with what was read and undef, "connect: ...",
+# "read: ..." or "timeout".
+sub parallel_raw {
+    my %a = @_;
+    my $done = $a{done};
+    my @reqs = @{ $a{reqs} };
+    my %by_fd;
+    my $sel = IO::Select->new;
+    my $deadline = Time::HiRes::time() + ($a{timeout} || 60);
+    for my $i (0 .. $#reqs) {
+        my ($port, $text) = @{ $reqs[$i] };
+        my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                      Timeout => 10);
+        unless ($s) {
+            $done->($i, '', "connect: $!");
+            next;
+        }
+        binmode $s;
+        syswrite $s, $text;
+        $by_fd{fileno $s} = { i => $i, s => $s, raw => '' };
+        $sel->add($s);
+    }
+    while ($sel->count) {
+        my $left = $deadline - Time::HiRes::time();
+        last if $left <= 0;
+        $a{tick}->() if $a{tick};
+        for my $s ($sel->can_read($left < 0.05 ? $left : 0.05)) {
+            my $c = $by_fd{fileno $s};
+            my $n = sysread $s, $c->{raw}, 65536, length $c->{raw};
+            next if $n;
+            $sel->remove($s);
+            close $s;
+            $c->{done} = 1;
+            $done->($c->{i}, $c->{raw}, defined $n ? undef : "read: $!");
+        }
+    }
+    for my $c (values %by_fd) {
+        next if $c->{done};
+        close $c->{s};
+        $done->($c->{i}, $c->{raw}, 'timeout');
+    }
+}
+
+# ---------------------------------------------------------------------
 # error_log
 
 sub log_mark { -s error_log() || 0 }
