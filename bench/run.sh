@@ -5,7 +5,8 @@
 # its pid on exit (trap EXIT), whatever happens.
 #
 # Environment (defaults in brackets):
-#   BENCH_SERVERS    servers to run [static fcgix fcgixpm proxy nginx fcgid]
+#   BENCH_SERVERS    servers to run
+#                    [static fcgix fcgixpm fcgixka proxy nginx fcgid]
 #   BENCH_BACKENDS   FastCGI backends      [libfcgi go]
 #   BENCH_WORKLOADS  small get1m post1m    [small get1m post1m]
 #   BENCH_CONNS      wrk -c values         [16 64]
@@ -33,7 +34,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$HERE")
 
-BENCH_SERVERS=${BENCH_SERVERS:-static fcgix fcgixpm proxy nginx fcgid}
+BENCH_SERVERS=${BENCH_SERVERS:-static fcgix fcgixpm fcgixka proxy nginx fcgid}
 BENCH_BACKENDS=${BENCH_BACKENDS:-libfcgi go}
 BENCH_WORKLOADS=${BENCH_WORKLOADS:-small get1m post1m}
 BENCH_CONNS=${BENCH_CONNS:-16 64}
@@ -309,6 +310,7 @@ port_of() {
         nginx)  echo $((BENCH_PORT_BASE + 3)) ;;
         fcgid)  echo $((BENCH_PORT_BASE + 4)) ;;
         fcgixpm) echo $((BENCH_PORT_BASE + 5)) ;;
+        fcgixka) echo $((BENCH_PORT_BASE + 6)) ;;
     esac
 }
 
@@ -323,6 +325,7 @@ label_of() { # server backend
                 echo "nginx (keepalive $BENCH_NGINX_KEEPALIVE)" ;;
         fcgid)  echo "mod_fcgid ($BENCH_PROCS procs, spawns app)" ;;
         fcgixpm) echo "mod_fcgix ($BENCH_PROCS procs, spawns app)" ;;
+        fcgixka) echo "mod_fcgix keep-alive, no mpx (keepalive=$HTTPD_THREADS)" ;;
     esac
 }
 
@@ -333,6 +336,9 @@ backends_of() {
         static) echo static; return ;;
         fcgid|fcgixpm)
                 [[ " $BENCH_BACKENDS " == *" libfcgi "* ]] && echo libfcgi
+                return ;;
+        fcgixka)
+                [[ " $BENCH_BACKENDS " == *" go "* ]] && echo go
                 return ;;
     esac
     for b in $BENCH_BACKENDS; do out+=("$b"); done
@@ -402,6 +408,13 @@ setup_server() { # name
 FcgixExternalServer $dir/htdocs/hello unix:$LIBFCGI_SOCK keepalive=$BENCH_FCGIX_KEEPALIVE $BENCH_FCGIX_OPTS
 # Go: defaults; it says FCGI_MPXS_CONNS=1, so requests are multiplexed.
 FcgixExternalServer $dir/htdocs/go unix:$GO_SOCK $BENCH_FCGIX_GO_OPTS"
+            ;;
+        fcgixka)
+            # The multiplexing target's yardstick: the same Go app on kept-
+            # alive connections, one per request in flight (up to 64 per
+            # child), no multiplexing.
+            httpd_conf fcgixka "$port" "LoadModule fcgix_module $TOP/.libs/mod_fcgix.so
+FcgixExternalServer $dir/htdocs/go unix:$GO_SOCK mpx=off keepalive=$HTTPD_THREADS"
             ;;
         proxy)
             httpd_conf proxy "$port" "LoadModule proxy_module $MODDIR/mod_proxy.so
@@ -825,7 +838,7 @@ wl_title() {
 
 report() {
     local b w c s rps fx st p99 line
-    local servers_all="fcgix fcgixpm proxy nginx fcgid static"
+    local servers_all="fcgix fcgixpm fcgixka proxy nginx fcgid static"
     echo "# mod_fcgix benchmark"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -srm), $(nproc) cores;" \
@@ -861,6 +874,7 @@ report() {
                     [[ " $BENCH_SERVERS " == *" $s "* ]] || continue
                     [ "$s" = fcgid ] || [ "$s" = fcgixpm ] &&
                         [ "$b" != libfcgi ] && continue
+                    [ "$s" = fcgixka ] && [ "$b" != go ] && continue
                     st=$(cell "$s" "$b" "$w" "$c" status)
                     local lbl
                     lbl=$(label_of "$s" "$b")
@@ -963,6 +977,10 @@ report() {
             target "$b" small "$c" proxy 1.25
             target "$b" get1m "$c" nginx 1.00
             target "$b" post1m "$c" nginx 1.00
+            if [ "$b" = go ]; then
+                # multiplexing vs the same app on kept-alive connections
+                target "$b" small "$c" fcgixka 1.00
+            fi
             if [ "$c" = 64 ] && [ "$b" = libfcgi ]; then
                 # the process manager: both spawn the same binary
                 for w in $BENCH_WORKLOADS; do
@@ -995,6 +1013,7 @@ target() { # backend workload conns anchor min [ours]
     local aname=$a
     [ "$a" = proxy ] && aname=mod_proxy_fcgi
     [ "$a" = fcgid ] && aname=mod_fcgid
+    [ "$a" = fcgixka ] && aname="mod_fcgix keep-alive"
     local uname="mod_fcgix"
     [ "$us" = fcgixpm ] && uname="mod_fcgix spawning"
     echo "- \`$verdict\` $b, $(wl_title "$w"), c=$c: $uname/$aname = $r (target ≥ $min)"
@@ -1033,8 +1052,8 @@ log "$ncells cells x $((BENCH_WARMUP + BENCH_SECONDS)) s: about $(( (ncells * (B
 UP=()
 for s in $BENCH_SERVERS; do
     case $s in
-        static|fcgix|fcgixpm|proxy|nginx|fcgid) bring_up "$s" ;;
-        *) die "unknown server '$s' (static fcgix fcgixpm proxy nginx fcgid)" ;;
+        static|fcgix|fcgixpm|fcgixka|proxy|nginx|fcgid) bring_up "$s" ;;
+        *) die "unknown server '$s' (static fcgix fcgixpm fcgixka proxy nginx fcgid)" ;;
     esac
 done
 

@@ -33,7 +33,10 @@ struct fcgix_mstream_t {
     mconn_t *mc;
     apr_uint16_t rid;
     chunk_t *head, *tail, *cur;
+    chunk_t *mine;   /* taken off the queue in one go; owner only, no lock */
     apr_size_t queued;
+    apr_size_t taken; /* bytes of the last take, still counted in queued:
+                       * the bound stays strict while the owner works */
     int ended;     /* END_REQUEST received */
     int overflow;  /* dropped for outgrowing the queue bound */
     int detached;  /* owner gone; freed when END_REQUEST arrives */
@@ -103,6 +106,7 @@ static void free_chunks(chunk_t *c)
 static void stream_free(fcgix_mstream_t *ms)
 {
     free_chunks(ms->head);
+    free_chunks(ms->mine);
     free(ms->cur);
     sem_destroy(&ms->sem);
     free(ms);
@@ -556,6 +560,23 @@ apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
     return send_locked(ms->mc, iov, n, timeout);
 }
 
+/* The next of the chunks the owner took: becomes ms->cur (freed by the
+ * next call) and is described in @p ev. */
+static void chunk_event(fcgix_mstream_t *ms, fcgix_event_t *ev)
+{
+    chunk_t *c = ms->mine;
+
+    ms->mine = c->next;
+    ms->cur = c;
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = c->kind;
+    ev->type = c->type;
+    ev->request_id = ms->rid;
+    ev->data = (const uint8_t *)c->data;
+    ev->len = c->len;
+    ev->end = c->end;
+}
+
 /* Sleeps on the stream's semaphore until posted or @p deadline; group
  * lock held on entry and on return. */
 static void sleep_until(fcgix_mstream_t *ms, apr_time_t deadline)
@@ -585,9 +606,17 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
     apr_status_t rv = APR_SUCCESS;
 
     *why = NULL;
-    apr_thread_mutex_lock(g->mu);
     free(ms->cur);
     ms->cur = NULL;
+    if (ms->mine) {
+        /* The rest of what the last call took: no lock needed. */
+        chunk_event(ms, ev);
+        return APR_SUCCESS;
+    }
+    apr_thread_mutex_lock(g->mu);
+    /* What the last take held is done with now. */
+    ms->queued = ms->queued > ms->taken ? ms->queued - ms->taken : 0;
+    ms->taken = 0;
     for (;;) {
         apr_time_t now;
 
@@ -596,21 +625,13 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
             return FCGIX_MPX_OVERFLOW;
         }
         if (ms->head) {
-            chunk_t *c = ms->head;
-            ms->head = c->next;
-            if (ms->head == NULL) {
-                ms->tail = NULL;
-            }
-            ms->queued -= c->len;
-            ms->cur = c;
-            memset(ev, 0, sizeof(*ev));
-            ev->kind = c->kind;
-            ev->type = c->type;
-            ev->request_id = ms->rid;
-            ev->data = (const uint8_t *)c->data;
-            ev->len = c->len;
-            ev->end = c->end;
+            /* All of it at once: a small reply (STDOUT, its end,
+             * END_REQUEST) then costs one lock, not three. */
+            ms->mine = ms->head;
+            ms->head = ms->tail = NULL;
+            ms->taken = ms->queued;
             apr_thread_mutex_unlock(g->mu);
+            chunk_event(ms, ev);
             return APR_SUCCESS;
         }
         if (mc->broken) {
@@ -688,8 +709,9 @@ void fcgix_mpx_close(fcgix_mstream_t *ms)
         /* The id stays taken until the application ends the request;
          * its late records are dropped on arrival. */
         free_chunks(ms->head);
+        free_chunks(ms->mine);
         free(ms->cur);
-        ms->head = ms->tail = ms->cur = NULL;
+        ms->head = ms->tail = ms->cur = ms->mine = NULL;
         ms->queued = 0;
         ms->detached = 1;
     }
