@@ -59,6 +59,35 @@ static const char *server_new(cmd_parms *cmd, int argc, char *const argv[],
 }
 
 /*
+ * The option word at argv[*i]: -flush and -nph stand alone (applied here,
+ * *val NULL); every other takes the next word as its value (*val, and *i
+ * moves past it).
+ * @return NULL, or the error for an option without a value
+ */
+static const char *option_word(cmd_parms *cmd, fcgix_server_t *srv,
+                               int argc, char *const argv[], int *i,
+                               const char **val)
+{
+    const char *opt = argv[*i];
+
+    *val = NULL;
+    if (!strcasecmp(opt, "-flush")) {
+        srv->flush = 1;
+        return NULL;
+    }
+    if (!strcasecmp(opt, "-nph")) {
+        srv->nph = 1;
+        return NULL;
+    }
+    if (*i + 1 >= argc) {
+        return apr_psprintf(cmd->pool, "%s %s: option %s needs a value or "
+                            "is unknown", cmd->cmd->name, argv[0], opt);
+    }
+    *val = argv[++*i];
+    return NULL;
+}
+
+/*
  * mod_fastcgi options are case-insensitive and take their value as the
  * next word. mod_fastcgi kept only the last of several -host/-socket
  * options; we keep them all as alternative addresses.
@@ -77,21 +106,14 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
     }
     for (i = 1; i < argc; i++) {
         const char *opt = argv[i];
-        const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
+        const char *val;
 
-        if (!strcasecmp(opt, "-flush")) {
-            srv->flush = 1;
-            continue;
-        }
-        if (!strcasecmp(opt, "-nph")) {
-            srv->nph = 1;
-            continue;
+        if ((err = option_word(cmd, srv, argc, argv, &i, &val)) != NULL) {
+            return err;
         }
         if (val == NULL) {
-            return apr_psprintf(cmd->pool, "%s %s: option %s needs a value"
-                                " or is unknown", name, argv[0], opt);
+            continue; /* a flag, applied */
         }
-        i++;
         if (!strcasecmp(opt, "-host") || !strcasecmp(opt, "-socket")) {
             fcgix_addr_t *addr;
             int is_sock = !strcasecmp(opt, "-socket");
@@ -150,22 +172,15 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
     srv->restart_delay = 5;
     for (i = 1; i < argc; i++) {
         const char *opt = argv[i];
-        const char *val = (i + 1 < argc) ? argv[i + 1] : NULL;
+        const char *val;
         apr_int64_t n;
 
-        if (!strcasecmp(opt, "-flush")) {
-            srv->flush = 1;
-            continue;
-        }
-        if (!strcasecmp(opt, "-nph")) {
-            srv->nph = 1;
-            continue;
+        if ((err = option_word(cmd, srv, argc, argv, &i, &val)) != NULL) {
+            return err;
         }
         if (val == NULL) {
-            return apr_psprintf(cmd->pool, "%s %s: option %s needs a value"
-                                " or is unknown", name, argv[0], opt);
+            continue; /* a flag, applied */
         }
-        i++;
         n = apr_atoi64(val);
         if (!strcasecmp(opt, "-processes")) {
             if (n < 1 || n > 128) {

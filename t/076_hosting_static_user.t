@@ -48,8 +48,6 @@ sub conf {
         @lines, '';
 }
 
-sub kv { my %k = map { split /=/, $_, 2 } grep { /=/ } split /\n/, $_[0] // ''; \%k }
-
 sub uids_of { map { (dropin_proc($_) || {})->{uid} // -1 } @_ }
 
 # suexec runs the program by its base name, from its directory: find the
@@ -84,7 +82,7 @@ sub app_procs {
         my $r = dropin_req(port => $h->{port}, path => '/a/static-user.pl');
         is($r->{status}, 200, 'the application answers')
             or diag(dropin_brief($r));
-        my $k = kv($r->{body});
+        my $k = FcgixTest::kv_of($r->{body});
         is($k->{uid}, $a->{uid}, "its reply says uid $a->{uid}");
         is($k->{gid}, $a->{gid}, "and gid $a->{gid}");
         pm_own_httpd_stop($h);
@@ -105,7 +103,7 @@ sub app_procs {
         my $r = dropin_req(port => $h->{port}, path => '/a/static-user.pl');
         is($r->{status}, 200, 'without FastCgiWrapper: the application '
            . 'answers') or diag(dropin_brief($r));
-        is(kv($r->{body})->{uid}, $httpd_uid,
+        is(FcgixTest::kv_of($r->{body})->{uid}, $httpd_uid,
            "without FastCgiWrapper: it runs as httpd's User (uid "
            . "$httpd_uid)");
         pm_own_httpd_stop($h);

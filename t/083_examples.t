@@ -222,8 +222,7 @@ SKIP: {
         my $r = get($h, '/app.php');
         is($r->{status}, 200, 'php-cgi-shared-hosting.conf: the '
            . "tenant's PHP answers") or diag(dropin_brief($r));
-        my %kv = map { split /=/, $_, 2 } grep { /=/ } split /\n/,
-                 $r->{body} // '';
+        my %kv = %{ FcgixTest::kv_of($r->{body}) };
         is($kv{app}, 'php', 'php-cgi-shared-hosting.conf: through php-cgi');
         is($kv{uid}, $tuid, 'php-cgi-shared-hosting.conf: running as the '
            . "tenant ($tuser, uid $tuid), not as httpd's User")

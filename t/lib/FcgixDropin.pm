@@ -44,15 +44,7 @@ sub dropin_port {
     return Apache::Test::vars("${vhost}_port");
 }
 
-sub dropin_kv {
-    my ($body) = @_;
-    my %kv;
-    for (split /\n/, $body // '') {
-        my ($k, $v) = split /=/, $_, 2;
-        $kv{$k} = $v // '' if defined $k && length $k;
-    }
-    \%kv;
-}
+sub dropin_kv { FcgixTest::kv_of(@_) }
 
 sub _request_text {
     my (%a) = @_;
@@ -93,14 +85,7 @@ sub _result {
             $r{headers}{lc $k} //= $v;
         }
         if (($r{headers}{'transfer-encoding'} // '') =~ /chunked/i) {
-            my $dec = '';
-            while ($body =~ s/\A([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-                my $n = hex $1;
-                last if $n == 0;
-                $dec .= substr $body, 0, $n;
-                substr($body, 0, $n + 2) = '';
-            }
-            $body = $dec;
+            $body = FcgixTest::dechunk($body);
         }
         $r{body} = $body;
     }
@@ -176,40 +161,9 @@ sub dropin_brief {
     "status=$r->{status} error=" . ($r->{error} // '-') . " body=$b";
 }
 
-sub dropin_proc {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/stat" or return;
-    my $stat = <$fh> // return;
-    close $fh;
-    my ($state, $ppid) = $stat =~ /\)\s+(\S)\s+(\d+)/ or return;
-    my %i = (pid => $pid + 0, ppid => $ppid, state => $state);
-    if (open my $st, '<', "/proc/$pid/status") {
-        while (my $l = <$st>) {
-            $i{uid} = $1 if $l =~ /^Uid:\s+(\d+)/;
-        }
-    }
-    if (open my $cl, '<', "/proc/$pid/cmdline") {
-        local $/;
-        my $c = <$cl> // '';
-        $i{argv} = [split /\0/, $c];
-    }
-    \%i;
-}
+sub dropin_proc { FcgixTest::proc_info(@_) }
 
-sub dropin_procs {
-    my ($path) = @_;
-    opendir my $d, '/proc' or return ();
-    my @p;
-    for my $pid (grep { /^\d+$/ } readdir $d) {
-        my $i = dropin_proc($pid) or next;
-        next if $i->{state} eq 'Z';
-        my @a = @{ $i->{argv} || [] };
-        push @p, $pid + 0
-            if @a && ($a[0] eq $path || (@a > 1 && $a[1] eq $path));
-    }
-    my @s = sort { $a <=> $b } @p;
-    return @s;   # a count in scalar context
-}
+sub dropin_procs { FcgixTest::procs_running(@_) }
 
 sub dropin_environ {
     my ($pid) = @_;
@@ -224,14 +178,6 @@ sub dropin_environ {
     \%e;
 }
 
-sub dropin_wait {
-    my ($secs, $cond) = @_;
-    my $deadline = Time::HiRes::time() + $secs;
-    while (1) {
-        my $v = $cond->();
-        return $v if $v || Time::HiRes::time() > $deadline;
-        Time::HiRes::sleep(0.05);
-    }
-}
+sub dropin_wait { FcgixTest::wait_until(@_) }
 
 1;

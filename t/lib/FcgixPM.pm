@@ -53,15 +53,7 @@ sub pm_have {
     return -x pm_app_path($name);
 }
 
-sub pm_kv {
-    my ($body) = @_;
-    my %kv;
-    for (split /\n/, $body // '') {
-        my ($k, $v) = split /=/, $_, 2;
-        $kv{$k} = $v // '' if defined $k && length $k;
-    }
-    \%kv;
-}
+sub pm_kv { FcgixTest::kv_of(@_) }
 
 sub _request {
     my ($port, $path) = @_;
@@ -149,49 +141,15 @@ sub pm_brief {
     "status=$r->{status} error=" . ($r->{error} // '-') . " body=$b";
 }
 
-# /proc/PID: {pid, ppid, state, uid, argv => [...]}, or undef.
-sub pm_proc_info {
-    my ($pid) = @_;
-    open my $fh, '<', "/proc/$pid/stat" or return;
-    my $stat = <$fh> // return;
-    close $fh;
-    my ($state, $ppid) = $stat =~ /\)\s+(\S)\s+(\d+)/ or return;
-    my %i = (pid => $pid, ppid => $ppid, state => $state);
-    if (open my $st, '<', "/proc/$pid/status") {
-        while (my $l = <$st>) {
-            $i{uid} = $1 if $l =~ /^Uid:\s+(\d+)/;
-        }
-    }
-    if (open my $cl, '<', "/proc/$pid/cmdline") {
-        local $/;
-        my $c = <$cl> // '';
-        $i{argv} = [split /\0/, $c];
-    }
-    \%i;
-}
+sub pm_proc_info { FcgixTest::proc_info(@_) }
 
 sub _all_pids {
     opendir my $d, '/proc' or return ();
     grep { /^\d+$/ } readdir $d;
 }
 
-# Live processes running the application file $path (zombies have no
-# command line).
-sub pm_procs {
-    my ($path) = @_;
-    my @p;
-    for my $pid (_all_pids()) {
-        open my $cl, '<', "/proc/$pid/cmdline" or next;
-        local $/;
-        my $c = <$cl> // next;
-        my ($a0, $a1) = split /\0/, $c;
-        next unless defined $a0
-            && ($a0 eq $path || (defined $a1 && $a1 eq $path));
-        my $i = pm_proc_info($pid) or next;
-        push @p, $pid + 0 unless $i->{state} eq 'Z';
-    }
-    sort { $a <=> $b } @p;
-}
+# Live processes running the application file $path.
+sub pm_procs { FcgixTest::procs_running(@_) }
 
 sub pm_httpd_pid {
     my $f = Apache::Test::vars('t_pid_file');
@@ -213,15 +171,7 @@ sub pm_pm_pid {
     return;
 }
 
-sub pm_wait_until {
-    my ($secs, $cond) = @_;
-    my $deadline = Time::HiRes::time() + $secs;
-    while (1) {
-        my $v = $cond->();
-        return $v if $v || Time::HiRes::time() > $deadline;
-        Time::HiRes::sleep(0.05);
-    }
-}
+sub pm_wait_until { FcgixTest::wait_until(@_) }
 
 # Lines of the error_log after byte offset $off matching $re.
 sub pm_log_count {

@@ -355,13 +355,7 @@ sub httpd_children {
 # Waits up to $timeout s for $cond->() to be true; returns its value.
 sub wait_for {
     my ($timeout, $cond, $step) = @_;
-    my $deadline = Time::HiRes::time() + $timeout;
-    while (1) {
-        my $v = $cond->();
-        return $v if $v;
-        return $v if Time::HiRes::time() >= $deadline;
-        Time::HiRes::sleep($step || 0.1);
-    }
+    FcgixTest::wait_until($timeout, $cond, $step || 0.1);
 }
 
 sub pids_file { catfile(vars('t_logs'), 'fcgix-backends.pids') }

@@ -377,12 +377,7 @@ sub headers {
 # NAME=VALUE lines of the default reply as a hash ref.
 sub env_of {
     my ($res) = @_;
-    my %e;
-    for (split /\n/, $res->{body}) {
-        my ($k, $v) = split /=/, $_, 2;
-        $e{$k} = $v // '' if defined $k && $k ne '';
-    }
-    \%e;
+    kv_of($res->{body});
 }
 
 # "len=<N> md5=<hex>\ncontent_length=<x>\n" -> (len, md5, content_length)
@@ -436,6 +431,84 @@ sub chunked_post_pieces {
         $off += $n;
     }
     @p;
+}
+
+# ---------------------------------------------------------------------
+# Small shared pieces (also behind FcgixPM's pm_* and FcgixDropin's
+# dropin_* names)
+
+# NAME=VALUE lines of a text as a hash ref.
+sub kv_of {
+    my ($text) = @_;
+    my %kv;
+    for (split /\n/, $text // '') {
+        my ($k, $v) = split /=/, $_, 2;
+        $kv{$k} = $v // '' if defined $k && length $k;
+    }
+    \%kv;
+}
+
+# A chunked HTTP body decoded.
+sub dechunk {
+    my ($body) = @_;
+    my $dec = '';
+    while ($body =~ s/\A([0-9a-fA-F]+)[^\r\n]*\r\n//) {
+        my $n = hex $1;
+        last if $n == 0;
+        $dec .= substr $body, 0, $n;
+        substr($body, 0, $n + 2) = '';
+    }
+    $dec;
+}
+
+# /proc/PID: {pid, ppid, state, uid, argv => [...]}, or undef.
+sub proc_info {
+    my ($pid) = @_;
+    open my $fh, '<', "/proc/$pid/stat" or return;
+    my $stat = <$fh> // return;
+    close $fh;
+    my ($state, $ppid) = $stat =~ /\)\s+(\S)\s+(\d+)/ or return;
+    my %i = (pid => $pid + 0, ppid => $ppid, state => $state);
+    if (open my $st, '<', "/proc/$pid/status") {
+        while (my $l = <$st>) {
+            $i{uid} = $1 if $l =~ /^Uid:\s+(\d+)/;
+        }
+    }
+    if (open my $cl, '<', "/proc/$pid/cmdline") {
+        local $/;
+        my $c = <$cl> // '';
+        $i{argv} = [split /\0/, $c];
+    }
+    \%i;
+}
+
+# Live pids whose argv[0] (or argv[1], for "#!" interpreters) is $path,
+# sorted; a count in scalar context.
+sub procs_running {
+    my ($path) = @_;
+    opendir my $d, '/proc' or return ();
+    my @p;
+    for my $pid (grep { /^\d+$/ } readdir $d) {
+        my $i = proc_info($pid) or next;
+        next if $i->{state} eq 'Z';
+        my @a = @{ $i->{argv} || [] };
+        push @p, $pid + 0
+            if @a && ($a[0] eq $path || (@a > 1 && $a[1] eq $path));
+    }
+    my @s = sort { $a <=> $b } @p;
+    return @s;
+}
+
+# Polls $cond every $step s (0.05) until it is true or $secs have passed;
+# returns its last value.
+sub wait_until {
+    my ($secs, $cond, $step) = @_;
+    my $deadline = Time::HiRes::time() + $secs;
+    while (1) {
+        my $v = $cond->();
+        return $v if $v || Time::HiRes::time() > $deadline;
+        Time::HiRes::sleep($step || 0.05);
+    }
 }
 
 # ---------------------------------------------------------------------
@@ -786,14 +859,7 @@ sub streaming_ok {
     my ($head, $body) = split /\r\n\r\n/, $raw, 2;
     $body //= '';
     if (($head // '') =~ /^Transfer-Encoding:\s*chunked/mi) {
-        my $dec = '';
-        while ($body =~ s/\A([0-9a-fA-F]+)[^\r\n]*\r\n//) {
-            my $n = hex $1;
-            last if $n == 0;
-            $dec .= substr $body, 0, $n;
-            substr($body, 0, $n + 2) = '';
-        }
-        $body = $dec;
+        $body = dechunk($body);
     }
     is($body, "first\nlast\n",
        "$name: streaming: complete body in the end");
