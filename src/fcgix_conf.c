@@ -786,8 +786,9 @@ const command_rec fcgix_conf_cmds[] = {
                       "<path> <address>... [connect-timeout=s] "
                       "[io-timeout=s] [pass-header=Name] [flush=on|off] "
                       "[keepalive=n] [keepalive-timeout=s] [max-conns=n] "
-                      "[max-conns-wait=s] [conn-max-requests=n] [balance=least-conn|"
-                      "round-robin|hash] [retry=s] [get-values=on|off] "
+                      "[max-conns-wait=s] [conn-max-requests=n] "
+                      "[balance=least-conn|round-robin|hash] [retry=s] "
+                      "[get-values=on|off] "
                       "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b] "
                       "[ignore-client-abort=on|off]"),
     AP_INIT_TAKE_ARGV("FcgixServer", cmd_server, NULL, RSRC_CONF,
