@@ -168,8 +168,9 @@ void fcgix_pool_set_shm(fcgix_pool_t *pl, fcgix_sb_backend_t *b,
 /** The scoreboard slot given by fcgix_pool_set_shm(), or NULL. */
 fcgix_sb_backend_t *fcgix_pool_shm(fcgix_pool_t *pl);
 
-/** Multiplexing counts (the group's, under its lock): connections and
- *  requests on them, and the depth just reached on one connection. */
+/** Adds multiplexing counts to the scoreboard slot: connections and
+ *  requests on them, and the depth just reached on one connection. The
+ *  group counts them itself and takes its share back when it goes. */
 void fcgix_pool_mpx_count(fcgix_pool_t *pl, int dconns, int dstreams,
                           apr_uint32_t depth);
 

@@ -69,6 +69,18 @@ struct fcgix_mpx_group_t {
     fcgix_mpx_stats_t stats;
 };
 
+/* The child leaves: its shared connections and their requests go out of
+ * the scoreboard's sums (before the pool's own share, registered
+ * earlier, hence run later). */
+static apr_status_t group_leave(void *data)
+{
+    fcgix_mpx_group_t *g = data;
+
+    fcgix_pool_mpx_count(g->pl, -(int)g->stats.conns,
+                         -(int)g->stats.streams, 0);
+    return APR_SUCCESS;
+}
+
 apr_status_t fcgix_mpx_group_create(fcgix_mpx_group_t **out,
                                     fcgix_pool_t *pl,
                                     const fcgix_mpx_limits_t *lim,
@@ -83,6 +95,8 @@ apr_status_t fcgix_mpx_group_create(fcgix_mpx_group_t **out,
     }
     g->pl = pl;
     g->lim = *lim;
+    apr_pool_cleanup_register(pchild, g, group_leave,
+                              apr_pool_cleanup_null);
     if (g->lim.max_reqs < 1 || g->lim.max_reqs > MPX_ID_CAP) {
         g->lim.max_reqs = MPX_ID_CAP;
     }

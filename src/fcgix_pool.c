@@ -50,8 +50,6 @@ struct fcgix_pool_t {
     int mpx_refused;
     int max_conns;
     int max_reqs;
-    apr_int32_t mpx_conns;   /* this child's share, for shm_leave */
-    apr_int32_t mpx_streams;
 };
 
 /* A counter of this child's pool and, when there is one, its share of
@@ -622,9 +620,6 @@ static apr_status_t shm_leave(void *data)
                            __ATOMIC_RELAXED);
         __atomic_sub_fetch(&b->waiting, (apr_int32_t)pl->nwait,
                            __ATOMIC_RELAXED);
-        __atomic_sub_fetch(&b->mpx_conns, pl->mpx_conns, __ATOMIC_RELAXED);
-        __atomic_sub_fetch(&b->mpx_streams, pl->mpx_streams,
-                           __ATOMIC_RELAXED);
         pl->shm = NULL;
     }
     return APR_SUCCESS;
@@ -650,9 +645,6 @@ void fcgix_pool_mpx_count(fcgix_pool_t *pl, int dconns, int dstreams,
 {
     fcgix_sb_backend_t *b = pl->shm;
 
-    /* Called under the multiplexing group's lock. */
-    pl->mpx_conns += dconns;
-    pl->mpx_streams += dstreams;
     if (b == NULL) {
         return;
     }
