@@ -10,6 +10,8 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 use FcgixTest;
 use FcgixPool;
+use FcgixPM ();
+use FcgixDropin ();
 
 sub n_status { my $st = shift; scalar grep { $_->{status} == $st } @_ }
 
@@ -127,6 +129,32 @@ my $nkids = @kids || 1;
     # afterwards the connection is free again
     my $r = http(path => '/pool/mc/c-wait.fcgi?i=after');
     is($r->{status}, 200, 'max-conns-wait=1: the next request is served');
+}
+
+# More external addresses than the scoreboard has slots for: a warning at
+# startup (FCGIX00190), and the others keep per-child counters and serve.
+{
+    my $sock = Apache::Test::vars('t_logs') . '/pool-c.sock';
+    my $body = join '', map {
+        qq{FcgixExternalServer "/fcgix-many/s$_" unix:$sock\n}
+    } 1 .. 260;
+    $body .= qq{<Location /fcgix-status>\n    SetHandler fcgix-status\n}
+           . qq{</Location>\n};
+    my $h = eval { FcgixPM::pm_own_httpd(name => 'many-backends',
+                                         body => $body) };
+    ok($h, '260 external servers: httpd starts') or diag($@);
+    if ($h) {
+        my $log = "$h->{root}/logs/error_log";
+        open my $fh, '<', $log;
+        my $text = $fh ? do { local $/; <$fh> } : '';
+        like($text, qr/FCGIX00190:.*more than 256 external server addresses/,
+             '260 external servers: the scoreboard-full warning');
+        my $st = FcgixDropin::dropin_req(port => $h->{port},
+                                         path => '/fcgix-status?auto');
+        like($st->{body} // '', qr{^Backend: /fcgix-many/s260 }m,
+             '260 external servers: the last one is on the status page');
+        FcgixPM::pm_own_httpd_stop($h);
+    }
 }
 
 done_testing();

@@ -127,5 +127,20 @@ sub app_procs {
     ok(!app_procs(), '... and nothing runs');
 }
 
+# An unknown -user: refused at startup, saying which.
+{
+    my $h = eval { pm_own_httpd(name => 'static-user', body => conf(
+        'FastCgiWrapper On',
+        qq{FastCgiServer "$app" -processes 1 -user fcgix-no-such-user})) };
+    ok(!$h, 'FastCgiServer -user <unknown> with FastCgiWrapper On: httpd '
+       . 'refuses to start');
+    pm_own_httpd_stop($h) if $h;
+    my $log = Apache::Test::vars('t_logs') . '/static-user/logs/error_log';
+    open my $fh, '<', $log;
+    my $text = $fh ? do { local $/; <$fh> } : '';
+    like($text, qr/FCGIX00189:.*unknown -user fcgix-no-such-user/,
+         '... and says why (FCGIX00189)');
+}
+
 unlink $app;
 done_testing();
