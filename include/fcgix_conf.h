@@ -205,6 +205,9 @@ const char *fcgix_conf_ipc_path(cmd_parms *cmd, const char *name);
  * defined anywhere serves every host, as in mod_fastcgi).
  */
 fcgix_server_t *fcgix_conf_find_server(server_rec *s, const char *filename);
+/* Whether the configuration names any server mod_fcgix does not start
+ * (FastCgiExternalServer and its kin); read-only after startup. */
+int fcgix_conf_any_external(void);
 
 apr_interval_time_t fcgix_conf_connect_timeout(const request_rec *r,
                                                const fcgix_server_t *srv);

@@ -24,6 +24,7 @@ TEST_PKGS=("${DEMO_PKGS[@]}"
     php-cgi php-fpm        # php-fpm backends of the suite
     golang-go              # t/apps/echo.go (net/http/fcgi)
     clang libclang-rt-14-dev   # libFuzzer + sanitizers (make fuzz / check)
+    strace                 # t/023: which files a request makes httpd stat
     # ---- hosting ----
     # t/070-079: httpd's suexec (/usr/lib/apache2/suexec, setuid root).
     # pristine, not custom: its compiled-in docroot /var/www and userdir

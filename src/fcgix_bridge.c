@@ -933,6 +933,10 @@ static void read_reply_mpx(fcgix_req_t *q)
 
 static void read_reply(fcgix_req_t *q)
 {
+    /* Right after the request went out the reply is hardly ever there
+     * yet: wait first rather than spend a read on EAGAIN. */
+    int wait_first = q->rx_bytes == 0;
+
     if (q->ms) {
         read_reply_mpx(q);
         return;
@@ -948,7 +952,8 @@ static void read_reply(fcgix_req_t *q)
                 break;
             }
         }
-        rv = pump(q);
+        rv = wait_first ? APR_EAGAIN : pump(q);
+        wait_first = 0;
         if (rv == APR_SUCCESS || rv == FCGIX_FAILED) {
             continue;
         }

@@ -177,6 +177,9 @@ apr_size_t fcgix_conf_max_response_header(const fcgix_dir_conf_t *dc)
 /* Server table                                                        */
 /* ------------------------------------------------------------------ */
 
+/* Set while the configuration is read: does any server run elsewhere? */
+static int any_external;
+
 static fcgix_server_t *find_in(const fcgix_srv_conf_t *sc,
                                const char *filename, apr_size_t len)
 {
@@ -300,7 +303,15 @@ const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
         }
     }
     APR_ARRAY_PUSH(sc->servers, fcgix_server_t *) = srv;
+    if (!srv->managed) {
+        any_external = 1;
+    }
     return NULL;
+}
+
+int fcgix_conf_any_external(void)
+{
+    return any_external;
 }
 
 static apr_status_t init_server_pools(apr_pool_t *pchild,
@@ -495,6 +506,7 @@ static const char *ipc_dir_seen;
 void fcgix_conf_pre_config(void)
 {
     ipc_dir_seen = NULL;
+    any_external = 0;
 }
 
 const char *fcgix_conf_set_ipc_dir(cmd_parms *cmd, void *dcv,

@@ -44,6 +44,37 @@ static int fcgix_fixups(request_rec *r)
     return OK;
 }
 
+/*
+ * An external server's path usually names no file.  Core's directory walk
+ * would then stat it and lstat every parent directory to split off
+ * path_info: half a dozen syscalls per request that learn nothing.  Saying
+ * "a regular file" for exactly that path lets the walk merge <Directory>
+ * and <Files> sections as always without touching the disk.  Paths below
+ * it (path_info) and everything else are left to core.
+ */
+static apr_status_t fcgix_dirwalk_stat(apr_finfo_t *finfo, request_rec *r,
+                                       apr_int32_t wanted)
+{
+    fcgix_server_t *srv;
+    const char *base;
+
+    if (!fcgix_conf_any_external() || r->filename == NULL || r->proxyreq) {
+        return AP_DECLINED;
+    }
+    srv = fcgix_conf_find_server(r->server, r->filename);
+    if (srv == NULL || srv->managed || r->filename[srv->path_len] != '\0') {
+        return AP_DECLINED;
+    }
+    memset(finfo, 0, sizeof(*finfo));
+    finfo->pool = r->pool;
+    finfo->valid = (wanted & ~APR_FINFO_LINK) | APR_FINFO_TYPE;
+    finfo->filetype = APR_REG;
+    finfo->fname = r->filename;
+    base = strrchr(r->filename, '/');
+    finfo->name = base ? base + 1 : r->filename;
+    return APR_SUCCESS;
+}
+
 static int is_our_handler(const char *h)
 {
     return h && (!strcmp(h, FCGIX_HANDLER) || !strcmp(h, FCGIX_HANDLER_FCGID));
@@ -98,5 +129,6 @@ void fcgix_handler_register_hooks(apr_pool_t *p)
     ap_hook_child_init(fcgix_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_pre_config(fcgix_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_fixups(fcgix_fixups, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_dirwalk_stat(fcgix_dirwalk_stat, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(fcgix_content_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }

@@ -53,6 +53,8 @@ typedef struct {
 } spawn_state_t;
 
 static server_rec *log_server;
+/* This httpd child's pid, set at child start (0 in the parent). */
+static apr_int32_t my_pid;
 
 static void pm_log(int level, int err, const char *fmt, ...)
 {
@@ -931,6 +933,7 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
 {
     fcgix_pm_msg_t m = *mp;
     fcgix_sb_proc_t *p = NULL;
+    apr_int32_t me = my_pid ? my_pid : (apr_int32_t)getpid();
     int tries, status = HTTP_SERVICE_UNAVAILABLE;
 
     for (tries = 0; tries < MAX_UNREACHABLE; tries++) {
@@ -940,12 +943,11 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
         /* Wait for a free process: woken by a release or a spawn, never
          * by a timer alone. */
         apr_atomic_inc32(&c->waiters);
-        while ((p = fcgix_sb_child_acquire(st->sb, c, (apr_int32_t)getpid()))
+        while ((p = fcgix_sb_child_acquire(st->sb, c, me))
                == NULL) {
             apr_uint32_t seen = c->seq;
             apr_interval_time_t left = deadline - apr_time_now();
-            if ((p = fcgix_sb_child_acquire(st->sb, c,
-                                            (apr_int32_t)getpid()))) {
+            if ((p = fcgix_sb_child_acquire(st->sb, c, me))) {
                 break;
             }
             if (left <= 0) {
@@ -1014,9 +1016,18 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
     return unavailable(r, wait);
 }
 
+/* glibc no longer caches getpid(): one syscall per request saved. */
+static void spawn_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    (void)pchild;
+    (void)s;
+    my_pid = (apr_int32_t)getpid();
+}
+
 void fcgix_spawn_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_post_config(fcgix_spawn_post_config, NULL, NULL,
                         APR_HOOK_MIDDLE);
+    ap_hook_child_init(spawn_child_init, NULL, NULL, APR_HOOK_MIDDLE);
 }
