@@ -4,6 +4,7 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct fcgix_mstream_t {
     int overflow;  /* dropped for outgrowing the queue bound */
     int detached;  /* owner gone; freed when END_REQUEST arrives */
     int waiting;   /* owner asleep on sem; whoever posts clears it */
+    int handed;    /* the waker moved the queue to mine for the owner */
     sem_t sem;     /* wakes the owner alone: no herd per record */
 };
 
@@ -62,7 +64,10 @@ struct mconn_t {
 };
 
 struct fcgix_mpx_group_t {
-    apr_thread_mutex_t *mu; /* guards every mconn and stream field */
+    /* Guards every mconn and stream field. Every request takes it a few
+     * times, for a few hundred nanoseconds: it spins a little before it
+     * sleeps. */
+    pthread_mutex_t mu;
     fcgix_pool_t *pl;
     fcgix_mpx_limits_t lim;
     mconn_t *conns;
@@ -87,11 +92,15 @@ apr_status_t fcgix_mpx_group_create(fcgix_mpx_group_t **out,
                                     apr_pool_t *pchild)
 {
     fcgix_mpx_group_t *g = apr_pcalloc(pchild, sizeof(*g));
-    apr_status_t rv;
+    pthread_mutexattr_t ma;
+    int rc;
 
-    rv = apr_thread_mutex_create(&g->mu, APR_THREAD_MUTEX_DEFAULT, pchild);
-    if (rv != APR_SUCCESS) {
-        return rv;
+    pthread_mutexattr_init(&ma);
+    pthread_mutexattr_settype(&ma, PTHREAD_MUTEX_ADAPTIVE_NP);
+    rc = pthread_mutex_init(&g->mu, &ma);
+    pthread_mutexattr_destroy(&ma);
+    if (rc != 0) {
+        return APR_FROM_OS_ERROR(rc);
     }
     g->pl = pl;
     g->lim = *lim;
@@ -148,7 +157,16 @@ static void wake(mconn_t *mc, int leader)
         if (ms == NULL || !ms->waiting) {
             continue;
         }
-        if (ms->head || ms->overflow || mc->broken) {
+        if (ms->head && !ms->overflow && !mc->broken && ms->mine == NULL) {
+            /* Handed over with the wake: the owner need not queue up on
+             * the group lock again to take it. */
+            ms->mine = ms->head;
+            ms->head = ms->tail = NULL;
+            ms->taken = ms->queued;
+            __atomic_store_n(&ms->handed, 1, __ATOMIC_RELEASE);
+            post(ms);
+        }
+        else if (ms->head || ms->overflow || mc->broken) {
             post(ms);
         }
         else if (leader) {
@@ -307,7 +325,7 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
         len = MPX_RBUF;
         rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
     }
-    apr_thread_mutex_lock(g->mu);
+    pthread_mutex_lock(&g->mu);
     if (len == 0) {
         if (!APR_STATUS_IS_EAGAIN(rv)) {
             mark_broken(mc, rv == APR_SUCCESS ? APR_EOF : rv,
@@ -331,7 +349,7 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
         dispatch(mc, &ev);
     }
     wake(mc, 0);
-    apr_thread_mutex_unlock(g->mu);
+    pthread_mutex_unlock(&g->mu);
     return APR_SUCCESS;
 }
 
@@ -436,7 +454,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
         return rv;
     }
     for (;;) {
-        apr_thread_mutex_lock(g->mu);
+        pthread_mutex_lock(&g->mu);
         reap_idle(g);
         for (mc = g->conns; mc; mc = mc->next) {
             if (!mc->broken && mc->nstreams == 0 && !mconn_silent(mc)) {
@@ -459,7 +477,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
         if (mc) {
             break;
         }
-        apr_thread_mutex_unlock(g->mu);
+        pthread_mutex_unlock(&g->mu);
         /* Connect without the lock; another thread may free an id
          * meanwhile, and then the fresh connection waits as a spare. */
         if ((rv = mconn_new(g, connect_timeout, &fresh)) != APR_SUCCESS) {
@@ -488,7 +506,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
         fcgix_pool_mpx_count(g->pl, 1, 0, 0);
         fresh->idle_since = apr_time_now();
     }
-    apr_thread_mutex_unlock(g->mu);
+    pthread_mutex_unlock(&g->mu);
     *out = ms;
     *rid = ms->rid;
     return APR_SUCCESS;
@@ -532,10 +550,10 @@ static apr_status_t send_locked(mconn_t *mc, struct iovec *iov, int n,
             continue;
         }
         if (!APR_STATUS_IS_EAGAIN(rv)) {
-            apr_thread_mutex_lock(g->mu);
+            pthread_mutex_lock(&g->mu);
             mark_broken(mc, rv, "write to the application failed");
             wake(mc, 0);
-            apr_thread_mutex_unlock(g->mu);
+            pthread_mutex_unlock(&g->mu);
             break;
         }
         rv = poll_sock(mc, APR_POLLOUT | APR_POLLIN, timeout, &rev);
@@ -547,17 +565,17 @@ static apr_status_t send_locked(mconn_t *mc, struct iovec *iov, int n,
         }
         /* The application writes while we wait for it to read: someone
          * must read, or neither side moves. */
-        apr_thread_mutex_lock(g->mu);
+        pthread_mutex_lock(&g->mu);
         if (!mc->reading) {
             mc->reading = lead = 1;
         }
-        apr_thread_mutex_unlock(g->mu);
+        pthread_mutex_unlock(&g->mu);
         if (lead) {
             read_once(mc, 0);
-            apr_thread_mutex_lock(g->mu);
+            pthread_mutex_lock(&g->mu);
             mc->reading = 0;
             wake(mc, 1);
-            apr_thread_mutex_unlock(g->mu);
+            pthread_mutex_unlock(&g->mu);
         }
         else {
             /* The reader is at it; give it a moment. */
@@ -591,9 +609,10 @@ static void chunk_event(fcgix_mstream_t *ms, fcgix_event_t *ev)
     ev->end = c->end;
 }
 
-/* Sleeps on the stream's semaphore until posted or @p deadline; group
- * lock held on entry and on return. */
-static void sleep_until(fcgix_mstream_t *ms, apr_time_t deadline)
+/* Sleeps on the stream's semaphore until posted or @p deadline. Group
+ * lock held on entry, and on return unless records were handed over with
+ * the wake (then 1, lock not held, records in ms->mine). */
+static int sleep_until(fcgix_mstream_t *ms, apr_time_t deadline)
 {
     fcgix_mpx_group_t *g = ms->mc->g;
     struct timespec ts;
@@ -601,14 +620,20 @@ static void sleep_until(fcgix_mstream_t *ms, apr_time_t deadline)
     ts.tv_sec = (time_t)apr_time_sec(deadline);
     ts.tv_nsec = (long)apr_time_usec(deadline) * 1000;
     ms->waiting = 1;
-    apr_thread_mutex_unlock(g->mu);
+    pthread_mutex_unlock(&g->mu);
     while (sem_timedwait(&ms->sem, &ts) != 0 && errno == EINTR) {
     }
-    apr_thread_mutex_lock(g->mu);
+    if (__atomic_load_n(&ms->handed, __ATOMIC_ACQUIRE) && ms->mine) {
+        /* Records taken for us by the reader, which cleared "waiting". */
+        ms->handed = 0;
+        return 1;
+    }
+    pthread_mutex_lock(&g->mu);
     /* Timed out and not posted meanwhile: no post is coming. A post that
      * raced the timeout leaves the count at 1: the next sleep returns at
      * once and the caller looks again, which is harmless. */
     ms->waiting = 0;
+    return 0;
 }
 
 apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
@@ -627,15 +652,22 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
         chunk_event(ms, ev);
         return APR_SUCCESS;
     }
-    apr_thread_mutex_lock(g->mu);
+    pthread_mutex_lock(&g->mu);
     /* What the last take held is done with now. */
     ms->queued = ms->queued > ms->taken ? ms->queued - ms->taken : 0;
     ms->taken = 0;
     for (;;) {
         apr_time_t now;
 
+        if (ms->mine) {
+            /* Handed over as a timed-out sleep ended. */
+            ms->handed = 0;
+            pthread_mutex_unlock(&g->mu);
+            chunk_event(ms, ev);
+            return APR_SUCCESS;
+        }
         if (ms->overflow) {
-            apr_thread_mutex_unlock(g->mu);
+            pthread_mutex_unlock(&g->mu);
             return FCGIX_MPX_OVERFLOW;
         }
         if (ms->head) {
@@ -644,23 +676,23 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
             ms->mine = ms->head;
             ms->head = ms->tail = NULL;
             ms->taken = ms->queued;
-            apr_thread_mutex_unlock(g->mu);
+            pthread_mutex_unlock(&g->mu);
             chunk_event(ms, ev);
             return APR_SUCCESS;
         }
         if (mc->broken) {
             *why = mc->why;
             rv = mc->broken_rv;
-            apr_thread_mutex_unlock(g->mu);
+            pthread_mutex_unlock(&g->mu);
             return rv;
         }
         if (APR_STATUS_IS_EAGAIN(rv) && timeout == 0) {
-            apr_thread_mutex_unlock(g->mu);
+            pthread_mutex_unlock(&g->mu);
             return APR_EAGAIN;
         }
         now = apr_time_now();
         if (timeout && now >= deadline) {
-            apr_thread_mutex_unlock(g->mu);
+            pthread_mutex_unlock(&g->mu);
             return APR_TIMEUP;
         }
         if (!mc->reading) {
@@ -669,9 +701,9 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
             mc->reading = 1;
             do {
                 apr_interval_time_t left = timeout ? deadline - now : 0;
-                apr_thread_mutex_unlock(g->mu);
+                pthread_mutex_unlock(&g->mu);
                 rv = read_once(mc, left > 0 ? left : 0);
-                apr_thread_mutex_lock(g->mu);
+                pthread_mutex_lock(&g->mu);
                 now = apr_time_now();
             } while (!ms->head && !ms->overflow && !mc->broken
                      && rv == APR_SUCCESS && (!timeout || now < deadline));
@@ -684,10 +716,13 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
             continue;
         }
         if (timeout == 0) {
-            apr_thread_mutex_unlock(g->mu);
+            pthread_mutex_unlock(&g->mu);
             return APR_EAGAIN;
         }
-        sleep_until(ms, deadline);
+        if (sleep_until(ms, deadline)) {
+            chunk_event(ms, ev);
+            return APR_SUCCESS;
+        }
     }
 }
 
@@ -697,22 +732,22 @@ void fcgix_mpx_close(fcgix_mstream_t *ms)
     fcgix_mpx_group_t *g = mc->g;
     int pending;
 
-    apr_thread_mutex_lock(g->mu);
+    pthread_mutex_lock(&g->mu);
     pending = !ms->ended && !mc->broken;
-    apr_thread_mutex_unlock(g->mu);
     if (pending) {
+        apr_byte_t rec[FCGIX_HEADER_LEN];
+        struct iovec iov;
+
         /* Sent while still attached, so the connection cannot be torn
          * down under us. A failure breaks it for everyone, which the
          * next reader reports. */
-        apr_byte_t rec[FCGIX_HEADER_LEN];
-        struct iovec iov;
+        pthread_mutex_unlock(&g->mu);
         fcgix_proto_rec_header(rec, FCGIX_ABORT_REQUEST, ms->rid, 0);
         iov.iov_base = rec;
         iov.iov_len = sizeof(rec);
         (void)send_locked(mc, &iov, 1, apr_time_from_sec(1));
+        pthread_mutex_lock(&g->mu);
     }
-
-    apr_thread_mutex_lock(g->mu);
     g->stats.streams--;
     fcgix_pool_mpx_count(g->pl, 0, -1, 0);
     if (ms->ended || mc->broken) {
@@ -732,12 +767,12 @@ void fcgix_mpx_close(fcgix_mstream_t *ms)
     if (mc->broken && mc->nstreams == 0) {
         mconn_destroy(mc);
     }
-    apr_thread_mutex_unlock(g->mu);
+    pthread_mutex_unlock(&g->mu);
 }
 
 void fcgix_mpx_stats(fcgix_mpx_group_t *g, fcgix_mpx_stats_t *st)
 {
-    apr_thread_mutex_lock(g->mu);
+    pthread_mutex_lock(&g->mu);
     *st = g->stats;
-    apr_thread_mutex_unlock(g->mu);
+    pthread_mutex_unlock(&g->mu);
 }
