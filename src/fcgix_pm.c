@@ -36,9 +36,17 @@
 #define PM_LISTEN_BACKLOG 128
 
 /* PM-private per-slot bookkeeping (never in shared memory). */
+/* Which socket file we made: another httpd (a stop and a start that
+ * overlap) may have made a new one at the same path since. */
+typedef struct {
+    dev_t dev;
+    ino_t ino; /* 0: none known */
+} sock_id_t;
+
 typedef struct {
     apr_time_t term_at; /* when SIGTERM was sent, 0: not yet */
     int ours;           /* our child: reaped by waitpid, else by kill(0) */
+    sock_id_t sock;     /* its listen socket's file */
 } pm_slot_t;
 
 typedef struct {
@@ -47,6 +55,7 @@ typedef struct {
     apr_pool_t *p;
     pid_t parent;
     int ctl;
+    sock_id_t ctl_id;
     pm_slot_t slots[FCGIX_SB_MAX_PROCS];
     char **class_env[FCGIX_SB_MAX_CLASSES]; /* malloc'ed, or NULL */
     apr_time_t spawn_window[FCGIX_SB_MAX_CLASSES];
@@ -76,6 +85,29 @@ static int slot_index(pm_t *pm, fcgix_sb_proc_t *p)
 /* ------------------------------------------------------------------ */
 /* Spawning                                                            */
 /* ------------------------------------------------------------------ */
+
+static void sock_remember(const char *path, sock_id_t *id)
+{
+    struct stat st;
+
+    id->ino = 0;
+    if (stat(path, &st) == 0) {
+        id->dev = st.st_dev;
+        id->ino = st.st_ino;
+    }
+}
+
+/* Removes the socket file at @p path if it is still the one we made. */
+static void sock_unlink(const char *path, sock_id_t *id)
+{
+    struct stat st;
+
+    if (id->ino && stat(path, &st) == 0 && st.st_dev == id->dev
+        && st.st_ino == id->ino) {
+        unlink(path);
+    }
+    id->ino = 0;
+}
 
 static int listen_unix(pm_t *pm, const char *path)
 {
@@ -275,6 +307,7 @@ static void spawn(pm_t *pm, fcgix_sb_class_t *c)
                      "socket %s for %s", path, c->path);
         return;
     }
+    sock_remember(path, &pm->slots[idx].sock);
     pid = fork();
     if (pid == 0) {
         exec_app(pm, c, lfd);
@@ -285,7 +318,7 @@ static void spawn(pm_t *pm, fcgix_sb_class_t *c)
     if (pid < 0) {
         pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00152) "fork failed "
                      "for %s", c->path);
-        unlink(path);
+        sock_unlink(path, &pm->slots[idx].sock);
         return;
     }
     pm->spawn_count[c->id]++;
@@ -367,7 +400,7 @@ static void slot_gone(pm_t *pm, fcgix_sb_proc_t *p, int status,
                      fcgix_sb_exit_str((fcgix_exit_e)p->exit_why),
                      p->requests);
     }
-    unlink(sock_path(pm, idx, pbuf, sizeof(pbuf)));
+    sock_unlink(sock_path(pm, idx, pbuf, sizeof(pbuf)), &pm->slots[idx].sock);
     pm->slots[idx].term_at = 0;
     pm->slots[idx].ours = 0;
     if (c->nprocs > 0) {
@@ -709,9 +742,9 @@ static void shutdown_all(pm_t *pm)
     }
     for (i = 0; i < n; i++) {
         char pbuf[256];
-        unlink(sock_path(pm, i, pbuf, sizeof(pbuf)));
+        sock_unlink(sock_path(pm, i, pbuf, sizeof(pbuf)), &pm->slots[i].sock);
     }
-    unlink(pm->cfg->ctl_path);
+    sock_unlink(pm->cfg->ctl_path, &pm->ctl_id);
 }
 
 static int open_ctl(pm_t *pm)
@@ -734,6 +767,7 @@ static int open_ctl(pm_t *pm)
         close(fd);
         return -1;
     }
+    sock_remember(pm->cfg->ctl_path, &pm->ctl_id);
     return fd;
 }
 
@@ -760,10 +794,13 @@ static void pm_main(pm_t *pm)
                      "process manager socket %s", pm->cfg->ctl_path);
         _exit(2);
     }
-    /* Adopt what a previous PM left running. */
+    /* Adopt what a previous PM left running, sockets included. */
     for (i = 0; i < (int)sb->hiwater; i++) {
+        char pbuf[256];
         pm->slots[i].ours = 0;
         pm->slots[i].term_at = 0;
+        sock_remember(sock_path(pm, i, pbuf, sizeof(pbuf)),
+                      &pm->slots[i].sock);
     }
     sb->pm_pid = (apr_int32_t)getpid();
     sb->pm_generation++;

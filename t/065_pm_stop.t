@@ -19,6 +19,7 @@ use Config;
 use POSIX ();
 use Test::More;
 use Time::HiRes ();
+use IO::Socket::UNIX;
 use FcgixTest;
 use FcgixPM;
 
@@ -115,5 +116,43 @@ note(sprintf 'stop: all ended %.1f s after -k stop; %d application '
 my @killed = grep { /FCGIX00155: .*stubborn\.pl/ } do {
     open my $fh, '<', $h->{log}; <$fh> };
 note("stubborn.pl: @killed");
+
+# A stop that overlaps the start of the next httpd on the same IPC
+# directory (a restart script that does not wait, a test tree reused): the
+# leaving process manager removes only the socket files it made, not the
+# newcomer's.  Here the newcomer's control socket is simulated: a socket
+# bound by this test where the process manager's was.
+{
+    my $h2 = eval { pm_own_httpd(name => 'pmstop2', body => '') };
+    ok($h2, 'a second httpd of its own starts') or diag($@);
+    my $app = pm_app_path('testapp.fcgi');
+    (my $url = $app) =~ s{^\Q$docroot\E}{};
+    my $r = $h2 ? pm_get(port => $h2->{port}, path => $url) : {};
+    is($r->{status}, 200, 'it spawns and serves an application');
+    my $ctl = $h2 ? "$h2->{ipc}/pm.sock" : '';
+    my ($ours, $ino0);
+    if ($h2 && -S $ctl) {
+        unlink $ctl;
+        $ours = IO::Socket::UNIX->new(Local => $ctl, Listen => 1);
+        $ino0 = (stat $ctl)[1];
+    }
+    ok($ours && $ino0, 'its control socket replaced by another one');
+    my $pm2 = $h2 ? pm_pm_pid($h2->{pid}) : undef;
+    pm_own_httpd_stop($h2) if $h2;
+    pm_wait_until($WITHIN, sub {
+        reap();
+        $h2 && !-e "/proc/$h2->{pid}" && !($pm2 && -e "/proc/$pm2")
+            && !pm_procs($app);
+    });
+    my $ino = $ours ? (stat $ctl)[1] : undef;
+    ok($ours && defined $ino && $ino == $ino0,
+       'after the stop, the other socket file is still there');
+    opendir(my $d2, $h2->{ipc}) if $h2;
+    my @left2 = $d2 ? grep { -S "$h2->{ipc}/$_" && $_ ne 'pm.sock' }
+                      readdir $d2 : ();
+    ok(!@left2, 'and only that one: the process manager removed its '
+       . 'own') or diag("left: @left2");
+    unlink $ctl if $ours;
+}
 
 done_testing();

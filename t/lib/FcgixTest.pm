@@ -129,7 +129,7 @@ sub backend_started {
 #      body => $bytes | chunks => [$piece, ...] (sent chunked),
 #      keepalive => 0, pipeline => $raw_second_request,
 #      md5 => 1 (don't keep the body, return md5 + length),
-#      timeout => 60)
+#      timeout => 60, port => the suite's httpd)
 # returns {status, reason, proto, headers => [[name, value]...],
 #          body, len, md5, chunked, complete, eof, raw_tail, error}
 # complete: chunked: terminating 0-chunk seen; Content-Length: all bytes
@@ -140,7 +140,7 @@ sub http {
     my %a = @_;
     my $method = $a{method} || 'GET';
     my $timeout = $a{timeout} || 60;
-    my $port = vars('port');
+    my $port = $a{port} || vars('port');
     my $res = { status => 0, headers => [], body => '', len => 0,
                 complete => 0, eof => 0, raw_tail => '' };
 
