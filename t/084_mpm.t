@@ -31,6 +31,13 @@ sub all_200 {
     return @r && !@bad;
 }
 
+# $n parallel GETs of $path, all 200
+sub burst_ok {
+    my ($port, $path, $n, $name) = @_;
+    ok(all_200(pm_parallel(port => $port, timeout => 60,
+                           paths => [($path) x $n])), $name);
+}
+
 for my $mpm (qw(prefork worker)) {
   SKIP: {
     skip "no mod_mpm_$mpm", 1 unless -e "$lib/mod_mpm_$mpm.so";
@@ -88,29 +95,18 @@ EOC
        "$mpm: chunked POST, CONTENT_LENGTH the body's length")
         or diag($r->{body});
 
-    my @p = pm_parallel(port => $port, timeout => 30,
-                        paths => [('/mpm/c.fcgi?sleep_ms=100') x 12]);
-    ok(all_200(@p), "$mpm: 12 parallel requests over kept-alive "
-       . 'connections');
-
+    burst_ok($port, '/mpm/c.fcgi?sleep_ms=100', 12,
+             "$mpm: 12 parallel requests over kept-alive connections");
     # mpx=auto: the app says FCGI_MPXS_CONNS=1
-    @p = pm_parallel(port => $port, timeout => 30,
-                     paths => [('/mpm/cm.fcgi?sleep_ms=200') x 12]);
-    ok(all_200(@p), "$mpm: 12 parallel requests to a multiplexing "
-       . 'application');
-
+    burst_ok($port, '/mpm/cm.fcgi?sleep_ms=200', 12,
+             "$mpm: 12 parallel requests to a multiplexing application");
   SKIP: {
         skip 'Go backend not started', 1 unless backend_started('go');
-        @p = pm_parallel(port => $port, timeout => 30,
-                         paths => [('/mpm/go.fcgi') x 12]);
-        ok(all_200(@p), "$mpm: 12 parallel requests to Go net/http/fcgi "
-           . '(multiplexed)');
+        burst_ok($port, '/mpm/go.fcgi', 12, "$mpm: 12 parallel requests "
+                 . 'to Go net/http/fcgi (multiplexed)');
     }
-
-    @p = pm_parallel(port => $port, timeout => 60,
-                     paths => [('/cgi/app.fcgi?sleep_ms=100') x 8]);
-    ok(all_200(@p), "$mpm: fcgid-script application spawned on demand, "
-       . '8 parallel requests');
+    burst_ok($port, '/cgi/app.fcgi?sleep_ms=100', 8, "$mpm: fcgid-script "
+             . 'application spawned on demand, 8 parallel requests');
     my @procs = pm_procs($app);
     ok(@procs >= 1 && @procs <= 4, "$mpm: 1 to 4 processes of it ("
        . scalar(@procs) . '), FcgidMaxProcessesPerClass 4');
@@ -121,10 +117,10 @@ EOC
         my $x = pm_get(port => $port, path => '/cgi/app.fcgi?env');
         $x->{status} == 200;
     });
-    @p = pm_parallel(port => $port, timeout => 60,
-                     paths => [('/cgi/app.fcgi?sleep_ms=50',
-                                '/mpm/c.fcgi?sleep_ms=50',
-                                '/mpm/cm.fcgi?sleep_ms=50') x 4]);
+    my @p = pm_parallel(port => $port, timeout => 60,
+                        paths => [('/cgi/app.fcgi?sleep_ms=50',
+                                   '/mpm/c.fcgi?sleep_ms=50',
+                                   '/mpm/cm.fcgi?sleep_ms=50') x 4]);
     ok($fresh && all_200(@p), "$mpm: after a graceful restart, 12 "
        . 'parallel requests of all kinds');
 
