@@ -45,16 +45,20 @@ SKIP: {
         chomp $p;
         $p;
     };
-    my @kids = grep { /^\d+$/ } split ' ', `pgrep -P $ppid`;
+    # (from /proc, not pgrep: under the ASan run's LD_PRELOAD procps hangs)
+    opendir my $proc, '/proc' or die "/proc: $!";
+    my @kids = grep { my $i = /^\d+$/ && FcgixTest::proc_info($_);
+                      $i && $i->{ppid} == $ppid } readdir $proc;
+    closedir $proc;
     skip 'no httpd children found', 1 unless @kids;
     my $out = catfile($t_logs, 'dirwalk.strace');
     unlink $out;
     my $pid = fork // die "fork: $!";
     if (!$pid) {
         open STDERR, '>', '/dev/null';
-        exec $strace, '-f', '-qq', '-e', 'trace=%file', '-o', $out,
-            map { ('-p', $_) } @kids;
-        POSIX::_exit(127);
+        delete $ENV{LD_PRELOAD};
+        exec($strace, '-f', '-qq', '-e', 'trace=%file', '-o', $out,
+             map { ('-p', $_) } @kids) or POSIX::_exit(127);
     }
     # strace writes nothing until a traced syscall: give it time to attach
     sleep 1;
