@@ -15,7 +15,7 @@ my $docroot = Apache::Test::vars('documentroot');
 my $t_logs  = Apache::Test::vars('t_logs');
 
 SKIP: {
-    skip 'fcgix_testapp backend not started', 6 unless backend_started('c');
+    skip 'fcgix_testapp backend not started', 7 unless backend_started('c');
 
     my $r = http(path => '/walk/open.fcgi');
     is($r->{status}, 200, 'a server path that names no file is served');
@@ -34,6 +34,11 @@ SKIP: {
        '... with path_info too');
     is(http(path => '/walk/files-denied.fcgi')->{status}, 403,
        '<Files> on the path\'s last segment applies (403)');
+    $r = http(path => '/walk/owner/c.fcgi/x');
+    $e = env_of($r);
+    ok($r->{status} == 200 && ($e->{PATH_INFO} // '') eq '/x',
+       'under Options SymLinksIfOwnerMatch too (PATH_INFO /x)')
+        or diag(substr $r->{body}, 0, 300);
 
     # Which paths httpd's children look up while serving the path.
     my $strace = -x '/usr/bin/strace' ? '/usr/bin/strace' : undef;
@@ -62,19 +67,19 @@ SKIP: {
     }
     # strace writes nothing until a traced syscall: give it time to attach
     sleep 1;
-    http(path => '/walk/open.fcgi') for 1 .. 4;
+    http(path => $_) for ('/walk/open.fcgi') x 4, ('/walk/owner/c.fcgi') x 4;
     http(path => '/walk/open.fcgi/x/y');
     select undef, undef, undef, 0.5;
     kill 'INT', $pid;
     waitpid $pid, 0;
     my @lines = do { open my $fh, '<', $out or (); <$fh> };
-    my $bare = grep { /\Q"$docroot\/walk\/open.fcgi"\E/ } @lines;
+    my $bare = grep { /\Q"$docroot\/walk\/\E(open|owner\/c)\.fcgi"/ } @lines;
     my $deep = grep { /\Q"$docroot\/walk\/open.fcgi\/x\/y"\E/ } @lines;
     skip 'strace saw none of the requests (could not trace httpd?)', 1
         unless $deep;
-    is($bare, 0, 'the server path itself is never stat()ed (strace of the '
-       . "children: $deep lookups of a path_info URL seen, $bare of the "
-       . 'server path)');
+    is($bare, 0, 'the server paths themselves are never stat()ed (strace '
+       . "of the children: $deep lookups of a path_info URL seen, $bare of "
+       . 'the server paths)');
     unlink $out;
 }
 
