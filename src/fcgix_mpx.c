@@ -42,7 +42,6 @@ struct fcgix_mstream_t {
     int overflow;  /* dropped for outgrowing the queue bound */
     int detached;  /* owner gone; freed when END_REQUEST arrives */
     int waiting;   /* owner asleep on sem; whoever posts clears it */
-    int handed;    /* the waker moved the queue to mine for the owner */
     sem_t sem;     /* wakes the owner alone: no herd per record */
 };
 
@@ -135,6 +134,21 @@ static void stream_free(fcgix_mstream_t *ms)
     free(ms);
 }
 
+/*
+ * Moves everything queued to ms->mine, for the owner to go through without
+ * the lock; it stays counted in the queue bound until the owner asks for
+ * more. Group lock held. The release store lets an owner that wakes up
+ * see the records without taking the lock (sleep_until()).
+ */
+static void take_all(fcgix_mstream_t *ms)
+{
+    chunk_t *c = ms->head;
+
+    ms->head = ms->tail = NULL;
+    ms->taken = ms->queued;
+    __atomic_store_n(&ms->mine, c, __ATOMIC_RELEASE);
+}
+
 static void post(fcgix_mstream_t *ms)
 {
     ms->waiting = 0;
@@ -160,10 +174,7 @@ static void wake(mconn_t *mc, int leader)
         if (ms->head && !ms->overflow && !mc->broken && ms->mine == NULL) {
             /* Handed over with the wake: the owner need not queue up on
              * the group lock again to take it. */
-            ms->mine = ms->head;
-            ms->head = ms->tail = NULL;
-            ms->taken = ms->queued;
-            __atomic_store_n(&ms->handed, 1, __ATOMIC_RELEASE);
+            take_all(ms);
             post(ms);
         }
         else if (ms->head || ms->overflow || mc->broken) {
@@ -623,9 +634,9 @@ static int sleep_until(fcgix_mstream_t *ms, apr_time_t deadline)
     pthread_mutex_unlock(&g->mu);
     while (sem_timedwait(&ms->sem, &ts) != 0 && errno == EINTR) {
     }
-    if (__atomic_load_n(&ms->handed, __ATOMIC_ACQUIRE) && ms->mine) {
-        /* Records taken for us by the reader, which cleared "waiting". */
-        ms->handed = 0;
+    /* An owner only sleeps with nothing taken: records in mine now were
+     * handed over by the reader, which also cleared "waiting". */
+    if (__atomic_load_n(&ms->mine, __ATOMIC_ACQUIRE)) {
         return 1;
     }
     pthread_mutex_lock(&g->mu);
@@ -661,7 +672,6 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
 
         if (ms->mine) {
             /* Handed over as a timed-out sleep ended. */
-            ms->handed = 0;
             pthread_mutex_unlock(&g->mu);
             chunk_event(ms, ev);
             return APR_SUCCESS;
@@ -673,9 +683,7 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
         if (ms->head) {
             /* All of it at once: a small reply (STDOUT, its end,
              * END_REQUEST) then costs one lock, not three. */
-            ms->mine = ms->head;
-            ms->head = ms->tail = NULL;
-            ms->taken = ms->queued;
+            take_all(ms);
             pthread_mutex_unlock(&g->mu);
             chunk_event(ms, ev);
             return APR_SUCCESS;

@@ -35,7 +35,6 @@
 #define PM_SPAWN_RATE 16
 #define PM_LISTEN_BACKLOG 128
 
-/* PM-private per-slot bookkeeping (never in shared memory). */
 /* Which socket file we made: another httpd (a stop and a start that
  * overlap) may have made a new one at the same path since. */
 typedef struct {
@@ -43,6 +42,7 @@ typedef struct {
     ino_t ino; /* 0: none known */
 } sock_id_t;
 
+/* PM-private per-slot bookkeeping (never in shared memory). */
 typedef struct {
     apr_time_t term_at; /* when SIGTERM was sent, 0: not yet */
     int ours;           /* our child: reaped by waitpid, else by kill(0) */

@@ -943,8 +943,7 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
         /* Wait for a free process: woken by a release or a spawn, never
          * by a timer alone. */
         apr_atomic_inc32(&c->waiters);
-        while ((p = fcgix_sb_child_acquire(st->sb, c, me))
-               == NULL) {
+        while ((p = fcgix_sb_child_acquire(st->sb, c, me)) == NULL) {
             apr_uint32_t seen = c->seq;
             apr_interval_time_t left = deadline - apr_time_now();
             if ((p = fcgix_sb_child_acquire(st->sb, c, me))) {

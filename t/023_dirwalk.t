@@ -10,6 +10,7 @@ use Test::More;
 use File::Spec::Functions qw(catfile);
 use POSIX ();
 use FcgixTest;
+use FcgixPM qw(pm_httpd_pid);
 
 my $docroot = Apache::Test::vars('documentroot');
 my $t_logs  = Apache::Test::vars('t_logs');
@@ -44,17 +45,8 @@ SKIP: {
     my $strace = -x '/usr/bin/strace' ? '/usr/bin/strace' : undef;
     skip 'strace not installed', 1 unless $strace;
     skip 'needs root to trace httpd', 1 unless $> == 0;
-    my $ppid = do {
-        open my $fh, '<', catfile($t_logs, 'httpd.pid') or die $!;
-        my $p = <$fh>;
-        chomp $p;
-        $p;
-    };
-    # (from /proc, not pgrep: under the ASan run's LD_PRELOAD procps hangs)
-    opendir my $proc, '/proc' or die "/proc: $!";
-    my @kids = grep { my $i = /^\d+$/ && FcgixTest::proc_info($_);
-                      $i && $i->{ppid} == $ppid } readdir $proc;
-    closedir $proc;
+    my @kids = map { $_->{pid} }
+               FcgixTest::children_of(pm_httpd_pid() // 0);
     skip 'no httpd children found', 1 unless @kids;
     my $out = catfile($t_logs, 'dirwalk.strace');
     unlink $out;

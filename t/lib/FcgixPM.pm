@@ -143,11 +143,6 @@ sub pm_brief {
 
 sub pm_proc_info { FcgixTest::proc_info(@_) }
 
-sub _all_pids {
-    opendir my $d, '/proc' or return ();
-    grep { /^\d+$/ } readdir $d;
-}
-
 # Live processes running the application file $path.
 sub pm_procs { FcgixTest::procs_running(@_) }
 
@@ -163,10 +158,8 @@ sub pm_httpd_pid {
 # workers run as User).
 sub pm_pm_pid {
     my $parent = shift || pm_httpd_pid() or return;
-    for my $pid (_all_pids()) {
-        my $i = pm_proc_info($pid) or next;
-        return $pid + 0 if $i->{ppid} == $parent && ($i->{uid} // -1) == 0
-                           && $i->{state} ne 'Z';
+    for my $i (FcgixTest::children_of($parent)) {
+        return $i->{pid} if ($i->{uid} // -1) == 0;
     }
     return;
 }

@@ -482,6 +482,15 @@ sub proc_info {
     \%i;
 }
 
+# proc_info() of every live (not zombie) child of $ppid, from /proc (no
+# pgrep: procps hangs under the ASan run's LD_PRELOAD).
+sub children_of {
+    my ($ppid) = @_;
+    opendir my $d, '/proc' or return ();
+    return grep { $_->{ppid} == $ppid && $_->{state} ne 'Z' }
+           map { proc_info($_) || () } grep { /^\d+$/ } readdir $d;
+}
+
 # Live pids whose argv[0] (or argv[1], for "#!" interpreters) is $path,
 # sorted; a count in scalar context.
 sub procs_running {
