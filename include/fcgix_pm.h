@@ -8,15 +8,21 @@
  * @brief The process manager: a process forked by the httpd parent that
  *        spawns, watches, retires and reaps FastCGI applications.
  *
- * Layer L1: APR and POSIX; it logs through a callback the httpd glue
- * supplies (the PM never calls httpd). Functions named fcgix_pm_* other
- * than fcgix_pm_start/fcgix_pm_send run only inside the PM process.
+ * Layer L1: APR and POSIX (Linux: capabilities, SO_PASSCRED); it logs
+ * through a callback the httpd glue supplies (the PM never calls httpd).
+ * fcgix_pm_start runs in the httpd parent; fcgix_pm_send and
+ * fcgix_pm_msg_key anywhere.
+ *
+ * The PM runs as httpd's User from right after its fork, keeping at most
+ * CAP_KILL (to end applications suexec runs as other users). It believes
+ * nothing it shares: classes are defined by checked messages and kept in
+ * its own memory, and it signals only its own children.
  *
  * The PM is not tied to httpd's configuration pool: a graceful restart
  * leaves it, and the applications, running. It ends (and ends every
- * application) when the httpd parent is gone. If it dies, the parent
- * starts another, which adopts the live applications it finds in the
- * scoreboard.
+ * application) when the httpd parent is gone. Its applications share its
+ * process group: if it dies, the parent ends that group and starts
+ * another PM.
  */
 #ifndef FCGIX_PM_H
 #define FCGIX_PM_H
@@ -46,7 +52,8 @@ typedef struct fcgix_pm_cfg_t {
     apr_uint32_t max_procs;   /**< all classes together */
     apr_uint32_t kill_grace;  /**< seconds from SIGTERM to SIGKILL */
     const char *const *env;   /**< NAME=value for every application */
-    const char *suexec_bin;   /**< httpd's suexec, for FCGIX_SPAWN_SUEXEC */
+    const char *user_name;    /**< User, for its supplementary groups */
+    const char *suexec_bin;   /**< httpd's suexec, or NULL: not enabled */
     fcgix_pm_log_fn *log;
 } fcgix_pm_cfg_t;
 
@@ -79,6 +86,13 @@ typedef struct fcgix_pm_msg_t {
  */
 apr_status_t fcgix_pm_start(const fcgix_pm_cfg_t *cfg, apr_pool_t *p,
                             apr_proc_t *proc);
+
+/**
+ * The key of the class a SPAWN message defines: a hash of everything in
+ * it (program, identity, limits, environment), so that a message that
+ * differs in anything names another class.
+ */
+apr_uint64_t fcgix_pm_msg_key(const fcgix_pm_msg_t *m);
 
 /** Sends a message to the PM (non-blocking datagram; never waits). */
 apr_status_t fcgix_pm_send(const char *ctl_path,

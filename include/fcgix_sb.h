@@ -21,6 +21,12 @@
  *  - fcgix_sb_read_*  anywhere: snapshot reads.
  * State changes that others wait for bump the class's `seq` word and wake
  * its futex waiters (Linux futex on shared memory), so nobody sleep-polls.
+ *
+ * Every httpd child can write all of it, and so can any module running in
+ * one (mod_php, mod_lua): the PM keeps what it decides on (class
+ * identities, which pid is in which slot) in its own memory and only
+ * mirrors it here; what it reads back (states, waiters) is a hint, bounded
+ * before use. See docs/SECURITY.md.
  */
 #ifndef FCGIX_SB_H
 #define FCGIX_SB_H
@@ -181,11 +187,6 @@ char *fcgix_sb_sock_path(apr_pool_t *p, const char *ipc_dir, int idx);
 apr_status_t fcgix_sb_create(fcgix_sb_t **sb, apr_shm_t **shm,
                              apr_pool_t *p);
 
-/** A 64-bit hash of a class identity. */
-apr_uint64_t fcgix_sb_class_key(const char *path, apr_uint64_t inode,
-                                apr_uint64_t dev, apr_uint32_t uid,
-                                apr_uint32_t gid, apr_uint32_t vhost);
-
 /** The class with this identity, or NULL (lock-free scan). */
 fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,
                                       const char *path);
@@ -198,20 +199,14 @@ fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,
 fcgix_sb_backend_t *fcgix_sb_backend_claim(fcgix_sb_t *sb, const char *path,
                                            const char *spec);
 
+/** The high-water mark of process slots, never past the array. */
+apr_uint32_t fcgix_sb_read_hiwater(const fcgix_sb_t *sb);
+
 /* ---- process manager side ---- */
 
-fcgix_sb_class_t *fcgix_sb_pm_class_create(fcgix_sb_t *sb,
-                                           apr_uint64_t key,
-                                           const char *path,
-                                           apr_uint64_t inode,
-                                           apr_uint64_t dev,
-                                           apr_uint32_t uid,
-                                           apr_uint32_t gid,
-                                           apr_uint32_t vhost,
-                                           const fcgix_sb_limits_t *lim);
-
-/** A FREE slot claimed for a spawn (state stays FREE until published). */
-fcgix_sb_proc_t *fcgix_sb_pm_slot_claim(fcgix_sb_t *sb);
+/** Makes a class the PM has filled in visible, and wakes the requests
+ *  waiting for a class to appear. */
+void fcgix_sb_pm_class_publish(fcgix_sb_t *sb, fcgix_sb_class_t *c);
 
 /** Makes a spawned process visible as IDLE and wakes waiters. */
 void fcgix_sb_pm_publish(fcgix_sb_t *sb, fcgix_sb_proc_t *p);
@@ -233,7 +228,7 @@ fcgix_sb_proc_t *fcgix_sb_child_acquire(fcgix_sb_t *sb,
  * Gives a process back. @p retire marks it RETIRING (the PM ends it),
  * @p dead marks it DEAD (unreachable; the PM reaps it).
  */
-void fcgix_sb_child_release(fcgix_sb_t *sb, fcgix_sb_proc_t *p,
+void fcgix_sb_child_release(fcgix_sb_class_t *c, fcgix_sb_proc_t *p,
                             int served, fcgix_exit_e retire, int dead);
 
 /**

@@ -10,9 +10,12 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -34,6 +37,14 @@
 /* Spawns per class per second, whatever the demand. */
 #define PM_SPAWN_RATE 16
 #define PM_LISTEN_BACKLOG 128
+/* A slot a previous PM left in use is not reused before this: an httpd
+ * child may still hold it and give it back. */
+#define PM_SLOT_QUARANTINE apr_time_from_sec(10)
+/* No class of ours ever asks for more, whatever a message says. */
+#define PM_CLASS_PROCS_MAX 10000
+
+#define PM_FLAGS_KNOWN \
+    (FCGIX_SPAWN_CMDLINE | FCGIX_SPAWN_SUEXEC | FCGIX_SPAWN_USERDIR)
 
 /* Which socket file we made: another httpd (a stop and a start that
  * overlap) may have made a new one at the same path since. */
@@ -42,11 +53,38 @@ typedef struct {
     ino_t ino; /* 0: none known */
 } sock_id_t;
 
-/* PM-private per-slot bookkeeping (never in shared memory). */
+/*
+ * A class as the PM knows it. The scoreboard holds a copy for the httpd
+ * children to read; anything in shared memory may have been rewritten by
+ * code running in a child, so every decision here uses this one.
+ */
 typedef struct {
-    apr_time_t term_at; /* when SIGTERM was sent, 0: not yet */
-    int ours;           /* our child: reaped by waitpid, else by kill(0) */
-    sock_id_t sock;     /* its listen socket's file */
+    int used;
+    int superseded;       /* a newer configuration of the same program */
+    apr_uint64_t key;
+    char path[FCGIX_SB_PATH_MAX];
+    apr_uint64_t inode;
+    apr_uint64_t dev;
+    apr_uint32_t uid;
+    apr_uint32_t gid;
+    apr_uint32_t vhost;
+    fcgix_sb_limits_t lim;
+    char **env;           /* malloc'ed, or NULL: the global one */
+    apr_uint32_t nprocs;
+    apr_uint32_t failures;
+    apr_time_t next_spawn;
+    apr_time_t spawn_window;
+    int spawn_count;
+} pm_class_t;
+
+/* A process slot as the PM knows it (never read back from shm). */
+typedef struct {
+    pid_t pid;            /* our child, not yet reaped; 0: none */
+    apr_uint32_t cls;     /* index into pm_t.classes */
+    apr_time_t started;
+    apr_time_t term_at;   /* when SIGTERM was sent, 0: not yet */
+    apr_time_t free_at;   /* quarantine of a slot we did not fill */
+    sock_id_t sock;       /* its listen socket's file */
 } pm_slot_t;
 
 typedef struct {
@@ -56,10 +94,10 @@ typedef struct {
     pid_t parent;
     int ctl;
     sock_id_t ctl_id;
+    apr_uint32_t hiwater; /* slots [0, hiwater) ever used by us */
+    apr_uint32_t total;   /* our live processes */
     pm_slot_t slots[FCGIX_SB_MAX_PROCS];
-    char **class_env[FCGIX_SB_MAX_CLASSES]; /* malloc'ed, or NULL */
-    apr_time_t spawn_window[FCGIX_SB_MAX_CLASSES];
-    int spawn_count[FCGIX_SB_MAX_CLASSES];
+    pm_class_t classes[FCGIX_SB_MAX_CLASSES];
 } pm_t;
 
 static volatile sig_atomic_t pm_stop;
@@ -77,21 +115,71 @@ static const char *sock_path(pm_t *pm, int idx, char *buf, size_t len)
     return buf;
 }
 
-static int slot_index(pm_t *pm, fcgix_sb_proc_t *p)
+/* ------------------------------------------------------------------ */
+/* Privileges                                                          */
+/* ------------------------------------------------------------------ */
+
+static int set_caps(apr_uint32_t mask)
 {
-    return (int)(p - pm->sb->procs);
+    struct __user_cap_header_struct h;
+    struct __user_cap_data_struct d[2];
+
+    memset(&h, 0, sizeof(h));
+    memset(d, 0, sizeof(d));
+    h.version = _LINUX_CAPABILITY_VERSION_3;
+    d[0].effective = d[0].permitted = mask;
+    return (int)syscall(SYS_capset, &h, d);
+}
+
+/*
+ * Becomes httpd's User for good, right after the fork. Ending an
+ * application that suexec started as a tenant needs permission to signal
+ * another uid: that one capability (CAP_KILL) is kept when suexec is in
+ * use, and it is used only on our own, not yet reaped children. It is not
+ * inherited over exec. Root cannot come back: real, effective and saved
+ * ids are all User's and CAP_SETUID is gone.
+ */
+static int drop_privileges(const fcgix_pm_cfg_t *cfg)
+{
+    int keep_kill = cfg->suexec_bin != NULL;
+
+    if (geteuid() == 0) {
+        gid_t g = (gid_t)cfg->gid;
+        if ((keep_kill && prctl(PR_SET_KEEPCAPS, 1L, 0L, 0L, 0L) < 0)
+            || ((cfg->user_name == NULL || cfg->user_name[0] == '#'
+                 || initgroups(cfg->user_name, g) < 0)
+                && setgroups(1, &g) < 0)
+            || setresgid(g, g, g) < 0
+            || setresuid((uid_t)cfg->uid, (uid_t)cfg->uid,
+                         (uid_t)cfg->uid) < 0
+            || set_caps(keep_kill ? (1u << CAP_KILL) : 0) < 0) {
+            return -1;
+        }
+        prctl(PR_SET_KEEPCAPS, 0L, 0L, 0L, 0L);
+    }
+    /* Others of our uid (httpd children, CGI scripts) may not ptrace us
+     * or read our memory: it is the one thing the PM trusts. */
+    prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L);
+    prctl(PR_SET_NAME, (unsigned long)"fcgix-pm", 0L, 0L, 0L);
+    if (getuid() == 0 || geteuid() == 0 || getgid() == 0
+        || getegid() == 0 || setuid(0) == 0 || seteuid(0) == 0) {
+        return -1;
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */
 /* Spawning                                                            */
 /* ------------------------------------------------------------------ */
 
-static void sock_remember(const char *path, sock_id_t *id)
+/* The inode of a bound unix socket, from the path it was bound to: fstat
+ * of a socket descriptor gives the socket's inode, not the file's. */
+static void sock_remember_path(const char *path, sock_id_t *id)
 {
     struct stat st;
 
     id->ino = 0;
-    if (stat(path, &st) == 0) {
+    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
         id->dev = st.st_dev;
         id->ino = st.st_ino;
     }
@@ -102,14 +190,19 @@ static void sock_unlink(const char *path, sock_id_t *id)
 {
     struct stat st;
 
-    if (id->ino && stat(path, &st) == 0 && st.st_dev == id->dev
+    if (id->ino && lstat(path, &st) == 0 && st.st_dev == id->dev
         && st.st_ino == id->ino) {
         unlink(path);
     }
     id->ino = 0;
 }
 
-static int listen_unix(pm_t *pm, const char *path)
+/*
+ * We are httpd's User here, in a directory only User may enter, so the
+ * socket is created with the right owner and mode (umask 0177): nothing is
+ * changed by path afterwards that a swapped-in symlink could redirect.
+ */
+static int listen_unix(const char *path, sock_id_t *id)
 {
     struct sockaddr_un sa;
     int fd = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -122,16 +215,13 @@ static int listen_unix(pm_t *pm, const char *path)
     apr_cpystrn(sa.sun_path, path, sizeof(sa.sun_path));
     unlink(path);
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0
-        || listen(fd, PM_LISTEN_BACKLOG) < 0
-        /* Only the applications' user (httpd's User) may connect. */
-        || chown(path, pm->cfg->uid, pm->cfg->gid) < 0
-        || chmod(path, 0600) < 0) {
+        || listen(fd, PM_LISTEN_BACKLOG) < 0) {
         int e = errno;
         close(fd);
-        unlink(path);
         errno = e;
         return -1;
     }
+    sock_remember_path(path, id);
     return fd;
 }
 
@@ -152,19 +242,21 @@ static void close_from(int lowfd)
 }
 
 /* In the forked child: become the application. Never returns. */
-static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
+static void exec_app(pm_t *pm, const pm_class_t *c, int lfd)
 {
     static const int res[3] = { RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC };
     const fcgix_pm_cfg_t *cfg = pm->cfg;
     char **argv, **xargv, *dir, *slash;
     const char *prog;
-    uid_t uid = (uid_t)c->uid;
-    gid_t gid = (gid_t)c->gid;
     int devnull, i, n;
     sigset_t none;
 
-    /* Its own process group: signals meant for httpd are not for it. */
-    setpgid(0, 0);
+    /* Our capability is for the PM alone. */
+    if (set_caps(0) < 0) {
+        _exit(126);
+    }
+    /* It stays in the PM's process group: if the PM dies, the httpd
+     * parent ends the whole group, so nothing is left unmanaged. */
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
     signal(SIGPIPE, SIG_DFL);
@@ -173,6 +265,7 @@ static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
     signal(SIGHUP, SIG_DFL);
     signal(SIGUSR1, SIG_DFL);
     signal(SIGCHLD, SIG_DFL);
+    umask(022);
 
     /* FastCGI: the listen socket is fd 0; stderr stays the error log. */
     if (dup2(lfd, 0) < 0) {
@@ -193,7 +286,7 @@ static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
     }
     else {
         argv = apr_pcalloc(pm->p, 2 * sizeof(char *));
-        argv[0] = c->path;
+        argv[0] = apr_pstrdup(pm->p, c->path);
     }
     for (n = 0; argv[n]; n++) {
         ;
@@ -214,16 +307,19 @@ static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
         }
     }
     if (c->lim.priority > 0) {
-        /* FastCgiServer -priority: lower only (we are still root). */
+        /* FastCgiServer -priority: lower only. */
         setpriority(PRIO_PROCESS, 0, c->lim.priority > 19
                                      ? 19 : c->lim.priority);
     }
     prog = argv[0];
     xargv = argv;
     if (c->lim.flags & FCGIX_SPAWN_SUEXEC) {
-        /* suexec switches to the target user itself and insists on being
-         * called by httpd's own user, with the program relative to the
-         * current directory. */
+        /* suexec switches to the target user itself (and applies its own
+         * rules to it); it insists on being called by httpd's own user,
+         * with the program relative to the current directory. */
+        if (c->uid == 0 || c->gid == 0 || cfg->suexec_bin == NULL) {
+            _exit(126);
+        }
         xargv = apr_pcalloc(pm->p, (size_t)(n + 4) * sizeof(char *));
         xargv[0] = (char *)cfg->suexec_bin;
         xargv[1] = apr_psprintf(pm->p, "%s%lu",
@@ -236,17 +332,13 @@ static void exec_app(pm_t *pm, fcgix_sb_class_t *c, int lfd)
             xargv[i + 3] = argv[i];
         }
         prog = cfg->suexec_bin;
-        uid = cfg->uid;
-        gid = cfg->gid;
     }
-    /* Never as root: refused at configuration time; this is the last
-     * line of defence. */
-    if (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0
-        || getuid() == 0 || geteuid() == 0) {
+    /* The PM is User already; this is the last line of defence. */
+    if (getuid() == 0 || geteuid() == 0 || getgid() == 0
+        || getegid() == 0) {
         _exit(126);
     }
-    execve(prog, xargv, pm->class_env[c->id] ? pm->class_env[c->id]
-                                             : (char *const *)cfg->env);
+    execve(prog, xargv, c->env ? c->env : (char *const *)cfg->env);
     _exit(127);
 }
 
@@ -257,57 +349,80 @@ static apr_uint32_t user_procs(pm_t *pm, apr_uint32_t uid)
     int i;
 
     for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
-        fcgix_sb_class_t *c = &pm->sb->classes[i];
-        if (c->state == 1 && c->uid == uid) {
+        const pm_class_t *c = &pm->classes[i];
+        if (c->used && c->uid == uid) {
             n += c->nprocs;
         }
     }
     return n;
 }
 
-static int spawn_allowed(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
+static int spawn_allowed(pm_t *pm, pm_class_t *c, apr_time_t now)
 {
-    int ci = (int)c->id;
-
-    if (c->nprocs >= c->lim.max_procs
-        || pm->sb->total_procs >= pm->sb->max_procs
+    if (c->nprocs >= c->lim.max_procs || pm->total >= pm->cfg->max_procs
         || now < c->next_spawn
         || (c->lim.max_user_procs
             && user_procs(pm, c->uid) >= c->lim.max_user_procs)) {
         return 0;
     }
-    if (now - pm->spawn_window[ci] > apr_time_from_sec(1)) {
-        pm->spawn_window[ci] = now;
-        pm->spawn_count[ci] = 0;
+    if (now - c->spawn_window > apr_time_from_sec(1)) {
+        c->spawn_window = now;
+        c->spawn_count = 0;
     }
-    return pm->spawn_count[ci] < PM_SPAWN_RATE;
+    return c->spawn_count < PM_SPAWN_RATE;
 }
 
-static void spawn(pm_t *pm, fcgix_sb_class_t *c)
+/* The scoreboard's view of class @p ci: what children read. */
+static void class_mirror(pm_t *pm, int ci)
+{
+    const pm_class_t *c = &pm->classes[ci];
+    fcgix_sb_class_t *s = &pm->sb->classes[ci];
+
+    s->nprocs = c->nprocs;
+    s->failures = c->failures;
+    s->next_spawn = c->next_spawn;
+}
+
+static int slot_claim(pm_t *pm, apr_time_t now)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
+        pm_slot_t *ps = &pm->slots[i];
+        if (ps->pid == 0 && ps->free_at <= now) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static void spawn(pm_t *pm, int ci, apr_time_t now)
 {
     fcgix_sb_t *sb = pm->sb;
-    fcgix_sb_proc_t *p = fcgix_sb_pm_slot_claim(sb);
-    apr_time_t now = apr_time_now();
+    pm_class_t *c = &pm->classes[ci];
+    int idx = slot_claim(pm, now);
     char pbuf[256];
     const char *path;
-    int lfd, idx;
+    fcgix_sb_proc_t *p;
+    pm_slot_t *ps;
+    int lfd;
     pid_t pid;
 
-    if (p == NULL) {
+    if (idx < 0) {
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00150) "scoreboard full "
                      "(%d processes); cannot spawn %s", FCGIX_SB_MAX_PROCS,
                      c->path);
         return;
     }
-    idx = slot_index(pm, p);
+    ps = &pm->slots[idx];
+    p = &sb->procs[idx];
     path = sock_path(pm, idx, pbuf, sizeof(pbuf));
-    if ((lfd = listen_unix(pm, path)) < 0) {
+    if ((lfd = listen_unix(path, &ps->sock)) < 0) {
         pm->cfg->log(FCGIX_PM_LOG_ERR, errno,
                      FCGIX_LOGNO(00151) "cannot create "
                      "socket %s for %s", path, c->path);
         return;
     }
-    sock_remember(path, &pm->slots[idx].sock);
     pid = fork();
     if (pid == 0) {
         exec_app(pm, c, lfd);
@@ -318,13 +433,21 @@ static void spawn(pm_t *pm, fcgix_sb_class_t *c)
     if (pid < 0) {
         pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00152) "fork failed "
                      "for %s", c->path);
-        sock_unlink(path, &pm->slots[idx].sock);
+        sock_unlink(path, &ps->sock);
         return;
     }
-    pm->spawn_count[c->id]++;
-    pm->slots[idx].term_at = 0;
-    pm->slots[idx].ours = 1;
-    p->cls = c->id;
+    c->spawn_count++;
+    ps->pid = pid;
+    ps->cls = (apr_uint32_t)ci;
+    ps->started = now;
+    ps->term_at = 0;
+    if ((apr_uint32_t)idx >= pm->hiwater) {
+        pm->hiwater = (apr_uint32_t)idx + 1;
+    }
+    sb->hiwater = pm->hiwater;
+    p->state = FCGIX_PROC_FREE;
+    __sync_synchronize();
+    p->cls = (apr_uint32_t)ci;
     p->pid = (apr_int32_t)pid;
     p->owner = 0;
     p->started = p->last_active = now;
@@ -333,12 +456,14 @@ static void spawn(pm_t *pm, fcgix_sb_class_t *c)
     p->exit_why = FCGIX_EXIT_NONE;
     p->exit_status = 0;
     c->nprocs++;
-    c->last_spawn = now;
-    sb->total_procs++;
+    pm->total++;
+    sb->total_procs = pm->total;
+    sb->classes[ci].last_spawn = now;
+    class_mirror(pm, ci);
     /* Listening already: a request can connect now and is served the
      * moment the application reaches accept(). */
     fcgix_sb_pm_publish(sb, p);
-    fcgix_sb_wake(c);
+    fcgix_sb_wake(&sb->classes[ci]);
     pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00153) "spawned %s pid %d "
                  "(slot %d, %u of max %u)", c->path, (int)pid, idx,
                  c->nprocs, c->lim.max_procs);
@@ -348,34 +473,38 @@ static void spawn(pm_t *pm, fcgix_sb_class_t *c)
 /* Ending processes                                                    */
 /* ------------------------------------------------------------------ */
 
-static void terminate(pm_t *pm, fcgix_sb_proc_t *p, fcgix_exit_e why,
-                      apr_time_t now)
+/* Only ever a pid from our own table: a child of ours not yet reaped,
+ * so the pid cannot have been reused by anyone else. */
+static void terminate(pm_t *pm, int idx, fcgix_exit_e why, apr_time_t now)
 {
-    pm_slot_t *ps = &pm->slots[slot_index(pm, p)];
+    pm_slot_t *ps = &pm->slots[idx];
 
-    if (ps->term_at == 0 && p->pid > 0) {
-        p->exit_why = why;
+    if (ps->term_at == 0 && ps->pid > 0) {
+        pm->sb->procs[idx].exit_why = why;
         ps->term_at = now;
-        kill((pid_t)p->pid, SIGTERM);
+        kill(ps->pid, SIGTERM);
     }
 }
 
-/* The slot's process is gone: free the slot. */
-static void slot_gone(pm_t *pm, fcgix_sb_proc_t *p, int status,
-                      apr_time_t now)
+/* Slot @p idx's process was reaped: free the slot. */
+static void slot_gone(pm_t *pm, int idx, int status, apr_time_t now)
 {
     fcgix_sb_t *sb = pm->sb;
-    fcgix_sb_class_t *c = &sb->classes[p->cls];
-    int idx = slot_index(pm, p);
-    int early = now - p->started < PM_MIN_LIFE;
+    pm_slot_t *ps = &pm->slots[idx];
+    fcgix_sb_proc_t *p = &sb->procs[idx];
+    int ci = (int)ps->cls;
+    pm_class_t *c = &pm->classes[ci];
+    int early = now - ps->started < PM_MIN_LIFE;
+    apr_uint32_t served = p->requests;
+    apr_uint32_t why = p->exit_why;
     char pbuf[256];
 
-    if (p->exit_why == FCGIX_EXIT_NONE) {
-        p->exit_why = WIFSIGNALED(status) ? FCGIX_EXIT_SIGNAL
-                                          : FCGIX_EXIT_SELF;
+    if (why == FCGIX_EXIT_NONE || why > FCGIX_EXIT_FAILED) {
+        why = WIFSIGNALED(status) ? FCGIX_EXIT_SIGNAL : FCGIX_EXIT_SELF;
     }
+    p->exit_why = why;
     p->exit_status = status;
-    if (early && pm->slots[idx].term_at == 0 && p->requests == 0) {
+    if (early && ps->term_at == 0 && served == 0) {
         /* Died before serving anything: back off, doubling to a minute,
          * so a broken application does not fork-loop. */
         apr_uint32_t f = c->failures < 6 ? c->failures : 6;
@@ -384,10 +513,10 @@ static void slot_gone(pm_t *pm, fcgix_sb_proc_t *p, int status,
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
                      FCGIX_LOGNO(00154) "%s (pid %d) exited "
                      "at start with status %d; next start in %d s",
-                     c->path, (int)p->pid, status, 1 << f);
+                     c->path, (int)ps->pid, status, 1 << f);
     }
     else {
-        if (p->requests > 0) {
+        if (served > 0) {
             c->failures = 0;
         }
         if (c->lim.prespawn && c->lim.restart_delay) {
@@ -396,49 +525,59 @@ static void slot_gone(pm_t *pm, fcgix_sb_proc_t *p, int status,
         }
         pm->cfg->log(FCGIX_PM_LOG_INFO, 0,
                      FCGIX_LOGNO(00155) "%s (pid %d) ended: "
-                     "%s, %u requests", c->path, (int)p->pid,
-                     fcgix_sb_exit_str((fcgix_exit_e)p->exit_why),
-                     p->requests);
+                     "%s, %u requests", c->path, (int)ps->pid,
+                     fcgix_sb_exit_str((fcgix_exit_e)why), served);
     }
-    sock_unlink(sock_path(pm, idx, pbuf, sizeof(pbuf)), &pm->slots[idx].sock);
-    pm->slots[idx].term_at = 0;
-    pm->slots[idx].ours = 0;
+    sock_unlink(sock_path(pm, idx, pbuf, sizeof(pbuf)), &ps->sock);
+    ps->pid = 0;
+    ps->term_at = 0;
     if (c->nprocs > 0) {
         c->nprocs--;
     }
-    if (sb->total_procs > 0) {
-        sb->total_procs--;
+    if (pm->total > 0) {
+        pm->total--;
     }
+    sb->total_procs = pm->total;
+    class_mirror(pm, ci);
     p->state = FCGIX_PROC_DEAD;
     __sync_synchronize();
     p->pid = 0;
     p->state = FCGIX_PROC_FREE;
-    fcgix_sb_wake(c);
+    fcgix_sb_wake(&sb->classes[ci]);
+}
+
+static int slot_of_pid(pm_t *pm, pid_t pid)
+{
+    int i, n = (int)pm->hiwater;
+
+    for (i = 0; i < n; i++) {
+        if (pm->slots[i].pid == pid) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 static void reap(pm_t *pm, apr_time_t now)
 {
-    fcgix_sb_t *sb = pm->sb;
-    int status, i, n = (int)sb->hiwater;
+    int status, idx;
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-        for (i = 0; i < n; i++) {
-            if (sb->procs[i].pid == pid) {
-                slot_gone(pm, &sb->procs[i], status, now);
-                break;
-            }
+        if ((idx = slot_of_pid(pm, pid)) >= 0) {
+            slot_gone(pm, idx, status, now);
         }
     }
-    /* Adopted processes (spawned by a PM before us) are not our
-     * children: notice their end with kill(0). */
-    for (i = 0; i < n; i++) {
-        fcgix_sb_proc_t *p = &sb->procs[i];
-        if (p->pid > 0 && !pm->slots[i].ours
-            && kill((pid_t)p->pid, 0) < 0 && errno == ESRCH) {
-            slot_gone(pm, p, 0, now);
-        }
-    }
+}
+
+/* The state a child gave a slot; a value we never wrote counts as BUSY,
+ * the state in which the PM ends a process only for a reason. */
+static apr_uint32_t slot_state(const fcgix_sb_proc_t *p)
+{
+    apr_uint32_t st = p->state;
+
+    return st >= FCGIX_PROC_IDLE && st <= FCGIX_PROC_DEAD ? st
+                                                          : FCGIX_PROC_BUSY;
 }
 
 /* Timeouts, retirement, the grace period and dead httpd children. */
@@ -446,7 +585,7 @@ static void scan(pm_t *pm, apr_time_t now)
 {
     fcgix_sb_t *sb = pm->sb;
     apr_time_t grace = apr_time_from_sec(pm->cfg->kill_grace);
-    int i, n = (int)sb->hiwater;
+    int i, n = (int)pm->hiwater;
 
     /* Processes of each class that stay (not already on their way out):
      * the idle timeout never takes a class below its minimum, even when
@@ -456,61 +595,69 @@ static void scan(pm_t *pm, apr_time_t now)
 
     memset(staying, 0, sizeof(staying));
     for (i = 0; i < n; i++) {
-        fcgix_sb_proc_t *p = &sb->procs[i];
-        if (p->pid > 0 && p->state != FCGIX_PROC_RETIRING
-            && p->state != FCGIX_PROC_DEAD && !pm->slots[i].term_at) {
-            staying[p->cls]++;
+        apr_uint32_t st = slot_state(&sb->procs[i]);
+        if (pm->slots[i].pid > 0 && st != FCGIX_PROC_RETIRING
+            && st != FCGIX_PROC_DEAD && !pm->slots[i].term_at) {
+            staying[pm->slots[i].cls]++;
         }
     }
     for (i = 0; i < n; i++) {
         fcgix_sb_proc_t *p = &sb->procs[i];
-        fcgix_sb_class_t *c = &sb->classes[p->cls];
         pm_slot_t *ps = &pm->slots[i];
-        apr_uint32_t st = p->state;
+        apr_uint32_t ci = ps->cls;
+        const pm_class_t *c = &pm->classes[ci];
+        apr_uint32_t st = slot_state(p);
+        apr_uint32_t min = c->superseded ? 0 : c->lim.min_procs;
+        apr_int32_t owner;
 
-        if (p->pid <= 0) {
+        if (ps->pid <= 0) {
             continue;
         }
         if (ps->term_at && now - ps->term_at > grace) {
-            kill((pid_t)p->pid, SIGKILL);
+            kill(ps->pid, SIGKILL);
             continue;
         }
         switch (st) {
         case FCGIX_PROC_IDLE:
-            if (c->lim.idle_timeout && staying[p->cls] > c->lim.min_procs
-                && now - p->last_active
-                   > apr_time_from_sec(c->lim.idle_timeout)
+            if (((c->lim.idle_timeout
+                  && now - p->last_active
+                     > apr_time_from_sec(c->lim.idle_timeout))
+                 || c->superseded)
+                && staying[ci] > min
                 && __sync_bool_compare_and_swap(&p->state, st,
                                                 FCGIX_PROC_RETIRING)) {
-                staying[p->cls]--;
-                terminate(pm, p, FCGIX_EXIT_IDLE, now);
+                staying[ci]--;
+                terminate(pm, i, FCGIX_EXIT_IDLE, now);
             }
             else if (c->lim.lifetime
-                     && now - p->started > apr_time_from_sec(c->lim.lifetime)
+                     && now - ps->started
+                        > apr_time_from_sec(c->lim.lifetime)
                      && __sync_bool_compare_and_swap(&p->state, st,
                                                      FCGIX_PROC_RETIRING)) {
-                staying[p->cls]--;
-                terminate(pm, p, FCGIX_EXIT_LIFETIME, now);
+                staying[ci]--;
+                terminate(pm, i, FCGIX_EXIT_LIFETIME, now);
             }
             break;
         case FCGIX_PROC_BUSY:
+            owner = p->owner;
             if (c->lim.busy_timeout && p->busy_since
                 && now - p->busy_since
                    > apr_time_from_sec(c->lim.busy_timeout)) {
-                terminate(pm, p, FCGIX_EXIT_BUSY, now);
+                terminate(pm, i, FCGIX_EXIT_BUSY, now);
             }
-            else if (p->owner > 0 && kill((pid_t)p->owner, 0) < 0
+            else if (owner > 0 && kill((pid_t)owner, 0) < 0
                      && errno == ESRCH) {
                 /* The httpd child died mid-request: nobody will give
-                 * this process back, and it may be stuck. */
-                terminate(pm, p, FCGIX_EXIT_BUSY, now);
+                 * this process back, and it may be stuck. (Signal 0
+                 * only asks whether the pid exists.) */
+                terminate(pm, i, FCGIX_EXIT_BUSY, now);
             }
             break;
         case FCGIX_PROC_RETIRING:
         case FCGIX_PROC_DEAD:
-            terminate(pm, p, (fcgix_exit_e)(p->exit_why
-                                            ? p->exit_why
-                                            : FCGIX_EXIT_UNREACHABLE),
+            terminate(pm, i, p->exit_why && p->exit_why <= FCGIX_EXIT_FAILED
+                             ? (fcgix_exit_e)p->exit_why
+                             : FCGIX_EXIT_UNREACHABLE,
                       now);
             break;
         default:
@@ -519,14 +666,14 @@ static void scan(pm_t *pm, apr_time_t now)
     }
 }
 
-static int idle_count(pm_t *pm, fcgix_sb_class_t *c)
+static apr_uint32_t idle_count(pm_t *pm, int ci)
 {
-    fcgix_sb_t *sb = pm->sb;
-    int i, n = (int)sb->hiwater, idle = 0;
+    apr_uint32_t idle = 0;
+    int i, n = (int)pm->hiwater;
 
     for (i = 0; i < n; i++) {
-        if (sb->procs[i].cls == c->id
-            && sb->procs[i].state == FCGIX_PROC_IDLE) {
+        if (pm->slots[i].pid > 0 && pm->slots[i].cls == (apr_uint32_t)ci
+            && pm->sb->procs[i].state == FCGIX_PROC_IDLE) {
             idle++;
         }
     }
@@ -534,16 +681,21 @@ static int idle_count(pm_t *pm, fcgix_sb_class_t *c)
 }
 
 /* Spawns for waiting requests. The minimum only keeps processes from
- * the idle timeout (as mod_fcgid's): a class nobody uses costs nothing. */
-static void provide(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
+ * the idle timeout (as mod_fcgid's): a class nobody uses costs nothing.
+ * The waiter count is the children's word, trusted only as a number of
+ * spawns, which every limit above still bounds. */
+static void provide(pm_t *pm, int ci, apr_time_t now)
 {
-    int idle = idle_count(pm, c);
+    pm_class_t *c = &pm->classes[ci];
+    apr_uint32_t idle = idle_count(pm, ci);
+    apr_uint32_t waiters = pm->sb->classes[ci].waiters;
 
     while (spawn_allowed(pm, c, now)
-           && ((apr_uint32_t)idle < c->waiters
-               || (c->lim.prespawn && c->nprocs < c->lim.min_procs))) {
+           && (idle < waiters
+               || (c->lim.prespawn && !c->superseded
+                   && c->nprocs < c->lim.min_procs))) {
         apr_uint32_t before = c->nprocs;
-        spawn(pm, c);
+        spawn(pm, ci, now);
         if (c->nprocs == before) {
             break;
         }
@@ -552,28 +704,158 @@ static void provide(pm_t *pm, fcgix_sb_class_t *c, apr_time_t now)
 }
 
 /* ------------------------------------------------------------------ */
-/* Messages and the loop                                               */
+/* Messages                                                            */
 /* ------------------------------------------------------------------ */
 
-/* The global environment plus the class's own (class values win). */
-static void set_class_env(pm_t *pm, fcgix_sb_class_t *c, const char *list,
-                          size_t len)
+/* Length of the env list in @p list (NAME=value\0 ... \0), or -1 when it
+ * is not ended within @p len. */
+static long env_list_len(const char *list, size_t len)
 {
-    const char *const *g = pm->cfg->env;
+    size_t off = 0;
+
+    while (off < len) {
+        const char *e = memchr(list + off, '\0', len - off);
+        size_t n;
+        if (e == NULL) {
+            return -1;
+        }
+        n = (size_t)(e - (list + off));
+        if (n == 0) {
+            return (long)off + 1;
+        }
+        if (memchr(list + off, '=', n) == NULL) {
+            return -1;
+        }
+        off += n + 1;
+    }
+    return -1;
+}
+
+apr_uint64_t fcgix_pm_msg_key(const fcgix_pm_msg_t *m)
+{
+    /* FNV-1a over everything that defines the class: a message that
+     * differs in anything (limits and environment included) names
+     * another class, so no message can change an existing one. */
+    apr_uint64_t h = 1469598103934665603ULL;
+    apr_uint32_t ids[3];
+    apr_uint64_t ino[2];
+    const unsigned char *b;
+    long envlen = env_list_len(m->env, sizeof(m->env));
+    size_t i, n;
+
+    n = strnlen(m->path, sizeof(m->path));
+    for (i = 0; i < n; i++) {
+        h = (h ^ (unsigned char)m->path[i]) * 1099511628211ULL;
+    }
+    ids[0] = m->uid;
+    ids[1] = m->gid;
+    ids[2] = m->vhost;
+    ino[0] = m->inode;
+    ino[1] = m->dev;
+    b = (const unsigned char *)ids;
+    for (i = 0; i < sizeof(ids); i++) {
+        h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    b = (const unsigned char *)ino;
+    for (i = 0; i < sizeof(ino); i++) {
+        h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    /* The limits have no padding before their last field. */
+    b = (const unsigned char *)&m->lim;
+    n = offsetof(fcgix_sb_limits_t, priority) + sizeof(m->lim.priority);
+    for (i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    b = (const unsigned char *)m->env;
+    n = envlen > 0 ? (size_t)envlen : 0;
+    for (i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
+/*
+ * Everything a message says, checked before it is believed: it comes from
+ * an httpd child, where any module (mod_php, mod_lua) can write anything.
+ * @return NULL, or why it is refused
+ */
+static const char *msg_check(pm_t *pm, fcgix_pm_msg_t *m)
+{
+    const fcgix_sb_limits_t *l = &m->lim;
+    struct stat st;
+    int i;
+
+    if (m->type != FCGIX_PM_MSG_SPAWN && m->type != FCGIX_PM_MSG_LOOK) {
+        return "unknown message type";
+    }
+    if (m->type == FCGIX_PM_MSG_LOOK) {
+        return NULL;
+    }
+    if (memchr(m->path, '\0', sizeof(m->path)) == NULL) {
+        return "program path not terminated";
+    }
+    if (m->path[0] != '/') {
+        return "program path not absolute";
+    }
+    if (env_list_len(m->env, sizeof(m->env)) < 0) {
+        return "malformed environment";
+    }
+    if ((l->flags & ~PM_FLAGS_KNOWN)
+        || ((l->flags & FCGIX_SPAWN_USERDIR)
+            && !(l->flags & FCGIX_SPAWN_SUEXEC))) {
+        return "unknown flags";
+    }
+    if ((l->flags & FCGIX_SPAWN_SUEXEC) && pm->cfg->suexec_bin == NULL) {
+        return "suexec is not enabled";
+    }
+    if (l->max_procs == 0 || l->max_procs > PM_CLASS_PROCS_MAX
+        || l->min_procs > l->max_procs || l->priority < 0
+        || l->priority > 19) {
+        return "limits out of range";
+    }
+    for (i = 0; i < 3; i++) {
+        if (l->rlim[i][0] < -1 || l->rlim[i][1] < -1) {
+            return "limits out of range";
+        }
+    }
+    /* Without suexec, every application runs as User/Group; with it,
+     * suexec applies its own rules to the identity. Root, never. */
+    if (!(l->flags & FCGIX_SPAWN_SUEXEC)) {
+        m->uid = pm->cfg->uid;
+        m->gid = pm->cfg->gid;
+    }
+    if (m->uid == 0 || m->gid == 0) {
+        return "uid or gid 0";
+    }
+    if (!(l->flags & FCGIX_SPAWN_CMDLINE)
+        && (stat(m->path, &st) < 0 || !S_ISREG(st.st_mode)
+            || (apr_uint64_t)st.st_ino != m->inode
+            || (apr_uint64_t)st.st_dev != m->dev)) {
+        return "not the program file it names";
+    }
+    return NULL;
+}
+
+/* The global environment plus the class's own (class values win). */
+static char **class_env(const char *const *g, const char *list)
+{
     size_t n = 0, i, k = 0;
     const char *e;
     char **env;
 
-    for (e = list; e < list + len && *e; e += strlen(e) + 1) {
+    if (!list[0]) {
+        return NULL;
+    }
+    for (e = list; *e; e += strlen(e) + 1) {
         n++;
     }
     for (i = 0; g[i]; i++) {
         n++;
     }
     if ((env = calloc(n + 1, sizeof(char *))) == NULL) {
-        return;
+        return NULL;
     }
-    for (e = list; e < list + len && *e; e += strlen(e) + 1) {
+    for (e = list; *e; e += strlen(e) + 1) {
         env[k++] = strdup(e);
     }
     for (i = 0; g[i]; i++) {
@@ -581,54 +863,153 @@ static void set_class_env(pm_t *pm, fcgix_sb_class_t *c, const char *list,
         size_t j;
         int dup = 0;
         for (j = 0; j < k && !dup; j++) {
-            dup = !strncmp(env[j], g[i], nl) && env[j][nl] == '=';
+            dup = env[j] && !strncmp(env[j], g[i], nl) && env[j][nl] == '=';
         }
         if (!dup) {
             env[k++] = strdup(g[i]);
         }
     }
-    env[k] = NULL;
-    if (pm->class_env[c->id]) {
-        for (i = 0; pm->class_env[c->id][i]; i++) {
-            free(pm->class_env[c->id][i]);
+    for (i = 0; i < k; i++) {
+        if (env[i] == NULL) { /* out of memory: no half environment */
+            for (i = 0; i < k; i++) {
+                free(env[i]);
+            }
+            free(env);
+            return NULL;
         }
-        free(pm->class_env[c->id]);
     }
-    pm->class_env[c->id] = env;
+    return env;
+}
+
+static int same_program(const pm_class_t *a, const pm_class_t *b)
+{
+    return a->inode == b->inode && a->dev == b->dev && a->uid == b->uid
+           && a->gid == b->gid && a->vhost == b->vhost
+           && a->lim.flags == b->lim.flags && !strcmp(a->path, b->path);
+}
+
+/* A new class from a checked message; its scoreboard copy is written from
+ * ours. An index of the scoreboard that already has this key is reused
+ * (children of an earlier PM may be waiting on it). */
+static int class_create(pm_t *pm, const fcgix_pm_msg_t *m, apr_uint64_t key)
+{
+    fcgix_sb_class_t *s;
+    pm_class_t *c;
+    int i, ci = -1;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        s = &pm->sb->classes[i];
+        if (!pm->classes[i].used && s->state == 1 && s->key == key) {
+            ci = i;
+            break;
+        }
+    }
+    for (i = 0; ci < 0 && i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (!pm->classes[i].used && pm->sb->classes[i].state != 1) {
+            ci = i;
+        }
+    }
+    for (i = 0; ci < 0 && i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (!pm->classes[i].used) {
+            ci = i; /* a scoreboard entry we never made */
+        }
+    }
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (pm->classes[i].used && pm->classes[i].key == key) {
+            /* Another definition with this key: children find classes
+             * by key, so it must stay unique, first come first served. */
+            return -2;
+        }
+    }
+    if (ci < 0) {
+        return -1;
+    }
+    c = &pm->classes[ci];
+    memset(c, 0, sizeof(*c));
+    c->key = key;
+    apr_cpystrn(c->path, m->path, sizeof(c->path));
+    c->inode = m->inode;
+    c->dev = m->dev;
+    c->uid = m->uid;
+    c->gid = m->gid;
+    c->vhost = m->vhost;
+    c->lim = m->lim;
+    c->env = class_env(pm->cfg->env, m->env);
+    c->used = 1;
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        pm_class_t *o = &pm->classes[i];
+        if (i != ci && o->used && !o->superseded && same_program(o, c)) {
+            /* A graceful restart changed its limits or environment: the
+             * old class's processes end as they come free. */
+            o->superseded = 1;
+        }
+    }
+
+    s = &pm->sb->classes[ci];
+    s->state = 0;
+    __sync_synchronize();
+    s->id = (apr_uint32_t)ci;
+    s->key = key;
+    apr_cpystrn(s->path, c->path, sizeof(s->path));
+    s->inode = c->inode;
+    s->dev = c->dev;
+    s->uid = c->uid;
+    s->gid = c->gid;
+    s->vhost = c->vhost;
+    s->lim = c->lim;
+    s->starting = 0;
+    class_mirror(pm, ci);
+    fcgix_sb_pm_class_publish(pm->sb, s);
+    return ci;
+}
+
+static int class_find(pm_t *pm, apr_uint64_t key, const fcgix_pm_msg_t *m)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        const pm_class_t *c = &pm->classes[i];
+        if (c->used && c->key == key && !strcmp(c->path, m->path)
+            && c->uid == m->uid && c->gid == m->gid && c->vhost == m->vhost
+            && c->inode == m->inode && c->dev == m->dev
+            && !memcmp(&c->lim, &m->lim,
+                       offsetof(fcgix_sb_limits_t, priority)
+                       + sizeof(c->lim.priority))) {
+            return i;
+        }
+    }
+    return -1;
 }
 
 static void on_message(pm_t *pm, fcgix_pm_msg_t *m, apr_time_t now)
 {
-    fcgix_sb_class_t *c;
+    const char *why;
+    apr_uint64_t key;
+    int ci;
 
+    if ((why = msg_check(pm, m)) != NULL) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00184) "refused a "
+                     "message: %s", why);
+        return;
+    }
     if (m->type != FCGIX_PM_MSG_SPAWN) {
         return; /* LOOK: the loop scans anyway */
     }
-    /* Never trust an identity from a message: without suexec every
-     * application runs as httpd's User/Group; with it, suexec applies its
-     * own rules to the identity. Root, user or group, never. */
-    if (!(m->lim.flags & FCGIX_SPAWN_SUEXEC)) {
-        m->uid = pm->cfg->uid;
-        m->gid = pm->cfg->gid;
-    }
-    if (m->uid == 0 || m->gid == 0) {
-        pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
-                     FCGIX_LOGNO(00184) "refusing to run %s as uid %u gid "
-                     "%u", m->path, m->uid, m->gid);
-        return;
-    }
-    c = fcgix_sb_pm_class_create(pm->sb, m->key, m->path, m->inode, m->dev,
-                                 m->uid, m->gid, m->vhost, &m->lim);
-    if (c == NULL) {
+    key = fcgix_pm_msg_key(m);
+    if ((ci = class_find(pm, key, m)) < 0
+        && (ci = class_create(pm, m, key)) < 0) {
+        if (ci == -2) {
+            pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00193) "refused "
+                         "a message: it would redefine the class of %s",
+                         m->path);
+            return;
+        }
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00156) "too many "
                      "application classes (%d); cannot serve %s",
                      FCGIX_SB_MAX_CLASSES, m->path);
         return;
     }
-    if (m->env[0]) {
-        set_class_env(pm, c, m->env, sizeof(m->env));
-    }
-    provide(pm, c, now);
+    provide(pm, ci, now);
 }
 
 /* The parent of @p pid, from /proc, or -1. */
@@ -660,7 +1041,8 @@ static pid_t parent_of(pid_t pid)
 /*
  * One message, only from an httpd child: the socket is writable by
  * httpd's User, which CGI scripts and unwrapped applications share, so the
- * kernel-attested sender must be a child of our httpd parent.
+ * kernel-attested sender must be a child of our httpd parent. A datagram
+ * of any other size is dropped whole.
  * @return 1 for a message, 0 for one dropped, -1 when none is waiting
  */
 static int recv_msg(pm_t *pm, fcgix_pm_msg_t *m)
@@ -686,46 +1068,53 @@ static int recv_msg(pm_t *pm, fcgix_pm_msg_t *m)
         if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
             struct ucred cr;
             memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
-            /* The parent registers FastCgiServer definitions itself. */
-            if (got == (ssize_t)sizeof(*m)
-                && (cr.pid == pm->parent
-                    || parent_of(cr.pid) == pm->parent)) {
-                return 1;
+            if (cr.pid != pm->parent && parent_of(cr.pid) != pm->parent) {
+                pm->cfg->log(FCGIX_PM_LOG_WARN, 0,
+                             FCGIX_LOGNO(00185) "ignored a message from pid "
+                             "%ld: not an httpd child", (long)cr.pid);
+                return 0;
             }
-            pm->cfg->log(FCGIX_PM_LOG_WARN, 0,
-                         FCGIX_LOGNO(00185) "ignored a message from pid "
-                         "%ld: not an httpd child", (long)cr.pid);
-            return 0;
+            if (got != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_TRUNC)) {
+                pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
+                             FCGIX_LOGNO(00191) "refused a message of %ld "
+                             "bytes from pid %ld", (long)got, (long)cr.pid);
+                return 0;
+            }
+            return 1;
         }
     }
     return 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* The loop                                                            */
+/* ------------------------------------------------------------------ */
+
 static void shutdown_all(pm_t *pm)
 {
     fcgix_sb_t *sb = pm->sb;
     apr_time_t deadline;
-    int i, n = (int)sb->hiwater, left;
+    int i, n = (int)pm->hiwater, left;
 
     for (i = 0; i < n; i++) {
-        if (sb->procs[i].pid > 0) {
+        if (pm->slots[i].pid > 0) {
             sb->procs[i].exit_why = FCGIX_EXIT_SHUTDOWN;
-            kill((pid_t)sb->procs[i].pid, SIGTERM);
+            kill(pm->slots[i].pid, SIGTERM);
         }
     }
     deadline = apr_time_now() + apr_time_from_sec(pm->cfg->kill_grace);
     do {
         reap(pm, apr_time_now());
         for (left = 0, i = 0; i < n; i++) {
-            left += sb->procs[i].pid > 0;
+            left += pm->slots[i].pid > 0;
         }
         if (left) {
             apr_sleep(apr_time_from_msec(50));
         }
     } while (left && apr_time_now() < deadline);
     for (i = 0; i < n; i++) {
-        if (sb->procs[i].pid > 0) {
-            kill((pid_t)sb->procs[i].pid, SIGKILL);
+        if (pm->slots[i].pid > 0) {
+            kill(pm->slots[i].pid, SIGKILL);
         }
     }
     /* Reap what we killed: an unreaped child would stay a zombie under
@@ -733,16 +1122,19 @@ static void shutdown_all(pm_t *pm)
     deadline = apr_time_now() + apr_time_from_sec(2);
     while (apr_time_now() < deadline) {
         pid_t pid = waitpid(-1, NULL, WNOHANG);
+        int idx;
         if (pid < 0 && errno == ECHILD) {
             break;
+        }
+        if (pid > 0 && (idx = slot_of_pid(pm, pid)) >= 0) {
+            char pbuf[256];
+            sock_unlink(sock_path(pm, idx, pbuf, sizeof(pbuf)),
+                        &pm->slots[idx].sock);
+            pm->slots[idx].pid = 0;
         }
         if (pid <= 0) {
             apr_sleep(apr_time_from_msec(10));
         }
-    }
-    for (i = 0; i < n; i++) {
-        char pbuf[256];
-        sock_unlink(sock_path(pm, i, pbuf, sizeof(pbuf)), &pm->slots[i].sock);
     }
     sock_unlink(pm->cfg->ctl_path, &pm->ctl_id);
 }
@@ -761,14 +1153,42 @@ static int open_ctl(pm_t *pm)
     apr_cpystrn(sa.sun_path, pm->cfg->ctl_path, sizeof(sa.sun_path));
     unlink(pm->cfg->ctl_path);
     if (setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)) < 0
-        || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0
-        || chown(pm->cfg->ctl_path, pm->cfg->uid, pm->cfg->gid) < 0
-        || chmod(pm->cfg->ctl_path, 0600) < 0) {
+        || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
         close(fd);
         return -1;
     }
-    sock_remember(pm->cfg->ctl_path, &pm->ctl_id);
+    sock_remember_path(pm->cfg->ctl_path, &pm->ctl_id);
     return fd;
+}
+
+/*
+ * Slots and classes a previous PM left: their processes were in its
+ * process group, which the httpd parent ended when it died. Nothing of
+ * them is believed: the slots rest a while (a child may still give one
+ * back) and the classes wait for a message that defines them again.
+ */
+static void forget_previous(pm_t *pm, apr_time_t now)
+{
+    fcgix_sb_t *sb = pm->sb;
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
+        fcgix_sb_proc_t *p = &sb->procs[i];
+        if (p->state != FCGIX_PROC_FREE || p->pid != 0) {
+            p->state = FCGIX_PROC_DEAD;
+            __sync_synchronize();
+            p->pid = 0;
+            pm->slots[i].free_at = now + PM_SLOT_QUARANTINE;
+        }
+    }
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        sb->classes[i].nprocs = 0;
+        sb->classes[i].starting = 0;
+        sb->classes[i].failures = 0;
+        sb->classes[i].next_spawn = 0;
+    }
+    sb->hiwater = 0;
+    sb->total_procs = 0;
 }
 
 static void pm_main(pm_t *pm)
@@ -786,52 +1206,60 @@ static void pm_main(pm_t *pm)
     signal(SIGUSR1, SIG_IGN);
     signal(SIGWINCH, SIG_IGN);
     signal(SIGPIPE, SIG_IGN);
+    /* Its own process group, which its applications share: the parent
+     * ends that group if the PM dies. */
     setpgid(0, 0);
+    umask(0177);
 
+    if (drop_privileges(pm->cfg) < 0) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00192) "process "
+                     "manager cannot become uid %u gid %u; exiting",
+                     pm->cfg->uid, pm->cfg->gid);
+        _exit(2);
+    }
     if ((pm->ctl = open_ctl(pm)) < 0) {
         pm->cfg->log(FCGIX_PM_LOG_ERR, errno,
                      FCGIX_LOGNO(00157) "cannot bind the "
                      "process manager socket %s", pm->cfg->ctl_path);
         _exit(2);
     }
-    /* Adopt what a previous PM left running, sockets included. */
-    for (i = 0; i < (int)sb->hiwater; i++) {
-        char pbuf[256];
-        pm->slots[i].ours = 0;
-        pm->slots[i].term_at = 0;
-        sock_remember(sock_path(pm, i, pbuf, sizeof(pbuf)),
-                      &pm->slots[i].sock);
-    }
+    forget_previous(pm, apr_time_now());
     sb->pm_pid = (apr_int32_t)getpid();
     sb->pm_generation++;
     pm->cfg->log(FCGIX_PM_LOG_NOTICE, 0, FCGIX_LOGNO(00158) "process manager "
-                 "started (pid %d, %u processes adopted)", (int)getpid(),
-                 sb->total_procs);
+                 "started (pid %d, uid %u)", (int)getpid(),
+                 (unsigned)getuid());
 
     while (!pm_stop) {
         struct pollfd pfd;
         fcgix_pm_msg_t m;
         apr_time_t now;
-        ssize_t got;
+        int got;
 
         pfd.fd = pm->ctl;
         pfd.events = POLLIN;
         pfd.revents = 0;
         poll(&pfd, 1, PM_TICK_MS);
         now = apr_time_now();
-        while ((got = recv_msg(pm, &m)) > 0) {
-            on_message(pm, &m, now);
+        while ((got = recv_msg(pm, &m)) >= 0) {
+            if (got > 0) {
+                on_message(pm, &m, now);
+            }
+            memset(&m, 0, sizeof(m));
         }
         reap(pm, now);
         scan(pm, now);
         for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
-            fcgix_sb_class_t *c = &sb->classes[i];
-            if (c->state == 1 && (c->waiters || (c->lim.prespawn
-                                                 && c->nprocs
-                                                    < c->lim.min_procs))) {
-                provide(pm, c, now);
+            pm_class_t *c = &pm->classes[i];
+            if (c->used && (sb->classes[i].waiters
+                            || (c->lim.prespawn && !c->superseded
+                                && c->nprocs < c->lim.min_procs))) {
+                provide(pm, i, now);
             }
         }
+        /* Repairs what a child may have written over. */
+        sb->hiwater = pm->hiwater;
+        sb->total_procs = pm->total;
         if (getppid() != pm->parent) {
             break; /* httpd is gone: so are we, and the applications */
         }

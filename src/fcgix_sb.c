@@ -70,31 +70,6 @@ apr_status_t fcgix_sb_create(fcgix_sb_t **out, apr_shm_t **shm,
     return APR_SUCCESS;
 }
 
-apr_uint64_t fcgix_sb_class_key(const char *path, apr_uint64_t inode,
-                                apr_uint64_t dev, apr_uint32_t uid,
-                                apr_uint32_t gid, apr_uint32_t vhost)
-{
-    /* FNV-1a over the identity; the path is compared too on lookup. */
-    apr_uint64_t h = 1469598103934665603ULL;
-    apr_uint64_t parts[5];
-    const unsigned char *b;
-    size_t i;
-
-    for (; *path; path++) {
-        h = (h ^ (unsigned char)*path) * 1099511628211ULL;
-    }
-    parts[0] = inode;
-    parts[1] = dev;
-    parts[2] = uid;
-    parts[3] = gid;
-    parts[4] = vhost;
-    b = (const unsigned char *)parts;
-    for (i = 0; i < sizeof(parts); i++) {
-        h = (h ^ b[i]) * 1099511628211ULL;
-    }
-    return h;
-}
-
 fcgix_sb_backend_t *fcgix_sb_backend_claim(fcgix_sb_t *sb, const char *path,
                                            const char *spec)
 {
@@ -145,61 +120,20 @@ fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,
     return NULL;
 }
 
-fcgix_sb_class_t *fcgix_sb_pm_class_create(fcgix_sb_t *sb,
-                                           apr_uint64_t key,
-                                           const char *path,
-                                           apr_uint64_t inode,
-                                           apr_uint64_t dev,
-                                           apr_uint32_t uid,
-                                           apr_uint32_t gid,
-                                           apr_uint32_t vhost,
-                                           const fcgix_sb_limits_t *lim)
+void fcgix_sb_pm_class_publish(fcgix_sb_t *sb, fcgix_sb_class_t *c)
 {
-    fcgix_sb_class_t *c = fcgix_sb_read_class(sb, key, path);
-    int i;
-
-    if (c) {
-        c->lim = *lim; /* a new configuration may have changed them */
-        return c;
-    }
-    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
-        c = &sb->classes[i];
-        if (c->state == 0) {
-            memset(c, 0, sizeof(*c));
-            c->id = (apr_uint32_t)i;
-            c->key = key;
-            apr_cpystrn(c->path, path, sizeof(c->path));
-            c->inode = inode;
-            c->dev = dev;
-            c->uid = uid;
-            c->gid = gid;
-            c->vhost = vhost;
-            c->lim = *lim;
-            /* Visible only once complete. */
-            __sync_synchronize();
-            c->state = 1;
-            apr_atomic_inc32(&sb->seq);
-            syscall(SYS_futex, &sb->seq, FUTEX_WAKE, INT_MAX, NULL, NULL,
-                    0);
-            return c;
-        }
-    }
-    return NULL;
+    /* Visible only once complete. */
+    __sync_synchronize();
+    c->state = 1;
+    apr_atomic_inc32(&sb->seq);
+    syscall(SYS_futex, &sb->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-fcgix_sb_proc_t *fcgix_sb_pm_slot_claim(fcgix_sb_t *sb)
+apr_uint32_t fcgix_sb_read_hiwater(const fcgix_sb_t *sb)
 {
-    int i;
+    apr_uint32_t n = sb->hiwater;
 
-    for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
-        if (sb->procs[i].state == FCGIX_PROC_FREE && sb->procs[i].pid == 0) {
-            if ((apr_uint32_t)i >= sb->hiwater) {
-                sb->hiwater = (apr_uint32_t)i + 1;
-            }
-            return &sb->procs[i];
-        }
-    }
-    return NULL;
+    return n < FCGIX_SB_MAX_PROCS ? n : FCGIX_SB_MAX_PROCS;
 }
 
 void fcgix_sb_wake(fcgix_sb_class_t *c)
@@ -237,7 +171,7 @@ fcgix_sb_proc_t *fcgix_sb_child_acquire(fcgix_sb_t *sb,
     /* Prefer the most recently used idle process: its code and data are
      * warm, and the others can age out under the idle timeout. */
     for (;;) {
-        int n = (int)sb->hiwater;
+        int n = (int)fcgix_sb_read_hiwater(sb);
         best = NULL;
         for (i = 0; i < n; i++) {
             fcgix_sb_proc_t *p = &sb->procs[i];
@@ -263,10 +197,9 @@ fcgix_sb_proc_t *fcgix_sb_child_acquire(fcgix_sb_t *sb,
     }
 }
 
-void fcgix_sb_child_release(fcgix_sb_t *sb, fcgix_sb_proc_t *p, int served,
-                            fcgix_exit_e retire, int dead)
+void fcgix_sb_child_release(fcgix_sb_class_t *c, fcgix_sb_proc_t *p,
+                            int served, fcgix_exit_e retire, int dead)
 {
-    fcgix_sb_class_t *c = &sb->classes[p->cls];
     apr_uint32_t next;
 
     if (served) {

@@ -3,7 +3,9 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdarg.h>
@@ -194,8 +196,10 @@ static apr_status_t pm_launch(spawn_state_t *st)
     return rv;
 }
 
-/* The parent learns of the PM's death here and starts another, which
- * adopts the applications still running. A graceful restart keeps it. */
+/* The parent learns of the PM's death here and starts another. The dead
+ * PM's applications are in its process group: nobody could manage them
+ * any more, so they end with it (the group's id cannot have been reused
+ * while a member lives). A graceful restart keeps the PM. */
 static void pm_maintenance(int reason, void *data, apr_wait_t status)
 {
     spawn_state_t *st = data;
@@ -206,6 +210,9 @@ static void pm_maintenance(int reason, void *data, apr_wait_t status)
     case APR_OC_REASON_LOST:
         apr_proc_other_child_unregister(st);
         st->running = 0;
+        if (st->pm.pid > 1) {
+            kill(-st->pm.pid, SIGKILL);
+        }
         if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_EXITING) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, log_server,
                          FCGIX_LOGNO(00161) "process manager (pid %d) "
@@ -406,6 +413,73 @@ static int register_statics(server_rec *s, spawn_state_t *st)
     return OK;
 }
 
+/* Whether directory @p fd has no entry but . and .. */
+static int dir_empty(int fd)
+{
+    DIR *d;
+    struct dirent *e;
+    int dfd = dup(fd), empty = 1;
+
+    if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
+        if (dfd >= 0) {
+            close(dfd);
+        }
+        return 0;
+    }
+    while (empty && (e = readdir(d)) != NULL) {
+        empty = !strcmp(e->d_name, ".") || !strcmp(e->d_name, "..");
+    }
+    closedir(d);
+    return empty;
+}
+
+/*
+ * The IPC directory, made as root for User. Its parent may be writable by
+ * others, so nothing is done by path after mkdir(): the directory is
+ * opened without following a symbolic link, checked, and handed over
+ * through the descriptor. An existing one must be ours from an earlier
+ * start (owned by User) or an empty one root made for us.
+ */
+static apr_status_t ipc_dir_make(const char *dir, apr_pool_t *p)
+{
+    const char *slash = strrchr(dir, '/');
+    struct stat sb;
+    int fd, made = 0;
+    apr_status_t rv;
+
+    if (slash && slash != dir) {
+        rv = apr_dir_make_recursive(apr_pstrndup(p, dir, slash - dir),
+                                    APR_FPROT_OS_DEFAULT, p);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (mkdir(dir, 0700) == 0) {
+        made = 1;
+    }
+    else if (errno != EEXIST) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    errno = 0;
+    if (fstat(fd, &sb) < 0 || !S_ISDIR(sb.st_mode)
+        || !(made || sb.st_uid == ap_unixd_config.user_id
+             || (sb.st_uid == 0 && dir_empty(fd)))
+        || (geteuid() == 0
+            && fchown(fd, ap_unixd_config.user_id,
+                      ap_unixd_config.group_id) < 0)
+        || fchmod(fd, 0700) < 0) {
+        rv = errno ? APR_FROM_OS_ERROR(errno) : APR_EGENERAL;
+        close(fd);
+        return rv;
+    }
+    close(fd);
+    return APR_SUCCESS;
+}
+
 static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                    apr_pool_t *ptemp, server_rec *s)
 {
@@ -449,15 +523,12 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         /* Copied: the configuration pool does not outlive a restart. */
         dir = apr_pstrdup(ppool, fcgix_conf_ipc_dir(ppool));
-        if ((rv = apr_dir_make_recursive(dir, APR_FPROT_OS_DEFAULT, ppool))
-            != APR_SUCCESS
-            || chown(dir, ap_unixd_config.user_id,
-                     ap_unixd_config.group_id) < 0
-            || chmod(dir, 0700) < 0) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT,
-                         rv ? rv : APR_FROM_OS_ERROR(errno), s,
+        if ((rv = ipc_dir_make(dir, ppool)) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                          FCGIX_LOGNO(00164) "cannot create the private "
-                         "socket directory %s (FcgixIpcDir)", dir);
+                         "socket directory %s (FcgixIpcDir): it must be a "
+                         "directory of its own, not a symbolic link, made "
+                         "by mod_fcgix or owned by User", dir);
             return !OK;
         }
         if (strlen(dir) > 90) {
@@ -482,7 +553,11 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     st->sb->max_procs = st->cfg.max_procs;
     /* Pointers into this module must be of this generation's mapping. */
     st->cfg.log = pm_log;
-    st->cfg.suexec_bin = apr_pstrdup(ppool, SUEXEC_BIN);
+    st->cfg.suexec_bin = ap_unixd_config.suexec_enabled
+                         ? apr_pstrdup(ppool, SUEXEC_BIN) : NULL;
+    st->cfg.user_name = ap_unixd_config.user_name
+                        ? apr_pstrdup(ppool, ap_unixd_config.user_name)
+                        : NULL;
     st->pconf = pconf;
     if (st->running && kill(st->pm.pid, 0) < 0) {
         st->running = 0;
@@ -784,8 +859,7 @@ int fcgix_spawn_handle(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_cpystrn(m.path, cmd, sizeof(m.path));
-    m.key = fcgix_sb_class_key(m.path, m.inode, m.dev, m.uid, m.gid,
-                               m.vhost);
+    m.key = fcgix_pm_msg_key(&m);
     return serve(r, st, &m, class_template(r, sc, cmd), &responder);
 }
 
@@ -813,8 +887,7 @@ static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
     no_rlimits(&m->lim);
     apr_cpystrn(m->path, srv->path, sizeof(m->path));
     memcpy(m->env, srv->env, sizeof(m->env));
-    m->key = fcgix_sb_class_key(m->path, m->inode, m->dev, m->uid, m->gid,
-                                0);
+    m->key = fcgix_pm_msg_key(m);
 }
 
 int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv)
@@ -874,8 +947,7 @@ int fcgix_spawn_authorize(request_rec *r, const char *path,
     no_rlimits(&m.lim);
     apply_cmd_options(sc, &m, path);
     apr_cpystrn(m.path, path, sizeof(m.path));
-    m.key = fcgix_sb_class_key(m.path, m.inode, m.dev, m.uid, m.gid,
-                               m.vhost);
+    m.key = fcgix_pm_msg_key(&m);
     return serve(r, st, &m, class_template(r, sc, path), &role);
 }
 
@@ -983,7 +1055,7 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
         addr.spec = addr.path;
         if (apr_sockaddr_info_get(&addr.sa, addr.path, APR_UNIX, 0, 0,
                                   r->pool) != APR_SUCCESS) {
-            fcgix_sb_child_release(st->sb, p, 0, FCGIX_EXIT_NONE, 1);
+            fcgix_sb_child_release(c, p, 0, FCGIX_EXIT_NONE, 1);
             return HTTP_INTERNAL_SERVER_ERROR;
         }
         status = role->reply
@@ -997,14 +1069,14 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
                          || status == HTTP_GATEWAY_TIME_OUT;
             /* A failed request is not "served": a program that fails at
              * once must count as failing to start (back-off). */
-            fcgix_sb_child_release(st->sb, p, !failed,
+            fcgix_sb_child_release(c, p, !failed,
                                    failed ? FCGIX_EXIT_FAILED
                                           : FCGIX_EXIT_NONE, 0);
             return status;
         }
         /* Exited since it was published (e.g. after its own request
          * limit): nothing was sent, so try another process. */
-        fcgix_sb_child_release(st->sb, p, 0, FCGIX_EXIT_NONE, 1);
+        fcgix_sb_child_release(c, p, 0, FCGIX_EXIT_NONE, 1);
         m.type = FCGIX_PM_MSG_LOOK;
         fcgix_pm_send(st->cfg.ctl_path, &m);
         m.type = FCGIX_PM_MSG_SPAWN;

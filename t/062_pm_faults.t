@@ -7,9 +7,11 @@
 #    requests;
 #  * an application that cannot start: the process manager backs off
 #    (1, 2, 4 s; FCGIX00154) instead of fork-looping;
-#  * the process manager killed with SIGKILL: the httpd parent starts
-#    another (FCGIX00161), which adopts the running applications; requests,
-#    also to a new class, are served again within seconds.
+#  * the process manager killed with SIGKILL: the httpd parent ends the
+#    dead PM's applications (nothing could manage them: a new PM believes
+#    no pid it did not fork) and starts another (FCGIX00161); requests,
+#    also to a new class, are served again within seconds, by its
+#    children.
 use strict;
 use warnings;
 use FindBin;
@@ -147,10 +149,13 @@ SKIP: {
     ok($new, 'PM kill: a new process manager runs (pid ' . ($new || '-')
              . ')');
     log_tag_ok($off, 'pm_restarted', 'PM kill');
-    $r = pm_get(path => '/pm/faults/app.pl?after-pm-kill');
-    ok($r->{status} == 200 && ($r->{kv}{pid} // 0) == $app,
-       'PM kill: the running application was kept (adopted), same pid')
-        or diag(pm_brief($r) . " before: $app");
+    ok(pm_wait_until(5, sub { !pm_proc_info($app) }),
+       "PM kill: the dead PM's application ($app) was ended with it");
+    $r = pm_get(path => '/pm/faults/app.pl?after-pm-kill', timeout => 20);
+    my $ai = $r->{kv}{pid} ? pm_proc_info($r->{kv}{pid}) : undef;
+    ok($r->{status} == 200 && $ai && $ai->{ppid} == ($new || -1),
+       'PM kill: the same class is served again, by a child of the new '
+       . 'process manager') or diag(pm_brief($r) . " before: $app");
     my $t0 = Time::HiRes::time();
     $r = pm_get(path => '/pm/faults/libfcgi.fcgi?new-class', timeout => 20);
     $r = pm_get(path => '/pm/faults/app.pl?new-class', timeout => 20)

@@ -147,9 +147,9 @@ SKIP: {
        . 'requests') or diag(explain(\@badp));
     my $pm = $j->{pm}{pid} // 0;
     my $pi = dropin_proc($pm) || {};
-    ok($pm && $pi->{ppid} == $httpd_pid && ($pi->{uid} // -1) == 0,
-       "?json: pm.pid ($pm) is the process manager, a root child of httpd "
-       . "($httpd_pid)");
+    ok($pm && $pi->{ppid} == $httpd_pid && ($pi->{uid} // 0) != 0,
+       "?json: pm.pid ($pm) is the process manager, a child of httpd "
+       . "($httpd_pid) not running as root");
     my @orphans = grep { (dropin_proc($_) || {})->{ppid} != $pm } @ps;
     ok(!@orphans, '?json: the application processes are children of pm.pid')
         or diag("not children of $pm: @orphans");

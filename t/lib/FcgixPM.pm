@@ -154,12 +154,11 @@ sub pm_httpd_pid {
     $1;
 }
 
-# The process manager: a child of the httpd parent that stays root (the
-# workers run as User).
+# The process manager: the child of the httpd parent named fcgix-pm.
 sub pm_pm_pid {
     my $parent = shift || pm_httpd_pid() or return;
     for my $i (FcgixTest::children_of($parent)) {
-        return $i->{pid} if ($i->{uid} // -1) == 0;
+        return $i->{pid} if ($i->{comm} // '') eq 'fcgix-pm';
     }
     return;
 }

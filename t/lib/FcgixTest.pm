@@ -73,7 +73,12 @@ $LOG{pm_not_executable} = '00168';  # error: 403, never the source
 $LOG{hosting_root_refused}  = '00175';  # error: 500, app would run as root
 $LOG{hosting_user_requests} = '00177';  # error: 503, FcgixMaxRequestsPerUser
 $LOG{hosting_forged_message} = '00185';  # warn: PM ignored a message from a non-child (072)
-$LOG{pm_refused_root} = '00184';  # error: PM refused a root identity
+$LOG{pm_refused_root} = '00184';  # error: PM refused a message (root
+                                  # identity, or malformed: t/090)
+$LOG{pm_msg_size} = '00191';      # error: PM refused a message of the wrong
+                                  # size (t/090)
+$LOG{pm_class_redefined} = '00193'; # error: PM refused a message that
+                                  # would redefine a class (t/090)
 # ---- end hosting ----
 # ---- pool ----
 # t/050..t/054 (connection pool)
@@ -461,17 +466,28 @@ sub dechunk {
     $dec;
 }
 
-# /proc/PID: {pid, ppid, state, uid, argv => [...]}, or undef.
+# /proc/PID: {pid, ppid, pgrp, state, comm, uid, euid, suid, fsuid, gid,
+# egid, sgid, fsgid, groups => [...], cap_eff, cap_prm (hex strings, as
+# /proc has them), argv => [...]},
+# or undef.
 sub proc_info {
     my ($pid) = @_;
     open my $fh, '<', "/proc/$pid/stat" or return;
     my $stat = <$fh> // return;
     close $fh;
-    my ($state, $ppid) = $stat =~ /\)\s+(\S)\s+(\d+)/ or return;
-    my %i = (pid => $pid + 0, ppid => $ppid, state => $state);
+    my ($comm, $state, $ppid, $pgrp) =
+        $stat =~ /\((.*)\)\s+(\S)\s+(\d+)\s+(\d+)/s or return;
+    my %i = (pid => $pid + 0, ppid => $ppid, state => $state,
+             pgrp => $pgrp, comm => $comm);
     if (open my $st, '<', "/proc/$pid/status") {
         while (my $l = <$st>) {
-            $i{uid} = $1 if $l =~ /^Uid:\s+(\d+)/;
+            @i{qw(uid euid suid fsuid)} = ($1, $2, $3, $4)
+                if $l =~ /^Uid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/;
+            @i{qw(gid egid sgid fsgid)} = ($1, $2, $3, $4)
+                if $l =~ /^Gid:\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)/;
+            $i{groups} = [split ' ', $1] if $l =~ /^Groups:\s*(.*)$/;
+            $i{cap_eff} = $1 if $l =~ /^CapEff:\s+([0-9a-f]+)/;
+            $i{cap_prm} = $1 if $l =~ /^CapPrm:\s+([0-9a-f]+)/;
         }
     }
     if (open my $cl, '<', "/proc/$pid/cmdline") {
