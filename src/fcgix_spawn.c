@@ -434,11 +434,33 @@ static int dir_empty(int fd)
 }
 
 /*
- * The IPC directory, made as root for User. Its parent may be writable by
- * others, so nothing is done by path after mkdir(): the directory is
- * opened without following a symbolic link, checked, and handed over
- * through the descriptor. An existing one must be ours from an earlier
- * start (owned by User) or an empty one root made for us.
+ * Whether every directory above @p dir is root's and writable by nobody
+ * else (or sticky): otherwise someone could move another directory, or a
+ * link to one, into the path while root works on it.
+ */
+static int ancestors_safe(const char *dir, apr_pool_t *p)
+{
+    char *path = apr_pstrdup(p, dir), *slash = path;
+    struct stat sb;
+
+    while ((slash = strchr(slash + 1, '/')) != NULL) {
+        *slash = '\0';
+        if (lstat(path, &sb) < 0 || sb.st_uid != 0
+            || (S_ISDIR(sb.st_mode) && (sb.st_mode & 022)
+                && !(sb.st_mode & S_ISVTX))) {
+            return 0;
+        }
+        *slash = '/';
+    }
+    return lstat("/", &sb) == 0 && sb.st_uid == 0;
+}
+
+/*
+ * The IPC directory, made as root for User. Nothing is done by path after
+ * mkdir(): the directory is opened without following a symbolic link,
+ * checked, and handed over through the descriptor. An existing one must be
+ * ours from an earlier start (owned by User) or an empty one root made for
+ * us; the directories above it must be root's alone.
  */
 static apr_status_t ipc_dir_make(const char *dir, apr_pool_t *p)
 {
@@ -453,6 +475,9 @@ static apr_status_t ipc_dir_make(const char *dir, apr_pool_t *p)
         if (rv != APR_SUCCESS) {
             return rv;
         }
+    }
+    if (geteuid() == 0 && !ancestors_safe(dir, p)) {
+        return APR_EACCES;
     }
     if (mkdir(dir, 0700) == 0) {
         made = 1;
@@ -528,7 +553,8 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          FCGIX_LOGNO(00164) "cannot create the private "
                          "socket directory %s (FcgixIpcDir): it must be a "
                          "directory of its own, not a symbolic link, made "
-                         "by mod_fcgix or owned by User", dir);
+                         "by mod_fcgix or owned by User, in directories "
+                         "only root may write", dir);
             return !OK;
         }
         if (strlen(dir) > 90) {

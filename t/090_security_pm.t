@@ -14,12 +14,16 @@
 #    environment, unknown type or flags, uid/gid 0, absurd limits): each is
 #    refused with a log line and the PM keeps serving;
 #  * it resends a tenant class's message with LD_PRELOAD and without
-#    suexec: the tenant's processes keep their identity and environment.
+#    suexec: the tenant's processes keep their identity and environment;
+#  * an IPC directory that is a symbolic link, belongs to someone else or
+#    lies in a directory User may write is refused at startup
+#    (FCGIX00164), and what the link points to keeps its owner.
 use strict;
 use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 use Apache::Test ();
+use File::Path ();
 use File::Spec::Functions qw(catfile);
 use POSIX ();
 use Test::More;
@@ -54,6 +58,16 @@ sub serves_ok {
         $x->{status} == 200 ? $x : undef;
     });
     ok($r, "$name: the process manager still spawns and serves");
+}
+
+# The PM's children working in directory $dir (suexec runs the tenant's
+# program relative to it).
+sub tenant_procs {
+    my ($dir) = @_;
+    my $pm = pm_pm_pid() or return ();
+    return map { $_->{pid} }
+           grep { (readlink("/proc/$_->{pid}/cwd") // '') =~ m{^\Q$dir\E/} }
+           FcgixTest::children_of($pm);
 }
 
 sub environ_of {
@@ -106,17 +120,19 @@ ok($pm, "process manager found ($pm)") or BAIL_OUT('no process manager');
         POSIX::setgid($gid);
         POSIX::setuid($uid);
         POSIX::_exit(2) if $< == 0 || $> == 0;
-        exec "$FindBin::Bin/apps/fcgix_ipcrace", $ipc, $victim, 8;
+        exec "$FindBin::Bin/apps/fcgix_ipcrace", $ipc, $victim, 8.5;
         POSIX::_exit(2);
     }
     close $wr;
     Time::HiRes::sleep(0.3);
     my ($n, %st) = (0);
     my $t0 = Time::HiRes::time();
-    while ($n < 60 && Time::HiRes::time() - $t0 < 7) {
-        my $r = pm_get(port => $port, path => "$app?race=$n", timeout => 5);
-        $st{ $r->{status} }++;
-        $n++;
+    while ($n < 200 && Time::HiRes::time() - $t0 < 7) {
+        for my $r (pm_parallel(port => $port, timeout => 5,
+                               paths => [map { "$app?race=$n-$_" } 1 .. 4])) {
+            $st{ $r->{status} }++;
+            $n++;
+        }
     }
     my $out = do { local $/; <$rd> } // '';
     waitpid $racer, 0;
@@ -173,8 +189,12 @@ ok($pm, "process manager found ($pm)") or BAIL_OUT('no process manager');
 # ---------------------------------------------------------------------
 # A class the PM never made
 {
+    # the forged program would run as User (or root): it may write here
+    my $dir = catfile($logs, 'security-evidence');
+    File::Path::make_path($dir);
+    chmod 01777, $dir;
     my $script = catfile($logs, 'security-evidence.sh');
-    my $out = catfile($logs, 'security-evidence.out');
+    my $out = catfile($dir, 'out');
     unlink $out;
     open my $fh, '>', $script or die "$script: $!";
     print $fh "#!/bin/sh\nid > '$out'\nsleep 5\n";
@@ -190,21 +210,6 @@ ok($pm, "process manager found ($pm)") or BAIL_OUT('no process manager');
         or diag(`cat '$out'`);
     is(scalar(pm_procs($script)), 0, 'class: no process runs it');
     forge('undo');
-}
-
-# ---------------------------------------------------------------------
-# Indices out of range
-{
-    my ($r, $kv) = forge('wild');
-    ok($kv->{hiwater_set}, 'wild: high-water mark and a class index set '
-       . 'far out of range') or diag(pm_brief($r));
-    Time::HiRes::sleep(1);
-    is(pm_pm_pid() // 0, $pm, 'wild: the same process manager runs');
-    ($r, $kv) = forge('find');
-    ok(($kv->{hiwater} // 1e9) <= 1024,
-       "wild: the PM put the high-water mark back ($kv->{hiwater})");
-    forge('undo');
-    serves_ok('wild');
 }
 
 # ---------------------------------------------------------------------
@@ -240,7 +245,7 @@ ok($pm, "process manager found ($pm)") or BAIL_OUT('no process manager');
 # A tenant's class asked for again with LD_PRELOAD, and without suexec
 SKIP: {
     my ($suexec, $why) = FcgixHosting::suexec_state();
-    skip "suexec: $why", 5 unless $suexec;
+    skip "suexec: $why", 6 unless $suexec;
     my $ta = FcgixHosting::tenant('a');
     my $script = FcgixHosting::hosting_root() . '/a/htdocs/app.pl';
     my $r = FcgixHosting::hget('hosting_a', '/app.pl?before');
@@ -251,6 +256,11 @@ SKIP: {
     my (undef, $kv) = forge('redefine=' . uri_escape($script) . "&ctl=$ctl");
     is($kv->{redefine} // '', 'sent', 'redefine: both messages sent');
     Time::HiRes::sleep(0.5);
+    # new processes come from the class as the PM now has it
+    my @old = (tenant_procs($ta->{dir}), $e{pid} || ());
+    kill 'KILL', @old;
+    ok(pm_wait_until(5, sub { !grep { pm_proc_info($_) } @old }),
+       "redefine: no process of the tenant's from before runs (@old)");
     my @bad;
     for my $i (1 .. 4) {
         $r = FcgixHosting::hget('hosting_a', "/app.pl?after=$i");
@@ -264,12 +274,75 @@ SKIP: {
     }
     ok(!@bad, "redefine: tenant a's app still runs as $ta->{user}, "
        . 'without LD_PRELOAD') or diag(join "\n", @bad);
+    my @now = tenant_procs($ta->{dir});
     my @wrong = grep { my $i = pm_proc_info($_);
-                       $i && ($i->{uid} // -1) != $ta->{uid} }
-                pm_procs($script);
-    ok(!@wrong, "redefine: no process runs the tenant's script as "
-       . 'anyone else') or diag("@wrong");
+                       !$i || ($i->{uid} // -1) != $ta->{uid} } @now;
+    ok(@now && !@wrong, "redefine: every process the PM runs in the "
+       . "tenant's directory (@now) runs as $ta->{user}")
+        or diag("not as the tenant: @wrong");
     is(pm_pm_pid() // 0, $pm, 'redefine: the same process manager runs');
+}
+
+# ---------------------------------------------------------------------
+# Indices out of range (last of the scoreboard forgeries: a PM that
+# believes them crashes, and the ones after could not show anything)
+{
+    my ($r, $kv) = forge('wild');
+    ok($kv->{hiwater_set}, 'wild: high-water mark and a class index set '
+       . 'far out of range') or diag(pm_brief($r));
+    Time::HiRes::sleep(1);
+    is(pm_pm_pid() // 0, $pm, 'wild: the same process manager runs');
+    ($r, $kv) = forge('find');
+    ok(($kv->{hiwater} // 1e9) <= 1024,
+       "wild: the PM put the high-water mark back ($kv->{hiwater})");
+    forge('undo');
+    serves_ok('wild');
+}
+
+# ---------------------------------------------------------------------
+# IPC directories root must not take over
+{
+    my $base = catfile($logs, 'secipc');
+    File::Path::remove_tree($base);
+    File::Path::make_path("$base/target", "$base/userdir", "$base/other");
+    chmod 0755, $base, "$base/target";
+    chown $uid, $gid, "$base/userdir";
+    chown 1, 1, "$base/other";   # daemon, or whoever has uid 1
+    open my $fh, '>', "$base/other/keep" or die "$base/other/keep: $!";
+    close $fh;
+    symlink "$base/target", "$base/link" or die "symlink: $!";
+    my %cases = (
+        'a symbolic link' => "$base/link",
+        "a directory of uid 1, not empty" => "$base/other",
+        'below a directory User may write' => "$base/userdir/ipc",
+    );
+    my $httpd = $v->('httpd');
+    for my $name (sort keys %cases) {
+        my $root = catfile($logs, 'secipc-httpd');
+        File::Path::remove_tree($root);
+        File::Path::make_path(map { "$root/$_" } qw(conf logs run));
+        my $conf = "$root/conf/httpd.conf";
+        open my $c, '>', $conf or die "$conf: $!";
+        print $c pm_own_httpd_conf(root => $root, port => pm_free_port(),
+                                   body => "FcgixIpcDir \"$cases{$name}\"\n");
+        close $c;
+        my $rc = system('/bin/sh', '-c',
+                        'exec "$0" -f "$1" -k start >/dev/null 2>&1',
+                        $httpd, $conf);
+        my $up = pm_wait_until(3, sub { -s "$root/logs/httpd.pid" });
+        system($httpd, '-f', $conf, '-k', 'stop') if $up;
+        open my $l, '<', "$root/logs/error_log";
+        my @log = $l ? <$l> : ();
+        ok(!$up && grep({ /FCGIX00164/ && /\Q$cases{$name}\E/ } @log),
+           "IPC directory $name: httpd refuses to start, FCGIX00164")
+            or diag("rc $rc up " . ($up ? 1 : 0) . "\n", @log);
+    }
+    my @t = stat "$base/target";
+    ok(@t && $t[4] == 0 && ($t[2] & 07777) == 0755,
+       "IPC directory: the link's target kept root's owner and mode");
+    my @o = stat "$base/other";
+    ok(@o && $o[4] == 1, "IPC directory: uid 1's directory kept its owner");
+    File::Path::remove_tree($base, catfile($logs, 'secipc-httpd'));
 }
 
 done_testing();

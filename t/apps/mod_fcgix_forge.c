@@ -332,6 +332,16 @@ static int forge_handler(request_rec *r)
                 c->state = 0;
             }
         }
+        /* What an honest PM would have: the highest slot in use + 1. */
+        for (i = FCGIX_SB_MAX_PROCS - 1; i >= 0; i--) {
+            if (sb->procs[i].state != FCGIX_PROC_FREE
+                || sb->procs[i].pid != 0) {
+                break;
+            }
+        }
+        if (sb->hiwater > (apr_uint32_t)i + 1) {
+            sb->hiwater = (apr_uint32_t)i + 1;
+        }
         ap_rputs("undone=1\n", r);
     }
     return OK;

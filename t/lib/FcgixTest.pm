@@ -77,6 +77,8 @@ $LOG{pm_refused_root} = '00184';  # error: PM refused a message (root
                                   # identity, or malformed: t/090)
 $LOG{pm_msg_size} = '00191';      # error: PM refused a message of the wrong
                                   # size (t/090)
+$LOG{pm_unreachable} = '00172';  # error: 503, processes' sockets replaced
+                                  # by t/090's symlink racer
 $LOG{pm_class_redefined} = '00193'; # error: PM refused a message that
                                   # would redefine a class (t/090)
 # ---- end hosting ----
