@@ -1098,7 +1098,9 @@ static void shutdown_all(pm_t *pm)
 
     for (i = 0; i < n; i++) {
         if (pm->slots[i].pid > 0) {
+            /* Ended by us: not a start failure, whatever its age. */
             sb->procs[i].exit_why = FCGIX_EXIT_SHUTDOWN;
+            pm->slots[i].term_at = apr_time_now();
             kill(pm->slots[i].pid, SIGTERM);
         }
     }
