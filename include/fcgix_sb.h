@@ -36,13 +36,14 @@
 #include "apr_time.h"
 
 #define FCGIX_SB_MAGIC 0x46434758u /* "FCGX" */
-#define FCGIX_SB_VERSION 2u
+#define FCGIX_SB_VERSION 3u
 #define FCGIX_SB_MAX_CLASSES 256
 #define FCGIX_SB_MAX_BACKENDS 256
 #define FCGIX_SB_SPEC_MAX 128
 #define FCGIX_SB_MAX_PROCS 1024
 #define FCGIX_SB_PATH_MAX 512
 #define FCGIX_SB_SOCK_MAX 108
+#define FCGIX_SB_ERROR_MAX 240
 
 /** Process slot states. Transitions: FREE -> IDLE (PM spawned it),
  *  IDLE <-> BUSY (children, CAS), IDLE|BUSY -> RETIRING (child or PM:
@@ -115,6 +116,10 @@ typedef struct {
     volatile apr_uint64_t requests;  /**< served, all processes */
     volatile apr_int64_t last_spawn; /**< apr_time_t */
     volatile apr_int64_t next_spawn; /**< back-off: no spawn before */
+    /** Why the last process failed to start, in words ("exit code 1;
+     *  last stderr: ..."), for the log line of a refused request and the
+     *  status page; empty when it did not. */
+    char last_error[FCGIX_SB_ERROR_MAX];
 } fcgix_sb_class_t;
 
 typedef struct {

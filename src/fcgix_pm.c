@@ -73,6 +73,7 @@ typedef struct {
     apr_uint32_t nprocs;
     apr_uint32_t failures;
     apr_time_t next_spawn;
+    char last_error[FCGIX_SB_ERROR_MAX];
     apr_time_t spawn_window;
     int spawn_count;
 } pm_class_t;
@@ -85,7 +86,23 @@ typedef struct {
     apr_time_t term_at;   /* when SIGTERM was sent, 0: not yet */
     apr_time_t free_at;   /* quarantine of a slot we did not fill */
     sock_id_t sock;       /* its listen socket's file */
+    int err_fd;           /* read end of its stderr, or -1 */
+    int exec_errno;       /* why it could not be started, or 0 */
+    int exec_step;        /* PM_STEP_* of that failure */
+    char line[160];       /* the stderr line being read */
+    size_t line_len;
+    char last_line[160];  /* the last complete one */
 } pm_slot_t;
+
+/* What a spawned child could not do before it became the application:
+ * reported to the PM through a close-on-exec pipe. */
+enum {
+    PM_STEP_NONE = 0,
+    PM_STEP_SETUP,    /* descriptors, capabilities */
+    PM_STEP_ARGV,     /* the wrapper's command line */
+    PM_STEP_CHDIR,    /* the program's directory */
+    PM_STEP_EXEC      /* execve() */
+};
 
 typedef struct {
     const fcgix_pm_cfg_t *cfg;
@@ -98,6 +115,8 @@ typedef struct {
     apr_uint32_t total;   /* our live processes */
     pm_slot_t slots[FCGIX_SB_MAX_PROCS];
     pm_class_t classes[FCGIX_SB_MAX_CLASSES];
+    struct pollfd pfd[FCGIX_SB_MAX_PROCS + 1];
+    int pfd_slot[FCGIX_SB_MAX_PROCS + 1];
 } pm_t;
 
 static volatile sig_atomic_t pm_stop;
@@ -241,8 +260,24 @@ static void close_from(int lowfd)
     }
 }
 
-/* In the forked child: become the application. Never returns. */
-static void exec_app(pm_t *pm, const pm_class_t *c, int lfd)
+/* In the forked child: tell the PM which step failed, and end. */
+static void child_fail(int rfd, int step)
+{
+    int what[2];
+
+    what[0] = step;
+    what[1] = errno;
+    if (write(rfd, what, sizeof(what)) < 0) {
+        /* the PM then learns only the exit status */
+    }
+    _exit(126);
+}
+
+/* In the forked child: become the application. Never returns. @p efd is
+ * the write end of its stderr pipe, @p rfd where a failure is reported
+ * (close-on-exec: a successful exec closes it). */
+static void exec_app(pm_t *pm, const pm_class_t *c, int lfd, int efd,
+                     int rfd)
 {
     static const int res[3] = { RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC };
     const fcgix_pm_cfg_t *cfg = pm->cfg;
@@ -253,7 +288,7 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd)
 
     /* Our capability is for the PM alone. */
     if (set_caps(0) < 0) {
-        _exit(126);
+        child_fail(rfd, PM_STEP_SETUP);
     }
     /* It stays in the PM's process group: if the PM dies, the httpd
      * parent ends the whole group, so nothing is left unmanaged. */
@@ -267,21 +302,26 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd)
     signal(SIGCHLD, SIG_DFL);
     umask(022);
 
-    /* FastCGI: the listen socket is fd 0; stderr stays the error log. */
-    if (dup2(lfd, 0) < 0) {
-        _exit(126);
+    /* FastCGI: the listen socket is fd 0; stderr goes through the PM to
+     * the error log httpd has now, and the PM keeps its last line. The
+     * report pipe moves to fd 3 to survive close_from(). */
+    if (dup2(lfd, 0) < 0 || (efd >= 0 && dup2(efd, 2) < 0)
+        || (rfd >= 0 && rfd != 3 && dup3(rfd, 3, O_CLOEXEC) < 0)) {
+        child_fail(rfd, PM_STEP_SETUP);
     }
+    rfd = rfd >= 0 ? 3 : -1;
     devnull = open("/dev/null", O_WRONLY);
     if (devnull >= 0) {
         dup2(devnull, 1);
     }
-    close_from(3);
+    close_from(rfd >= 0 ? 4 : 3);
 
     if (c->lim.flags & FCGIX_SPAWN_CMDLINE) {
         /* A wrapper: "php-cgi -c /etc/php.ini" and the like. */
         if (apr_tokenize_to_argv(c->path, &argv, pm->p) != APR_SUCCESS
             || argv[0] == NULL) {
-            _exit(126);
+            errno = EINVAL;
+            child_fail(rfd, PM_STEP_ARGV);
         }
     }
     else {
@@ -295,7 +335,7 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd)
     if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
         *slash = '\0';
         if (chdir(dir) < 0) {
-            _exit(126);
+            child_fail(rfd, PM_STEP_CHDIR);
         }
     }
     for (i = 0; i < 3; i++) {
@@ -318,7 +358,8 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd)
          * rules to it); it insists on being called by httpd's own user,
          * with the program relative to the current directory. */
         if (c->uid == 0 || c->gid == 0 || cfg->suexec_bin == NULL) {
-            _exit(126);
+            errno = EPERM;
+            child_fail(rfd, PM_STEP_SETUP);
         }
         xargv = apr_pcalloc(pm->p, (size_t)(n + 4) * sizeof(char *));
         xargv[0] = (char *)cfg->suexec_bin;
@@ -336,10 +377,11 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd)
     /* The PM is User already; this is the last line of defence. */
     if (getuid() == 0 || geteuid() == 0 || getgid() == 0
         || getegid() == 0) {
-        _exit(126);
+        errno = EPERM;
+        child_fail(rfd, PM_STEP_SETUP);
     }
     execve(prog, xargv, c->env ? c->env : (char *const *)cfg->env);
-    _exit(127);
+    child_fail(rfd, PM_STEP_EXEC);
 }
 
 /* Processes of every class of one user. */
@@ -381,6 +423,9 @@ static void class_mirror(pm_t *pm, int ci)
     s->nprocs = c->nprocs;
     s->failures = c->failures;
     s->next_spawn = c->next_spawn;
+    if (strcmp(s->last_error, c->last_error)) {
+        memcpy(s->last_error, c->last_error, sizeof(s->last_error));
+    }
 }
 
 static int slot_claim(pm_t *pm, apr_time_t now)
@@ -396,6 +441,28 @@ static int slot_claim(pm_t *pm, apr_time_t now)
     return -1;
 }
 
+static void slot_gone(pm_t *pm, int idx, int status, apr_time_t now);
+
+/* Waits (briefly: the child is between fork and exec) for the report of
+ * a failed start; end of file means exec() succeeded. */
+static void exec_report(pm_slot_t *ps, int rfd)
+{
+    struct pollfd pfd;
+    int what[2];
+
+    if (rfd < 0) {
+        return;
+    }
+    pfd.fd = rfd;
+    pfd.events = POLLIN;
+    if (poll(&pfd, 1, 2000) > 0
+        && read(rfd, what, sizeof(what)) == (ssize_t)sizeof(what)) {
+        ps->exec_step = what[0];
+        ps->exec_errno = what[1] ? what[1] : EINVAL;
+    }
+    close(rfd);
+}
+
 static void spawn(pm_t *pm, int ci, apr_time_t now)
 {
     fcgix_sb_t *sb = pm->sb;
@@ -405,7 +472,7 @@ static void spawn(pm_t *pm, int ci, apr_time_t now)
     const char *path;
     fcgix_sb_proc_t *p;
     pm_slot_t *ps;
-    int lfd;
+    int lfd, rpipe[2], epipe[2];
     pid_t pid;
 
     if (idx < 0) {
@@ -423,19 +490,47 @@ static void spawn(pm_t *pm, int ci, apr_time_t now)
                      "socket %s for %s", path, c->path);
         return;
     }
+    if (pipe2(rpipe, O_CLOEXEC) < 0) {
+        rpipe[0] = rpipe[1] = -1;
+    }
+    if (pipe2(epipe, O_CLOEXEC) < 0) {
+        epipe[0] = epipe[1] = -1;
+    }
     pid = fork();
     if (pid == 0) {
-        exec_app(pm, c, lfd);
+        exec_app(pm, c, lfd, epipe[1], rpipe[1]);
     }
     /* The socket lives on in the application only: when it exits,
      * connecting fails at once instead of queueing for nobody. */
     close(lfd);
+    if (rpipe[1] >= 0) {
+        close(rpipe[1]);
+    }
+    if (epipe[1] >= 0) {
+        close(epipe[1]);
+    }
+    ps->err_fd = epipe[0];
+    if (ps->err_fd >= 0) {
+        fcntl(ps->err_fd, F_SETFL, O_NONBLOCK);
+    }
+    ps->line_len = 0;
+    ps->last_line[0] = '\0';
+    ps->exec_errno = 0;
+    ps->exec_step = PM_STEP_NONE;
     if (pid < 0) {
         pm->cfg->log(FCGIX_PM_LOG_ERR, errno, FCGIX_LOGNO(00152) "fork failed "
                      "for %s", c->path);
         sock_unlink(path, &ps->sock);
+        if (rpipe[0] >= 0) {
+            close(rpipe[0]);
+        }
+        if (ps->err_fd >= 0) {
+            close(ps->err_fd);
+            ps->err_fd = -1;
+        }
         return;
     }
+    exec_report(ps, rpipe[0]);
     c->spawn_count++;
     ps->pid = pid;
     ps->cls = (apr_uint32_t)ci;
@@ -460,6 +555,16 @@ static void spawn(pm_t *pm, int ci, apr_time_t now)
     sb->total_procs = pm->total;
     sb->classes[ci].last_spawn = now;
     class_mirror(pm, ci);
+    if (ps->exec_errno) {
+        /* It never became the application: no request is sent to it,
+         * and the back-off starts now, not at the next reap. */
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+            ;
+        }
+        slot_gone(pm, idx, status, now);
+        return;
+    }
     /* Listening already: a request can connect now and is served the
      * moment the application reaches accept(). */
     fcgix_sb_pm_publish(sb, p);
@@ -467,6 +572,116 @@ static void spawn(pm_t *pm, int ci, apr_time_t now)
     pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00153) "spawned %s pid %d "
                  "(slot %d, %u of max %u)", c->path, (int)pid, idx,
                  c->nprocs, c->lim.max_procs);
+}
+
+/* ------------------------------------------------------------------ */
+/* Applications' stderr                                                */
+/* ------------------------------------------------------------------ */
+
+static void write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return;
+        }
+        buf += n;
+        len -= (size_t)n;
+    }
+}
+
+/* Keeps the last complete, non-empty line of what the process wrote. */
+static void track_lines(pm_slot_t *ps, const char *buf, size_t len)
+{
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char ch = buf[i];
+        if (ch == '\n') {
+            if (ps->line_len) {
+                memcpy(ps->last_line, ps->line, ps->line_len);
+                ps->last_line[ps->line_len] = '\0';
+            }
+            ps->line_len = 0;
+        }
+        else if (ch != '\r' && ps->line_len < sizeof(ps->line) - 1) {
+            ps->line[ps->line_len++] = (ch >= 0x20 && ch < 0x7f) ? ch : '?';
+        }
+    }
+}
+
+/*
+ * Passes what the process wrote to stderr on to ours, which is the error
+ * log httpd has now (a graceful restart hands us the new one). Bounded per
+ * call so one chatty process cannot hold the PM; it blocks on its pipe
+ * meanwhile, as it would on a slow disk.
+ */
+static void relay_stderr(pm_slot_t *ps)
+{
+    char buf[8192];
+    int rounds;
+
+    for (rounds = 0; ps->err_fd >= 0 && rounds < 8; rounds++) {
+        ssize_t n = read(ps->err_fd, buf, sizeof(buf));
+        if (n > 0) {
+            write_all(2, buf, (size_t)n);
+            track_lines(ps, buf, (size_t)n);
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+            return;
+        }
+        close(ps->err_fd); /* end of file: nobody writes to it any more */
+        ps->err_fd = -1;
+    }
+}
+
+/* Why a process that never served ended, in words. */
+static void exit_words(const pm_class_t *c, const pm_slot_t *ps, int status,
+                       char *buf, size_t len)
+{
+    static const char *const steps[] = {
+        "", "preparing it", "parsing the command line", "entering its "
+        "directory", "executing it"
+    };
+    char sig[64];
+    size_t n;
+
+    if (ps->exec_errno) {
+        struct stat st;
+        const char *hint = "";
+        if (ps->exec_step == PM_STEP_EXEC && ps->exec_errno == ENOENT
+            && !(c->lim.flags & FCGIX_SPAWN_CMDLINE)
+            && stat(c->path, &st) == 0) {
+            /* The file is there: its #! interpreter (or loader) is not. */
+            hint = " (bad interpreter?)";
+        }
+        apr_snprintf(buf, len, "failed %s: %s%s",
+                     steps[ps->exec_step <= PM_STEP_EXEC ? ps->exec_step : 0],
+                     strerror(ps->exec_errno), hint);
+    }
+    else if (WIFSIGNALED(status)) {
+        const char *name = sigabbrev_np(WTERMSIG(status));
+        apr_snprintf(sig, sizeof(sig), "SIG%s", name ? name : "?");
+        apr_snprintf(buf, len, "killed by signal %s (%s)", sig,
+                     strsignal(WTERMSIG(status)));
+    }
+    else if (WIFEXITED(status)) {
+        apr_snprintf(buf, len, "exit code %d%s", WEXITSTATUS(status),
+                     (c->lim.flags & FCGIX_SPAWN_SUEXEC)
+                     && WEXITSTATUS(status) >= 100
+                     ? " (from suexec? see its log)" : "");
+    }
+    else {
+        apr_snprintf(buf, len, "wait status %d", status);
+    }
+    n = strlen(buf);
+    if (ps->last_line[0] && n + 20 < len) {
+        apr_snprintf(buf + n, len - n, "; last stderr: %s", ps->last_line);
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -504,20 +719,29 @@ static void slot_gone(pm_t *pm, int idx, int status, apr_time_t now)
     }
     p->exit_why = why;
     p->exit_status = status;
-    if (early && ps->term_at == 0 && served == 0) {
+    relay_stderr(ps);
+    if (ps->err_fd >= 0) {
+        /* Children it left may still hold the pipe: no more waiting. */
+        close(ps->err_fd);
+        ps->err_fd = -1;
+    }
+    if ((early || ps->exec_errno) && ps->term_at == 0 && served == 0) {
         /* Died before serving anything: back off, doubling to a minute,
-         * so a broken application does not fork-loop. */
+         * so a broken application does not fork-loop; say why where the
+         * requests that meet the back-off can say it too. */
         apr_uint32_t f = c->failures < 6 ? c->failures : 6;
         c->failures++;
         c->next_spawn = now + apr_time_from_sec(1 << f);
+        exit_words(c, ps, status, c->last_error, sizeof(c->last_error));
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
-                     FCGIX_LOGNO(00154) "%s (pid %d) exited "
-                     "at start with status %d; next start in %d s",
-                     c->path, (int)ps->pid, status, 1 << f);
+                     FCGIX_LOGNO(00154) "%s (pid %d) could not start: %s; "
+                     "next start in %d s", c->path, (int)ps->pid,
+                     c->last_error, 1 << f);
     }
     else {
         if (served > 0) {
             c->failures = 0;
+            c->last_error[0] = '\0';
         }
         if (c->lim.prespawn && c->lim.restart_delay) {
             /* FastCgiServer -restart-delay between restarts. */
@@ -687,8 +911,13 @@ static apr_uint32_t idle_count(pm_t *pm, int ci)
 static void provide(pm_t *pm, int ci, apr_time_t now)
 {
     pm_class_t *c = &pm->classes[ci];
-    apr_uint32_t idle = idle_count(pm, ci);
-    apr_uint32_t waiters = pm->sb->classes[ci].waiters;
+    apr_uint32_t idle, waiters;
+
+    /* A process that already died at start puts the class in back-off:
+     * learn it before starting another. */
+    reap(pm, now);
+    idle = idle_count(pm, ci);
+    waiters = pm->sb->classes[ci].waiters;
 
     while (spawn_allowed(pm, c, now)
            && (idle < waiters
@@ -1133,6 +1362,11 @@ static void shutdown_all(pm_t *pm)
             sock_unlink(sock_path(pm, idx, pbuf, sizeof(pbuf)),
                         &pm->slots[idx].sock);
             pm->slots[idx].pid = 0;
+            relay_stderr(&pm->slots[idx]);
+            if (pm->slots[idx].err_fd >= 0) {
+                close(pm->slots[idx].err_fd);
+                pm->slots[idx].err_fd = -1;
+            }
         }
         if (pid <= 0) {
             apr_sleep(apr_time_from_msec(10));
@@ -1233,15 +1467,27 @@ static void pm_main(pm_t *pm)
                  (unsigned)getuid());
 
     while (!pm_stop) {
-        struct pollfd pfd;
         fcgix_pm_msg_t m;
         apr_time_t now;
-        int got;
+        int got, nfd = 1;
 
-        pfd.fd = pm->ctl;
-        pfd.events = POLLIN;
-        pfd.revents = 0;
-        poll(&pfd, 1, PM_TICK_MS);
+        pm->pfd[0].fd = pm->ctl;
+        pm->pfd[0].events = POLLIN;
+        pm->pfd[0].revents = 0;
+        for (i = 0; i < (int)pm->hiwater; i++) {
+            if (pm->slots[i].err_fd >= 0) {
+                pm->pfd[nfd].fd = pm->slots[i].err_fd;
+                pm->pfd[nfd].events = POLLIN;
+                pm->pfd[nfd].revents = 0;
+                pm->pfd_slot[nfd++] = i;
+            }
+        }
+        poll(pm->pfd, (nfds_t)nfd, PM_TICK_MS);
+        for (i = 1; i < nfd; i++) {
+            if (pm->pfd[i].revents) {
+                relay_stderr(&pm->slots[pm->pfd_slot[i]]);
+            }
+        }
         now = apr_time_now();
         while ((got = recv_msg(pm, &m)) >= 0) {
             if (got > 0) {
@@ -1281,12 +1527,17 @@ apr_status_t fcgix_pm_start(const fcgix_pm_cfg_t *cfg, apr_pool_t *p,
     rv = apr_proc_fork(proc, p);
     if (rv == APR_INCHILD) {
         pm_t *pm = calloc(1, sizeof(*pm));
+
         if (pm == NULL || apr_pool_create(&pm->p, NULL) != APR_SUCCESS) {
             _exit(2);
         }
+        int i;
         pm->cfg = cfg;
         pm->sb = cfg->sb;
         pm->parent = parent;
+        for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
+            pm->slots[i].err_fd = -1;
+        }
         pm_main(pm);
     }
     return rv == APR_INPARENT ? APR_SUCCESS : rv;

@@ -628,6 +628,34 @@ static void class_limits(const fcgix_srv_conf_t *sc, fcgix_sb_limits_t *l)
     }
 }
 
+/* 503 while the class is in start back-off: at once, not after the
+ * wait, with Retry-After = what is left of it. */
+static int backing_off(request_rec *r, fcgix_sb_class_t *c)
+{
+    apr_time_t left = c->next_spawn - apr_time_now();
+    apr_int64_t secs = (left + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC;
+    char why[FCGIX_SB_ERROR_MAX];
+
+    memcpy(why, c->last_error, sizeof(why));
+    why[sizeof(why) - 1] = '\0';
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00194)
+                  "%s: the application could not start (%s); next try in "
+                  "%" APR_INT64_T_FMT " s", c->path,
+                  why[0] ? why : "no reason known", secs);
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                secs > 0 ? secs : 1));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* In back-off with nothing running that could serve: waiting would only
+ * hold a worker until the back-off or the wait ends. */
+static int in_backoff(const fcgix_sb_class_t *c)
+{
+    return c->failures && c->nprocs == 0
+           && c->next_spawn > apr_time_now();
+}
+
 static int unavailable(request_rec *r, int wait)
 {
     apr_table_setn(r->err_headers_out, "Retry-After",
@@ -1047,6 +1075,11 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
             if ((p = fcgix_sb_child_acquire(st->sb, c, me))) {
                 break;
             }
+            if (in_backoff(c)) {
+                apr_atomic_dec32(&c->waiters);
+                fcgix_sb_wake_one(c);
+                return backing_off(r, c);
+            }
             if (left <= 0) {
                 /* A wake meant for us may be lost with us: pass it on. */
                 fcgix_sb_wake_one(c);
@@ -1106,6 +1139,9 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
         m.type = FCGIX_PM_MSG_LOOK;
         fcgix_pm_send(st->cfg.ctl_path, &m);
         m.type = FCGIX_PM_MSG_SPAWN;
+    }
+    if (in_backoff(c)) {
+        return backing_off(r, c);
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00172)
                   "%s: %d processes in a row could not be reached",

@@ -101,6 +101,12 @@ static void count_states(const fcgix_sb_t *sb, apr_uint32_t cls, int *n)
     }
 }
 
+/* The class's start failure, copied: the PM may be rewriting it. */
+static const char *last_error(apr_pool_t *p, const fcgix_sb_class_t *c)
+{
+    return apr_pstrndup(p, c->last_error, sizeof(c->last_error) - 1);
+}
+
 static void html_classes(request_rec *r, const snap_t *sn)
 {
     const fcgix_sb_t *sb = sn->sb;
@@ -127,6 +133,10 @@ static void html_classes(request_rec *r, const snap_t *sn)
                    c->vhost, c->nprocs, n[FCGIX_PROC_BUSY],
                    n[FCGIX_PROC_IDLE], c->lim.max_procs, c->lim.min_procs,
                    c->waiters, c->inflight, c->requests);
+        if (c->last_error[0]) {
+            ap_rprintf(r, "<p class=\"err\">Could not start: %s</p>\n",
+                       ap_escape_html(r->pool, last_error(r->pool, c)));
+        }
         ap_rputs("<table><tr><th>Slot</th><th>Pid</th><th>State</th>"
                  "<th>Age (s)</th><th>Idle (s)</th><th>Requests</th>"
                  "<th>Busy for (s)</th></tr>\n", r);
@@ -171,6 +181,10 @@ static void text_classes(request_rec *r, const snap_t *sn)
                    APR_UINT64_T_FMT "\n", c->path, c->uid, c->gid, c->vhost,
                    c->nprocs, n[FCGIX_PROC_BUSY], n[FCGIX_PROC_IDLE],
                    c->waiters, c->inflight, c->requests);
+        if (c->last_error[0]) {
+            ap_rprintf(r, "ClassError: %s %s\n", c->path,
+                       last_error(r->pool, c));
+        }
     }
 }
 
@@ -192,10 +206,11 @@ static void json_classes(request_rec *r, const snap_t *sn)
         ap_rprintf(r, "%s{\"path\":%s,\"uid\":%u,\"gid\":%u,\"vhost\":%u,"
                    "\"processes\":%u,\"waiting\":%u,\"inflight\":%u,"
                    "\"requests\":%" APR_UINT64_T_FMT ",\"max_processes\":%u,"
-                   "\"min_processes\":%u,\"procs\":[",
+                   "\"min_processes\":%u,\"last_error\":%s,\"procs\":[",
                    first ? "" : ",", json_str(r->pool, c->path), c->uid,
                    c->gid, c->vhost, c->nprocs, c->waiters, c->inflight,
-                   c->requests, c->lim.max_procs, c->lim.min_procs);
+                   c->requests, c->lim.max_procs, c->lim.min_procs,
+                   json_str(r->pool, last_error(r->pool, c)));
         first = 0;
         for (j = 0; j < sb->hiwater; j++) {
             const fcgix_sb_proc_t *p = &sb->procs[j];

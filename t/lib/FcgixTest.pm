@@ -66,6 +66,8 @@ $LOG{authz_no_server} = '00183';   # error: authorizer is neither a server nor a
 $LOG{pm_start_failed}   = '00154';  # error: app exited at start; back-off
 $LOG{pm_restarted}      = '00161';  # warn: PM died, the parent starts one
 $LOG{pm_no_process}     = '00171';  # error: none free in FcgixSpawnWait
+$LOG{pm_backoff}        = '00194';  # error: 503 at once, class in start
+                                    # back-off (t/062, t/066)
 $LOG{pm_not_executable} = '00168';  # error: 403, never the source
 # ---- end pm ----
 # ---- hosting ----
