@@ -55,13 +55,18 @@ typedef struct fcgix_pm_cfg_t {
     const char *user_name;    /**< User, for its supplementary groups */
     const char *suexec_bin;   /**< httpd's suexec, or NULL: not enabled */
     fcgix_pm_log_fn *log;
+    /** In the PM: from now on, log (and pass applications' stderr) to
+     *  @p fd, the error log of httpd's new generation. */
+    void (*relog)(int fd);
 } fcgix_pm_cfg_t;
 
 /** What a child asks of the PM. */
 typedef enum {
     FCGIX_PM_MSG_SPAWN = 1, /**< create the class if needed; spawn if a
                                  request waits and nothing is idle */
-    FCGIX_PM_MSG_LOOK = 2   /**< a slot changed (dead/retiring): look now */
+    FCGIX_PM_MSG_LOOK = 2,  /**< a slot changed (dead/retiring): look now */
+    FCGIX_PM_MSG_LOGS = 3   /**< from the httpd parent only, with the new
+                                 error log's descriptor attached */
 } fcgix_pm_msg_type_e;
 
 typedef struct fcgix_pm_msg_t {
@@ -97,5 +102,12 @@ apr_uint64_t fcgix_pm_msg_key(const fcgix_pm_msg_t *m);
 /** Sends a message to the PM (non-blocking datagram; never waits). */
 apr_status_t fcgix_pm_send(const char *ctl_path,
                            const fcgix_pm_msg_t *msg);
+
+/**
+ * httpd parent, after a restart opened the logs again: hands the PM the
+ * error log's descriptor @p fd (FCGIX_PM_MSG_LOGS with SCM_RIGHTS), so
+ * that nothing it or its applications write goes to a rotated file.
+ */
+apr_status_t fcgix_pm_send_log(const char *ctl_path, int fd);
 
 #endif /* FCGIX_PM_H */

@@ -43,6 +43,9 @@
 /* No class of ours ever asks for more, whatever a message says. */
 #define PM_CLASS_PROCS_MAX 10000
 
+/* Descriptors one message may carry (one is used; more are closed). */
+#define PM_MAX_FDS 4
+
 #define PM_FLAGS_KNOWN \
     (FCGIX_SPAWN_CMDLINE | FCGIX_SPAWN_SUEXEC | FCGIX_SPAWN_USERDIR)
 
@@ -1015,7 +1018,7 @@ static const char *msg_check(pm_t *pm, fcgix_pm_msg_t *m)
     int i;
 
     if (m->type != FCGIX_PM_MSG_SPAWN && m->type != FCGIX_PM_MSG_LOOK) {
-        return "unknown message type";
+        return "unknown message type"; /* LOGS was handled on receipt */
     }
     if (m->type == FCGIX_PM_MSG_LOOK) {
         return NULL;
@@ -1276,10 +1279,13 @@ static pid_t parent_of(pid_t pid)
  */
 static int recv_msg(pm_t *pm, fcgix_pm_msg_t *m)
 {
-    char cbuf[CMSG_SPACE(sizeof(struct ucred))];
+    char cbuf[CMSG_SPACE(sizeof(struct ucred))
+              + CMSG_SPACE(PM_MAX_FDS * sizeof(int))];
     struct iovec iov;
     struct msghdr mh;
     struct cmsghdr *cm;
+    struct ucred cr;
+    int fds[PM_MAX_FDS], nfds = 0, have_cr = 0, i, ok = 0;
     ssize_t got;
 
     memset(&mh, 0, sizeof(mh));
@@ -1289,30 +1295,67 @@ static int recv_msg(pm_t *pm, fcgix_pm_msg_t *m)
     mh.msg_iovlen = 1;
     mh.msg_control = cbuf;
     mh.msg_controllen = sizeof(cbuf);
-    got = recvmsg(pm->ctl, &mh, MSG_DONTWAIT);
+    got = recvmsg(pm->ctl, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
     if (got < 0) {
         return -1;
     }
     for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_CREDENTIALS) {
-            struct ucred cr;
+        if (cm->cmsg_level != SOL_SOCKET) {
+            continue;
+        }
+        if (cm->cmsg_type == SCM_CREDENTIALS) {
             memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
-            if (cr.pid != pm->parent && parent_of(cr.pid) != pm->parent) {
-                pm->cfg->log(FCGIX_PM_LOG_WARN, 0,
-                             FCGIX_LOGNO(00185) "ignored a message from pid "
-                             "%ld: not an httpd child", (long)cr.pid);
-                return 0;
+            have_cr = 1;
+        }
+        else if (cm->cmsg_type == SCM_RIGHTS) {
+            int n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (i = 0; i < n; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cm) + (size_t)i * sizeof(int),
+                       sizeof(int));
+                if (nfds < PM_MAX_FDS) {
+                    fds[nfds++] = fd;
+                }
+                else {
+                    close(fd);
+                }
             }
-            if (got != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_TRUNC)) {
-                pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
-                             FCGIX_LOGNO(00191) "refused a message of %ld "
-                             "bytes from pid %ld", (long)got, (long)cr.pid);
-                return 0;
-            }
-            return 1;
         }
     }
-    return 0;
+    if (!have_cr) {
+        /* nothing to judge the sender by */
+    }
+    else if (cr.pid != pm->parent && parent_of(cr.pid) != pm->parent) {
+        pm->cfg->log(FCGIX_PM_LOG_WARN, 0,
+                     FCGIX_LOGNO(00185) "ignored a message from pid "
+                     "%ld: not an httpd child", (long)cr.pid);
+    }
+    else if (got != (ssize_t)sizeof(*m) || (mh.msg_flags & MSG_TRUNC)) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
+                     FCGIX_LOGNO(00191) "refused a message of %ld "
+                     "bytes from pid %ld", (long)got, (long)cr.pid);
+    }
+    else if (m->type == FCGIX_PM_MSG_LOGS) {
+        /* Only the parent opens error logs; from anyone else the
+         * descriptor could be anything. */
+        if (cr.pid == pm->parent && nfds == 1
+            && !(mh.msg_flags & MSG_CTRUNC) && pm->cfg->relog) {
+            pm->cfg->relog(fds[0]);
+        }
+        else {
+            pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00195) "refused "
+                         "a log descriptor from pid %ld", (long)cr.pid);
+        }
+    }
+    else {
+        ok = 1;
+    }
+    /* A descriptor sent with anything else is not kept: nobody may fill
+     * our descriptor table. */
+    for (i = 0; i < nfds; i++) {
+        close(fds[i]);
+    }
+    return ok;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1560,4 +1603,43 @@ apr_status_t fcgix_pm_send(const char *ctl_path, const fcgix_pm_msg_t *msg)
     close(fd);
     return n == (ssize_t)sizeof(*msg) ? APR_SUCCESS
                                       : APR_FROM_OS_ERROR(errno);
+}
+
+apr_status_t fcgix_pm_send_log(const char *ctl_path, int fd)
+{
+    char cbuf[CMSG_SPACE(sizeof(int))];
+    struct sockaddr_un sa;
+    struct msghdr mh;
+    struct cmsghdr *cm;
+    struct iovec iov;
+    fcgix_pm_msg_t m;
+    int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ssize_t n;
+
+    if (s < 0) {
+        return APR_FROM_OS_ERROR(errno);
+    }
+    memset(&m, 0, sizeof(m));
+    m.type = FCGIX_PM_MSG_LOGS;
+    memset(&sa, 0, sizeof(sa));
+    sa.sun_family = AF_UNIX;
+    apr_cpystrn(sa.sun_path, ctl_path, sizeof(sa.sun_path));
+    memset(&mh, 0, sizeof(mh));
+    memset(cbuf, 0, sizeof(cbuf));
+    iov.iov_base = &m;
+    iov.iov_len = sizeof(m);
+    mh.msg_name = &sa;
+    mh.msg_namelen = sizeof(sa);
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    mh.msg_control = cbuf;
+    mh.msg_controllen = sizeof(cbuf);
+    cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = SOL_SOCKET;
+    cm->cmsg_type = SCM_RIGHTS;
+    cm->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    n = sendmsg(s, &mh, MSG_DONTWAIT);
+    close(s);
+    return n == (ssize_t)sizeof(m) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
 }

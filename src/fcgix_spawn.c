@@ -70,6 +70,28 @@ static void pm_log(int level, int err, const char *fmt, ...)
                  log_server, "%s", buf);
 }
 
+/*
+ * In the PM: the parent opened its logs again (a graceful restart, as
+ * logrotate sends): what the PM logs goes to the error log of the server
+ * record it was forked with, and applications' stderr through its own
+ * stderr; both now write to the new file.
+ */
+static void pm_relog(int fd)
+{
+    apr_os_file_t old;
+
+    if (log_server && log_server->error_log
+        && apr_os_file_get(&old, log_server->error_log) == APR_SUCCESS
+        && old != fd && old != STDERR_FILENO) {
+        dup2(fd, old);
+    }
+    if (fd != STDERR_FILENO) {
+        dup2(fd, STDERR_FILENO);
+    }
+    pm_log(APLOG_INFO, 0, FCGIX_LOGNO(00196) "process manager (pid %d) "
+           "now logs to the reopened error log", (int)getpid());
+}
+
 /* ------------------------------------------------------------------ */
 /* Directives                                                          */
 /* ------------------------------------------------------------------ */
@@ -588,9 +610,18 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (st->running && kill(st->pm.pid, 0) < 0) {
         st->running = 0;
     }
+    st->cfg.relog = pm_relog;
     if (st->running) {
         apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
                                       pconf);
+        /* httpd has just opened its logs again, and its stderr is the
+         * main server's error log (or what it pipes to). */
+        if ((rv = fcgix_pm_send_log(st->cfg.ctl_path, STDERR_FILENO))
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                         FCGIX_LOGNO(00197) "cannot hand the reopened error "
+                         "log to the process manager; it keeps the old one");
+        }
     }
     else if ((rv = pm_launch(st)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00166)

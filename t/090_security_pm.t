@@ -11,8 +11,9 @@
 #    process) are not signalled; a forged class (gid 0, uid 0) runs
 #    nothing; out-of-range indices do not bring the PM down;
 #  * it sends malformed datagrams (short, long, unterminated path or
-#    environment, unknown type or flags, uid/gid 0, absurd limits): each is
-#    refused with a log line and the PM keeps serving;
+#    environment, unknown type or flags, uid/gid 0, absurd limits, a
+#    descriptor to log to): each is refused with a log line and the PM
+#    keeps serving;
 #  * it resends a tenant class's message with LD_PRELOAD and without
 #    suexec: the tenant's processes keep their identity and environment;
 #  * an IPC directory that is a symbolic link, belongs to someone else or
@@ -228,6 +229,7 @@ ok($pm, "process manager found ($pm)") or BAIL_OUT('no process manager');
         root  => qr/FCGIX00184: refused a message: uid or gid 0/,
         gid0  => qr/FCGIX00184: refused a message: uid or gid 0/,
         procs => qr/FCGIX00184: refused a message: limits out of range/,
+        logs  => qr/FCGIX00195: refused a log descriptor from pid/,
     );
     for my $k (sort keys %why) {
         my $lo = log_mark();

@@ -24,6 +24,7 @@
  *                                once more without suexec
  */
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,43 @@ static const char *do_msg(apr_pool_t *p, const char *kind, const char *ctl)
     char big[sizeof(m) + 64];
 
     plain_msg(&m, "/bin/sh");
+    if (!strcmp(kind, "logs")) {
+        /* "Log here from now on", with a descriptor of our choosing. */
+        char cbuf[CMSG_SPACE(sizeof(int))];
+        struct sockaddr_un sa;
+        struct msghdr mh;
+        struct cmsghdr *cm;
+        struct iovec iov;
+        int fd = open("/dev/null", O_WRONLY), s2;
+        ssize_t n = -1;
+        m.type = FCGIX_PM_MSG_LOGS;
+        memset(&sa, 0, sizeof(sa));
+        sa.sun_family = AF_UNIX;
+        apr_cpystrn(sa.sun_path, ctl, sizeof(sa.sun_path));
+        memset(&mh, 0, sizeof(mh));
+        memset(cbuf, 0, sizeof(cbuf));
+        iov.iov_base = &m;
+        iov.iov_len = sizeof(m);
+        mh.msg_name = &sa;
+        mh.msg_namelen = sizeof(sa);
+        mh.msg_iov = &iov;
+        mh.msg_iovlen = 1;
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof(cbuf);
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        if (fd >= 0 && (s2 = socket(AF_UNIX, SOCK_DGRAM, 0)) >= 0) {
+            n = sendmsg(s2, &mh, 0);
+            close(s2);
+        }
+        if (fd >= 0) {
+            close(fd);
+        }
+        return n == (ssize_t)sizeof(m) ? "sent" : "send failed";
+    }
     if (!strcmp(kind, "short")) {
         return send_dgram(ctl, &m, 16) ? "send failed" : "sent";
     }

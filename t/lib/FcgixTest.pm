@@ -81,6 +81,8 @@ $LOG{pm_msg_size} = '00191';      # error: PM refused a message of the wrong
                                   # size (t/090)
 $LOG{pm_unreachable} = '00172';  # error: 503, processes' sockets replaced
                                   # by t/090's symlink racer
+$LOG{pm_log_fd_refused} = '00195'; # error: PM refused a log descriptor
+                                  # from an httpd child (t/090)
 $LOG{pm_class_redefined} = '00193'; # error: PM refused a message that
                                   # would redefine a class (t/090)
 # ---- end hosting ----
