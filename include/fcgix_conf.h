@@ -217,6 +217,13 @@ apr_off_t fcgix_conf_max_request_len(const fcgix_dir_conf_t *dc);
 apr_off_t fcgix_conf_max_request_in_mem(const fcgix_dir_conf_t *dc);
 apr_size_t fcgix_conf_max_response_header(const fcgix_dir_conf_t *dc);
 
+/**
+ * NULL when @p name may be passed to applications as HTTP_*, else the
+ * error for directive @p what (a bad name, or Proxy: httpoxy).
+ */
+const char *fcgix_conf_check_pass_header(apr_pool_t *p, const char *what,
+                                         const char *name);
+
 /* Handlers shared with fcgix_compat.c (legacy names map onto these). */
 const char *fcgix_conf_set_max_request_len(cmd_parms *cmd, void *dc,
                                            const char *arg);

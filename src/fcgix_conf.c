@@ -443,14 +443,31 @@ static int valid_header_name(const char *s)
     return 1;
 }
 
+const char *fcgix_conf_check_pass_header(apr_pool_t *p, const char *what,
+                                         const char *name)
+{
+    if (!valid_header_name(name)) {
+        return apr_psprintf(p, "%s: invalid header name '%s'", what, name);
+    }
+    /* A client's "Proxy:" would become HTTP_PROXY, which many HTTP
+     * libraries take as their outgoing proxy (httpoxy). */
+    if (!strcasecmp(name, "Proxy")) {
+        return apr_psprintf(p, "%s: the header '%s' may not be passed: as "
+                            "HTTP_PROXY it would set the application's "
+                            "outgoing proxy (httpoxy)", what, name);
+    }
+    return NULL;
+}
+
 const char *fcgix_conf_add_pass_header(cmd_parms *cmd, void *dcv,
                                        const char *arg)
 {
     fcgix_dir_conf_t *dc = dcv;
+    const char *err = fcgix_conf_check_pass_header(cmd->pool,
+                                                   cmd->cmd->name, arg);
 
-    if (!valid_header_name(arg)) {
-        return apr_psprintf(cmd->pool, "%s: invalid header name '%s'",
-                            cmd->cmd->name, arg);
+    if (err) {
+        return err;
     }
     if (dc->pass_headers == NULL) {
         dc->pass_headers = apr_array_make(cmd->pool, 2, sizeof(char *));
@@ -595,9 +612,10 @@ static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
             }
         }
         else if (!strncasecmp(a, "pass-header=", 12)) {
-            if (!valid_header_name(eq + 1)) {
-                return apr_psprintf(cmd->pool, "%s: invalid header name "
-                                    "'%s'", cmd->cmd->name, eq + 1);
+            err = fcgix_conf_check_pass_header(cmd->pool, cmd->cmd->name,
+                                               eq + 1);
+            if (err) {
+                return err;
             }
             APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
         }
@@ -773,10 +791,8 @@ static const char *cmd_server(cmd_parms *cmd, void *dcv, int argc,
             srv->restart_delay = (int)apr_time_sec(t);
         }
         else if (!strncasecmp(a, "pass-header=", 12)) {
-            if (!valid_header_name(eq + 1)) {
-                err = apr_psprintf(cmd->pool, "%s: invalid header name "
-                                   "'%s'", cmd->cmd->name, eq + 1);
-            }
+            err = fcgix_conf_check_pass_header(cmd->pool, cmd->cmd->name,
+                                               eq + 1);
             APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
         }
         else if (!strcasecmp(a, "flush=on") || !strcasecmp(a, "flush=off")) {
