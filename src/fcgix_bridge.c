@@ -290,9 +290,28 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
     if (err == NULL && q->auth) {
         const char *st = apr_table_get(fields, "Status");
         q->auth->headers = fields;
-        q->auth->status = st ? fcgix_response_status(st) : HTTP_OK;
-        if (q->auth->status == 0) {
-            err = apr_psprintf(q->r->pool, "invalid Status '%.40s'", st);
+        if (st == NULL) {
+            /* CGI would read a missing Status as 200, but a grant must
+             * be said: a reply of only "Location:" (a login page, say)
+             * or one cut short by a broken script must not open the
+             * door. */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                          FCGIX_LOGNO(00302) SRV_FMT "authorizer reply "
+                          "has no Status: access denied (403); a grant "
+                          "needs an explicit \"Status: 200\"",
+                          SRV_ARGS(q));
+            q->auth->status = HTTP_FORBIDDEN;
+        }
+        else {
+            q->auth->status = fcgix_response_status(st);
+            if (q->auth->status == 0) {
+                err = apr_psprintf(q->r->pool, "invalid Status '%.40s'",
+                                   st);
+            }
+            else if (q->auth->status < 200 || q->auth->status > 599) {
+                err = apr_psprintf(q->r->pool, "final Status %d is not "
+                                   "200 to 599", q->auth->status);
+            }
         }
     }
     else if (err == NULL) {

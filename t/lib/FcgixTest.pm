@@ -59,6 +59,7 @@ our %LOG = (
 # t/040-042 (FastCGI authorizers) also provoke app_closed (crash), io_timeout
 # (hang) and connect_failed (nothing listens).
 $LOG{authz_no_server} = '00183';   # error: authorizer is neither a server nor an executable
+$LOG{authz_no_status} = '00302';   # warn: authorizer reply without Status: 403 (043)
 # ---- end authz ----
 # ---- pm ----
 # t/060-065 (spawned applications) also provoke app_closed (an app killed
