@@ -96,9 +96,13 @@ typedef struct fcgix_req_t {
     int ended;
     fcgix_end_t end;
     int fail;
-    /* Application stderr, logged a line at a time. */
+    /* Application stderr, logged a line at a time up to the limits;
+     * what is past them is only counted, and reported once. */
     char errline[ERRLINE_MAX];
     apr_size_t errlen;
+    apr_off_t err_lines, err_bytes;
+    apr_off_t err_max_lines, err_max_bytes;
+    apr_off_t err_drop_lines, err_drop_bytes;
 } fcgix_req_t;
 
 /* Records of a batch of STDIN output share one writev. */
@@ -141,12 +145,41 @@ static void stderr_line(fcgix_req_t *q)
     {
         n--;
     }
-    if (n > 0) {
+    if (n > 0 && q->err_lines < q->err_max_lines
+        && q->err_bytes + (apr_off_t)n <= q->err_max_bytes) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
                       FCGIX_LOGNO(00101) SRV_FMT "stderr: %.*s",
                       SRV_ARGS(q), (int)n, q->errline);
+        q->err_lines++;
+        q->err_bytes += n;
+    }
+    else if (n > 0) {
+        /* An application must not be able to flood the error log. */
+        q->err_drop_lines++;
+        q->err_drop_bytes += n;
     }
     q->errlen = 0;
+}
+
+/* Once per request: how much stderr the limits kept out of the log. */
+static void stderr_summary(fcgix_req_t *q)
+{
+    if (q->errlen) {
+        stderr_line(q);
+    }
+    if (q->err_drop_lines == 0) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                  FCGIX_LOGNO(00301) SRV_FMT "stderr: %" APR_OFF_T_FMT
+                  " more lines (%" APR_OFF_T_FMT " bytes) not logged; "
+                  "%" APR_OFF_T_FMT " lines (%" APR_OFF_T_FMT " bytes) "
+                  "were (FcgixStderrMaxLines %" APR_OFF_T_FMT
+                  ", FcgixStderrMaxBytes %" APR_OFF_T_FMT ")",
+                  SRV_ARGS(q), q->err_drop_lines, q->err_drop_bytes,
+                  q->err_lines, q->err_bytes, q->err_max_lines,
+                  q->err_max_bytes);
+    q->err_drop_lines = q->err_drop_bytes = 0;
 }
 
 static void stderr_feed(fcgix_req_t *q, const char *data, apr_size_t len)
@@ -1087,9 +1120,7 @@ static int finish(fcgix_req_t *q)
         apr_socket_close(q->sock);
         q->sock = NULL;
     }
-    if (q->errlen) {
-        stderr_line(q);
-    }
+    stderr_summary(q);
     set_state(q, FCGIX_REQ_DONE);
     if (q->auth) {
         return q->fail ? q->fail : OK;
@@ -1359,6 +1390,8 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
     q->dc = ap_get_module_config(r->per_dir_config, &fcgix_module);
     q->io_timeout = fcgix_conf_io_timeout(r, srv);
     q->hmax = fcgix_conf_max_response_header(q->dc);
+    q->err_max_lines = fcgix_conf_stderr_max_lines(q->dc);
+    q->err_max_bytes = fcgix_conf_stderr_max_bytes(q->dc);
     q->state = FCGIX_REQ_CONNECT;
     q->auth = auth;
     q->direct = direct;

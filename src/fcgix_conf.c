@@ -84,6 +84,10 @@ void *fcgix_conf_create_dir(apr_pool_t *p, char *dir)
     dc->max_request_len = FCGIX_UNSET;
     dc->max_request_in_mem = FCGIX_UNSET;
     dc->max_response_header = FCGIX_UNSET;
+    dc->stderr_max_lines = FCGIX_UNSET;
+    dc->stderr_max_bytes = FCGIX_UNSET;
+    dc->abort_timeout = FCGIX_UNSET;
+    dc->abort_max_bytes = FCGIX_UNSET;
     for (i = 0; i < FCGIX_AUTH_PHASES; i++) {
         dc->auth[i].authoritative = FCGIX_UNSET;
     }
@@ -110,6 +114,10 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
     FCGIX_MERGE(max_request_len);
     FCGIX_MERGE(max_request_in_mem);
     FCGIX_MERGE(max_response_header);
+    FCGIX_MERGE(stderr_max_lines);
+    FCGIX_MERGE(stderr_max_bytes);
+    FCGIX_MERGE(abort_timeout);
+    FCGIX_MERGE(abort_max_bytes);
     if (add->wrappers && base->wrappers) {
         conf->wrappers = apr_array_append(p, base->wrappers, add->wrappers);
     }
@@ -171,6 +179,26 @@ apr_size_t fcgix_conf_max_response_header(const fcgix_dir_conf_t *dc)
 {
     return (apr_size_t)FCGIX_VALUE(dc->max_response_header,
                                    FCGIX_DEFAULT_MAX_RESPONSE_HEADER);
+}
+
+apr_off_t fcgix_conf_stderr_max_lines(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->stderr_max_lines, FCGIX_DEFAULT_STDERR_MAX_LINES);
+}
+
+apr_off_t fcgix_conf_stderr_max_bytes(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->stderr_max_bytes, FCGIX_DEFAULT_STDERR_MAX_BYTES);
+}
+
+apr_interval_time_t fcgix_conf_abort_timeout(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->abort_timeout, FCGIX_DEFAULT_ABORT_TIMEOUT);
+}
+
+apr_off_t fcgix_conf_abort_max_bytes(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->abort_max_bytes, FCGIX_DEFAULT_ABORT_MAX_BYTES);
 }
 
 /* ------------------------------------------------------------------ */
@@ -426,6 +454,28 @@ static const char *set_max_response_header(cmd_parms *cmd, void *dcv,
                         || dc->max_response_header > 16 * 1024 * 1024)) {
         return apr_psprintf(cmd->pool, "%s must be between 1024 and "
                             "16777216", cmd->cmd->name);
+    }
+    return err;
+}
+
+static const char *set_dir_bytes(cmd_parms *cmd, void *dcv,
+                                 const char *arg)
+{
+    apr_off_t *field = (apr_off_t *)((char *)dcv + (apr_size_t)cmd->info);
+
+    return parse_bytes(cmd, arg, field);
+}
+
+static const char *set_abort_timeout(cmd_parms *cmd, void *dcv,
+                                     const char *arg)
+{
+    fcgix_dir_conf_t *dc = dcv;
+    const char *err = fcgix_conf_parse_secs(cmd->pool, cmd->cmd->name, arg,
+                                            &dc->abort_timeout);
+
+    if (err == NULL && dc->abort_timeout == 0) {
+        return apr_psprintf(cmd->pool, "%s must be at least 1 second",
+                            cmd->cmd->name);
     }
     return err;
 }
@@ -840,6 +890,26 @@ const command_rec fcgix_conf_cmds[] = {
     AP_INIT_TAKE1("FcgixMaxResponseHeaderLen", set_max_response_header,
                   NULL, FCGIX_DIR_CTX,
                   "largest response header block in bytes"),
+    AP_INIT_TAKE1("FcgixStderrMaxLines", set_dir_bytes,
+                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, stderr_max_lines),
+                  FCGIX_DIR_CTX,
+                  "lines of application stderr logged per request (default "
+                  "100); the rest is counted in one line"),
+    AP_INIT_TAKE1("FcgixStderrMaxBytes", set_dir_bytes,
+                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, stderr_max_bytes),
+                  FCGIX_DIR_CTX,
+                  "bytes of application stderr logged per request (default "
+                  "65536)"),
+    AP_INIT_TAKE1("FcgixAbortTimeout", set_abort_timeout, NULL,
+                  FCGIX_DIR_CTX,
+                  "seconds an application gets to end a request after "
+                  "FCGI_ABORT_REQUEST before its connection is closed "
+                  "(default 3)"),
+    AP_INIT_TAKE1("FcgixAbortMaxBytes", set_dir_bytes,
+                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, abort_max_bytes),
+                  FCGIX_DIR_CTX,
+                  "bytes read and discarded after FCGI_ABORT_REQUEST before "
+                  "the connection is closed (default 4194304)"),
     AP_INIT_ITERATE("FcgixPassHeader", fcgix_conf_add_pass_header, NULL,
                     FCGIX_DIR_CTX,
                     "request headers passed to the application as HTTP_*"),

@@ -54,6 +54,8 @@ our %LOG = (
     body_too_large     => '00110',  # 413: Content-Length over the limit
     chunked_too_large  => '00119',  # 413: chunked body over the limit
     aborted_response   => '00111',  # error after the headers were sent
+    stderr_dropped     => '00301',  # warn: stderr past the per-request
+                                    # limits, counted in one line (101)
 );
 # ---- authz ----
 # t/040-042 (FastCGI authorizers) also provoke app_closed (crash), io_timeout
