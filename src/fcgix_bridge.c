@@ -37,9 +37,6 @@
 #define ERRLINE_MAX 2048
 /* The only request id while one request owns the connection. */
 #define SOLE_RID 1
-/* After FCGI_ABORT_REQUEST, how long the application gets to end the
- * request before the connection is dropped instead. */
-#define ABORT_WAIT apr_time_from_sec(3)
 /* How often a request on a shared connection looks at its client. */
 #define MPX_SLICE apr_time_from_msec(250)
 
@@ -74,6 +71,12 @@ typedef struct fcgix_req_t {
     int may_retry;           /* a silent failure may be retried once */
     int retry;               /* ... and this one will be */
     int abort_sent;
+    /* After FCGI_ABORT_REQUEST the application gets until abort_until,
+     * and abort_max bytes, to end the request: many (php-fpm, libfcgi)
+     * ignore it and would keep this thread reading for as long as they
+     * write. */
+    apr_time_t abort_at, abort_until;
+    apr_size_t abort_rx, abort_max;
     int leftover;            /* bytes after END_REQUEST in the last read */
     apr_size_t rx_bytes;
     apr_interval_time_t io_timeout;
@@ -555,8 +558,11 @@ static apr_status_t wait_io(fcgix_req_t *q, apr_int16_t events,
         pfd[1].desc.s = q->csock;
         npfd = 2;
     }
-    if (q->abort_sent && to > ABORT_WAIT) {
-        to = ABORT_WAIT;
+    if (q->abort_sent) {
+        apr_interval_time_t left = q->abort_until - apr_time_now();
+        if (to > left) {
+            to = left > 0 ? left : 0;
+        }
     }
     do {
         rv = apr_poll(pfd, npfd, &n, to);
@@ -899,6 +905,10 @@ static void send_abort(fcgix_req_t *q)
     apr_status_t rv;
 
     q->abort_sent = 1;
+    q->abort_at = apr_time_now();
+    q->abort_until = q->abort_at + fcgix_conf_abort_timeout(q->dc);
+    q->abort_rx = q->rx_bytes;
+    q->abort_max = (apr_size_t)fcgix_conf_abort_max_bytes(q->dc);
     fcgix_proto_rec_header(rec, FCGIX_ABORT_REQUEST, q->rid, 0);
     iov.iov_base = rec;
     iov.iov_len = sizeof(rec);
@@ -908,9 +918,34 @@ static void send_abort(fcgix_req_t *q)
                   SRV_ARGS(q));
 }
 
+/*
+ * After FCGI_ABORT_REQUEST: has the application had its time, or sent
+ * its allowance? Then the request fails, which closes the connection (it
+ * is out of step and must never be reused), and the thread is free.
+ */
+static int abort_spent(fcgix_req_t *q, int timed_out)
+{
+    apr_size_t drained = q->rx_bytes - q->abort_rx;
+    apr_time_t now = apr_time_now();
+
+    if (!timed_out && now < q->abort_until && drained <= q->abort_max) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r, FCGIX_LOGNO(00300)
+                  SRV_FMT "application did not end the request after "
+                  "FCGI_ABORT_REQUEST: %" APR_SIZE_T_FMT " bytes discarded "
+                  "in %" APR_TIME_T_FMT " ms (FcgixAbortTimeout %"
+                  APR_TIME_T_FMT " s, FcgixAbortMaxBytes %" APR_SIZE_T_FMT
+                  "); connection closed", SRV_ARGS(q), drained,
+                  apr_time_as_msec(now - q->abort_at),
+                  apr_time_sec(q->abort_until - q->abort_at), q->abort_max);
+    q->fail = HTTP_BAD_GATEWAY;
+    return 1;
+}
+
 /* Reads until END_REQUEST or a failure. A departed client gets the
- * application told (FCGI_ABORT_REQUEST) and its reply drained, so a kept
- * connection stays in step. */
+ * application told (FCGI_ABORT_REQUEST) and its reply drained, within
+ * limits, so a kept connection stays in step. */
 static void read_reply_mpx(fcgix_req_t *q)
 {
     while (!q->ended && !q->fail
@@ -1004,6 +1039,9 @@ static void read_reply(fcgix_req_t *q)
                 break;
             }
         }
+        if (q->abort_sent && abort_spent(q, 0)) {
+            break;
+        }
         rv = wait_first ? APR_EAGAIN : pump(q);
         wait_first = 0;
         if (rv == APR_SUCCESS || rv == FCGIX_FAILED) {
@@ -1016,8 +1054,7 @@ static void read_reply(fcgix_req_t *q)
             }
             rv = wait_io(q, APR_POLLIN, &rev);
             if (APR_STATUS_IS_TIMEUP(rv) && q->abort_sent) {
-                /* Not ended after the abort: the connection is dropped. */
-                q->fail = HTTP_BAD_GATEWAY;
+                abort_spent(q, 1);
             }
             else if (APR_STATUS_IS_TIMEUP(rv)) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,

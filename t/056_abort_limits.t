@@ -1,0 +1,87 @@
+# After FCGI_ABORT_REQUEST the httpd thread is not held by an application
+# that ignores it and goes on writing (php-fpm, libfcgi do; security issue,
+# item 5): the bridge reads and discards for at most FcgixAbortTimeout and
+# FcgixAbortMaxBytes, then closes the connection (never reused) with one
+# FCGIX00300 line.  The application is fcgix_testapp (pool-c) in
+# forever_ms&ignore_abort mode: it writes for 30 s unless its connection
+# goes away; its "open" counter shows when the connection is closed.
+# Config: t/conf/pool.conf.in (/pool/al/).
+use strict;
+use warnings;
+use FindBin;
+use lib "$FindBin::Bin/lib";
+use Test::More;
+use Time::HiRes ();
+use FcgixTest;
+use FcgixPool;
+
+sub stat_n { stats_of('c')->{$_[0]} // 0 }
+
+# Starts the endless reply, leaves after 100 kB; returns the time the
+# client left, the time the application got the abort (undef if never
+# seen: a fast writer may see its connection closed first) and the time
+# its connection was closed (undef if not within $wait s).
+sub run_case {
+    my ($path, $wait) = @_;
+    my $open0 = stat_n('open');
+    my $ign0 = stat_n('ignored_aborts');
+    abort_client(path => $path, read => 100000, after => 10);
+    my $t_left = Time::HiRes::time();
+    my ($t_abort, $t_closed);
+    wait_for($wait, sub {
+        $t_abort //= Time::HiRes::time()
+            if stat_n('ignored_aborts') > $ign0;
+        stat_n('open') <= $open0;
+    }, 0.02) and $t_closed = Time::HiRes::time();
+    return ($t_left, $t_abort, $t_closed);
+}
+
+# --- the time limit ----------------------------------------------------
+{
+    my $off = log_mark();
+    # about 400 kB/s: the 1 GiB allowance is out of reach
+    my (undef, $ta, $tc) = run_case('/pool/al/time.fcgi?forever_ms=30000'
+                                    . '&ignore_abort&chunk=4096&delay_ms=10',
+                                    8);
+    ok($ta, 'FcgixAbortTimeout 2: the application got (and ignored) '
+       . 'FCGI_ABORT_REQUEST');
+    ok($tc, 'FcgixAbortTimeout 2: its connection was closed while it '
+       . 'still wrote' . ($tc ? sprintf(' (%.2f s after the abort)',
+                                        $tc - $ta) : ''));
+    ok($tc && $tc - $ta <= 3.5,
+       'FcgixAbortTimeout 2: closed within 2 s (+1.5 s of polling)');
+    ok($tc && $tc - $ta >= 1.0,
+       'FcgixAbortTimeout 2: not before the application had its time');
+    my @m = grep { /FCGIX00300:/ } log_new_lines($off);
+    is(scalar @m, 1, 'FcgixAbortTimeout 2: one FCGIX00300 line')
+        or diag(@m);
+    like($m[0] // '', qr/FcgixAbortTimeout 2 s.*connection closed/,
+         'FcgixAbortTimeout 2: the line says why');
+}
+
+# --- the byte limit ----------------------------------------------------
+{
+    my $off = log_mark();
+    my ($tl, undef, $tc) = run_case('/pool/al/bytes.fcgi?forever_ms=30000'
+                                    . '&ignore_abort', 8);
+    ok($tc && $tc - $tl < 2.0,
+       'FcgixAbortMaxBytes 1 MiB: its connection was closed before the '
+       . '3 s default time'
+       . ($tc ? sprintf(' (%.2f s after the client left)', $tc - $tl)
+              : ''));
+    my @m = grep { /FCGIX00300:/ } log_new_lines($off);
+    is(scalar @m, 1, 'FcgixAbortMaxBytes 1 MiB: one FCGIX00300 line')
+        or diag(@m);
+    my ($bytes) = ($m[0] // '') =~ /: (\d+) bytes discarded/;
+    ok(($bytes // 0) > 1048576,
+       'FcgixAbortMaxBytes 1 MiB: more than 1 MiB was discarded first ('
+       . ($bytes // '?') . ')');
+}
+
+# The server goes on serving (a fresh connection, not the dropped one).
+{
+    my $r = http(path => '/pool/al/bytes.fcgi?after=1');
+    is($r->{status}, 200, 'the next request is served');
+}
+
+done_testing();
