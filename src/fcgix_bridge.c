@@ -69,6 +69,8 @@ typedef struct fcgix_req_t {
     apr_size_t pre_len;
     int keep_conn;           /* KEEP_CONN was sent */
     int may_retry;           /* a silent failure may be retried once */
+    int no_resend;           /* ... would be, were the request safe to
+                                repeat (see resend_safe()) */
     int retry;               /* ... and this one will be */
     int abort_sent;
     /* After FCGI_ABORT_REQUEST the application gets until abort_until,
@@ -919,6 +921,35 @@ static void send_abort(fcgix_req_t *q)
 }
 
 /*
+ * May this request be sent again after its connection broke before any
+ * reply? Only a bodyless GET, HEAD or OPTIONS: the application may have
+ * acted on what it read before the connection died, and repeating that
+ * is safe only for requests HTTP defines as safe to repeat. TRACE is
+ * left out (httpd answers it itself), PUT and DELETE too: idempotent by
+ * definition, yet applications do not all make them so. An authorizer's
+ * question never changes anything and is always safe.
+ */
+static int resend_safe(const fcgix_req_t *q, int bodyless)
+{
+    if (q->auth) {
+        return 1;
+    }
+    return bodyless && (q->r->method_number == M_GET
+                        || q->r->method_number == M_OPTIONS);
+}
+
+/* The connection broke before any reply, and the request may not be
+ * repeated: it fails here, with this one line. */
+static void log_no_resend(fcgix_req_t *q, apr_status_t rv)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv == APR_EOF ? 0 : rv, q->r,
+                  FCGIX_LOGNO(00303) SRV_FMT "connection closed before "
+                  "any reply; the %s request%s is not sent again (only a "
+                  "GET, HEAD or OPTIONS without a body is)", SRV_ARGS(q),
+                  q->r->method, q->ms ? " (multiplexed)" : "");
+}
+
+/*
  * After FCGI_ABORT_REQUEST: has the application had its time, or sent
  * its allowance? Then the request fails, which closes the connection (it
  * is out of step and must never be reused), and the thread is free.
@@ -991,6 +1022,10 @@ static void read_reply_mpx(fcgix_req_t *q)
             /* The shared connection broke before anything of ours came
              * back (the application was restarted, say): once more. */
             q->retry = 1;
+        }
+        else if (q->no_resend && q->rx_bytes == 0
+                 && !APR_STATUS_IS_TIMEUP(rv) && rv != FCGIX_MPX_OVERFLOW) {
+            log_no_resend(q, rv);
         }
         else if (APR_STATUS_IS_TIMEUP(rv)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
@@ -1081,9 +1116,14 @@ static void read_reply(fcgix_req_t *q)
         if (q->may_retry && q->rx_bytes == 0
             && (!q->direct || APR_STATUS_IS_ECONNRESET(rv))) {
             /* A kept-alive connection the application had closed, or an
-             * application that hangs up on FCGI_GET_VALUES: nothing of
-             * the request was processed, so it is sent once more. */
+             * application that hangs up on FCGI_GET_VALUES: most likely
+             * nothing of the request was processed, and it is one that
+             * may be repeated, so it is sent once more. */
             q->retry = 1;
+        }
+        else if (q->no_resend && q->rx_bytes == 0
+                 && (!q->direct || APR_STATUS_IS_ECONNRESET(rv))) {
+            log_no_resend(q, rv);
         }
         else if (q->client_gone) {
             /* Nobody is waiting for this reply. */
@@ -1417,7 +1457,7 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
     apr_off_t cl;
     char *head;
     apr_size_t head_len;
-    int status, client_err = 0, attempt;
+    int status, client_err = 0, attempt, safe, again;
     apr_uint32_t tried = 0;
     apr_status_t rv;
 
@@ -1463,6 +1503,7 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    safe = resend_safe(q, sp ? sp->total == 0 : mode == BODY_NONE);
     q->rbuf = apr_palloc(r->pool, RBUF_SIZE);
     q->hbuf = apr_palloc(r->pool, q->hmax);
     q->ob = apr_brigade_create(r->pool, q->c->bucket_alloc);
@@ -1482,18 +1523,20 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
         set_request_id(head, head_len, q->rid, q->ms != NULL);
         /* Only with a request that can be sent again: an application
          * may hang up on it. */
-        if (q->ms == NULL && !q->direct && srv->get_values
-            && mode != BODY_STREAM && fcgix_pool_caps_should_ask(q->pl)) {
+        if (q->ms == NULL && !q->direct && srv->get_values && safe
+            && fcgix_pool_caps_should_ask(q->pl)) {
             q->pre = get_values_record(r->pool, &q->pre_len);
         }
         /* Only a request whose body is still at hand can be sent again,
-         * and only once. */
+         * and only once; and only one that is safe to repeat. */
         /* A spawned process that exited after its own request limit
          * still accepted this connection: a bodyless request goes to
          * another process (the caller picks it). */
-        q->may_retry = attempt == 0 && mode != BODY_STREAM
-                       && (q->direct ? mode == BODY_NONE
-                                     : (q->ms || q->conn->reused || q->pre));
+        again = attempt == 0 && mode != BODY_STREAM
+                && (q->direct ? mode == BODY_NONE
+                              : (q->ms || q->conn->reused || q->pre));
+        q->may_retry = again && safe;
+        q->no_resend = again && !safe;
         rv = send_request(q, mode, sp, head, head_len, &client_err);
         if (!q->fail) {
             read_reply(q);

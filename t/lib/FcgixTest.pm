@@ -87,6 +87,8 @@ $LOG{mpx_io_timeout} = '00140'; # error: no reply on a multiplexed
                                 # connection within io-timeout
 $LOG{pool_full} = '00186';      # error: 503, every connection under
                                 # max-conns busy for max-conns-wait (055)
+$LOG{no_resend}   = '00303';    # error: 502, connection broke before
+                                # a reply, request not safe to repeat (057)
 $LOG{abort_spent} = '00300';    # warn: app ignored FCGI_ABORT_REQUEST
                                 # past FcgixAbortTimeout/MaxBytes (056)
 # ---- end pool ----
