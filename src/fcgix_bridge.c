@@ -974,6 +974,21 @@ static int abort_spent(fcgix_req_t *q, int timed_out)
     return 1;
 }
 
+/* Records sent after END_REQUEST are dropped by the connection's reader;
+ * whichever request comes by first tells the debug log. */
+static void note_late(fcgix_req_t *q)
+{
+    apr_uint16_t rid = 0;
+    apr_uint32_t n = fcgix_mpx_take_late(q->ms, &rid);
+
+    if (n) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, FCGIX_LOGNO(00304)
+                      SRV_FMT "dropped %u record(s) the application sent "
+                      "for requests it had ended (latest: request id %u)",
+                      SRV_ARGS(q), (unsigned)n, (unsigned)rid);
+    }
+}
+
 /* Reads until END_REQUEST or a failure. A departed client gets the
  * application told (FCGI_ABORT_REQUEST) and its reply drained, within
  * limits, so a kept connection stays in step. */
@@ -1008,6 +1023,7 @@ static void read_reply_mpx(fcgix_req_t *q)
                 break;
             }
         }
+        note_late(q);
         if (rv == APR_SUCCESS) {
             q->rx_bytes += ev.len + 1;
             if (on_event(q, &ev) == APR_SUCCESS) {

@@ -18,6 +18,10 @@
 #define MPX_RBUF (64 * 1024)
 /* Ids we hand out per connection, whatever the application allows. */
 #define MPX_ID_CAP 1024
+/* A released id rests this long (and as long again after each late
+ * record for it) before it is handed out again: a record the application
+ * sends after END_REQUEST must not reach the id's next owner. */
+#define MPX_ID_QUIET apr_time_from_sec(1)
 
 typedef struct chunk_t {
     struct chunk_t *next;
@@ -57,6 +61,14 @@ struct mconn_t {
     int nstreams;          /* ids in use, detached ones included */
     int nids;
     fcgix_mstream_t **ids; /* index rid - 1 */
+    /* Per id: 0 never used, else when it may be handed out again. Ids
+     * are handed out round-robin from next_id, so the one just released
+     * is the last candidate. */
+    apr_time_t *quiet_until;
+    int next_id;
+    /* Late records dropped and not yet reported (fcgix_mpx_take_late). */
+    apr_uint32_t late_n;
+    apr_uint16_t late_rid;
     apr_thread_mutex_t *wmu;
     apr_time_t idle_since;
     mconn_t *next;
@@ -190,6 +202,7 @@ static void wake(mconn_t *mc, int leader)
 static void release_id(mconn_t *mc, fcgix_mstream_t *ms)
 {
     mc->ids[ms->rid - 1] = NULL;
+    mc->quiet_until[ms->rid - 1] = apr_time_now() + MPX_ID_QUIET;
     mc->nstreams--;
     if (mc->nstreams == 0) {
         mc->idle_since = apr_time_now();
@@ -244,9 +257,21 @@ static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
     if (ev->kind == FCGIX_EV_UNKNOWN_TYPE) {
         return;
     }
-    if (ev->request_id == 0 || ev->request_id > mc->nids
-        || (ms = mc->ids[ev->request_id - 1]) == NULL) {
+    if (ev->request_id == 0 || ev->request_id > mc->nids) {
         mark_broken(mc, APR_EGENERAL, "record for a request id not in use");
+        return;
+    }
+    if ((ms = mc->ids[ev->request_id - 1]) == NULL) {
+        if (mc->quiet_until[ev->request_id - 1] == 0) {
+            mark_broken(mc, APR_EGENERAL,
+                        "record for a request id never used");
+            return;
+        }
+        /* Sent after its END_REQUEST: dropped, and the id rests longer. */
+        mc->quiet_until[ev->request_id - 1] = apr_time_now() + MPX_ID_QUIET;
+        mc->late_rid = ev->request_id;
+        mc->late_n++;
+        g->stats.late++;
         return;
     }
     if (ev->kind == FCGIX_EV_END_REQUEST) {
@@ -368,6 +393,23 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
 /* Connections and streams                                             */
 /* ------------------------------------------------------------------ */
 
+/* A free id that has rested, the first from next_id on; -1 if none. */
+static int free_id(const mconn_t *mc, apr_time_t now)
+{
+    int k;
+
+    if (mc->nstreams >= mc->nids) {
+        return -1;
+    }
+    for (k = 0; k < mc->nids; k++) {
+        int i = (mc->next_id + k) % mc->nids;
+        if (mc->ids[i] == NULL && mc->quiet_until[i] <= now) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static void mconn_destroy(mconn_t *mc)
 {
     fcgix_mpx_group_t *g = mc->g;
@@ -382,6 +424,7 @@ static void mconn_destroy(mconn_t *mc)
     g->stats.conns--;
     fcgix_pool_mpx_count(g->pl, -1, 0, 0);
     free(mc->ids);
+    free(mc->quiet_until);
     /* The pool's "release" closes the socket and frees mc (in c->p). */
     fcgix_pool_release(mc->conn, 0);
 }
@@ -435,11 +478,13 @@ static apr_status_t mconn_new(fcgix_mpx_group_t *g,
         }
     }
     mc->ids = calloc((size_t)mc->nids, sizeof(*mc->ids));
+    mc->quiet_until = calloc((size_t)mc->nids, sizeof(*mc->quiet_until));
     fcgix_reader_init(&mc->rd, FCGIX_READ_FROM_APP);
-    if (mc->ids == NULL
+    if (mc->ids == NULL || mc->quiet_until == NULL
         || (rv = apr_thread_mutex_create(&mc->wmu, APR_THREAD_MUTEX_DEFAULT,
                                          conn->p)) != APR_SUCCESS) {
         free(mc->ids);
+        free(mc->quiet_until);
         fcgix_pool_release(conn, 0);
         return rv ? rv : APR_ENOMEM;
     }
@@ -454,7 +499,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
     fcgix_mstream_t *ms = calloc(1, sizeof(*ms));
     mconn_t *mc, *fresh = NULL;
     apr_status_t rv;
-    int i;
+    int i = -1;
 
     if (ms == NULL) {
         return APR_ENOMEM;
@@ -465,19 +510,23 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
         return rv;
     }
     for (;;) {
+        apr_time_t now;
+
         pthread_mutex_lock(&g->mu);
         reap_idle(g);
+        now = apr_time_now();
         for (mc = g->conns; mc; mc = mc->next) {
             if (!mc->broken && mc->nstreams == 0 && !mconn_silent(mc)) {
                 /* Idle, yet readable: the application closed it. */
                 mark_broken(mc, APR_EOF, "closed while idle");
                 continue;
             }
-            if (!mc->broken && mc->nstreams < mc->nids) {
+            if (!mc->broken && (i = free_id(mc, now)) >= 0) {
                 break;
             }
         }
         if (mc == NULL && fresh) {
+            i = 0;
             mc = fresh;
             mc->next = g->conns;
             g->conns = mc;
@@ -497,9 +546,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
             return rv;
         }
     }
-    for (i = 0; i < mc->nids && mc->ids[i]; i++) {
-        ;
-    }
+    mc->next_id = (i + 1) % mc->nids;
     ms->mc = mc;
     ms->rid = (apr_uint16_t)(i + 1);
     mc->ids[i] = ms;
@@ -776,6 +823,23 @@ void fcgix_mpx_close(fcgix_mstream_t *ms)
         mconn_destroy(mc);
     }
     pthread_mutex_unlock(&g->mu);
+}
+
+apr_uint32_t fcgix_mpx_take_late(fcgix_mstream_t *ms, apr_uint16_t *rid)
+{
+    mconn_t *mc = ms->mc;
+    apr_uint32_t n;
+
+    /* Racy peek first: late records are rare, the lock is not. */
+    if (__atomic_load_n(&mc->late_n, __ATOMIC_RELAXED) == 0) {
+        return 0;
+    }
+    pthread_mutex_lock(&mc->g->mu);
+    n = mc->late_n;
+    *rid = mc->late_rid;
+    mc->late_n = 0;
+    pthread_mutex_unlock(&mc->g->mu);
+    return n;
 }
 
 void fcgix_mpx_stats(fcgix_mpx_group_t *g, fcgix_mpx_stats_t *st)
