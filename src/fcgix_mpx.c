@@ -270,7 +270,7 @@ static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
         /* Sent after its END_REQUEST: dropped, and the id rests longer. */
         mc->quiet_until[ev->request_id - 1] = apr_time_now() + MPX_ID_QUIET;
         mc->late_rid = ev->request_id;
-        mc->late_n++;
+        __atomic_add_fetch(&mc->late_n, 1, __ATOMIC_RELAXED);
         g->stats.late++;
         return;
     }
@@ -835,9 +835,8 @@ apr_uint32_t fcgix_mpx_take_late(fcgix_mstream_t *ms, apr_uint16_t *rid)
         return 0;
     }
     pthread_mutex_lock(&mc->g->mu);
-    n = mc->late_n;
+    n = __atomic_exchange_n(&mc->late_n, 0, __ATOMIC_RELAXED);
     *rid = mc->late_rid;
-    mc->late_n = 0;
     pthread_mutex_unlock(&mc->g->mu);
     return n;
 }
