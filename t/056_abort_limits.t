@@ -4,7 +4,7 @@
 # FcgixAbortMaxBytes, then closes the connection (never reused) with one
 # FCGIX00300 line.  The application is fcgix_testapp (pool-c) in
 # forever_ms&ignore_abort mode: it writes for 30 s unless its connection
-# goes away; its "open" counter shows when the connection is closed.
+# goes away; its "cut_off" counter shows when that happened.
 # Config: t/conf/pool.conf.in (/pool/al/).
 use strict;
 use warnings;
@@ -23,7 +23,7 @@ sub stat_n { stats_of('c')->{$_[0]} // 0 }
 # its connection was closed (undef if not within $wait s).
 sub run_case {
     my ($path, $wait) = @_;
-    my $open0 = stat_n('open');
+    my $cut0 = stat_n('cut_off');
     my $ign0 = stat_n('ignored_aborts');
     abort_client(path => $path, read => 100000, after => 10);
     my $t_left = Time::HiRes::time();
@@ -31,7 +31,7 @@ sub run_case {
     wait_for($wait, sub {
         $t_abort //= Time::HiRes::time()
             if stat_n('ignored_aborts') > $ign0;
-        stat_n('open') <= $open0;
+        stat_n('cut_off') > $cut0;
     }, 0.02) and $t_closed = Time::HiRes::time();
     return ($t_left, $t_abort, $t_closed);
 }

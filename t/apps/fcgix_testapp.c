@@ -133,7 +133,8 @@
  * server kept using a connection that had an aborted request), cant_mpx
  * (END_REQUEST(FCGI_CANT_MPX_CONN) answers), ignored_aborts
  * (ABORT_REQUEST for an ignore_abort request), strays (stray records
- * sent).
+ * sent), cut_off (forever_ms streams stopped because their request or
+ * connection went away before the time was up).
  */
 
 #define _GNU_SOURCE
@@ -213,6 +214,7 @@ typedef struct stats_t {
     uint64_t cant_mpx;
     uint64_t ignored_aborts;
     uint64_t strays;
+    uint64_t cut_off;
 } stats_t;
 
 static stats_t *stats;
@@ -1343,7 +1345,7 @@ static void handle(req_t *r)
         sb_printf(&text, "connections=%llu requests=%llu completed=%llu "
                   "aborts=%llu max_inflight=%llu open=%llu "
                   "get_values=%llu after_abort=%llu cant_mpx=%llu "
-                  "ignored_aborts=%llu strays=%llu\n",
+                  "ignored_aborts=%llu strays=%llu cut_off=%llu\n",
                   (unsigned long long)stat_get(&stats->connections),
                   (unsigned long long)stat_get(&stats->requests),
                   (unsigned long long)stat_get(&stats->completed),
@@ -1354,7 +1356,8 @@ static void handle(req_t *r)
                   (unsigned long long)stat_get(&stats->after_abort),
                   (unsigned long long)stat_get(&stats->cant_mpx),
                   (unsigned long long)stat_get(&stats->ignored_aborts),
-                  (unsigned long long)stat_get(&stats->strays));
+                  (unsigned long long)stat_get(&stats->strays),
+                  (unsigned long long)stat_get(&stats->cut_off));
     }
     else if (o.digest) {
         const nv_t *cl = param_get(r, "CONTENT_LENGTH");
@@ -1488,7 +1491,7 @@ static void handle(req_t *r)
                 n = chunk;
             }
             if (body_pattern(&b, off, n) < 0) {
-                goto done;
+                goto cut;
             }
             off += n;
             if (until && now_ms() >= until) {
@@ -1498,7 +1501,7 @@ static void handle(req_t *r)
              * leaving a partial record pending keeps records full. */
             if (o.delay_ms && off < o.bytes) {
                 if (out_flush(r) < 0 || nap(r, o.delay_ms) < 0) {
-                    goto done;
+                    goto cut;
                 }
             }
         }
@@ -1535,7 +1538,12 @@ static void handle(req_t *r)
         }
     }
     req_finish(r, 1);
+    goto done;
 
+cut:
+    if (o.forever_ms) {
+        stat_add(&stats->cut_off, 1);
+    }
 done:
     free(io);
     free(echo.p);
