@@ -90,9 +90,21 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
 /**
  * Detaches the request. One that has not seen its END_REQUEST gets
  * FCGI_ABORT_REQUEST sent, and its id stays reserved until the
- * application ends it.
+ * application ends it. If the application sends more than @p drain_max
+ * bytes for it, or has not ended it after @p drain_time, the connection
+ * is retired: it takes no more requests and is closed once no live
+ * request is left on it (an application that ignores the abort cannot
+ * keep it busy).
  */
-void fcgix_mpx_close(fcgix_mstream_t *ms);
+void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
+                     apr_size_t drain_max);
+
+/**
+ * Connections of this request's group retired since the last call, as
+ * fcgix_mpx_close describes (0 if none); @p rid is the aborted request id
+ * that caused the latest.
+ */
+apr_uint32_t fcgix_mpx_take_retired(fcgix_mstream_t *ms, apr_uint16_t *rid);
 
 /**
  * Records the application sent for requests it had already ended, on

@@ -979,8 +979,18 @@ static int abort_spent(fcgix_req_t *q, int timed_out)
 static void note_late(fcgix_req_t *q)
 {
     apr_uint16_t rid = 0;
-    apr_uint32_t n = fcgix_mpx_take_late(q->ms, &rid);
+    apr_uint32_t n = fcgix_mpx_take_retired(q->ms, &rid);
 
+    if (n) {
+        /* Told by whichever request of this child comes by: the aborted
+         * one is gone. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r, FCGIX_LOGNO(00305)
+                      SRV_FMT "application did not end aborted request id "
+                      "%u on a shared connection within FcgixAbortTimeout "
+                      "/ FcgixAbortMaxBytes: connection closed (%u in "
+                      "all)", SRV_ARGS(q), (unsigned)rid, (unsigned)n);
+    }
+    n = fcgix_mpx_take_late(q->ms, &rid);
     if (n) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, FCGIX_LOGNO(00304)
                       SRV_FMT "dropped %u record(s) the application sent "
@@ -1196,7 +1206,8 @@ static int finish(fcgix_req_t *q)
     request_rec *r = q->r;
 
     if (q->ms) {
-        fcgix_mpx_close(q->ms);
+        fcgix_mpx_close(q->ms, fcgix_conf_abort_timeout(q->dc),
+                        (apr_size_t)fcgix_conf_abort_max_bytes(q->dc));
         q->ms = NULL;
     }
     if (q->conn) {
@@ -1310,7 +1321,8 @@ static void set_request_id(char *head, apr_size_t len, apr_uint16_t rid,
 static void reset_for_retry(fcgix_req_t *q)
 {
     if (q->ms) {
-        fcgix_mpx_close(q->ms);
+        fcgix_mpx_close(q->ms, fcgix_conf_abort_timeout(q->dc),
+                        (apr_size_t)fcgix_conf_abort_max_bytes(q->dc));
         q->ms = NULL;
     }
     if (q->conn) {

@@ -45,6 +45,10 @@ struct fcgix_mstream_t {
     int ended;     /* END_REQUEST received */
     int overflow;  /* dropped for outgrowing the queue bound */
     int detached;  /* owner gone; freed when END_REQUEST arrives */
+    /* Detached: what the application may still send for it, and until
+     * when, before the connection is retired (see retire()). */
+    apr_time_t drain_until;
+    apr_size_t drain_left;
     int waiting;   /* owner asleep on sem; whoever posts clears it */
     sem_t sem;     /* wakes the owner alone: no herd per record */
 };
@@ -59,6 +63,9 @@ struct mconn_t {
     apr_status_t broken_rv;
     const char *why;
     int nstreams;          /* ids in use, detached ones included */
+    int ndetached;
+    int retired;           /* takes no more requests; closed once only
+                              detached ids are left */
     int nids;
     fcgix_mstream_t **ids; /* index rid - 1 */
     /* Per id: 0 never used, else when it may be handed out again. Ids
@@ -83,6 +90,9 @@ struct fcgix_mpx_group_t {
     fcgix_mpx_limits_t lim;
     mconn_t *conns;
     fcgix_mpx_stats_t stats;
+    /* Connections retired and not yet reported (fcgix_mpx_take_retired). */
+    apr_uint32_t retired_n;
+    apr_uint16_t retired_rid;
 };
 
 /* The child leaves: its shared connections and their requests go out of
@@ -237,8 +247,37 @@ static void mark_broken(mconn_t *mc, apr_status_t rv, const char *why)
         fcgix_mstream_t *ms = mc->ids[i];
         if (ms && ms->detached) {
             release_id(mc, ms);
+            mc->ndetached--;
             stream_free(ms);
         }
+    }
+}
+
+/*
+ * An aborted request's application went on writing past its limits (it
+ * ignores FCGI_ABORT_REQUEST): the connection takes no more requests and
+ * is closed as soon as no live request is left on it (close_if_spent()).
+ * Group lock held.
+ */
+static void retire(mconn_t *mc, const fcgix_mstream_t *ms)
+{
+    fcgix_mpx_group_t *g = mc->g;
+
+    if (mc->retired) {
+        return;
+    }
+    mc->retired = 1;
+    g->retired_rid = ms->rid;
+    __atomic_add_fetch(&g->retired_n, 1, __ATOMIC_RELAXED);
+}
+
+/* A retired connection with only detached ids left is closed: breaking
+ * it frees them, and the caller destroys it. Group lock held. */
+static void close_if_spent(mconn_t *mc)
+{
+    if (mc->retired && !mc->broken && mc->nstreams == mc->ndetached) {
+        mark_broken(mc, APR_ECONNABORTED, "retired: an aborted request "
+                    "went on past its limits");
     }
 }
 
@@ -277,6 +316,7 @@ static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
     if (ev->kind == FCGIX_EV_END_REQUEST) {
         if (ms->detached) {
             release_id(mc, ms);
+            mc->ndetached--;
             stream_free(ms);
             return;
         }
@@ -286,7 +326,16 @@ static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
             return;
         }
     }
-    else if (ev->kind != FCGIX_EV_STREAM || ms->detached || ms->overflow) {
+    else if (ev->kind == FCGIX_EV_STREAM && ms->detached) {
+        if (ev->len > ms->drain_left || apr_time_now() > ms->drain_until) {
+            retire(mc, ms);
+        }
+        else {
+            ms->drain_left -= ev->len;
+        }
+        return;
+    }
+    else if (ev->kind != FCGIX_EV_STREAM || ms->overflow) {
         return;
     }
     else if (ms->queued + ev->len > g->lim.queue_max) {
@@ -398,7 +447,7 @@ static int free_id(const mconn_t *mc, apr_time_t now)
 {
     int k;
 
-    if (mc->nstreams >= mc->nids) {
+    if (mc->nstreams >= mc->nids || mc->retired) {
         return -1;
     }
     for (k = 0; k < mc->nids; k++) {
@@ -445,7 +494,18 @@ static void reap_idle(fcgix_mpx_group_t *g)
     mconn_t *mc = g->conns, *next;
 
     for (; mc; mc = next) {
+        int i;
+
         next = mc->next;
+        /* Nobody may be reading this connection: the time limit of its
+         * aborted requests is checked here too. */
+        for (i = 0; mc->ndetached && !mc->retired && i < mc->nids; i++) {
+            fcgix_mstream_t *ms = mc->ids[i];
+            if (ms && ms->detached && now > ms->drain_until) {
+                retire(mc, ms);
+            }
+        }
+        close_if_spent(mc);
         if (mc->nstreams == 0
             && (mc->broken || now - mc->idle_since > g->lim.idle_ttl)) {
             mconn_destroy(mc);
@@ -781,7 +841,8 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
     }
 }
 
-void fcgix_mpx_close(fcgix_mstream_t *ms)
+void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
+                     apr_size_t drain_max)
 {
     mconn_t *mc = ms->mc;
     fcgix_mpx_group_t *g = mc->g;
@@ -818,11 +879,30 @@ void fcgix_mpx_close(fcgix_mstream_t *ms)
         ms->head = ms->tail = ms->cur = ms->mine = NULL;
         ms->queued = 0;
         ms->detached = 1;
+        ms->drain_until = apr_time_now() + drain_time;
+        ms->drain_left = drain_max;
+        mc->ndetached++;
     }
+    close_if_spent(mc);
     if (mc->broken && mc->nstreams == 0) {
         mconn_destroy(mc);
     }
     pthread_mutex_unlock(&g->mu);
+}
+
+apr_uint32_t fcgix_mpx_take_retired(fcgix_mstream_t *ms, apr_uint16_t *rid)
+{
+    fcgix_mpx_group_t *g = ms->mc->g;
+    apr_uint32_t n;
+
+    if (__atomic_load_n(&g->retired_n, __ATOMIC_RELAXED) == 0) {
+        return 0;
+    }
+    pthread_mutex_lock(&g->mu);
+    n = __atomic_exchange_n(&g->retired_n, 0, __ATOMIC_RELAXED);
+    *rid = g->retired_rid;
+    pthread_mutex_unlock(&g->mu);
+    return n;
 }
 
 apr_uint32_t fcgix_mpx_take_late(fcgix_mstream_t *ms, apr_uint16_t *rid)

@@ -78,6 +78,44 @@ sub run_case {
        . ($bytes // '?') . ')');
 }
 
+# --- a shared (multiplexed) connection ----------------------------------
+# The request detaches at once (no thread waits for it); its connection
+# takes no more requests once the application has had FcgixAbortTimeout
+# (2 s), and is closed as soon as no live request is left on it.  Nobody
+# reads a connection without live requests, so the time limit is checked
+# when the next request of that httpd child (the connections are per
+# child) looks for a connection: the test sends requests until one comes
+# from the same child (X-Fcgix-Peer).
+{
+    my $cut0 = stats_of('cm')->{cut_off} // 0;
+    my $off = log_mark();
+    my $got = abort_client(path => '/pool/al/mpx.fcgi?conninfo'
+                           . '&forever_ms=30000&ignore_abort&chunk=4096'
+                           . '&delay_ms=10', read => 100000, after => 10);
+    my ($peer) = $got =~ /^X-Fcgix-Peer: (\d+)/mi;
+    my ($conn) = $got =~ /^X-Fcgix-Conn: (\d+)/mi;
+    ok($peer && $conn, 'multiplexed: the endless reply started (httpd '
+       . 'child ' . ($peer // '?') . ')');
+    Time::HiRes::sleep(2.5);
+    my ($hit, $tries);
+    for $tries (1 .. 60) {
+        my $r = http(path => "/pool/al/mpx.fcgi?conninfo&try=$tries");
+        if ((conninfo($r)->{peer} // 0) == ($peer // -1)) {
+            $hit = $r;
+            last;
+        }
+    }
+    ok($hit && $hit->{status} == 200,
+       'multiplexed: a later request of the same child is served');
+    isnt(conninfo($hit // {})->{conn} // $conn, $conn,
+         'multiplexed: ... on another connection (the old one is retired)');
+    ok(wait_for(3, sub { (stats_of('cm')->{cut_off} // 0) > $cut0 }, 0.05),
+       'multiplexed: the connection of the aborted request was closed '
+       . 'while the application still wrote');
+    my @m = grep { /FCGIX00305:/ } log_new_lines($off);
+    is(scalar @m, 1, 'multiplexed: one FCGIX00305 line') or diag(@m);
+}
+
 # The server goes on serving (a fresh connection, not the dropped one).
 {
     my $r = http(path => '/pool/al/bytes.fcgi?after=1');

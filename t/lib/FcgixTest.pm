@@ -91,6 +91,7 @@ $LOG{no_resend}   = '00303';    # error: 502, connection broke before
                                 # a reply, request not safe to repeat (057)
 $LOG{abort_spent} = '00300';    # warn: app ignored FCGI_ABORT_REQUEST
                                 # past FcgixAbortTimeout/MaxBytes (056)
+$LOG{abort_spent_mpx} = '00305';  # warn: the same on a shared connection
 # ---- end pool ----
 # ---- dropin ----
 # t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also
