@@ -29,6 +29,13 @@
 #define FCGIX_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(5)
 #define FCGIX_DEFAULT_MAX_REQUEST_IN_MEM (64 * 1024)
 #define FCGIX_DEFAULT_MAX_RESPONSE_HEADER (64 * 1024)
+/* Application stderr logged per request; the rest is counted. */
+#define FCGIX_DEFAULT_STDERR_MAX_LINES 100
+#define FCGIX_DEFAULT_STDERR_MAX_BYTES (64 * 1024)
+/* After FCGI_ABORT_REQUEST: how long, and how much output, the
+ * application gets to end the request before its connection is closed. */
+#define FCGIX_DEFAULT_ABORT_TIMEOUT apr_time_from_sec(3)
+#define FCGIX_DEFAULT_ABORT_MAX_BYTES (4 * 1024 * 1024)
 #define FCGIX_DEFAULT_IPC_DIR "fastcgi"
 #define FCGIX_DEFAULT_KEEPALIVE_TIMEOUT apr_time_from_sec(5)
 #define FCGIX_DEFAULT_RETRY apr_time_from_sec(10)
@@ -160,6 +167,10 @@ typedef struct fcgix_dir_conf_t {
     apr_off_t max_request_len;    /**< 0: only LimitRequestBody applies */
     apr_off_t max_request_in_mem; /**< spool RAM before a temp file */
     apr_off_t max_response_header;
+    apr_off_t stderr_max_lines;   /**< FcgixStderrMaxLines */
+    apr_off_t stderr_max_bytes;   /**< FcgixStderrMaxBytes */
+    apr_interval_time_t abort_timeout; /**< FcgixAbortTimeout */
+    apr_off_t abort_max_bytes;    /**< FcgixAbortMaxBytes */
     apr_array_header_t *pass_headers; /**< const char * */
     fcgix_dir_auth_t auth[FCGIX_AUTH_PHASES];
     apr_array_header_t *wrappers; /**< fcgix_wrapper_t, later ones win */
@@ -216,6 +227,17 @@ apr_interval_time_t fcgix_conf_io_timeout(const request_rec *r,
 apr_off_t fcgix_conf_max_request_len(const fcgix_dir_conf_t *dc);
 apr_off_t fcgix_conf_max_request_in_mem(const fcgix_dir_conf_t *dc);
 apr_size_t fcgix_conf_max_response_header(const fcgix_dir_conf_t *dc);
+apr_off_t fcgix_conf_stderr_max_lines(const fcgix_dir_conf_t *dc);
+apr_off_t fcgix_conf_stderr_max_bytes(const fcgix_dir_conf_t *dc);
+apr_interval_time_t fcgix_conf_abort_timeout(const fcgix_dir_conf_t *dc);
+apr_off_t fcgix_conf_abort_max_bytes(const fcgix_dir_conf_t *dc);
+
+/**
+ * NULL when @p name may be passed to applications as HTTP_*, else the
+ * error for directive @p what (a bad name, or Proxy: httpoxy).
+ */
+const char *fcgix_conf_check_pass_header(apr_pool_t *p, const char *what,
+                                         const char *name);
 
 /* Handlers shared with fcgix_compat.c (legacy names map onto these). */
 const char *fcgix_conf_set_max_request_len(cmd_parms *cmd, void *dc,

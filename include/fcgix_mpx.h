@@ -55,6 +55,7 @@ typedef struct fcgix_mpx_stats_t {
     apr_uint32_t streams;  /**< requests on them now */
     apr_uint32_t max_depth;/**< most requests seen on one connection */
     apr_uint32_t overflows;
+    apr_uint32_t late;     /**< records for ended requests, dropped */
 } fcgix_mpx_stats_t;
 
 /** One group per pool (address) per child; from child_init. */
@@ -89,9 +90,30 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
 /**
  * Detaches the request. One that has not seen its END_REQUEST gets
  * FCGI_ABORT_REQUEST sent, and its id stays reserved until the
- * application ends it.
+ * application ends it. If the application sends more than @p drain_max
+ * bytes for it, or has not ended it after @p drain_time, the connection
+ * is retired: it takes no more requests and is closed once no live
+ * request is left on it (an application that ignores the abort cannot
+ * keep it busy).
  */
-void fcgix_mpx_close(fcgix_mstream_t *ms);
+void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
+                     apr_size_t drain_max);
+
+/**
+ * Connections of this request's group retired since the last call, as
+ * fcgix_mpx_close describes (0 if none); @p rid is the aborted request id
+ * that caused the latest.
+ */
+apr_uint32_t fcgix_mpx_take_retired(fcgix_mstream_t *ms, apr_uint16_t *rid);
+
+/**
+ * Records the application sent for requests it had already ended, on
+ * this request's connection, dropped since the last call (0 if none);
+ * @p rid is the id of the latest. They never reach another request: ids
+ * are handed out round-robin, and a released id rests (1 s, and again
+ * after each late record for it) before it is used again.
+ */
+apr_uint32_t fcgix_mpx_take_late(fcgix_mstream_t *ms, apr_uint16_t *rid);
 
 void fcgix_mpx_stats(fcgix_mpx_group_t *g, fcgix_mpx_stats_t *st);
 

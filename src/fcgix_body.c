@@ -18,7 +18,7 @@
 
 static apr_status_t open_tempfile(request_rec *r, apr_file_t **f)
 {
-    const char *dir = NULL;
+    const char *dir = NULL, *name = NULL;
     char *tmpl;
     apr_status_t rv;
 
@@ -26,13 +26,21 @@ static apr_status_t open_tempfile(request_rec *r, apr_file_t **f)
         return rv;
     }
     tmpl = apr_pstrcat(r->pool, dir, "/fcgix.body.XXXXXX", NULL);
-    /* Unlinked on close, so a crash cannot leave bodies on disk for
-     * longer than the process lives. */
-    return apr_file_mktemp(f, tmpl,
-                           APR_FOPEN_CREATE | APR_FOPEN_READ
-                           | APR_FOPEN_WRITE | APR_FOPEN_EXCL
-                           | APR_FOPEN_DELONCLOSE | APR_FOPEN_BUFFERED,
-                           r->pool);
+    rv = apr_file_mktemp(f, tmpl,
+                         APR_FOPEN_CREATE | APR_FOPEN_READ
+                         | APR_FOPEN_WRITE | APR_FOPEN_EXCL
+                         | APR_FOPEN_BUFFERED, r->pool);
+    if (rv != APR_SUCCESS) {
+        return rv;
+    }
+    /* Nameless from the start: nobody can open a body being uploaded,
+     * and a crash leaves nothing behind. */
+    if ((rv = apr_file_name_get(&name, *f)) != APR_SUCCESS
+        || (rv = apr_file_remove(name, r->pool)) != APR_SUCCESS) {
+        apr_file_close(*f);
+        *f = NULL;
+    }
+    return rv;
 }
 
 apr_status_t fcgix_body_read(request_rec *r, apr_bucket_brigade *bb,

@@ -37,9 +37,6 @@
 #define ERRLINE_MAX 2048
 /* The only request id while one request owns the connection. */
 #define SOLE_RID 1
-/* After FCGI_ABORT_REQUEST, how long the application gets to end the
- * request before the connection is dropped instead. */
-#define ABORT_WAIT apr_time_from_sec(3)
 /* How often a request on a shared connection looks at its client. */
 #define MPX_SLICE apr_time_from_msec(250)
 
@@ -72,8 +69,16 @@ typedef struct fcgix_req_t {
     apr_size_t pre_len;
     int keep_conn;           /* KEEP_CONN was sent */
     int may_retry;           /* a silent failure may be retried once */
+    int no_resend;           /* ... would be, were the request safe to
+                                repeat (see resend_safe()) */
     int retry;               /* ... and this one will be */
     int abort_sent;
+    /* After FCGI_ABORT_REQUEST the application gets until abort_until,
+     * and abort_max bytes, to end the request: many (php-fpm, libfcgi)
+     * ignore it and would keep this thread reading for as long as they
+     * write. */
+    apr_time_t abort_at, abort_until;
+    apr_size_t abort_rx, abort_max;
     int leftover;            /* bytes after END_REQUEST in the last read */
     apr_size_t rx_bytes;
     apr_interval_time_t io_timeout;
@@ -96,9 +101,13 @@ typedef struct fcgix_req_t {
     int ended;
     fcgix_end_t end;
     int fail;
-    /* Application stderr, logged a line at a time. */
+    /* Application stderr, logged a line at a time up to the limits;
+     * what is past them is only counted, and reported once. */
     char errline[ERRLINE_MAX];
     apr_size_t errlen;
+    apr_off_t err_lines, err_bytes;
+    apr_off_t err_max_lines, err_max_bytes;
+    apr_off_t err_drop_lines, err_drop_bytes;
 } fcgix_req_t;
 
 /* Records of a batch of STDIN output share one writev. */
@@ -141,12 +150,41 @@ static void stderr_line(fcgix_req_t *q)
     {
         n--;
     }
-    if (n > 0) {
+    if (n > 0 && q->err_lines < q->err_max_lines
+        && q->err_bytes + (apr_off_t)n <= q->err_max_bytes) {
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
                       FCGIX_LOGNO(00101) SRV_FMT "stderr: %.*s",
                       SRV_ARGS(q), (int)n, q->errline);
+        q->err_lines++;
+        q->err_bytes += n;
+    }
+    else if (n > 0) {
+        /* An application must not be able to flood the error log. */
+        q->err_drop_lines++;
+        q->err_drop_bytes += n;
     }
     q->errlen = 0;
+}
+
+/* Once per request: how much stderr the limits kept out of the log. */
+static void stderr_summary(fcgix_req_t *q)
+{
+    if (q->errlen) {
+        stderr_line(q);
+    }
+    if (q->err_drop_lines == 0) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                  FCGIX_LOGNO(00301) SRV_FMT "stderr: %" APR_OFF_T_FMT
+                  " more lines (%" APR_OFF_T_FMT " bytes) not logged; "
+                  "%" APR_OFF_T_FMT " lines (%" APR_OFF_T_FMT " bytes) "
+                  "were (FcgixStderrMaxLines %" APR_OFF_T_FMT
+                  ", FcgixStderrMaxBytes %" APR_OFF_T_FMT ")",
+                  SRV_ARGS(q), q->err_drop_lines, q->err_drop_bytes,
+                  q->err_lines, q->err_bytes, q->err_max_lines,
+                  q->err_max_bytes);
+    q->err_drop_lines = q->err_drop_bytes = 0;
 }
 
 static void stderr_feed(fcgix_req_t *q, const char *data, apr_size_t len)
@@ -290,9 +328,28 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
     if (err == NULL && q->auth) {
         const char *st = apr_table_get(fields, "Status");
         q->auth->headers = fields;
-        q->auth->status = st ? fcgix_response_status(st) : HTTP_OK;
-        if (q->auth->status == 0) {
-            err = apr_psprintf(q->r->pool, "invalid Status '%.40s'", st);
+        if (st == NULL) {
+            /* CGI would read a missing Status as 200, but a grant must
+             * be said: a reply of only "Location:" (a login page, say)
+             * or one cut short by a broken script must not open the
+             * door. */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                          FCGIX_LOGNO(00302) SRV_FMT "authorizer reply "
+                          "has no Status: access denied (403); a grant "
+                          "needs an explicit \"Status: 200\"",
+                          SRV_ARGS(q));
+            q->auth->status = HTTP_FORBIDDEN;
+        }
+        else {
+            q->auth->status = fcgix_response_status(st);
+            if (q->auth->status == 0) {
+                err = apr_psprintf(q->r->pool, "invalid Status '%.40s'",
+                                   st);
+            }
+            else if (q->auth->status < 200 || q->auth->status > 599) {
+                err = apr_psprintf(q->r->pool, "final Status %d is not "
+                                   "200 to 599", q->auth->status);
+            }
         }
     }
     else if (err == NULL) {
@@ -503,8 +560,11 @@ static apr_status_t wait_io(fcgix_req_t *q, apr_int16_t events,
         pfd[1].desc.s = q->csock;
         npfd = 2;
     }
-    if (q->abort_sent && to > ABORT_WAIT) {
-        to = ABORT_WAIT;
+    if (q->abort_sent) {
+        apr_interval_time_t left = q->abort_until - apr_time_now();
+        if (to > left) {
+            to = left > 0 ? left : 0;
+        }
     }
     do {
         rv = apr_poll(pfd, npfd, &n, to);
@@ -847,6 +907,10 @@ static void send_abort(fcgix_req_t *q)
     apr_status_t rv;
 
     q->abort_sent = 1;
+    q->abort_at = apr_time_now();
+    q->abort_until = q->abort_at + fcgix_conf_abort_timeout(q->dc);
+    q->abort_rx = q->rx_bytes;
+    q->abort_max = (apr_size_t)fcgix_conf_abort_max_bytes(q->dc);
     fcgix_proto_rec_header(rec, FCGIX_ABORT_REQUEST, q->rid, 0);
     iov.iov_base = rec;
     iov.iov_len = sizeof(rec);
@@ -856,9 +920,88 @@ static void send_abort(fcgix_req_t *q)
                   SRV_ARGS(q));
 }
 
+/*
+ * May this request be sent again after its connection broke before any
+ * reply? Only a bodyless GET, HEAD or OPTIONS: the application may have
+ * acted on what it read before the connection died, and repeating that
+ * is safe only for requests HTTP defines as safe to repeat. TRACE is
+ * left out (httpd answers it itself), PUT and DELETE too: idempotent by
+ * definition, yet applications do not all make them so. An authorizer's
+ * question never changes anything and is always safe.
+ */
+static int resend_safe(const fcgix_req_t *q, int bodyless)
+{
+    if (q->auth) {
+        return 1;
+    }
+    return bodyless && (q->r->method_number == M_GET
+                        || q->r->method_number == M_OPTIONS);
+}
+
+/* The connection broke before any reply, and the request may not be
+ * repeated: it fails here, with this one line. */
+static void log_no_resend(fcgix_req_t *q, apr_status_t rv)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv == APR_EOF ? 0 : rv, q->r,
+                  FCGIX_LOGNO(00303) SRV_FMT "connection closed before "
+                  "any reply; the %s request%s is not sent again (only a "
+                  "GET, HEAD or OPTIONS without a body is)", SRV_ARGS(q),
+                  q->r->method, q->ms ? " (multiplexed)" : "");
+}
+
+/*
+ * After FCGI_ABORT_REQUEST: has the application had its time, or sent
+ * its allowance? Then the request fails, which closes the connection (it
+ * is out of step and must never be reused), and the thread is free.
+ */
+static int abort_spent(fcgix_req_t *q, int timed_out)
+{
+    apr_size_t drained = q->rx_bytes - q->abort_rx;
+    apr_time_t now = apr_time_now();
+
+    if (!timed_out && now < q->abort_until && drained <= q->abort_max) {
+        return 0;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r, FCGIX_LOGNO(00300)
+                  SRV_FMT "application did not end the request after "
+                  "FCGI_ABORT_REQUEST: %" APR_SIZE_T_FMT " bytes discarded "
+                  "in %" APR_TIME_T_FMT " ms (FcgixAbortTimeout %"
+                  APR_TIME_T_FMT " s, FcgixAbortMaxBytes %" APR_SIZE_T_FMT
+                  "); connection closed", SRV_ARGS(q), drained,
+                  apr_time_as_msec(now - q->abort_at),
+                  apr_time_sec(q->abort_until - q->abort_at), q->abort_max);
+    q->fail = HTTP_BAD_GATEWAY;
+    return 1;
+}
+
+/* Records sent after END_REQUEST are dropped by the connection's reader;
+ * whichever request comes by first tells the debug log. */
+static void note_late(fcgix_req_t *q)
+{
+    apr_uint16_t rid = 0;
+    apr_uint32_t n = fcgix_mpx_take_retired(q->ms, &rid);
+
+    if (n) {
+        /* Told by whichever request of this child comes by: the aborted
+         * one is gone. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r, FCGIX_LOGNO(00305)
+                      SRV_FMT "application did not end aborted request id "
+                      "%u on a shared connection within FcgixAbortTimeout "
+                      "/ FcgixAbortMaxBytes: connection closed (%u in "
+                      "all)", SRV_ARGS(q), (unsigned)rid, (unsigned)n);
+    }
+    n = fcgix_mpx_take_late(q->ms, &rid);
+    if (n) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, FCGIX_LOGNO(00304)
+                      SRV_FMT "dropped %u record(s) the application sent "
+                      "for requests it had ended (latest: request id %u)",
+                      SRV_ARGS(q), (unsigned)n, (unsigned)rid);
+    }
+}
+
 /* Reads until END_REQUEST or a failure. A departed client gets the
- * application told (FCGI_ABORT_REQUEST) and its reply drained, so a kept
- * connection stays in step. */
+ * application told (FCGI_ABORT_REQUEST) and its reply drained, within
+ * limits, so a kept connection stays in step. */
 static void read_reply_mpx(fcgix_req_t *q)
 {
     while (!q->ended && !q->fail
@@ -890,6 +1033,7 @@ static void read_reply_mpx(fcgix_req_t *q)
                 break;
             }
         }
+        note_late(q);
         if (rv == APR_SUCCESS) {
             q->rx_bytes += ev.len + 1;
             if (on_event(q, &ev) == APR_SUCCESS) {
@@ -904,6 +1048,10 @@ static void read_reply_mpx(fcgix_req_t *q)
             /* The shared connection broke before anything of ours came
              * back (the application was restarted, say): once more. */
             q->retry = 1;
+        }
+        else if (q->no_resend && q->rx_bytes == 0
+                 && !APR_STATUS_IS_TIMEUP(rv) && rv != FCGIX_MPX_OVERFLOW) {
+            log_no_resend(q, rv);
         }
         else if (APR_STATUS_IS_TIMEUP(rv)) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
@@ -952,6 +1100,9 @@ static void read_reply(fcgix_req_t *q)
                 break;
             }
         }
+        if (q->abort_sent && abort_spent(q, 0)) {
+            break;
+        }
         rv = wait_first ? APR_EAGAIN : pump(q);
         wait_first = 0;
         if (rv == APR_SUCCESS || rv == FCGIX_FAILED) {
@@ -964,8 +1115,7 @@ static void read_reply(fcgix_req_t *q)
             }
             rv = wait_io(q, APR_POLLIN, &rev);
             if (APR_STATUS_IS_TIMEUP(rv) && q->abort_sent) {
-                /* Not ended after the abort: the connection is dropped. */
-                q->fail = HTTP_BAD_GATEWAY;
+                abort_spent(q, 1);
             }
             else if (APR_STATUS_IS_TIMEUP(rv)) {
                 ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
@@ -992,9 +1142,14 @@ static void read_reply(fcgix_req_t *q)
         if (q->may_retry && q->rx_bytes == 0
             && (!q->direct || APR_STATUS_IS_ECONNRESET(rv))) {
             /* A kept-alive connection the application had closed, or an
-             * application that hangs up on FCGI_GET_VALUES: nothing of
-             * the request was processed, so it is sent once more. */
+             * application that hangs up on FCGI_GET_VALUES: most likely
+             * nothing of the request was processed, and it is one that
+             * may be repeated, so it is sent once more. */
             q->retry = 1;
+        }
+        else if (q->no_resend && q->rx_bytes == 0
+                 && (!q->direct || APR_STATUS_IS_ECONNRESET(rv))) {
+            log_no_resend(q, rv);
         }
         else if (q->client_gone) {
             /* Nobody is waiting for this reply. */
@@ -1051,7 +1206,8 @@ static int finish(fcgix_req_t *q)
     request_rec *r = q->r;
 
     if (q->ms) {
-        fcgix_mpx_close(q->ms);
+        fcgix_mpx_close(q->ms, fcgix_conf_abort_timeout(q->dc),
+                        (apr_size_t)fcgix_conf_abort_max_bytes(q->dc));
         q->ms = NULL;
     }
     if (q->conn) {
@@ -1068,9 +1224,7 @@ static int finish(fcgix_req_t *q)
         apr_socket_close(q->sock);
         q->sock = NULL;
     }
-    if (q->errlen) {
-        stderr_line(q);
-    }
+    stderr_summary(q);
     set_state(q, FCGIX_REQ_DONE);
     if (q->auth) {
         return q->fail ? q->fail : OK;
@@ -1167,7 +1321,8 @@ static void set_request_id(char *head, apr_size_t len, apr_uint16_t rid,
 static void reset_for_retry(fcgix_req_t *q)
 {
     if (q->ms) {
-        fcgix_mpx_close(q->ms);
+        fcgix_mpx_close(q->ms, fcgix_conf_abort_timeout(q->dc),
+                        (apr_size_t)fcgix_conf_abort_max_bytes(q->dc));
         q->ms = NULL;
     }
     if (q->conn) {
@@ -1330,7 +1485,7 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
     apr_off_t cl;
     char *head;
     apr_size_t head_len;
-    int status, client_err = 0, attempt;
+    int status, client_err = 0, attempt, safe, again;
     apr_uint32_t tried = 0;
     apr_status_t rv;
 
@@ -1340,6 +1495,8 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
     q->dc = ap_get_module_config(r->per_dir_config, &fcgix_module);
     q->io_timeout = fcgix_conf_io_timeout(r, srv);
     q->hmax = fcgix_conf_max_response_header(q->dc);
+    q->err_max_lines = fcgix_conf_stderr_max_lines(q->dc);
+    q->err_max_bytes = fcgix_conf_stderr_max_bytes(q->dc);
     q->state = FCGIX_REQ_CONNECT;
     q->auth = auth;
     q->direct = direct;
@@ -1374,6 +1531,7 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    safe = resend_safe(q, sp ? sp->total == 0 : mode == BODY_NONE);
     q->rbuf = apr_palloc(r->pool, RBUF_SIZE);
     q->hbuf = apr_palloc(r->pool, q->hmax);
     q->ob = apr_brigade_create(r->pool, q->c->bucket_alloc);
@@ -1393,18 +1551,20 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
         set_request_id(head, head_len, q->rid, q->ms != NULL);
         /* Only with a request that can be sent again: an application
          * may hang up on it. */
-        if (q->ms == NULL && !q->direct && srv->get_values
-            && mode != BODY_STREAM && fcgix_pool_caps_should_ask(q->pl)) {
+        if (q->ms == NULL && !q->direct && srv->get_values && safe
+            && fcgix_pool_caps_should_ask(q->pl)) {
             q->pre = get_values_record(r->pool, &q->pre_len);
         }
         /* Only a request whose body is still at hand can be sent again,
-         * and only once. */
+         * and only once; and only one that is safe to repeat. */
         /* A spawned process that exited after its own request limit
          * still accepted this connection: a bodyless request goes to
          * another process (the caller picks it). */
-        q->may_retry = attempt == 0 && mode != BODY_STREAM
-                       && (q->direct ? mode == BODY_NONE
-                                     : (q->ms || q->conn->reused || q->pre));
+        again = attempt == 0 && mode != BODY_STREAM
+                && (q->direct ? mode == BODY_NONE
+                              : (q->ms || q->conn->reused || q->pre));
+        q->may_retry = again && safe;
+        q->no_resend = again && !safe;
         rv = send_request(q, mode, sp, head, head_len, &client_err);
         if (!q->fail) {
             read_reply(q);

@@ -38,6 +38,9 @@ static int common_option(cmd_parms *cmd, fcgix_server_t *srv,
         *err = fcgix_conf_parse_secs(cmd->pool, opt, val, &srv->io_timeout);
     }
     else if (!strcasecmp(opt, "-pass-header")) {
+        *err = fcgix_conf_check_pass_header(
+                   cmd->pool, apr_pstrcat(cmd->pool, cmd->cmd->name, " ",
+                                          opt, NULL), val);
         APR_ARRAY_PUSH(srv->pass_headers, const char *) = val;
     }
     else {

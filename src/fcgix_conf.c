@@ -84,6 +84,10 @@ void *fcgix_conf_create_dir(apr_pool_t *p, char *dir)
     dc->max_request_len = FCGIX_UNSET;
     dc->max_request_in_mem = FCGIX_UNSET;
     dc->max_response_header = FCGIX_UNSET;
+    dc->stderr_max_lines = FCGIX_UNSET;
+    dc->stderr_max_bytes = FCGIX_UNSET;
+    dc->abort_timeout = FCGIX_UNSET;
+    dc->abort_max_bytes = FCGIX_UNSET;
     for (i = 0; i < FCGIX_AUTH_PHASES; i++) {
         dc->auth[i].authoritative = FCGIX_UNSET;
     }
@@ -110,6 +114,10 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
     FCGIX_MERGE(max_request_len);
     FCGIX_MERGE(max_request_in_mem);
     FCGIX_MERGE(max_response_header);
+    FCGIX_MERGE(stderr_max_lines);
+    FCGIX_MERGE(stderr_max_bytes);
+    FCGIX_MERGE(abort_timeout);
+    FCGIX_MERGE(abort_max_bytes);
     if (add->wrappers && base->wrappers) {
         conf->wrappers = apr_array_append(p, base->wrappers, add->wrappers);
     }
@@ -171,6 +179,26 @@ apr_size_t fcgix_conf_max_response_header(const fcgix_dir_conf_t *dc)
 {
     return (apr_size_t)FCGIX_VALUE(dc->max_response_header,
                                    FCGIX_DEFAULT_MAX_RESPONSE_HEADER);
+}
+
+apr_off_t fcgix_conf_stderr_max_lines(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->stderr_max_lines, FCGIX_DEFAULT_STDERR_MAX_LINES);
+}
+
+apr_off_t fcgix_conf_stderr_max_bytes(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->stderr_max_bytes, FCGIX_DEFAULT_STDERR_MAX_BYTES);
+}
+
+apr_interval_time_t fcgix_conf_abort_timeout(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->abort_timeout, FCGIX_DEFAULT_ABORT_TIMEOUT);
+}
+
+apr_off_t fcgix_conf_abort_max_bytes(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->abort_max_bytes, FCGIX_DEFAULT_ABORT_MAX_BYTES);
 }
 
 /* ------------------------------------------------------------------ */
@@ -430,6 +458,28 @@ static const char *set_max_response_header(cmd_parms *cmd, void *dcv,
     return err;
 }
 
+static const char *set_dir_bytes(cmd_parms *cmd, void *dcv,
+                                 const char *arg)
+{
+    apr_off_t *field = (apr_off_t *)((char *)dcv + (apr_size_t)cmd->info);
+
+    return parse_bytes(cmd, arg, field);
+}
+
+static const char *set_abort_timeout(cmd_parms *cmd, void *dcv,
+                                     const char *arg)
+{
+    fcgix_dir_conf_t *dc = dcv;
+    const char *err = fcgix_conf_parse_secs(cmd->pool, cmd->cmd->name, arg,
+                                            &dc->abort_timeout);
+
+    if (err == NULL && dc->abort_timeout == 0) {
+        return apr_psprintf(cmd->pool, "%s must be at least 1 second",
+                            cmd->cmd->name);
+    }
+    return err;
+}
+
 static int valid_header_name(const char *s)
 {
     if (!*s) {
@@ -443,14 +493,31 @@ static int valid_header_name(const char *s)
     return 1;
 }
 
+const char *fcgix_conf_check_pass_header(apr_pool_t *p, const char *what,
+                                         const char *name)
+{
+    if (!valid_header_name(name)) {
+        return apr_psprintf(p, "%s: invalid header name '%s'", what, name);
+    }
+    /* A client's "Proxy:" would become HTTP_PROXY, which many HTTP
+     * libraries take as their outgoing proxy (httpoxy). */
+    if (!strcasecmp(name, "Proxy")) {
+        return apr_psprintf(p, "%s: the header '%s' may not be passed: as "
+                            "HTTP_PROXY it would set the application's "
+                            "outgoing proxy (httpoxy)", what, name);
+    }
+    return NULL;
+}
+
 const char *fcgix_conf_add_pass_header(cmd_parms *cmd, void *dcv,
                                        const char *arg)
 {
     fcgix_dir_conf_t *dc = dcv;
+    const char *err = fcgix_conf_check_pass_header(cmd->pool,
+                                                   cmd->cmd->name, arg);
 
-    if (!valid_header_name(arg)) {
-        return apr_psprintf(cmd->pool, "%s: invalid header name '%s'",
-                            cmd->cmd->name, arg);
+    if (err) {
+        return err;
     }
     if (dc->pass_headers == NULL) {
         dc->pass_headers = apr_array_make(cmd->pool, 2, sizeof(char *));
@@ -595,9 +662,10 @@ static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
             }
         }
         else if (!strncasecmp(a, "pass-header=", 12)) {
-            if (!valid_header_name(eq + 1)) {
-                return apr_psprintf(cmd->pool, "%s: invalid header name "
-                                    "'%s'", cmd->cmd->name, eq + 1);
+            err = fcgix_conf_check_pass_header(cmd->pool, cmd->cmd->name,
+                                               eq + 1);
+            if (err) {
+                return err;
             }
             APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
         }
@@ -773,10 +841,8 @@ static const char *cmd_server(cmd_parms *cmd, void *dcv, int argc,
             srv->restart_delay = (int)apr_time_sec(t);
         }
         else if (!strncasecmp(a, "pass-header=", 12)) {
-            if (!valid_header_name(eq + 1)) {
-                err = apr_psprintf(cmd->pool, "%s: invalid header name "
-                                   "'%s'", cmd->cmd->name, eq + 1);
-            }
+            err = fcgix_conf_check_pass_header(cmd->pool, cmd->cmd->name,
+                                               eq + 1);
             APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
         }
         else if (!strcasecmp(a, "flush=on") || !strcasecmp(a, "flush=off")) {
@@ -824,6 +890,26 @@ const command_rec fcgix_conf_cmds[] = {
     AP_INIT_TAKE1("FcgixMaxResponseHeaderLen", set_max_response_header,
                   NULL, FCGIX_DIR_CTX,
                   "largest response header block in bytes"),
+    AP_INIT_TAKE1("FcgixStderrMaxLines", set_dir_bytes,
+                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, stderr_max_lines),
+                  FCGIX_DIR_CTX,
+                  "lines of application stderr logged per request (default "
+                  "100); the rest is counted in one line"),
+    AP_INIT_TAKE1("FcgixStderrMaxBytes", set_dir_bytes,
+                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, stderr_max_bytes),
+                  FCGIX_DIR_CTX,
+                  "bytes of application stderr logged per request (default "
+                  "65536)"),
+    AP_INIT_TAKE1("FcgixAbortTimeout", set_abort_timeout, NULL,
+                  FCGIX_DIR_CTX,
+                  "seconds an application gets to end a request after "
+                  "FCGI_ABORT_REQUEST before its connection is closed "
+                  "(default 3)"),
+    AP_INIT_TAKE1("FcgixAbortMaxBytes", set_dir_bytes,
+                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, abort_max_bytes),
+                  FCGIX_DIR_CTX,
+                  "bytes read and discarded after FCGI_ABORT_REQUEST before "
+                  "the connection is closed (default 4194304)"),
     AP_INIT_ITERATE("FcgixPassHeader", fcgix_conf_add_pass_header, NULL,
                     FCGIX_DIR_CTX,
                     "request headers passed to the application as HTTP_*"),

@@ -18,6 +18,10 @@
 #define MPX_RBUF (64 * 1024)
 /* Ids we hand out per connection, whatever the application allows. */
 #define MPX_ID_CAP 1024
+/* A released id rests this long (and as long again after each late
+ * record for it) before it is handed out again: a record the application
+ * sends after END_REQUEST must not reach the id's next owner. */
+#define MPX_ID_QUIET apr_time_from_sec(1)
 
 typedef struct chunk_t {
     struct chunk_t *next;
@@ -41,6 +45,10 @@ struct fcgix_mstream_t {
     int ended;     /* END_REQUEST received */
     int overflow;  /* dropped for outgrowing the queue bound */
     int detached;  /* owner gone; freed when END_REQUEST arrives */
+    /* Detached: what the application may still send for it, and until
+     * when, before the connection is retired (see retire()). */
+    apr_time_t drain_until;
+    apr_size_t drain_left;
     int waiting;   /* owner asleep on sem; whoever posts clears it */
     sem_t sem;     /* wakes the owner alone: no herd per record */
 };
@@ -55,8 +63,19 @@ struct mconn_t {
     apr_status_t broken_rv;
     const char *why;
     int nstreams;          /* ids in use, detached ones included */
+    int ndetached;
+    int retired;           /* takes no more requests; closed once only
+                              detached ids are left */
     int nids;
     fcgix_mstream_t **ids; /* index rid - 1 */
+    /* Per id: 0 never used, else when it may be handed out again. Ids
+     * are handed out round-robin from next_id, so the one just released
+     * is the last candidate. */
+    apr_time_t *quiet_until;
+    int next_id;
+    /* Late records dropped and not yet reported (fcgix_mpx_take_late). */
+    apr_uint32_t late_n;
+    apr_uint16_t late_rid;
     apr_thread_mutex_t *wmu;
     apr_time_t idle_since;
     mconn_t *next;
@@ -71,6 +90,9 @@ struct fcgix_mpx_group_t {
     fcgix_mpx_limits_t lim;
     mconn_t *conns;
     fcgix_mpx_stats_t stats;
+    /* Connections retired and not yet reported (fcgix_mpx_take_retired). */
+    apr_uint32_t retired_n;
+    apr_uint16_t retired_rid;
 };
 
 /* The child leaves: its shared connections and their requests go out of
@@ -190,6 +212,7 @@ static void wake(mconn_t *mc, int leader)
 static void release_id(mconn_t *mc, fcgix_mstream_t *ms)
 {
     mc->ids[ms->rid - 1] = NULL;
+    mc->quiet_until[ms->rid - 1] = apr_time_now() + MPX_ID_QUIET;
     mc->nstreams--;
     if (mc->nstreams == 0) {
         mc->idle_since = apr_time_now();
@@ -224,8 +247,37 @@ static void mark_broken(mconn_t *mc, apr_status_t rv, const char *why)
         fcgix_mstream_t *ms = mc->ids[i];
         if (ms && ms->detached) {
             release_id(mc, ms);
+            mc->ndetached--;
             stream_free(ms);
         }
+    }
+}
+
+/*
+ * An aborted request's application went on writing past its limits (it
+ * ignores FCGI_ABORT_REQUEST): the connection takes no more requests and
+ * is closed as soon as no live request is left on it (close_if_spent()).
+ * Group lock held.
+ */
+static void retire(mconn_t *mc, const fcgix_mstream_t *ms)
+{
+    fcgix_mpx_group_t *g = mc->g;
+
+    if (mc->retired) {
+        return;
+    }
+    mc->retired = 1;
+    g->retired_rid = ms->rid;
+    __atomic_add_fetch(&g->retired_n, 1, __ATOMIC_RELAXED);
+}
+
+/* A retired connection with only detached ids left is closed: breaking
+ * it frees them, and the caller destroys it. Group lock held. */
+static void close_if_spent(mconn_t *mc)
+{
+    if (mc->retired && !mc->broken && mc->nstreams == mc->ndetached) {
+        mark_broken(mc, APR_ECONNABORTED, "retired: an aborted request "
+                    "went on past its limits");
     }
 }
 
@@ -244,14 +296,27 @@ static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
     if (ev->kind == FCGIX_EV_UNKNOWN_TYPE) {
         return;
     }
-    if (ev->request_id == 0 || ev->request_id > mc->nids
-        || (ms = mc->ids[ev->request_id - 1]) == NULL) {
+    if (ev->request_id == 0 || ev->request_id > mc->nids) {
         mark_broken(mc, APR_EGENERAL, "record for a request id not in use");
+        return;
+    }
+    if ((ms = mc->ids[ev->request_id - 1]) == NULL) {
+        if (mc->quiet_until[ev->request_id - 1] == 0) {
+            mark_broken(mc, APR_EGENERAL,
+                        "record for a request id never used");
+            return;
+        }
+        /* Sent after its END_REQUEST: dropped, and the id rests longer. */
+        mc->quiet_until[ev->request_id - 1] = apr_time_now() + MPX_ID_QUIET;
+        mc->late_rid = ev->request_id;
+        __atomic_add_fetch(&mc->late_n, 1, __ATOMIC_RELAXED);
+        g->stats.late++;
         return;
     }
     if (ev->kind == FCGIX_EV_END_REQUEST) {
         if (ms->detached) {
             release_id(mc, ms);
+            mc->ndetached--;
             stream_free(ms);
             return;
         }
@@ -261,7 +326,16 @@ static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
             return;
         }
     }
-    else if (ev->kind != FCGIX_EV_STREAM || ms->detached || ms->overflow) {
+    else if (ev->kind == FCGIX_EV_STREAM && ms->detached) {
+        if (ev->len > ms->drain_left || apr_time_now() > ms->drain_until) {
+            retire(mc, ms);
+        }
+        else {
+            ms->drain_left -= ev->len;
+        }
+        return;
+    }
+    else if (ev->kind != FCGIX_EV_STREAM || ms->overflow) {
         return;
     }
     else if (ms->queued + ev->len > g->lim.queue_max) {
@@ -368,6 +442,23 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
 /* Connections and streams                                             */
 /* ------------------------------------------------------------------ */
 
+/* A free id that has rested, the first from next_id on; -1 if none. */
+static int free_id(const mconn_t *mc, apr_time_t now)
+{
+    int k;
+
+    if (mc->nstreams >= mc->nids || mc->retired) {
+        return -1;
+    }
+    for (k = 0; k < mc->nids; k++) {
+        int i = (mc->next_id + k) % mc->nids;
+        if (mc->ids[i] == NULL && mc->quiet_until[i] <= now) {
+            return i;
+        }
+    }
+    return -1;
+}
+
 static void mconn_destroy(mconn_t *mc)
 {
     fcgix_mpx_group_t *g = mc->g;
@@ -382,6 +473,7 @@ static void mconn_destroy(mconn_t *mc)
     g->stats.conns--;
     fcgix_pool_mpx_count(g->pl, -1, 0, 0);
     free(mc->ids);
+    free(mc->quiet_until);
     /* The pool's "release" closes the socket and frees mc (in c->p). */
     fcgix_pool_release(mc->conn, 0);
 }
@@ -402,7 +494,18 @@ static void reap_idle(fcgix_mpx_group_t *g)
     mconn_t *mc = g->conns, *next;
 
     for (; mc; mc = next) {
+        int i;
+
         next = mc->next;
+        /* Nobody may be reading this connection: the time limit of its
+         * aborted requests is checked here too. */
+        for (i = 0; mc->ndetached && !mc->retired && i < mc->nids; i++) {
+            fcgix_mstream_t *ms = mc->ids[i];
+            if (ms && ms->detached && now > ms->drain_until) {
+                retire(mc, ms);
+            }
+        }
+        close_if_spent(mc);
         if (mc->nstreams == 0
             && (mc->broken || now - mc->idle_since > g->lim.idle_ttl)) {
             mconn_destroy(mc);
@@ -435,11 +538,13 @@ static apr_status_t mconn_new(fcgix_mpx_group_t *g,
         }
     }
     mc->ids = calloc((size_t)mc->nids, sizeof(*mc->ids));
+    mc->quiet_until = calloc((size_t)mc->nids, sizeof(*mc->quiet_until));
     fcgix_reader_init(&mc->rd, FCGIX_READ_FROM_APP);
-    if (mc->ids == NULL
+    if (mc->ids == NULL || mc->quiet_until == NULL
         || (rv = apr_thread_mutex_create(&mc->wmu, APR_THREAD_MUTEX_DEFAULT,
                                          conn->p)) != APR_SUCCESS) {
         free(mc->ids);
+        free(mc->quiet_until);
         fcgix_pool_release(conn, 0);
         return rv ? rv : APR_ENOMEM;
     }
@@ -454,7 +559,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
     fcgix_mstream_t *ms = calloc(1, sizeof(*ms));
     mconn_t *mc, *fresh = NULL;
     apr_status_t rv;
-    int i;
+    int i = -1;
 
     if (ms == NULL) {
         return APR_ENOMEM;
@@ -465,19 +570,23 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
         return rv;
     }
     for (;;) {
+        apr_time_t now;
+
         pthread_mutex_lock(&g->mu);
         reap_idle(g);
+        now = apr_time_now();
         for (mc = g->conns; mc; mc = mc->next) {
             if (!mc->broken && mc->nstreams == 0 && !mconn_silent(mc)) {
                 /* Idle, yet readable: the application closed it. */
                 mark_broken(mc, APR_EOF, "closed while idle");
                 continue;
             }
-            if (!mc->broken && mc->nstreams < mc->nids) {
+            if (!mc->broken && (i = free_id(mc, now)) >= 0) {
                 break;
             }
         }
         if (mc == NULL && fresh) {
+            i = 0;
             mc = fresh;
             mc->next = g->conns;
             g->conns = mc;
@@ -497,9 +606,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
             return rv;
         }
     }
-    for (i = 0; i < mc->nids && mc->ids[i]; i++) {
-        ;
-    }
+    mc->next_id = (i + 1) % mc->nids;
     ms->mc = mc;
     ms->rid = (apr_uint16_t)(i + 1);
     mc->ids[i] = ms;
@@ -734,7 +841,8 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
     }
 }
 
-void fcgix_mpx_close(fcgix_mstream_t *ms)
+void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
+                     apr_size_t drain_max)
 {
     mconn_t *mc = ms->mc;
     fcgix_mpx_group_t *g = mc->g;
@@ -771,11 +879,46 @@ void fcgix_mpx_close(fcgix_mstream_t *ms)
         ms->head = ms->tail = ms->cur = ms->mine = NULL;
         ms->queued = 0;
         ms->detached = 1;
+        ms->drain_until = apr_time_now() + drain_time;
+        ms->drain_left = drain_max;
+        mc->ndetached++;
     }
+    close_if_spent(mc);
     if (mc->broken && mc->nstreams == 0) {
         mconn_destroy(mc);
     }
     pthread_mutex_unlock(&g->mu);
+}
+
+apr_uint32_t fcgix_mpx_take_retired(fcgix_mstream_t *ms, apr_uint16_t *rid)
+{
+    fcgix_mpx_group_t *g = ms->mc->g;
+    apr_uint32_t n;
+
+    if (__atomic_load_n(&g->retired_n, __ATOMIC_RELAXED) == 0) {
+        return 0;
+    }
+    pthread_mutex_lock(&g->mu);
+    n = __atomic_exchange_n(&g->retired_n, 0, __ATOMIC_RELAXED);
+    *rid = g->retired_rid;
+    pthread_mutex_unlock(&g->mu);
+    return n;
+}
+
+apr_uint32_t fcgix_mpx_take_late(fcgix_mstream_t *ms, apr_uint16_t *rid)
+{
+    mconn_t *mc = ms->mc;
+    apr_uint32_t n;
+
+    /* Racy peek first: late records are rare, the lock is not. */
+    if (__atomic_load_n(&mc->late_n, __ATOMIC_RELAXED) == 0) {
+        return 0;
+    }
+    pthread_mutex_lock(&mc->g->mu);
+    n = __atomic_exchange_n(&mc->late_n, 0, __ATOMIC_RELAXED);
+    *rid = mc->late_rid;
+    pthread_mutex_unlock(&mc->g->mu);
+    return n;
 }
 
 void fcgix_mpx_stats(fcgix_mpx_group_t *g, fcgix_mpx_stats_t *st)

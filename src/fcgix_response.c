@@ -174,6 +174,14 @@ static int apply_one(void *data, const char *name, const char *value)
                                     value);
             return 0;
         }
+        if (code < 200 || code > 599) {
+            /* An interim (1xx) status as the final one would leave the
+             * client waiting for the real response on a connection we
+             * go on writing to; nothing sends 103 Early Hints yet. */
+            ctx->err = apr_psprintf(r->pool, "final Status %d is not "
+                                    "200 to 599", code);
+            return 0;
+        }
         r->status = code;
         r->status_line = (value[3] == ' ' && value[4]) ? value : NULL;
     }

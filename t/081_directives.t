@@ -407,6 +407,21 @@ my @bad = (
     [qq{FcgidWrapper /nonexistent/php-cgi .php},
      qr/FcgidWrapper.*nonexistent/],
     [qq{FcgidWrapper "$wrapper" php}, qr/FcgidWrapper.*php/],
+    # httpoxy: a passed "Proxy:" would become HTTP_PROXY
+    [qq{FastCgiExternalServer "$ext1" -socket "$work/x.sock" }
+     . qq{-pass-header Proxy},
+     qr/FastCgiExternalServer -pass-header: the header 'Proxy'.*httpoxy/],
+    [qq{FastCgiServer "$app{srv1}" -pass-header proxy},
+     qr/FastCgiServer -pass-header: the header 'proxy'.*httpoxy/],
+    [qq{FastCgiConfig -pass-header PROXY},
+     qr/FastCgiConfig: the header 'PROXY'.*httpoxy/],
+    [qq{FcgixExternalServer "$ext1" unix:$work/x.sock pass-header=Proxy},
+     qr/FcgixExternalServer: the header 'Proxy'.*httpoxy/],
+    [qq{FcgixServer "$app{srv1}" pass-header=Proxy},
+     qr/FcgixServer: the header 'Proxy'.*httpoxy/],
+    [qq{FcgixPassHeader Authorization Proxy},
+     qr/FcgixPassHeader: the header 'Proxy'.*httpoxy/],
+    [qq{FcgidPassHeader Proxy}, qr/FcgidPassHeader: the header 'Proxy'/],
 );
 for my $b (@bad) {
     my ($line, $re) = @$b;

@@ -60,6 +60,11 @@
 #                another password -> unauth; any other user -> notfound
 #                (authn provider: "user not found").
 #   rewrite      allow, plus Variable-REMOTE_USER: <user or nobody>-rewritten
+#   nostatus     allow's headers and body without any Status line (CGI's
+#                implied 200: mod_fcgix denies it, 403)
+#   location     only "Location: /login" and a body, no Status (denied,
+#                403)
+#   interim      "Status: 100 Continue" as the final status (502 -> 500)
 use strict;
 use warnings;
 use FCGI;
@@ -234,7 +239,17 @@ sub handle {
         $action = 'allow';
     }
 
-    if ($action eq 'allow' || $action eq 'rewrite') {
+    if ($action eq 'location') {
+        reply($out, undef, [['Location', '/login']], "go and log in\n");
+        return;
+    }
+    if ($action eq 'interim') {
+        reply($out, '100 Continue', [['Content-Type', 'text/plain']],
+              "not a final status\n");
+        return;
+    }
+    if ($action eq 'allow' || $action eq 'rewrite'
+        || $action eq 'nostatus') {
         my @h = (['Content-Type', 'text/plain'],
                  ['Variable-AUTH_TEAM', 'blue'],
                  ["Variable-AUTH_ROLE_$role", 'yes']);
@@ -258,7 +273,9 @@ sub handle {
         push @h, ['Variable-REMOTE_USER', ($user // 'nobody') . '-rewritten']
             if $action eq 'rewrite';
         push @h, ['X-Leak', 'yes'];
-        reply($out, undef, \@h, "allowed\n");
+        # a grant is an explicit 200 (mod_fcgix denies without one)
+        reply($out, $action eq 'nostatus' ? undef : '200 OK', \@h,
+              "allowed\n");
     }
     elsif ($action eq 'unauth' || $action eq 'unauth-bare') {
         my @h = (['Content-Type', 'text/plain'], ['X-Why', 'fcgi-wants-auth']);

@@ -64,6 +64,23 @@
  *   sleep_ms=N         sleep before answering (abortable)
  *   stderr=TEXT        TEXT as FCGI_STDERR record(s) (then an empty one)
  *                      before any STDOUT
+ *   stderr_lines=N     N lines "<stderr_tag> line <i>" (tag default
+ *                      "flood"), each padded to stderr_len bytes (default
+ *                      64, newline included), on FCGI_STDERR before any
+ *                      STDOUT (after stderr=)
+ *   forever_ms=MS      stream the bytes= pattern without end (chunk=,
+ *                      delay_ms= apply) until MS ms have passed (at most
+ *                      60000) or the connection goes away, then end
+ *   ignore_abort       FCGI_ABORT_REQUEST for this request is counted
+ *                      (aborts, ignored_aborts) and otherwise ignored,
+ *                      as php-fpm and libfcgi do
+ *   crash_once=TOKEN   the first request of this process that carries
+ *                      TOKEN is treated as crash=before_headers, later
+ *                      ones are served (at most 256 tokens remembered)
+ *   stray=TEXT         after this request's END_REQUEST, the next
+ *                      BEGIN_REQUEST on the same connection first gets an
+ *                      FCGI_STDOUT record with TEXT for this (ended)
+ *                      request id, as a buggy application would send late
  *   split=N            every write() carries at most N bytes, ~1 ms apart,
  *                      and STDOUT/STDERR records carry at most N bytes
  *   stats              "connections= requests= completed= aborts=
@@ -114,7 +131,10 @@
  * (FCGI_GET_VALUES records received), after_abort (requests begun on a
  * connection after an FCGI_ABORT_REQUEST was answered on it, i.e. the
  * server kept using a connection that had an aborted request), cant_mpx
- * (END_REQUEST(FCGI_CANT_MPX_CONN) answers).
+ * (END_REQUEST(FCGI_CANT_MPX_CONN) answers), ignored_aborts
+ * (ABORT_REQUEST for an ignore_abort request), strays (stray records
+ * sent), cut_off (forever_ms streams stopped because their request or
+ * connection went away before the time was up).
  */
 
 #define _GNU_SOURCE
@@ -192,6 +212,9 @@ typedef struct stats_t {
     uint64_t get_values;
     uint64_t after_abort;
     uint64_t cant_mpx;
+    uint64_t ignored_aborts;
+    uint64_t strays;
+    uint64_t cut_off;
 } stats_t;
 
 static stats_t *stats;
@@ -342,6 +365,7 @@ typedef struct req_t {
     int has_worker;
     int stdin_eof;
     int aborted;                /* atomic: read by sleep loops */
+    int ignore_abort;           /* atomic: ABORT_REQUEST is ignored */
     int ended;                  /* END_REQUEST sent; guarded by conn->wmu */
     pthread_cond_t cv;          /* worker waits for STDIN here */
     chunk_t *qhead, *qtail;
@@ -375,6 +399,10 @@ typedef struct conn_t {
     unsigned long long nreqs;   /* requests begun on it */
     long peer_pid;              /* SO_PEERCRED on unix sockets, else 0 */
     int had_abort;              /* an ABORT_REQUEST was answered on it */
+    /* stray=: sent before the next BEGIN_REQUEST; guarded by wmu. */
+    unsigned int stray_id;
+    char *stray;
+    size_t stray_len;
     int rclosed;                /* atomic: reader saw EOF or error */
     int dead;                   /* atomic: no more writes on fd */
     size_t rpos, rlen;
@@ -781,6 +809,9 @@ enum {
 
 typedef struct opts_t {
     int env, digest, stats, echo, early, has_bytes, has_hts, conninfo;
+    int ignore_abort;
+    unsigned long long stderr_lines, stderr_len, forever_ms;
+    sb_t stderr_tag, crash_once, stray;
     unsigned long long bytes, chunk, delay_ms, sleep_ms, hts_ms, split;
     unsigned long long cookies, hdrsize;
     unsigned int status;
@@ -893,6 +924,33 @@ static void opts_set(opts_t *o, const char *k, sb_t *v)
         o->has_stderr = 1;
         o->errtext.len = 0;
         sb_put(&o->errtext, s, v->len);
+    }
+    else if (!strcmp(k, "stderr_lines")) {
+        o->stderr_lines = num(v);
+    }
+    else if (!strcmp(k, "stderr_len")) {
+        o->stderr_len = num(v);
+    }
+    else if (!strcmp(k, "stderr_tag")) {
+        o->stderr_tag.len = 0;
+        sb_put(&o->stderr_tag, s, v->len);
+    }
+    else if (!strcmp(k, "forever_ms")) {
+        o->forever_ms = num(v);
+        if (o->forever_ms > 60000) {
+            o->forever_ms = 60000;
+        }
+    }
+    else if (!strcmp(k, "ignore_abort")) {
+        o->ignore_abort = 1;
+    }
+    else if (!strcmp(k, "crash_once")) {
+        o->crash_once.len = 0;
+        sb_put(&o->crash_once, s, v->len);
+    }
+    else if (!strcmp(k, "stray")) {
+        o->stray.len = 0;
+        sb_put(&o->stray, s, v->len);
     }
     else if (!strcmp(k, "crash")) {
         o->crash = !strcmp(s, "before_headers") ? CRASH_BEFORE
@@ -1140,6 +1198,68 @@ static int do_malformed(req_t *r, int kind)
     return rc;
 }
 
+/* crash_once: 1 the first time this process sees @p tok, else 0. */
+static int first_sighting(const sb_t *tok)
+{
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static char *seen[256];
+    static size_t nseen;
+    size_t i;
+    int first = 1;
+
+    pthread_mutex_lock(&mu);
+    for (i = 0; i < nseen && first; i++) {
+        if (!strcmp(seen[i], tok->p)) {
+            first = 0;
+        }
+    }
+    if (first && nseen < sizeof(seen) / sizeof(seen[0])) {
+        seen[nseen] = strdup(tok->p);
+        if (seen[nseen]) {
+            nseen++;
+        }
+    }
+    pthread_mutex_unlock(&mu);
+    return first;
+}
+
+/* stderr_lines: the flood, as few records as maxrec allows. */
+static int stderr_flood(req_t *r, const opts_t *o)
+{
+    const char *tag = o->stderr_tag.p ? o->stderr_tag.p : "flood";
+    size_t len = o->stderr_len ? (size_t)o->stderr_len : 64;
+    unsigned long long i;
+    sb_t b = { 0 };
+    int rc;
+
+    for (i = 0; i < o->stderr_lines && !b.err; i++) {
+        size_t start = b.len;
+
+        sb_printf(&b, "%s line %llu ", tag, i + 1);
+        if (b.len - start + 1 < len) {
+            sb_fill(&b, 'e', len - (b.len - start) - 1);
+        }
+        sb_put(&b, "\n", 1);
+    }
+    if (b.err) {
+        free(b.p);
+        return -1;
+    }
+    wire_stream(r, FCGI_STDERR, b.p, b.len);
+    free(b.p);
+    rc = wire_send(r);
+    return rc;
+}
+
+static unsigned long long now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (unsigned long long)ts.tv_sec * 1000
+           + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
 static void handle(req_t *r)
 {
     opts_t o;
@@ -1152,12 +1272,20 @@ static void handle(req_t *r)
     int octet, late_stdin;
 
     opts_parse(r, &o);
+    if (o.ignore_abort) {
+        __atomic_store_n(&r->ignore_abort, 1, __ATOMIC_SEQ_CST);
+    }
+    if (o.forever_ms) {
+        o.has_bytes = 1;
+        o.bytes = ~0ULL >> 2;
+    }
     r->split = (size_t)o.split;
     r->maxrec = (o.split && o.split < FCGI_MAX_CONTENT)
                 ? (size_t)o.split : FCGI_MAX_CONTENT;
     r->ob = malloc(r->maxrec);
     io = malloc(IOBUF_SIZE);
-    if (!r->ob || !io || o.location.err || o.errtext.err) {
+    if (!r->ob || !io || o.location.err || o.errtext.err
+        || o.stderr_tag.err || o.crash_once.err || o.stray.err) {
         conn_crash(r);
         goto done;
     }
@@ -1194,6 +1322,12 @@ static void handle(req_t *r)
             goto done;
         }
     }
+    if (o.stderr_lines && stderr_flood(r, &o) < 0) {
+        goto done;
+    }
+    if (o.crash_once.p && first_sighting(&o.crash_once)) {
+        o.crash = CRASH_BEFORE;
+    }
     if (o.crash == CRASH_BEFORE) {
         conn_crash(r);
         goto done;
@@ -1210,7 +1344,8 @@ static void handle(req_t *r)
     if (o.stats) {
         sb_printf(&text, "connections=%llu requests=%llu completed=%llu "
                   "aborts=%llu max_inflight=%llu open=%llu "
-                  "get_values=%llu after_abort=%llu cant_mpx=%llu\n",
+                  "get_values=%llu after_abort=%llu cant_mpx=%llu "
+                  "ignored_aborts=%llu strays=%llu cut_off=%llu\n",
                   (unsigned long long)stat_get(&stats->connections),
                   (unsigned long long)stat_get(&stats->requests),
                   (unsigned long long)stat_get(&stats->completed),
@@ -1219,7 +1354,10 @@ static void handle(req_t *r)
                   (unsigned long long)stat_get(&stats->open),
                   (unsigned long long)stat_get(&stats->get_values),
                   (unsigned long long)stat_get(&stats->after_abort),
-                  (unsigned long long)stat_get(&stats->cant_mpx));
+                  (unsigned long long)stat_get(&stats->cant_mpx),
+                  (unsigned long long)stat_get(&stats->ignored_aborts),
+                  (unsigned long long)stat_get(&stats->strays),
+                  (unsigned long long)stat_get(&stats->cut_off));
     }
     else if (o.digest) {
         const nv_t *cl = param_get(r, "CONTENT_LENGTH");
@@ -1337,6 +1475,8 @@ static void handle(req_t *r)
     }
     else if (o.has_bytes) {
         unsigned long long chunk = o.chunk ? o.chunk : 65536, off = 0;
+        unsigned long long until = o.forever_ms ? now_ms() + o.forever_ms
+                                                : 0;
 
         b.total = o.bytes;
         if (b.total == 0 && b.crash_mid) {
@@ -1351,14 +1491,17 @@ static void handle(req_t *r)
                 n = chunk;
             }
             if (body_pattern(&b, off, n) < 0) {
-                goto done;
+                goto cut;
             }
             off += n;
+            if (until && now_ms() >= until) {
+                break;
+            }
             /* Without a delay the batches only matter to the caller, and
              * leaving a partial record pending keeps records full. */
             if (o.delay_ms && off < o.bytes) {
                 if (out_flush(r) < 0 || nap(r, o.delay_ms) < 0) {
-                    goto done;
+                    goto cut;
                 }
             }
         }
@@ -1378,8 +1521,29 @@ static void handle(req_t *r)
             goto done;
         }
     }
-    req_finish(r, 1);
+    if (o.stray.p) {
+        conn_t *c = r->conn;
+        char *t = malloc(o.stray.len + 1);
 
+        if (t) {
+            memcpy(t, o.stray.p, o.stray.len);
+            /* Armed before END_REQUEST goes out: the next BEGIN_REQUEST
+             * can only follow it. */
+            pthread_mutex_lock(&c->wmu);
+            free(c->stray);
+            c->stray = t;
+            c->stray_len = o.stray.len;
+            c->stray_id = r->id;
+            pthread_mutex_unlock(&c->wmu);
+        }
+    }
+    req_finish(r, 1);
+    goto done;
+
+cut:
+    if (o.forever_ms) {
+        stat_add(&stats->cut_off, 1);
+    }
 done:
     free(io);
     free(echo.p);
@@ -1387,6 +1551,9 @@ done:
     free(text.p);
     free(o.location.p);
     free(o.errtext.p);
+    free(o.stderr_tag.p);
+    free(o.crash_once.p);
+    free(o.stray.p);
 }
 
 static void *worker_main(void *arg)
@@ -1551,6 +1718,22 @@ static int on_begin(conn_t *c, unsigned int id, size_t clen)
     role = (unsigned int)c->content[0] << 8 | c->content[1];
     flags = c->content[2];
 
+    pthread_mutex_lock(&c->wmu);
+    if (c->stray) {
+        int bad = conn_send(c, FCGI_STDOUT, c->stray_id,
+                            (const unsigned char *)c->stray,
+                            c->stray_len) < 0;
+
+        free(c->stray);
+        c->stray = NULL;
+        stat_add(&stats->strays, 1);
+        if (bad) {
+            pthread_mutex_unlock(&c->wmu);
+            return REC_CLOSE;
+        }
+    }
+    pthread_mutex_unlock(&c->wmu);
+
     pthread_mutex_lock(&c->mu);
     if (req_find(c, id)) {
         /* A duplicate BEGIN for an active id is ignored (spec 3.3). */
@@ -1611,6 +1794,13 @@ static int on_abort(conn_t *c, unsigned int id)
     if (!r) {
         pthread_mutex_unlock(&c->mu);
         pthread_mutex_unlock(&c->wmu);
+        return REC_OK;
+    }
+    if (__atomic_load_n(&r->ignore_abort, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_unlock(&c->mu);
+        pthread_mutex_unlock(&c->wmu);
+        stat_add(&stats->aborts, 1);
+        stat_add(&stats->ignored_aborts, 1);
         return REC_OK;
     }
     __atomic_store_n(&r->aborted, 1, __ATOMIC_SEQ_CST);
@@ -1839,6 +2029,7 @@ static void *conn_main(void *arg)
 
     close(c->fd);
     stat_add(&stats->open, -1);
+    free(c->stray);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->wmu);
     pthread_cond_destroy(&c->space_cv);

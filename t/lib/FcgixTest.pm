@@ -54,11 +54,14 @@ our %LOG = (
     body_too_large     => '00110',  # 413: Content-Length over the limit
     chunked_too_large  => '00119',  # 413: chunked body over the limit
     aborted_response   => '00111',  # error after the headers were sent
+    stderr_dropped     => '00301',  # warn: stderr past the per-request
+                                    # limits, counted in one line (101)
 );
 # ---- authz ----
 # t/040-042 (FastCGI authorizers) also provoke app_closed (crash), io_timeout
 # (hang) and connect_failed (nothing listens).
 $LOG{authz_no_server} = '00183';   # error: authorizer is neither a server nor an executable
+$LOG{authz_no_status} = '00302';   # warn: authorizer reply without Status: 403 (043)
 # ---- end authz ----
 # ---- pm ----
 # t/060-065 (spawned applications) also provoke app_closed (an app killed
@@ -95,6 +98,11 @@ $LOG{mpx_io_timeout} = '00140'; # error: no reply on a multiplexed
                                 # connection within io-timeout
 $LOG{pool_full} = '00186';      # error: 503, every connection under
                                 # max-conns busy for max-conns-wait (055)
+$LOG{no_resend}   = '00303';    # error: 502, connection broke before
+                                # a reply, request not safe to repeat (057)
+$LOG{abort_spent} = '00300';    # warn: app ignored FCGI_ABORT_REQUEST
+                                # past FcgixAbortTimeout/MaxBytes (056)
+$LOG{abort_spent_mpx} = '00305';  # warn: the same on a shared connection
 # ---- end pool ----
 # ---- dropin ----
 # t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also

@@ -66,6 +66,9 @@ header('Content-Type: text/plain');
 switch ($action) {
 case 'allow':
 case 'rewrite':
+    // mod_fcgix grants only on an explicit 200; PHP sends no Status
+    // for 200 unless told to
+    header('Status: 200 OK');
     header('Variable-AUTH_TEAM: blue');
     header("Variable-AUTH_ROLE_$role: yes");
     $seen = array(
