@@ -65,8 +65,16 @@ typedef enum {
     FCGIX_PM_MSG_SPAWN = 1, /**< create the class if needed; spawn if a
                                  request waits and nothing is idle */
     FCGIX_PM_MSG_LOOK = 2,  /**< a slot changed (dead/retiring): look now */
-    FCGIX_PM_MSG_LOGS = 3   /**< from the httpd parent only, with the new
+    FCGIX_PM_MSG_LOGS = 3,  /**< from the httpd parent only, with the new
                                  error log's descriptor attached */
+    FCGIX_PM_MSG_VHOSTS = 4,/**< parent only: virtual host keys of the new
+                                 configuration (uid: how many, in env) */
+    FCGIX_PM_MSG_CONFIG = 5,/**< parent only: the new configuration is
+                                 complete (after VHOSTS and every static
+                                 class's SPAWN): retire what it lacks */
+    FCGIX_PM_MSG_DETACH = 6 /**< parent only: the configuration is being
+                                 unloaded; without a CONFIG soon, mod_fcgix
+                                 is gone: end everything */
 } fcgix_pm_msg_type_e;
 
 typedef struct fcgix_pm_msg_t {
@@ -109,5 +117,9 @@ apr_status_t fcgix_pm_send(const char *ctl_path,
  * that nothing it or its applications write goes to a rotated file.
  */
 apr_status_t fcgix_pm_send_log(const char *ctl_path, int fd);
+
+/** Most virtual host keys one VHOSTS message carries. */
+#define FCGIX_PM_VHOSTS_PER_MSG \
+    (sizeof(((fcgix_pm_msg_t *)0)->env) / sizeof(apr_uint32_t))
 
 #endif /* FCGIX_PM_H */

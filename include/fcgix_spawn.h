@@ -29,6 +29,10 @@ int fcgix_spawn_handle(request_rec *r);
 /** The scoreboard of spawned applications, or NULL when none runs. */
 struct fcgix_sb_t *fcgix_spawn_scoreboard(void);
 
+/** The name of the virtual host whose classes carry key @p key
+ *  ("name:port"), for the status page. */
+const char *fcgix_spawn_vhost_name(apr_pool_t *p, apr_uint32_t key);
+
 /** Serves @p r with the static application @p srv (FastCgiServer). */
 int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv);
 

@@ -40,6 +40,14 @@
 /* A slot a previous PM left in use is not reused before this: an httpd
  * child may still hold it and give it back. */
 #define PM_SLOT_QUARANTINE apr_time_from_sec(10)
+/* After DETACH, how long a new configuration may take to arrive before
+ * the PM takes it that mod_fcgix is no longer loaded. */
+#define PM_DETACH_GRACE apr_time_from_sec(10)
+/* A class that is winding down and has nothing left is freed after. */
+#define PM_EMPTY_LINGER apr_time_from_sec(5)
+/* Virtual hosts one configuration may name. */
+#define PM_MAX_VHOSTS 65536
+
 /* No class of ours ever asks for more, whatever a message says. */
 #define PM_CLASS_PROCS_MAX 10000
 
@@ -64,6 +72,9 @@ typedef struct {
 typedef struct {
     int used;
     int superseded;       /* a newer configuration of the same program */
+    int retired;          /* the configuration no longer has it */
+    apr_uint32_t gen;     /* static: configuration that last defined it */
+    apr_time_t empty_since; /* winding down with nothing left, since */
     apr_uint64_t key;
     char path[FCGIX_SB_PATH_MAX];
     apr_uint64_t inode;
@@ -120,6 +131,16 @@ typedef struct {
     pm_class_t classes[FCGIX_SB_MAX_CLASSES];
     struct pollfd pfd[FCGIX_SB_MAX_PROCS + 1];
     int pfd_slot[FCGIX_SB_MAX_PROCS + 1];
+    /* The configuration, as the parent tells it (VHOSTS ... CONFIG). */
+    apr_uint32_t gen;       /* bumped by the first VHOSTS of a new one */
+    int config_open;        /* VHOSTS seen, CONFIG not yet */
+    apr_uint32_t *pending;  /* virtual host keys being received */
+    size_t npending, cap_pending;
+    apr_uint32_t *live;     /* those of the configuration in force */
+    size_t nlive;
+    int have_live;          /* a configuration was ever complete */
+    apr_time_t detach_at;   /* DETACH received, no CONFIG since; 0: none */
+    int leaving;            /* mod_fcgix was unloaded: end everything */
 } pm_t;
 
 static volatile sig_atomic_t pm_stop;
@@ -400,6 +421,13 @@ static apr_uint32_t user_procs(pm_t *pm, apr_uint32_t uid)
         }
     }
     return n;
+}
+
+/* Superseded or retired: idle processes end, none is kept or started
+ * ahead of demand, and the class goes once it is empty. */
+static int winding_down(const pm_class_t *c)
+{
+    return c->superseded || c->retired;
 }
 
 static int spawn_allowed(pm_t *pm, pm_class_t *c, apr_time_t now)
@@ -834,7 +862,7 @@ static void scan(pm_t *pm, apr_time_t now)
         apr_uint32_t ci = ps->cls;
         const pm_class_t *c = &pm->classes[ci];
         apr_uint32_t st = slot_state(p);
-        apr_uint32_t min = c->superseded ? 0 : c->lim.min_procs;
+        apr_uint32_t min = winding_down(c) ? 0 : c->lim.min_procs;
         apr_int32_t owner;
 
         if (ps->pid <= 0) {
@@ -849,7 +877,7 @@ static void scan(pm_t *pm, apr_time_t now)
             if (((c->lim.idle_timeout
                   && now - p->last_active
                      > apr_time_from_sec(c->lim.idle_timeout))
-                 || c->superseded)
+                 || winding_down(c))
                 && staying[ci] > min
                 && __sync_bool_compare_and_swap(&p->state, st,
                                                 FCGIX_PROC_RETIRING)) {
@@ -924,7 +952,7 @@ static void provide(pm_t *pm, int ci, apr_time_t now)
 
     while (spawn_allowed(pm, c, now)
            && (idle < waiters
-               || (c->lim.prespawn && !c->superseded
+               || (c->lim.prespawn && !winding_down(c)
                    && c->nprocs < c->lim.min_procs))) {
         apr_uint32_t before = c->nprocs;
         spawn(pm, ci, now);
@@ -1192,6 +1220,9 @@ static int class_create(pm_t *pm, const fcgix_pm_msg_t *m, apr_uint64_t key)
     s->starting = 0;
     class_mirror(pm, ci);
     fcgix_sb_pm_class_publish(pm->sb, s);
+    pm->cfg->log(FCGIX_PM_LOG_DEBUG, 0, FCGIX_LOGNO(00202) "class %d: %s, "
+                 "uid %u gid %u, virtual host %08x, flags %u", ci, c->path,
+                 c->uid, c->gid, (unsigned)c->vhost, c->lim.flags);
     return ci;
 }
 
@@ -1213,12 +1244,193 @@ static int class_find(pm_t *pm, apr_uint64_t key, const fcgix_pm_msg_t *m)
     return -1;
 }
 
-static void on_message(pm_t *pm, fcgix_pm_msg_t *m, apr_time_t now)
+/* ------------------------------------------------------------------ */
+/* Following the configuration                                         */
+/* ------------------------------------------------------------------ */
+
+static int vhost_live(const pm_t *pm, apr_uint32_t vhost)
+{
+    size_t i;
+
+    if (vhost == 0) {
+        return 1; /* static classes: judged by their definition */
+    }
+    for (i = 0; i < pm->nlive; i++) {
+        if (pm->live[i] == vhost) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void class_retire(pm_t *pm, int ci, const char *why)
+{
+    pm_class_t *c = &pm->classes[ci];
+
+    if (!c->retired) {
+        c->retired = 1;
+        pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00200) "class of %s "
+                     "retired: %s", c->path, why);
+    }
+}
+
+/* The new configuration is complete: what it no longer defines ends as
+ * it comes free; what it defines again stays. */
+static void config_commit(pm_t *pm)
+{
+    int i;
+
+    free(pm->live);
+    pm->live = pm->pending;
+    pm->nlive = pm->npending;
+    pm->pending = NULL;
+    pm->npending = pm->cap_pending = 0;
+    pm->have_live = 1;
+    pm->config_open = 0;
+    pm->detach_at = 0;
+    pm->leaving = 0;
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        pm_class_t *c = &pm->classes[i];
+        if (!c->used) {
+            continue;
+        }
+        if (c->lim.prespawn && c->vhost == 0) {
+            if (c->gen != pm->gen) {
+                class_retire(pm, i, "no longer a configured FastCgiServer");
+            }
+        }
+        else if (!vhost_live(pm, c->vhost)) {
+            class_retire(pm, i, "its virtual host is no longer configured");
+        }
+        else {
+            c->retired = 0;
+        }
+    }
+}
+
+static void on_config(pm_t *pm, const fcgix_pm_msg_t *m, apr_time_t now)
+{
+    size_t n, i;
+
+    switch (m->type) {
+    case FCGIX_PM_MSG_DETACH:
+        pm->detach_at = now;
+        break;
+    case FCGIX_PM_MSG_VHOSTS:
+        if (!pm->config_open) {
+            pm->config_open = 1;
+            pm->gen++;
+            pm->npending = 0;
+        }
+        n = m->uid < FCGIX_PM_VHOSTS_PER_MSG ? m->uid
+                                            : FCGIX_PM_VHOSTS_PER_MSG;
+        if (pm->npending + n > PM_MAX_VHOSTS) {
+            break;
+        }
+        if (pm->npending + n > pm->cap_pending) {
+            size_t cap = (pm->npending + n) * 2;
+            apr_uint32_t *v = realloc(pm->pending, cap * sizeof(*v));
+            if (v == NULL) {
+                break;
+            }
+            pm->pending = v;
+            pm->cap_pending = cap;
+        }
+        for (i = 0; i < n; i++) {
+            memcpy(&pm->pending[pm->npending++],
+                   m->env + i * sizeof(apr_uint32_t), sizeof(apr_uint32_t));
+        }
+        break;
+    case FCGIX_PM_MSG_CONFIG:
+        if (pm->config_open) {
+            config_commit(pm);
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+static void class_free(pm_t *pm, int ci)
+{
+    pm_class_t *c = &pm->classes[ci];
+    fcgix_sb_class_t *s = &pm->sb->classes[ci];
+    size_t i;
+
+    s->state = 0;
+    __sync_synchronize();
+    if (c->env) {
+        for (i = 0; c->env[i]; i++) {
+            free(c->env[i]);
+        }
+        free(c->env);
+    }
+    memset(c, 0, sizeof(*c));
+    fcgix_sb_wake(s);
+}
+
+/* Classes winding down that nothing uses any more are freed; after a
+ * DETACH with no configuration following, everything winds down. */
+static void tidy_classes(pm_t *pm, apr_time_t now)
+{
+    int i;
+
+    if (pm->detach_at && !pm->leaving
+        && now - pm->detach_at > PM_DETACH_GRACE) {
+        pm->leaving = 1;
+        for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+            if (pm->classes[i].used) {
+                class_retire(pm, i, "mod_fcgix is no longer loaded");
+            }
+        }
+    }
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        pm_class_t *c = &pm->classes[i];
+        fcgix_sb_class_t *s = &pm->sb->classes[i];
+        if (!c->used || !winding_down(c)) {
+            continue;
+        }
+        if (c->nprocs || s->waiters || s->inflight) {
+            c->empty_since = 0;
+        }
+        else if (c->empty_since == 0) {
+            c->empty_since = now;
+        }
+        else if (pm->leaving || now - c->empty_since > PM_EMPTY_LINGER) {
+            class_free(pm, i);
+        }
+    }
+}
+
+static int classes_left(const pm_t *pm)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (pm->classes[i].used) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void on_message(pm_t *pm, fcgix_pm_msg_t *m, int from_parent,
+                       apr_time_t now)
 {
     const char *why;
     apr_uint64_t key;
     int ci;
 
+    if (m->type == FCGIX_PM_MSG_VHOSTS || m->type == FCGIX_PM_MSG_CONFIG
+        || m->type == FCGIX_PM_MSG_DETACH) {
+        if (!from_parent) {
+            pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00199) "refused "
+                         "a configuration message from an httpd child");
+            return;
+        }
+        on_config(pm, m, now);
+        return;
+    }
     if ((why = msg_check(pm, m)) != NULL) {
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00184) "refused a "
                      "message: %s", why);
@@ -1229,7 +1441,10 @@ static void on_message(pm_t *pm, fcgix_pm_msg_t *m, apr_time_t now)
     }
     key = fcgix_pm_msg_key(m);
     if ((ci = class_find(pm, key, m)) < 0
-        && (ci = class_create(pm, m, key)) < 0) {
+        && (pm->leaving || (ci = class_create(pm, m, key)) < 0)) {
+        if (pm->leaving) {
+            return;
+        }
         if (ci == -2) {
             pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00193) "refused "
                          "a message: it would redefine the class of %s",
@@ -1240,6 +1455,11 @@ static void on_message(pm_t *pm, fcgix_pm_msg_t *m, apr_time_t now)
                      "application classes (%d); cannot serve %s",
                      FCGIX_SB_MAX_CLASSES, m->path);
         return;
+    }
+    if (from_parent && m->lim.prespawn) {
+        /* A static class the configuration in the making defines. */
+        pm->classes[ci].gen = pm->gen;
+        pm->classes[ci].retired = 0;
     }
     provide(pm, ci, now);
 }
@@ -1275,7 +1495,8 @@ static pid_t parent_of(pid_t pid)
  * httpd's User, which CGI scripts and unwrapped applications share, so the
  * kernel-attested sender must be a child of our httpd parent. A datagram
  * of any other size is dropped whole.
- * @return 1 for a message, 0 for one dropped, -1 when none is waiting
+ * @return 2 for a message from the parent, 1 from a child, 0 for one
+ *         dropped, -1 when none is waiting
  */
 static int recv_msg(pm_t *pm, fcgix_pm_msg_t *m)
 {
@@ -1348,7 +1569,7 @@ static int recv_msg(pm_t *pm, fcgix_pm_msg_t *m)
         }
     }
     else {
-        ok = 1;
+        ok = cr.pid == pm->parent ? 2 : 1;
     }
     /* A descriptor sent with anything else is not kept: nobody may fill
      * our descriptor table. */
@@ -1534,7 +1755,7 @@ static void pm_main(pm_t *pm)
         now = apr_time_now();
         while ((got = recv_msg(pm, &m)) >= 0) {
             if (got > 0) {
-                on_message(pm, &m, now);
+                on_message(pm, &m, got == 2, now);
             }
             memset(&m, 0, sizeof(m));
         }
@@ -1543,10 +1764,17 @@ static void pm_main(pm_t *pm)
         for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
             pm_class_t *c = &pm->classes[i];
             if (c->used && (sb->classes[i].waiters
-                            || (c->lim.prespawn && !c->superseded
+                            || (c->lim.prespawn && !winding_down(c)
                                 && c->nprocs < c->lim.min_procs))) {
                 provide(pm, i, now);
             }
+        }
+        tidy_classes(pm, now);
+        if (pm->leaving && !classes_left(pm)) {
+            pm->cfg->log(FCGIX_PM_LOG_NOTICE, 0, FCGIX_LOGNO(00198)
+                         "mod_fcgix is no longer loaded: the process manager "
+                         "ends");
+            break;
         }
         /* Repairs what a child may have written over. */
         sb->hiwater = pm->hiwater;

@@ -71,6 +71,37 @@ static void pm_log(int level, int err, const char *fmt, ...)
 }
 
 /*
+ * What names a virtual host for its classes: its name, port and
+ * addresses, so that adding or removing another virtual host (which
+ * renumbers them) changes nothing. 0 is for static classes. Computed per
+ * request: a virtual host without mod_fcgix directives shares the main
+ * server's configuration record, so nothing per host can be kept there.
+ */
+static apr_uint32_t vhost_key(server_rec *vs)
+{
+    apr_uint32_t h = 2166136261u;
+    const char *name = vs->server_hostname ? vs->server_hostname : "";
+    server_addr_rec *a;
+    char buf[256];
+    const char *c;
+
+    apr_snprintf(buf, sizeof(buf), "%s:%u%s", name, (unsigned)vs->port,
+                 vs->is_virtual ? "" : " (main)");
+    for (c = buf; *c; c++) {
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    }
+    for (a = vs->addrs; a; a = a->next) {
+        apr_snprintf(buf, sizeof(buf), " %s:%u",
+                     a->virthost ? a->virthost : "*",
+                     (unsigned)a->host_port);
+        for (c = buf; *c; c++) {
+            h = (h ^ (unsigned char)*c) * 16777619u;
+        }
+    }
+    return h ? h : 1;
+}
+
+/*
  * In the PM: the parent opened its logs again (a graceful restart, as
  * logrotate sends): what the PM logs goes to the error log of the server
  * record it was forked with, and applications' stderr through its own
@@ -95,6 +126,23 @@ static void pm_relog(int fd)
 /* ------------------------------------------------------------------ */
 /* Directives                                                          */
 /* ------------------------------------------------------------------ */
+
+const char *fcgix_spawn_vhost_name(apr_pool_t *p, apr_uint32_t key)
+{
+    server_rec *vs;
+
+    if (key == 0) {
+        return "(all)";
+    }
+    for (vs = ap_server_conf; vs; vs = vs->next) {
+        if (vhost_key(vs) == key) {
+            return apr_psprintf(p, "%s:%u", vs->server_hostname
+                                            ? vs->server_hostname : "-",
+                                (unsigned)vs->port);
+        }
+    }
+    return apr_psprintf(p, "#%08x (gone)", (unsigned)key);
+}
 
 const char *fcgix_spawn_set_int(cmd_parms *cmd, void *dc, const char *arg)
 {
@@ -527,6 +575,62 @@ static apr_status_t ipc_dir_make(const char *dir, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+/* A message the PM may be too young to receive yet (just forked, still
+ * binding its socket): tried for up to 2 s. */
+static void send_patiently(spawn_state_t *st, const fcgix_pm_msg_t *m)
+{
+    apr_time_t until = apr_time_now() + apr_time_from_sec(2);
+
+    while (fcgix_pm_send(st->cfg.ctl_path, m) != APR_SUCCESS
+           && apr_time_now() < until) {
+        apr_sleep(apr_time_from_msec(20));
+    }
+}
+
+static void config_msg(spawn_state_t *st, apr_uint32_t type)
+{
+    fcgix_pm_msg_t m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = type;
+    send_patiently(st, &m);
+}
+
+/* The virtual hosts of this configuration: the PM retires the classes of
+ * those that are gone once CONFIG follows. */
+static void send_vhosts(server_rec *s, spawn_state_t *st)
+{
+    fcgix_pm_msg_t m;
+    server_rec *vs;
+    apr_uint32_t n = 0;
+
+    memset(&m, 0, sizeof(m));
+    m.type = FCGIX_PM_MSG_VHOSTS;
+    for (vs = s; vs; vs = vs->next) {
+        apr_uint32_t key = vhost_key(vs);
+        memcpy(m.env + n * sizeof(key), &key, sizeof(key));
+        if (++n == FCGIX_PM_VHOSTS_PER_MSG || vs->next == NULL) {
+            m.uid = n;
+            send_patiently(st, &m);
+            n = 0;
+        }
+    }
+}
+
+/* The configuration goes (a restart, or a stop): if the next one does
+ * not load mod_fcgix, nothing will tell the PM again, so it is told now
+ * and ends everything unless a new configuration follows soon. */
+static apr_status_t config_detach(void *data)
+{
+    spawn_state_t *st = data;
+    fcgix_pm_msg_t m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = FCGIX_PM_MSG_DETACH;
+    fcgix_pm_send(st->cfg.ctl_path, &m);
+    return APR_SUCCESS;
+}
+
 static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                    apr_pool_t *ptemp, server_rec *s)
 {
@@ -537,14 +641,14 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     const char *dir;
     server_rec *vs;
     apr_status_t rv;
-    int id = 0;
 
     (void)plog;
     (void)ptemp;
     for (vs = s; vs; vs = vs->next) {
-        fcgix_srv_conf_t *vc =
-            ap_get_module_config(vs->module_config, &fcgix_module);
-        vc->vhost_id = id++;
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, FCGIX_LOGNO(00201)
+                     "virtual host %s:%u: class key %08x",
+                     vs->server_hostname ? vs->server_hostname : "-",
+                     (unsigned)vs->port, (unsigned)vhost_key(vs));
     }
     /* The first pass only checks the configuration. */
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
@@ -630,7 +734,14 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     sc->spawn = st;
     register_backends(s, st, pconf);
-    return register_statics(s, st);
+    send_vhosts(s, st);
+    if (register_statics(s, st) != OK) {
+        return !OK;
+    }
+    config_msg(st, FCGIX_PM_MSG_CONFIG);
+    apr_pool_cleanup_register(pconf, st, config_detach,
+                              apr_pool_cleanup_null);
+    return OK;
 }
 
 /* ------------------------------------------------------------------ */
@@ -904,7 +1015,7 @@ int fcgix_spawn_handle(request_rec *r)
 
     memset(&m, 0, sizeof(m));
     m.type = FCGIX_PM_MSG_SPAWN;
-    m.vhost = (apr_uint32_t)sc->vhost_id;
+    m.vhost = vhost_key(r->server);
     m.uid = st->cfg.uid;
     m.gid = st->cfg.gid;
     class_limits(sc, &m.lim);
@@ -1023,7 +1134,7 @@ int fcgix_spawn_authorize(request_rec *r, const char *path,
     }
     memset(&m, 0, sizeof(m));
     m.type = FCGIX_PM_MSG_SPAWN;
-    m.vhost = (apr_uint32_t)sc->vhost_id;
+    m.vhost = vhost_key(r->server);
     m.inode = (apr_uint64_t)sb.st_ino;
     m.dev = (apr_uint64_t)sb.st_dev;
     m.uid = st->cfg.uid;
@@ -1129,6 +1240,12 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
                                 ? left : apr_time_from_sec(1));
         }
         apr_atomic_dec32(&c->waiters);
+        if (p && (c->key != m.key || c->state != 1)) {
+            /* The class was retired and its slot reused meanwhile: this
+             * process is another program's. */
+            fcgix_sb_child_release(c, p, 0, FCGIX_EXIT_NONE, 0);
+            return unavailable(r, 1);
+        }
         if (p == NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00171)
                           "%s: no process free within %d s (%u running, "

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "apr_strings.h"
+#include "apr_user.h"
 
 #include "httpd.h"
 #include "http_config.h"
@@ -101,6 +102,16 @@ static void count_states(const fcgix_sb_t *sb, apr_uint32_t cls, int *n)
     }
 }
 
+static const char *user_name(apr_pool_t *p, apr_uint32_t uid)
+{
+    char *name;
+
+    if (apr_uid_name_get(&name, (apr_uid_t)uid, p) == APR_SUCCESS) {
+        return name;
+    }
+    return apr_psprintf(p, "#%u", (unsigned)uid);
+}
+
 /* The class's start failure, copied: the PM may be rewriting it. */
 static const char *last_error(apr_pool_t *p, const fcgix_sb_class_t *c)
 {
@@ -125,12 +136,17 @@ static void html_classes(request_rec *r, const snap_t *sn)
             continue;
         }
         count_states(sb, c->id, n);
-        ap_rprintf(r, "<h3>%s</h3>\n<p>uid %u gid %u, virtual host %u; "
+        ap_rprintf(r, "<h3>%s</h3>\n<p>user %s (uid %u, gid %u), virtual "
+                   "host %s; "
                    "%u processes (%d busy, %d idle), max %u, min %u; "
                    "%u waiting, %u in flight; %" APR_UINT64_T_FMT
                    " requests served.</p>\n",
-                   ap_escape_html(r->pool, c->path), c->uid, c->gid,
-                   c->vhost, c->nprocs, n[FCGIX_PROC_BUSY],
+                   ap_escape_html(r->pool, c->path),
+                   ap_escape_html(r->pool, user_name(r->pool, c->uid)),
+                   c->uid, c->gid,
+                   ap_escape_html(r->pool,
+                                  fcgix_spawn_vhost_name(r->pool, c->vhost)),
+                   c->nprocs, n[FCGIX_PROC_BUSY],
                    n[FCGIX_PROC_IDLE], c->lim.max_procs, c->lim.min_procs,
                    c->waiters, c->inflight, c->requests);
         if (c->last_error[0]) {
@@ -176,9 +192,11 @@ static void text_classes(request_rec *r, const snap_t *sn)
             continue;
         }
         count_states(sb, c->id, n);
-        ap_rprintf(r, "Class: %s uid=%u gid=%u vhost=%u processes=%u "
+        ap_rprintf(r, "Class: %s user=%s uid=%u gid=%u vhost=%s processes=%u "
                    "busy=%d idle=%d waiting=%u inflight=%u requests=%"
-                   APR_UINT64_T_FMT "\n", c->path, c->uid, c->gid, c->vhost,
+                   APR_UINT64_T_FMT "\n", c->path,
+                   user_name(r->pool, c->uid), c->uid, c->gid,
+                   fcgix_spawn_vhost_name(r->pool, c->vhost),
                    c->nprocs, n[FCGIX_PROC_BUSY], n[FCGIX_PROC_IDLE],
                    c->waiters, c->inflight, c->requests);
         if (c->last_error[0]) {
@@ -203,12 +221,17 @@ static void json_classes(request_rec *r, const snap_t *sn)
         if (c->state != 1) {
             continue;
         }
-        ap_rprintf(r, "%s{\"path\":%s,\"uid\":%u,\"gid\":%u,\"vhost\":%u,"
+        ap_rprintf(r, "%s{\"path\":%s,\"user\":%s,\"uid\":%u,\"gid\":%u,"
+                   "\"vhost\":%s,"
                    "\"processes\":%u,\"waiting\":%u,\"inflight\":%u,"
                    "\"requests\":%" APR_UINT64_T_FMT ",\"max_processes\":%u,"
                    "\"min_processes\":%u,\"last_error\":%s,\"procs\":[",
-                   first ? "" : ",", json_str(r->pool, c->path), c->uid,
-                   c->gid, c->vhost, c->nprocs, c->waiters, c->inflight,
+                   first ? "" : ",", json_str(r->pool, c->path),
+                   json_str(r->pool, user_name(r->pool, c->uid)), c->uid,
+                   c->gid,
+                   json_str(r->pool,
+                            fcgix_spawn_vhost_name(r->pool, c->vhost)),
+                   c->nprocs, c->waiters, c->inflight,
                    c->requests, c->lim.max_procs, c->lim.min_procs,
                    json_str(r->pool, last_error(r->pool, c)));
         first = 0;
