@@ -28,7 +28,7 @@ static void fcgix_register_hooks(apr_pool_t *p)
     fcgix_authz_register_hooks(p);
     fcgix_spawn_register_hooks(p);
     fcgix_status_register_hooks(p);
-    fcgix_compat_register_names(p);
+    fcgix_compat_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(fcgix) = {

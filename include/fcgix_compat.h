@@ -39,15 +39,19 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
 const char *fcgix_compat_ignore(cmd_parms *cmd, void *dc, const char *args);
 
 /**
- * Makes the old modules' names answer (when neither is loaded itself):
- * <IfModule mod_fcgid.c> and <IfModule mod_fastcgi.c> sections are read
- * as they were (Debian's own fcgid.conf is one). Two empty module
- * records carry the names (no directive, hook or
- * configuration of their own); they leave with the configuration pool
- * @p pconf. Called from the module's hook registration, i.e. at LoadModule
- * time, before the sections that test them are read.
+ * The old modules' names and their rivalry, from the module's hook
+ * registration (at LoadModule time, before the sections that test the
+ * names are read):
+ *  - unless a record of that name is loaded already (the real module, or
+ *    src/names/mod_fcgix_<name>.so from conf/fcgix.load), an empty record
+ *    named mod_fcgid.c / mod_fastcgi.c is added so that <IfModule
+ *    mod_fcgid.c> sections are read as they were (Debian's own fcgid.conf
+ *    is one); it leaves with the configuration pool @p pconf. The symbol
+ *    forms (<IfModule fcgid_module>) need the files of src/names/.
+ *  - a post_config hook warns (FCGIX00340) when the real mod_fcgid or
+ *    mod_fastcgi is loaded beside mod_fcgix.
  */
-void fcgix_compat_register_names(apr_pool_t *pconf);
+void fcgix_compat_register_hooks(apr_pool_t *pconf);
 const char *fcgix_compat_windows(cmd_parms *cmd, void *dc,
                                  const char *args);
 const char *fcgix_compat_max_requests(cmd_parms *cmd, void *dc,

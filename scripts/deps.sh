@@ -39,7 +39,9 @@ TEST_PKGS=("${DEMO_PKGS[@]}"
     # ---- dropin ----
     # t/082: headless Chromium renders the status page (the sub-test is
     # skipped without it); t/081: Debian's own fcgid.conf is checked as a
-    # drop-in configuration (mod_fcgid itself is never loaded by the suite)
+    # drop-in configuration; t/085 migrates a copy of Debian's layout from
+    # it (fcgid.load/.conf) and loads mod_fcgid beside mod_fcgix once, in
+    # an httpd of its own (php-cgi, above, runs that test's scripts)
     chromium
     libapache2-mod-fcgid
     # ---- end dropin ----

@@ -41,6 +41,7 @@ our @EXPORT = qw(http env_of digest_of pattern_md5 log_mark log_tag_ok
 # Log message numbers (provisional; keep them here and only here).
 
 our %LOG = (
+    rival_module       => '00340',  # warn: old module loaded beside (t/085)
     app_stderr         => '00101',  # warn: one line of the app's FCGI_STDERR
     connect_failed     => '00102',  # 503
     connect_timeout    => '00103',  # 504
