@@ -114,6 +114,10 @@ typedef struct fcgix_srv_conf_t {
     int max_class_procs;
     int min_class_procs;
     int idle_timeout;
+    /* FastCgiConfig's kill policy: every kill_interval seconds, a class
+     * busy less than the threshold (percent; single: one process left,
+     * multi: several) loses an idle process above its minimum. */
+    int kill_interval, single_threshold, multi_threshold;
     int lifetime;
     int max_requests;
     int busy_timeout;

@@ -36,11 +36,14 @@
 #include "apr_time.h"
 
 #define FCGIX_SB_MAGIC 0x46434758u /* "FCGX" */
-#define FCGIX_SB_VERSION 3u
+#define FCGIX_SB_VERSION 4u
 #define FCGIX_SB_MAX_CLASSES 256
 #define FCGIX_SB_MAX_BACKENDS 256
 #define FCGIX_SB_SPEC_MAX 128
-#define FCGIX_SB_MAX_PROCS 1024
+/* Process slots: sized from FcgixMaxProcesses when the scoreboard is made
+ * (it lives as long as httpd; a graceful restart cannot grow it). */
+#define FCGIX_SB_MIN_PROCS 1024
+#define FCGIX_SB_PROCS_LIMIT 65536
 #define FCGIX_SB_PATH_MAX 512
 #define FCGIX_SB_SOCK_MAX 108
 #define FCGIX_SB_ERROR_MAX 240
@@ -87,6 +90,10 @@ typedef struct {
     apr_uint32_t restart_delay;      /**< static: seconds between restarts */
     apr_uint32_t flags;              /**< FCGIX_SPAWN_* */
     apr_uint32_t max_user_procs;     /**< per uid, all its classes; 0: any */
+    apr_uint32_t kill_interval;      /**< FastCgiConfig: s, 0: no policy */
+    apr_uint32_t single_threshold;   /**< percent busy, one process */
+    apr_uint32_t multi_threshold;    /**< percent busy, several */
+    apr_uint32_t pad_;
     apr_int64_t rlim[3][2];          /**< CPU, AS, NPROC {cur, max}; -1 */
     apr_int32_t priority;            /**< nice value added (-priority) */
 } fcgix_sb_limits_t;
@@ -181,16 +188,25 @@ typedef struct fcgix_sb_t {
     volatile apr_uint32_t max_procs; /**< global limit (PM enforces) */
     volatile apr_uint32_t hiwater;   /**< slots [0, hiwater) ever used */
     fcgix_sb_class_t classes[FCGIX_SB_MAX_CLASSES];
-    fcgix_sb_proc_t procs[FCGIX_SB_MAX_PROCS];
     fcgix_sb_backend_t backends[FCGIX_SB_MAX_BACKENDS];
+    fcgix_sb_proc_t procs[];         /**< nprocs of them */
 } fcgix_sb_t;
 
 /** The socket of process slot @p idx: "<ipc_dir>/p<idx>.sock". */
 char *fcgix_sb_sock_path(apr_pool_t *p, const char *ipc_dir, int idx);
 
-/** Creates the scoreboard (anonymous shared memory, inherited by fork). */
+/** Creates the scoreboard with @p nprocs process slots (anonymous shared
+ *  memory, inherited by fork). */
 apr_status_t fcgix_sb_create(fcgix_sb_t **sb, apr_shm_t **shm,
-                             apr_pool_t *p);
+                             apr_uint32_t nprocs, apr_pool_t *p);
+
+/** The number of process slots, as this process made or inherited the
+ *  scoreboard (never read back from shared memory). */
+apr_uint32_t fcgix_sb_slots(void);
+
+/** httpd parent, each configuration generation: the slot count of the
+ *  scoreboard it kept (the module's memory was loaded anew). */
+void fcgix_sb_set_slots(apr_uint32_t n);
 
 /** The class with this identity, or NULL (lock-free scan). */
 fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,

@@ -19,6 +19,7 @@
 #include "fcgix.h"
 #include "fcgix_conf.h"
 #include "fcgix_compat.h"
+#include "fcgix_sb.h"
 #include "fcgix_spawn.h"
 
 /*
@@ -421,9 +422,13 @@ static const char *whole(cmd_parms *cmd, const char *opt, const char *val,
 }
 
 /*
- * mod_fastcgi: FastCgiConfig <option>... for dynamic applications. The
- * statistical kill policy (-killInterval, -gainValue, thresholds ...) is
- * replaced by the idle timeout and is accepted without effect.
+ * mod_fastcgi: FastCgiConfig <option>... for dynamic applications. Its
+ * kill policy has an equivalent: every -killInterval seconds, a class
+ * whose processes were busy less than -multiThreshold percent of the time
+ * (-singleThreshold with one process left) ends an idle one above
+ * -minProcesses. -updateInterval (how often load is sampled) and
+ * -gainValue (its smoothing) are checked and not needed: the process
+ * manager samples every 200 ms and averages over the interval.
  */
 const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
                                         char *const argv[])
@@ -452,13 +457,27 @@ const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
         }
         i++;
         if (!strcasecmp(opt, "-maxProcesses")) {
-            err = whole(cmd, opt, val, 1, 1024, &sc->max_procs);
+            err = whole(cmd, opt, val, 1, FCGIX_SB_PROCS_LIMIT,
+                        &sc->max_procs);
         }
         else if (!strcasecmp(opt, "-maxClassProcesses")) {
-            err = whole(cmd, opt, val, 1, 1024, &sc->max_class_procs);
+            err = whole(cmd, opt, val, 1, FCGIX_SB_PROCS_LIMIT,
+                        &sc->max_class_procs);
         }
         else if (!strcasecmp(opt, "-minProcesses")) {
-            err = whole(cmd, opt, val, 0, 1024, &sc->min_class_procs);
+            err = whole(cmd, opt, val, 0, FCGIX_SB_PROCS_LIMIT,
+                        &sc->min_class_procs);
+        }
+        else if (!strcasecmp(opt, "-killInterval")) {
+            err = whole(cmd, opt, val, 1, 86400, &sc->kill_interval);
+        }
+        else if (!strcasecmp(opt, "-singleThreshold")
+                 || !strcasecmp(opt, "-singleThreshhold")) {
+            err = whole(cmd, opt, val, 0, 100, &sc->single_threshold);
+        }
+        else if (!strcasecmp(opt, "-multiThreshold")
+                 || !strcasecmp(opt, "-multiThreshhold")) {
+            err = whole(cmd, opt, val, 0, 100, &sc->multi_threshold);
         }
         else if (!strcasecmp(opt, "-idle-timeout")) {
             err = fcgix_conf_set_io_timeout(cmd, dc, val);
@@ -493,12 +512,7 @@ const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
                  || !strcasecmp(opt, "-listen-queue-depth")
                  || !strcasecmp(opt, "-min-server-life")
                  || !strcasecmp(opt, "-restart-delay")
-                 || !strcasecmp(opt, "-killInterval")
                  || !strcasecmp(opt, "-updateInterval")
-                 || !strcasecmp(opt, "-singleThreshold")
-                 || !strcasecmp(opt, "-singleThreshhold")
-                 || !strcasecmp(opt, "-multiThreshold")
-                 || !strcasecmp(opt, "-multiThreshhold")
                  || !strcasecmp(opt, "-startDelay")
                  || !strcasecmp(opt, "-processSlack")
                  || !strcasecmp(opt, "-priority")) {

@@ -36,6 +36,8 @@ void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s)
     sc->io_timeout = FCGIX_UNSET;
     sc->max_class_procs = sc->min_class_procs = FCGIX_UNSET;
     sc->idle_timeout = sc->lifetime = sc->max_requests = FCGIX_UNSET;
+    sc->kill_interval = sc->single_threshold = sc->multi_threshold =
+        FCGIX_UNSET;
     sc->busy_timeout = sc->spawn_wait = sc->max_procs = FCGIX_UNSET;
     sc->max_user_procs = sc->max_user_requests = FCGIX_UNSET;
     sc->fix_pathinfo = sc->output_buffer = FCGIX_UNSET;
@@ -56,6 +58,9 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
     FCGIX_MERGE(max_class_procs);
     FCGIX_MERGE(min_class_procs);
     FCGIX_MERGE(idle_timeout);
+    FCGIX_MERGE(kill_interval);
+    FCGIX_MERGE(single_threshold);
+    FCGIX_MERGE(multi_threshold);
     FCGIX_MERGE(lifetime);
     FCGIX_MERGE(max_requests);
     FCGIX_MERGE(busy_timeout);

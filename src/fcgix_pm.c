@@ -48,8 +48,6 @@
 /* Virtual hosts one configuration may name. */
 #define PM_MAX_VHOSTS 65536
 
-/* No class of ours ever asks for more, whatever a message says. */
-#define PM_CLASS_PROCS_MAX 10000
 
 /* Descriptors one message may carry (one is used; more are closed). */
 #define PM_MAX_FDS 4
@@ -90,6 +88,11 @@ typedef struct {
     char last_error[FCGIX_SB_ERROR_MAX];
     apr_time_t spawn_window;
     int spawn_count;
+    /* The kill policy's load over the current interval: processes seen
+     * busy, and seen at all, summed over the PM's ticks. */
+    apr_time_t load_since;
+    apr_uint64_t busy_seen;
+    apr_uint64_t procs_seen;
 } pm_class_t;
 
 /* A process slot as the PM knows it (never read back from shm). */
@@ -127,10 +130,11 @@ typedef struct {
     sock_id_t ctl_id;
     apr_uint32_t hiwater; /* slots [0, hiwater) ever used by us */
     apr_uint32_t total;   /* our live processes */
-    pm_slot_t slots[FCGIX_SB_MAX_PROCS];
+    apr_uint32_t nslots;  /* process slots, from our own memory */
+    pm_slot_t *slots;
     pm_class_t classes[FCGIX_SB_MAX_CLASSES];
-    struct pollfd pfd[FCGIX_SB_MAX_PROCS + 1];
-    int pfd_slot[FCGIX_SB_MAX_PROCS + 1];
+    struct pollfd *pfd;   /* nslots + 1 */
+    int *pfd_slot;
     /* The configuration, as the parent tells it (VHOSTS ... CONFIG). */
     apr_uint32_t gen;       /* bumped by the first VHOSTS of a new one */
     int config_open;        /* VHOSTS seen, CONFIG not yet */
@@ -463,7 +467,7 @@ static int slot_claim(pm_t *pm, apr_time_t now)
 {
     int i;
 
-    for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
+    for (i = 0; i < (int)pm->nslots; i++) {
         pm_slot_t *ps = &pm->slots[i];
         if (ps->pid == 0 && ps->free_at <= now) {
             return i;
@@ -508,7 +512,7 @@ static void spawn(pm_t *pm, int ci, apr_time_t now)
 
     if (idx < 0) {
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00150) "scoreboard full "
-                     "(%d processes); cannot spawn %s", FCGIX_SB_MAX_PROCS,
+                     "(%u processes); cannot spawn %s", pm->nslots,
                      c->path);
         return;
     }
@@ -921,6 +925,73 @@ static void scan(pm_t *pm, apr_time_t now)
     }
 }
 
+/*
+ * FastCgiConfig's kill policy: over each -killInterval, the share of the
+ * class's processes that were busy at the PM's ticks; below the threshold
+ * (the single one with one process left), one idle process above the
+ * minimum ends.
+ */
+static void kill_policy(pm_t *pm, apr_time_t now)
+{
+    apr_uint32_t busy[FCGIX_SB_MAX_CLASSES], live[FCGIX_SB_MAX_CLASSES];
+    int i, n = (int)pm->hiwater;
+
+    memset(busy, 0, sizeof(busy));
+    memset(live, 0, sizeof(live));
+    for (i = 0; i < n; i++) {
+        pm_slot_t *ps = &pm->slots[i];
+        if (ps->pid > 0 && !ps->term_at) {
+            live[ps->cls]++;
+            busy[ps->cls] += slot_state(&pm->sb->procs[i]) == FCGIX_PROC_BUSY;
+        }
+    }
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        pm_class_t *c = &pm->classes[i];
+        apr_uint32_t threshold, load;
+        int j, victim = -1;
+
+        if (!c->used || !c->lim.kill_interval) {
+            continue;
+        }
+        if (c->load_since == 0) {
+            c->load_since = now;
+        }
+        c->busy_seen += busy[i];
+        c->procs_seen += live[i];
+        if (now - c->load_since < apr_time_from_sec(c->lim.kill_interval)) {
+            continue;
+        }
+        load = c->procs_seen
+               ? (apr_uint32_t)(c->busy_seen * 100 / c->procs_seen) : 0;
+        threshold = live[i] > 1 ? c->lim.multi_threshold
+                                : c->lim.single_threshold;
+        c->load_since = now;
+        c->busy_seen = c->procs_seen = 0;
+        if (live[i] <= c->lim.min_procs || load >= threshold) {
+            continue;
+        }
+        for (j = 0; j < n; j++) {
+            fcgix_sb_proc_t *p = &pm->sb->procs[j];
+            if (pm->slots[j].pid > 0 && pm->slots[j].cls == (apr_uint32_t)i
+                && !pm->slots[j].term_at && p->state == FCGIX_PROC_IDLE
+                && (victim < 0 || p->last_active
+                                  < pm->sb->procs[victim].last_active)) {
+                victim = j;
+            }
+        }
+        if (victim >= 0
+            && __sync_bool_compare_and_swap(&pm->sb->procs[victim].state,
+                                            FCGIX_PROC_IDLE,
+                                            FCGIX_PROC_RETIRING)) {
+            pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00204) "%s: "
+                         "busy %u%% of the last %u s (threshold %u%%): "
+                         "one of its %u processes ends", c->path, load,
+                         c->lim.kill_interval, threshold, live[i]);
+            terminate(pm, victim, FCGIX_EXIT_IDLE, now);
+        }
+    }
+}
+
 static apr_uint32_t idle_count(pm_t *pm, int ci)
 {
     apr_uint32_t idle = 0;
@@ -1068,9 +1139,12 @@ static const char *msg_check(pm_t *pm, fcgix_pm_msg_t *m)
     if ((l->flags & FCGIX_SPAWN_SUEXEC) && pm->cfg->suexec_bin == NULL) {
         return "suexec is not enabled";
     }
-    if (l->max_procs == 0 || l->max_procs > PM_CLASS_PROCS_MAX
-        || l->min_procs > l->max_procs || l->priority < 0
-        || l->priority > 19) {
+    if (l->max_procs == 0 || l->max_procs > pm->nslots
+        || l->min_procs > l->max_procs) {
+        return "process limits out of range";
+    }
+    if (l->priority < 0 || l->priority > 19 || l->kill_interval > 86400
+        || l->single_threshold > 100 || l->multi_threshold > 100) {
         return "limits out of range";
     }
     for (i = 0; i < 3; i++) {
@@ -1414,6 +1488,19 @@ static int classes_left(const pm_t *pm)
     return 0;
 }
 
+/* A new class only as the configuration defines it: static ones from
+ * the parent alone, dynamic ones of a configured virtual host. */
+static const char *not_configured(const pm_t *pm, const fcgix_pm_msg_t *m)
+{
+    if (m->lim.prespawn || m->vhost == 0) {
+        return "a FastCgiServer the configuration does not define";
+    }
+    if (pm->have_live && !vhost_live(pm, m->vhost)) {
+        return "its virtual host is not configured";
+    }
+    return NULL;
+}
+
 static void on_message(pm_t *pm, fcgix_pm_msg_t *m, int from_parent,
                        apr_time_t now)
 {
@@ -1440,8 +1527,15 @@ static void on_message(pm_t *pm, fcgix_pm_msg_t *m, int from_parent,
         return; /* LOOK: the loop scans anyway */
     }
     key = fcgix_pm_msg_key(m);
-    if ((ci = class_find(pm, key, m)) < 0
-        && (pm->leaving || (ci = class_create(pm, m, key)) < 0)) {
+    if ((ci = class_find(pm, key, m)) < 0 && !from_parent
+        && (why = not_configured(pm, m)) != NULL) {
+        /* Old-generation children may still ask for what a restart
+         * removed: worth a note, not an error. */
+        pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00205) "no class "
+                     "for %s: %s", m->path, why);
+        return;
+    }
+    if (ci < 0 && (pm->leaving || (ci = class_create(pm, m, key)) < 0)) {
         if (pm->leaving) {
             return;
         }
@@ -1672,7 +1766,7 @@ static void forget_previous(pm_t *pm, apr_time_t now)
     fcgix_sb_t *sb = pm->sb;
     int i;
 
-    for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
+    for (i = 0; i < (int)pm->nslots; i++) {
         fcgix_sb_proc_t *p = &sb->procs[i];
         if (p->state != FCGIX_PROC_FREE || p->pid != 0) {
             p->state = FCGIX_PROC_DEAD;
@@ -1761,6 +1855,7 @@ static void pm_main(pm_t *pm)
         }
         reap(pm, now);
         scan(pm, now);
+        kill_policy(pm, now);
         for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
             pm_class_t *c = &pm->classes[i];
             if (c->used && (sb->classes[i].waiters
@@ -1806,7 +1901,14 @@ apr_status_t fcgix_pm_start(const fcgix_pm_cfg_t *cfg, apr_pool_t *p,
         pm->cfg = cfg;
         pm->sb = cfg->sb;
         pm->parent = parent;
-        for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
+        pm->nslots = fcgix_sb_slots();
+        pm->slots = calloc(pm->nslots, sizeof(*pm->slots));
+        pm->pfd = calloc(pm->nslots + 1, sizeof(*pm->pfd));
+        pm->pfd_slot = calloc(pm->nslots + 1, sizeof(*pm->pfd_slot));
+        if (!pm->slots || !pm->pfd || !pm->pfd_slot) {
+            _exit(2);
+        }
+        for (i = 0; i < (int)pm->nslots; i++) {
             pm->slots[i].err_fd = -1;
         }
         pm_main(pm);

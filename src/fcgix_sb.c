@@ -46,26 +46,48 @@ char *fcgix_sb_sock_path(apr_pool_t *p, const char *ipc_dir, int idx)
     return apr_psprintf(p, "%s/p%d.sock", ipc_dir, idx);
 }
 
-apr_status_t fcgix_sb_create(fcgix_sb_t **out, apr_shm_t **shm,
-                             apr_pool_t *p)
+/* Set where the scoreboard is made (and again by each configuration
+ * generation: a graceful restart loads this module anew), inherited by
+ * every process forked after: the bound of every slot index, which no
+ * child can rewrite. */
+static apr_uint32_t slots;
+
+apr_uint32_t fcgix_sb_slots(void)
 {
+    return slots;
+}
+
+void fcgix_sb_set_slots(apr_uint32_t n)
+{
+    slots = n;
+}
+
+apr_status_t fcgix_sb_create(fcgix_sb_t **out, apr_shm_t **shm,
+                             apr_uint32_t nprocs, apr_pool_t *p)
+{
+    apr_size_t size;
     fcgix_sb_t *sb;
     apr_status_t rv;
 
+    if (nprocs > FCGIX_SB_PROCS_LIMIT) {
+        nprocs = FCGIX_SB_PROCS_LIMIT;
+    }
+    size = sizeof(fcgix_sb_t) + nprocs * sizeof(fcgix_sb_proc_t);
     /* Anonymous: inherited over fork by the PM and every httpd child, and
      * gone with the last of them, so a stop leaves nothing behind. */
-    rv = apr_shm_create(shm, sizeof(fcgix_sb_t), NULL, p);
+    rv = apr_shm_create(shm, size, NULL, p);
     if (rv != APR_SUCCESS) {
         return rv;
     }
     sb = apr_shm_baseaddr_get(*shm);
-    memset(sb, 0, sizeof(*sb));
+    memset(sb, 0, size);
+    slots = nprocs;
     sb->magic = FCGIX_SB_MAGIC;
     sb->version = FCGIX_SB_VERSION;
     sb->class_size = sizeof(fcgix_sb_class_t);
     sb->proc_size = sizeof(fcgix_sb_proc_t);
     sb->nclasses = FCGIX_SB_MAX_CLASSES;
-    sb->nprocs = FCGIX_SB_MAX_PROCS;
+    sb->nprocs = nprocs;
     *out = sb;
     return APR_SUCCESS;
 }
@@ -133,7 +155,7 @@ apr_uint32_t fcgix_sb_read_hiwater(const fcgix_sb_t *sb)
 {
     apr_uint32_t n = sb->hiwater;
 
-    return n < FCGIX_SB_MAX_PROCS ? n : FCGIX_SB_MAX_PROCS;
+    return n < slots ? n : slots;
 }
 
 void fcgix_sb_wake(fcgix_sb_class_t *c)

@@ -51,6 +51,8 @@ typedef struct {
     fcgix_pm_cfg_t cfg;
     apr_pool_t *pool;
     apr_pool_t *pconf;  /* this generation's; holds the registration */
+    server_rec *server; /* this generation's main server */
+    apr_uint32_t nslots; /* process slots of the scoreboard */
     int running;
 } spawn_state_t;
 
@@ -158,9 +160,9 @@ const char *fcgix_spawn_set_int(cmd_parms *cmd, void *dc, const char *arg)
                             ">= 0", cmd->cmd->name, arg);
     }
     if ((apr_size_t)cmd->info == APR_OFFSETOF(fcgix_srv_conf_t, max_procs)
-        && (v < 1 || v > FCGIX_SB_MAX_PROCS)) {
+        && (v < 1 || v > FCGIX_SB_PROCS_LIMIT)) {
         return apr_psprintf(cmd->pool, "%s must be 1 to %d", cmd->cmd->name,
-                            FCGIX_SB_MAX_PROCS);
+                            FCGIX_SB_PROCS_LIMIT);
     }
     *(int *)((char *)sc + (apr_size_t)cmd->info) = (int)v;
     return NULL;
@@ -247,6 +249,8 @@ const char *fcgix_spawn_set_wrapper(cmd_parms *cmd, void *dcv,
 /* ------------------------------------------------------------------ */
 
 static void pm_maintenance(int reason, void *data, apr_wait_t status);
+static void tell_config(spawn_state_t *st);
+static void send_patiently(spawn_state_t *st, const fcgix_pm_msg_t *m);
 
 /*
  * The registration lives in the configuration pool: httpd may load this
@@ -287,7 +291,10 @@ static void pm_maintenance(int reason, void *data, apr_wait_t status)
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, log_server,
                          FCGIX_LOGNO(00161) "process manager (pid %d) "
                          "ended; starting a new one", (int)st->pm.pid);
-            pm_launch(st);
+            if (pm_launch(st) == APR_SUCCESS) {
+                /* It knows nothing of the configuration but this. */
+                tell_config(st);
+            }
         }
         break;
     default:
@@ -441,11 +448,29 @@ static void register_backends(server_rec *s, spawn_state_t *st,
     }
 }
 
-/* FastCgiServer applications start at boot (and after a restart, for
- * definitions that are new). The PM may still be binding its socket. */
-static int register_statics(server_rec *s, spawn_state_t *st)
+/* A FastCgiServer program: an executable file, and who runs it. */
+static int static_check(server_rec *s, const fcgix_srv_conf_t *vc,
+                        fcgix_server_t *srv)
 {
-    apr_time_t until = apr_time_now() + apr_time_from_sec(2);
+    struct stat sb;
+
+    if (stat(srv->path, &sb) < 0 || !S_ISREG(sb.st_mode)
+        || !(sb.st_mode & 0111)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s,
+                     FCGIX_LOGNO(00174) "%s %s: not an executable file",
+                     srv->directive, srv->path);
+        return !OK;
+    }
+    srv->inode = (apr_uint64_t)sb.st_ino;
+    srv->dev = (apr_uint64_t)sb.st_dev;
+    return static_identity(s, vc, srv);
+}
+
+/* FastCgiServer applications start at boot, and again after a restart
+ * (the PM keeps the ones it has). The PM may still be binding its
+ * socket. */
+static void register_statics(server_rec *s, spawn_state_t *st)
+{
     server_rec *vs;
 
     for (vs = s; vs; vs = vs->next) {
@@ -455,32 +480,13 @@ static int register_statics(server_rec *s, spawn_state_t *st)
         for (i = 0; i < vc->servers->nelts; i++) {
             fcgix_server_t *srv = APR_ARRAY_IDX(vc->servers, i,
                                                 fcgix_server_t *);
-            struct stat sb;
             fcgix_pm_msg_t m;
-            if (!srv->managed) {
-                continue;
-            }
-            if (stat(srv->path, &sb) < 0 || !S_ISREG(sb.st_mode)
-                || !(sb.st_mode & 0111)) {
-                ap_log_error(APLOG_MARK, APLOG_ERR,
-                             APR_FROM_OS_ERROR(errno), s,
-                             FCGIX_LOGNO(00174) "%s %s: not an executable "
-                             "file", srv->directive, srv->path);
-                return !OK;
-            }
-            srv->inode = (apr_uint64_t)sb.st_ino;
-            srv->dev = (apr_uint64_t)sb.st_dev;
-            if (static_identity(s, vc, srv) != OK) {
-                return !OK;
-            }
-            static_msg(srv, st, &m);
-            while (fcgix_pm_send(st->cfg.ctl_path, &m) != APR_SUCCESS
-                   && apr_time_now() < until) {
-                apr_sleep(apr_time_from_msec(20));
+            if (srv->managed) {
+                static_msg(srv, st, &m);
+                send_patiently(st, &m);
             }
         }
     }
-    return OK;
 }
 
 /* Whether directory @p fd has no entry but . and .. */
@@ -666,7 +672,15 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         }
         st = apr_pcalloc(ppool, sizeof(*st));
         st->pool = ppool;
-        rv = fcgix_sb_create(&st->sb, &st->shm, ppool);
+        /* One slot per process FcgixMaxProcesses allows, and no fewer
+         * than the default: the scoreboard cannot grow until httpd is
+         * started anew. */
+        rv = fcgix_sb_create(&st->sb, &st->shm,
+                             (apr_uint32_t)FCGIX_VALUE(sc->max_procs, 0)
+                             > FCGIX_SB_MIN_PROCS
+                             ? (apr_uint32_t)sc->max_procs
+                             : FCGIX_SB_MIN_PROCS, ppool);
+        st->nslots = fcgix_sb_slots();
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00163)
                          "cannot create the scoreboard");
@@ -700,8 +714,17 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         st->cfg.log = pm_log;
         apr_pool_userdata_set(st, STATE_KEY, apr_pool_cleanup_null, ppool);
     }
+    fcgix_sb_set_slots(st->nslots);
     st->cfg.max_procs = (apr_uint32_t)FCGIX_VALUE(sc->max_procs,
                                                   FCGIX_DEFAULT_MAX_PROCS);
+    if (st->cfg.max_procs > fcgix_sb_slots()) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00203)
+                     "FcgixMaxProcesses %u: the scoreboard made at start "
+                     "has %u process slots; the new limit takes effect "
+                     "when httpd is started anew", st->cfg.max_procs,
+                     fcgix_sb_slots());
+        st->cfg.max_procs = fcgix_sb_slots();
+    }
     st->sb->max_procs = st->cfg.max_procs;
     /* Pointers into this module must be of this generation's mapping. */
     st->cfg.log = pm_log;
@@ -733,15 +756,33 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return !OK;
     }
     sc->spawn = st;
+    st->server = s;
     register_backends(s, st, pconf);
-    send_vhosts(s, st);
-    if (register_statics(s, st) != OK) {
-        return !OK;
+    for (vs = s; vs; vs = vs->next) {
+        fcgix_srv_conf_t *vc =
+            ap_get_module_config(vs->module_config, &fcgix_module);
+        int i;
+        for (i = 0; i < vc->servers->nelts; i++) {
+            fcgix_server_t *srv = APR_ARRAY_IDX(vc->servers, i,
+                                                fcgix_server_t *);
+            if (srv->managed && static_check(s, vc, srv) != OK) {
+                return !OK;
+            }
+        }
     }
-    config_msg(st, FCGIX_PM_MSG_CONFIG);
+    tell_config(st);
     apr_pool_cleanup_register(pconf, st, config_detach,
                               apr_pool_cleanup_null);
     return OK;
+}
+
+/* The configuration as the PM needs it: virtual hosts, FastCgiServer
+ * classes, then CONFIG, which retires what is no longer there. */
+static void tell_config(spawn_state_t *st)
+{
+    send_vhosts(st->server, st);
+    register_statics(st->server, st);
+    config_msg(st, FCGIX_PM_MSG_CONFIG);
 }
 
 /* ------------------------------------------------------------------ */
@@ -762,6 +803,10 @@ static void class_limits(const fcgix_srv_conf_t *sc, fcgix_sb_limits_t *l)
     l->busy_timeout = (apr_uint32_t)FCGIX_VALUE(sc->busy_timeout,
                                                 FCGIX_DEFAULT_BUSY_TIMEOUT);
     l->max_user_procs = (apr_uint32_t)FCGIX_VALUE(sc->max_user_procs, 0);
+    l->kill_interval = (apr_uint32_t)FCGIX_VALUE(sc->kill_interval, 0);
+    /* mod_fastcgi's defaults */
+    l->single_threshold = (apr_uint32_t)FCGIX_VALUE(sc->single_threshold, 0);
+    l->multi_threshold = (apr_uint32_t)FCGIX_VALUE(sc->multi_threshold, 50);
     if (l->max_procs == 0) {
         l->max_procs = 1;
     }
@@ -796,6 +841,20 @@ static int in_backoff(const fcgix_sb_class_t *c)
 {
     return c->failures && c->nprocs == 0
            && c->next_spawn > apr_time_now();
+}
+
+/* No class asks for more processes than the scoreboard has slots (any
+ * number mod_fcgid accepts is accepted), then the key: the PM computes
+ * it from the same bytes. */
+static void msg_seal(fcgix_pm_msg_t *m)
+{
+    if (m->lim.max_procs > fcgix_sb_slots()) {
+        m->lim.max_procs = fcgix_sb_slots();
+    }
+    if (m->lim.min_procs > m->lim.max_procs) {
+        m->lim.min_procs = m->lim.max_procs;
+    }
+    m->key = fcgix_pm_msg_key(m);
 }
 
 static int unavailable(request_rec *r, int wait)
@@ -1055,7 +1114,7 @@ int fcgix_spawn_handle(request_rec *r)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     apr_cpystrn(m.path, cmd, sizeof(m.path));
-    m.key = fcgix_pm_msg_key(&m);
+    msg_seal(&m);
     return serve(r, st, &m, class_template(r, sc, cmd), &responder);
 }
 
@@ -1083,7 +1142,7 @@ static void static_msg(const fcgix_server_t *srv, spawn_state_t *st,
     no_rlimits(&m->lim);
     apr_cpystrn(m->path, srv->path, sizeof(m->path));
     memcpy(m->env, srv->env, sizeof(m->env));
-    m->key = fcgix_pm_msg_key(m);
+    msg_seal(m);
 }
 
 int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv)
@@ -1143,7 +1202,7 @@ int fcgix_spawn_authorize(request_rec *r, const char *path,
     no_rlimits(&m.lim);
     apply_cmd_options(sc, &m, path);
     apr_cpystrn(m.path, path, sizeof(m.path));
-    m.key = fcgix_pm_msg_key(&m);
+    msg_seal(&m);
     return serve(r, st, &m, class_template(r, sc, path), &role);
 }
 

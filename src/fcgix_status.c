@@ -36,14 +36,16 @@ typedef struct {
 static int snapshot(apr_pool_t *p, snap_t *sn)
 {
     fcgix_sb_t *live = fcgix_spawn_scoreboard();
+    apr_size_t size;
 
     sn->now = apr_time_now();
     if (live == NULL) {
         sn->sb = NULL;
         return 0;
     }
-    sn->sb = apr_palloc(p, sizeof(*sn->sb));
-    memcpy(sn->sb, live, sizeof(*sn->sb));
+    size = sizeof(*sn->sb) + fcgix_sb_slots() * sizeof(fcgix_sb_proc_t);
+    sn->sb = apr_palloc(p, size);
+    memcpy(sn->sb, live, size);
     return 1;
 }
 
@@ -94,7 +96,7 @@ static void count_states(const fcgix_sb_t *sb, apr_uint32_t cls, int *n)
     apr_uint32_t i;
 
     memset(n, 0, 5 * sizeof(int));
-    for (i = 0; i < sb->hiwater; i++) {
+    for (i = 0; i < fcgix_sb_read_hiwater(sb); i++) {
         const fcgix_sb_proc_t *p = &sb->procs[i];
         if (p->pid > 0 && p->cls == cls && p->state < 5) {
             n[p->state]++;
@@ -156,7 +158,7 @@ static void html_classes(request_rec *r, const snap_t *sn)
         ap_rputs("<table><tr><th>Slot</th><th>Pid</th><th>State</th>"
                  "<th>Age (s)</th><th>Idle (s)</th><th>Requests</th>"
                  "<th>Busy for (s)</th></tr>\n", r);
-        for (j = 0; j < sb->hiwater; j++) {
+        for (j = 0; j < fcgix_sb_read_hiwater(sb); j++) {
             const fcgix_sb_proc_t *p = &sb->procs[j];
             if (p->pid <= 0 || p->cls != c->id) {
                 continue;
@@ -235,7 +237,7 @@ static void json_classes(request_rec *r, const snap_t *sn)
                    c->requests, c->lim.max_procs, c->lim.min_procs,
                    json_str(r->pool, last_error(r->pool, c)));
         first = 0;
-        for (j = 0; j < sb->hiwater; j++) {
+        for (j = 0; j < fcgix_sb_read_hiwater(sb); j++) {
             const fcgix_sb_proc_t *p = &sb->procs[j];
             if (p->pid <= 0 || p->cls != c->id) {
                 continue;

@@ -129,4 +129,7 @@ ok($r->{status} && $r->{status} < 500, "unload: httpd still serves "
    . "($r->{status})");
 
 pm_own_httpd_stop($h);
+# (a configuration that failed to load would make -k stop fail too)
+kill 'TERM', $h->{pid}
+    unless pm_wait_until(10, sub { !kill 0, $h->{pid} });
 done_testing();

@@ -228,7 +228,7 @@ ok($pm, "process manager found ($pm)") or BAIL_OUT('no process manager');
         flags => qr/FCGIX00184: refused a message: unknown flags/,
         root  => qr/FCGIX00184: refused a message: uid or gid 0/,
         gid0  => qr/FCGIX00184: refused a message: uid or gid 0/,
-        procs => qr/FCGIX00184: refused a message: limits out of range/,
+        procs => qr/FCGIX00184: refused a message: process limits out of range/,
         logs  => qr/FCGIX00195: refused a log descriptor from pid/,
     );
     for my $k (sort keys %why) {

@@ -87,7 +87,7 @@ static int free_slot(fcgix_sb_t *sb)
 {
     int i;
 
-    for (i = FCGIX_SB_MAX_PROCS - 1; i >= 0; i--) {
+    for (i = (int)sb->nprocs - 1; i >= 0; i--) {
         if (sb->procs[i].state == FCGIX_PROC_FREE && sb->procs[i].pid == 0) {
             return i;
         }
@@ -353,7 +353,7 @@ static int forge_handler(request_rec *r)
     }
     if (apr_table_get(a, "undo")) {
         int i;
-        for (i = 0; i < FCGIX_SB_MAX_PROCS; i++) {
+        for (i = 0; i < (int)sb->nprocs; i++) {
             fcgix_sb_proc_t *pr = &sb->procs[i];
             if (pr->requests == FORGE_MARK) {
                 pr->state = FCGIX_PROC_FREE;
@@ -371,7 +371,7 @@ static int forge_handler(request_rec *r)
             }
         }
         /* What an honest PM would have: the highest slot in use + 1. */
-        for (i = FCGIX_SB_MAX_PROCS - 1; i >= 0; i--) {
+        for (i = (int)sb->nprocs - 1; i >= 0; i--) {
             if (sb->procs[i].state != FCGIX_PROC_FREE
                 || sb->procs[i].pid != 0) {
                 break;
