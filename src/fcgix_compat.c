@@ -531,6 +531,9 @@ const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
         }
         else if (!strcasecmp(opt, "-maxClassProcesses")) {
             err = whole(cmd, opt, val, 1, 1024, &sc->max_class_procs);
+            fcgix_conf_note_name(cmd, FCGIX_NAMED_MAX_CLASS_PROCS,
+                                 apr_pstrcat(cmd->pool, cmd->cmd->name, " ",
+                                             opt, NULL));
         }
         else if (!strcasecmp(opt, "-minProcesses")) {
             err = whole(cmd, opt, val, 0, 1024, &sc->min_class_procs);
