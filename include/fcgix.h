@@ -27,6 +27,15 @@ APLOG_USE_MODULE(fcgix);
 
 #include "fcgix_logno.h"
 
+/*
+ * The module's version, defined here only: httpd's Server header (with
+ * ServerTokens Full), the status page and the README show this string.
+ * 0.x until mod_fcgid and mod_fastcgi sites have been migrated in
+ * production (README, "Version").
+ */
+#define FCGIX_VERSION_NUMBER "0.9.0"
+#define FCGIX_VERSION "mod_fcgix/" FCGIX_VERSION_NUMBER
+
 /** The one "not configured here" value of every config scalar. */
 #define FCGIX_UNSET (-1)
 

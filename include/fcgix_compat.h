@@ -69,7 +69,7 @@ const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
 
 /* One legacy name for a spawn setting (cmd->info: its offset). */
 #define FCGIX_COMPAT_INT(name, field)                                      \
-    AP_INIT_TAKE1(name, fcgix_spawn_set_int,                               \
+    AP_INIT_TAKE1(name, fcgix_conf_set_spawn_int,                          \
                   (void *)APR_OFFSETOF(fcgix_srv_conf_t, field), RSRC_CONF, \
                   "mod_fcgid name of an Fcgix* setting")
 #define FCGIX_COMPAT_IGNORED(name)                                         \

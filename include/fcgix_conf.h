@@ -108,6 +108,18 @@ typedef struct fcgix_cmd_options_t {
     apr_size_t env_len;
 } fcgix_cmd_options_t;
 
+/**
+ * Server settings that log lines name: the name the admin wrote is
+ * recorded with the value (FcgidMaxProcessesPerClass, FastCgiConfig
+ * -maxClassProcesses ...), so that a message points at the line to change.
+ */
+typedef enum {
+    FCGIX_NAMED_MAX_CLASS_PROCS = 0, /**< FcgixMaxProcessesPerClass */
+    FCGIX_NAMED_SPAWN_WAIT,          /**< FcgixSpawnWait */
+    FCGIX_NAMED_MAX_USER_REQUESTS,   /**< FcgixMaxRequestsPerUser */
+    FCGIX_NAMED_SRV
+} fcgix_named_e;
+
 typedef struct fcgix_srv_conf_t {
     apr_array_header_t *servers; /**< fcgix_server_t *, this vhost's */
     /* Spawned classes of this virtual host (FCGIX_UNSET: default). */
@@ -127,6 +139,9 @@ typedef struct fcgix_srv_conf_t {
     apr_hash_t *cmd_options; /**< FcgidCmdOptions: command -> options */
     int max_user_procs;      /**< per suexec user, all classes */
     int max_user_requests;   /**< in flight per user, all classes */
+    /** Directive names used for the settings of fcgix_named_e, NULL:
+     *  not set here (the native name); they merge with their values. */
+    const char *names[FCGIX_NAMED_SRV];
     /* Global only (main server). */
     int max_procs;
     apr_array_header_t *initial_env; /**< "NAME=value" */
@@ -168,6 +183,7 @@ typedef struct fcgix_wrapper_t {
 
 typedef struct fcgix_dir_conf_t {
     apr_off_t max_request_len;    /**< 0: only LimitRequestBody applies */
+    const char *max_request_len_name; /**< the directive that set it */
     apr_off_t max_request_in_mem; /**< spool RAM before a temp file */
     apr_off_t max_response_header;
     apr_off_t stderr_max_lines;   /**< FcgixStderrMaxLines */
@@ -209,6 +225,33 @@ void fcgix_conf_pre_config(void);
 
 /** The IPC directory of this configuration (FcgixIpcDir or default). */
 const char *fcgix_conf_ipc_dir(apr_pool_t *p);
+
+/** The name of the directive that set the IPC directory (FcgixIpcDir,
+ *  FastCgiIpcDir, FcgidIPCDir ...), for log lines. */
+const char *fcgix_conf_ipc_dir_name(void);
+
+/**
+ * The directive name the admin used for setting @p which of server @p s
+ * (virtual host or main), or its native name when nothing set it: log
+ * lines that name a setting use this, so a mod_fcgid configuration reads
+ * FcgidMaxProcessesPerClass where a native one reads
+ * FcgixMaxProcessesPerClass.
+ */
+const char *fcgix_conf_name(const server_rec *s, fcgix_named_e which);
+
+/** Same for FcgixMaxRequestLen (FcgidMaxRequestLen, MaxRequestLen). */
+const char *fcgix_conf_max_request_len_name(const fcgix_dir_conf_t *dc);
+
+/** Records @p name (with its option, e.g. "FastCgiConfig
+ *  -maxClassProcesses") as the name setting @p which was given by. */
+void fcgix_conf_note_name(cmd_parms *cmd, fcgix_named_e which,
+                          const char *name);
+
+/** Directive handler of the spawn settings (cmd->info: the offset of an
+ *  int in the server config): fcgix_spawn_set_int, remembering the name
+ *  used for the settings of fcgix_named_e. */
+const char *fcgix_conf_set_spawn_int(cmd_parms *cmd, void *dc,
+                                     const char *arg);
 
 /** Resolves an IPC directory relative socket name to an absolute path. */
 const char *fcgix_conf_ipc_path(cmd_parms *cmd, const char *name);

@@ -56,7 +56,7 @@ const char *fcgix_spawn_set_wrapper(cmd_parms *cmd, void *dc,
                                     const char *a3);
 
 #define FCGIX_SPAWN_INT(name, field, help)                                 \
-    AP_INIT_TAKE1(name, fcgix_spawn_set_int,                               \
+    AP_INIT_TAKE1(name, fcgix_conf_set_spawn_int,                          \
                   (void *)APR_OFFSETOF(fcgix_srv_conf_t, field), RSRC_CONF, \
                   help)
 

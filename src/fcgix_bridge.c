@@ -1378,8 +1378,8 @@ static int plan_body(fcgix_req_t *q, body_mode_e *mode, apr_off_t *cl)
     if (*mode == BODY_STREAM && max_len > 0 && *cl > max_len) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       FCGIX_LOGNO(00110) "request body of %" APR_OFF_T_FMT
-                      " bytes exceeds FcgixMaxRequestLen %" APR_OFF_T_FMT,
-                      *cl, max_len);
+                      " bytes exceeds %s %" APR_OFF_T_FMT, *cl,
+                      fcgix_conf_max_request_len_name(q->dc), max_len);
         return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
     return OK;
@@ -1400,7 +1400,8 @@ static int spool_body(fcgix_req_t *q, fcgix_spool_t **sp)
     if (rv == FCGIX_BODY_TOO_LARGE) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       FCGIX_LOGNO(00119) "chunked request body exceeds "
-                      "FcgixMaxRequestLen %" APR_OFF_T_FMT, max_len);
+                      "%s %" APR_OFF_T_FMT,
+                      fcgix_conf_max_request_len_name(q->dc), max_len);
         return HTTP_REQUEST_ENTITY_TOO_LARGE;
     }
     if (where) {

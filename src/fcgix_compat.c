@@ -3,6 +3,8 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+#include <grp.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -151,6 +153,75 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
 }
 
 /*
+ * The id "#n" names, or the one @p name resolves to (a group when @p
+ * group, else a user, whose own group goes to @p ugid when not NULL).
+ * @return 0 when the name is unknown here
+ */
+static int config_id(const char *name, int group, apr_uint32_t *id,
+                     apr_uint32_t *ugid)
+{
+    char *end;
+
+    if (name[0] == '#') {
+        unsigned long v = strtoul(name + 1, &end, 10);
+        if (!apr_isdigit(name[1]) || *end) {
+            return 0;
+        }
+        *id = (apr_uint32_t)v;
+        return 1;
+    }
+    if (group) {
+        struct group *gr = getgrnam(name);
+        if (gr) {
+            *id = (apr_uint32_t)gr->gr_gid;
+        }
+        return gr != NULL;
+    }
+    else {
+        struct passwd *pw = getpwnam(name);
+        if (pw) {
+            *id = (apr_uint32_t)pw->pw_uid;
+            if (ugid) {
+                *ugid = (apr_uint32_t)pw->pw_gid;
+            }
+        }
+        return pw != NULL;
+    }
+}
+
+/*
+ * -user/-group naming root (uid or gid 0) fail while the configuration is
+ * read, so that `apache2 -t` catches them before a restart does. This
+ * holds without FastCgiWrapper too: the switch may come later in the file,
+ * or be turned on one day, and then this line would mean root. Names not
+ * known here are left to the start (FCGIX00189), which also checks the
+ * ids again in case the user database changed meanwhile.
+ */
+static const char *refuse_root(cmd_parms *cmd, const char *path,
+                               const char *user, const char *group)
+{
+    apr_uint32_t uid = 1, gid = 1, ugid = 1;
+    int have_ugid = 0;
+
+    if (user && config_id(user, 0, &uid, &ugid)) {
+        have_ugid = user[0] != '#';
+    }
+    if (group) {
+        config_id(group, 1, &gid, NULL);
+    }
+    else if (have_ugid) {
+        gid = ugid; /* no -group: the user's own group is used */
+    }
+    if (uid != 0 && gid != 0) {
+        return NULL;
+    }
+    return apr_psprintf(cmd->pool, "%s %s: refusing to run an application "
+                        "as root (-user %s, -group %s: %s 0)",
+                        cmd->cmd->name, path, user ? user : "-",
+                        group ? group : "-", uid == 0 ? "uid" : "gid");
+}
+
+/*
  * mod_fastcgi: FastCgiServer <path> [-processes n] [-initial-env n=v]
  *     [-idle-timeout n] [-restart-delay n] [-pass-header name] [-flush]
  *     [-appConnTimeout n] [-listen-queue-depth n] [-init-start-delay n]
@@ -240,6 +311,10 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
             return apr_psprintf(cmd->pool, "%s %s: unknown option %s", name,
                                 argv[0], opt);
         }
+    }
+    if ((err = refuse_root(cmd, argv[0], srv->run_user,
+                           srv->run_group)) != NULL) {
+        return err;
     }
     return fcgix_conf_add_server(cmd, srv);
 }
@@ -463,6 +538,9 @@ const char *fcgix_compat_fastcgi_config(cmd_parms *cmd, void *dc, int argc,
         else if (!strcasecmp(opt, "-maxClassProcesses")) {
             err = whole(cmd, opt, val, 1, FCGIX_SB_PROCS_LIMIT,
                         &sc->max_class_procs);
+            fcgix_conf_note_name(cmd, FCGIX_NAMED_MAX_CLASS_PROCS,
+                                 apr_pstrcat(cmd->pool, cmd->cmd->name, " ",
+                                             opt, NULL));
         }
         else if (!strcasecmp(opt, "-minProcesses")) {
             err = whole(cmd, opt, val, 0, FCGIX_SB_PROCS_LIMIT,

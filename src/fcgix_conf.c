@@ -46,6 +46,36 @@ void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s)
     return sc;
 }
 
+/* Where the value of each fcgix_named_e setting lives, and its native
+ * name. */
+static const struct {
+    apr_size_t offset;
+    const char *native;
+} named[FCGIX_NAMED_SRV] = {
+    { APR_OFFSETOF(fcgix_srv_conf_t, max_class_procs),
+      "FcgixMaxProcessesPerClass" },
+    { APR_OFFSETOF(fcgix_srv_conf_t, spawn_wait), "FcgixSpawnWait" },
+    { APR_OFFSETOF(fcgix_srv_conf_t, max_user_requests),
+      "FcgixMaxRequestsPerUser" }
+};
+
+static int named_value(const fcgix_srv_conf_t *sc, int i)
+{
+    return *(const int *)((const char *)sc + named[i].offset);
+}
+
+/* A name goes where its value goes: the virtual host's when it set one. */
+static void merge_names(fcgix_srv_conf_t *conf, const fcgix_srv_conf_t *base,
+                        const fcgix_srv_conf_t *add)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_NAMED_SRV; i++) {
+        conf->names[i] = named_value(add, i) != FCGIX_UNSET
+                         ? add->names[i] : base->names[i];
+    }
+}
+
 void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
 {
     fcgix_srv_conf_t *base = basev, *add = addv;
@@ -72,6 +102,7 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
                                          base->cmd_options);
     FCGIX_MERGE(max_user_requests);
     FCGIX_MERGE(max_procs);
+    merge_names(conf, base, add);
     conf->initial_env = apr_array_append(p, base->initial_env,
                                          add->initial_env);
     conf->ipc_dir = add->ipc_dir ? add->ipc_dir : base->ipc_dir;
@@ -117,6 +148,9 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
         FCGIX_MERGE(auth[i].authoritative);
     }
     FCGIX_MERGE(max_request_len);
+    conf->max_request_len_name = add->max_request_len != FCGIX_UNSET
+                                 ? add->max_request_len_name
+                                 : base->max_request_len_name;
     FCGIX_MERGE(max_request_in_mem);
     FCGIX_MERGE(max_response_header);
     FCGIX_MERGE(stderr_max_lines);
@@ -438,8 +472,47 @@ static const char *parse_bytes(cmd_parms *cmd, const char *arg,
 const char *fcgix_conf_set_max_request_len(cmd_parms *cmd, void *dcv,
                                            const char *arg)
 {
-    return parse_bytes(cmd, arg,
-                       &((fcgix_dir_conf_t *)dcv)->max_request_len);
+    fcgix_dir_conf_t *dc = dcv;
+
+    dc->max_request_len_name = cmd->cmd->name;
+    return parse_bytes(cmd, arg, &dc->max_request_len);
+}
+
+const char *fcgix_conf_max_request_len_name(const fcgix_dir_conf_t *dc)
+{
+    return dc->max_request_len_name ? dc->max_request_len_name
+                                    : "FcgixMaxRequestLen";
+}
+
+const char *fcgix_conf_name(const server_rec *s, fcgix_named_e which)
+{
+    const fcgix_srv_conf_t *sc =
+        ap_get_module_config(s->module_config, &fcgix_module);
+
+    return sc->names[which] ? sc->names[which] : named[which].native;
+}
+
+void fcgix_conf_note_name(cmd_parms *cmd, fcgix_named_e which,
+                          const char *name)
+{
+    fcgix_srv_conf_t *sc =
+        ap_get_module_config(cmd->server->module_config, &fcgix_module);
+
+    sc->names[which] = name;
+}
+
+const char *fcgix_conf_set_spawn_int(cmd_parms *cmd, void *dc,
+                                     const char *arg)
+{
+    const char *err = fcgix_spawn_set_int(cmd, dc, arg);
+    int i;
+
+    for (i = 0; err == NULL && i < FCGIX_NAMED_SRV; i++) {
+        if (named[i].offset == (apr_size_t)cmd->info) {
+            fcgix_conf_note_name(cmd, (fcgix_named_e)i, cmd->cmd->name);
+        }
+    }
+    return err;
 }
 
 const char *fcgix_conf_set_max_request_in_mem(cmd_parms *cmd, void *dcv,
@@ -574,10 +647,12 @@ const char *fcgix_conf_set_connect_timeout(cmd_parms *cmd, void *dcv,
  * far is kept here; pre_config resets it for every configuration pass.
  */
 static const char *ipc_dir_seen;
+static const char *ipc_dir_name;
 
 void fcgix_conf_pre_config(void)
 {
     ipc_dir_seen = NULL;
+    ipc_dir_name = NULL;
     any_external = 0;
 }
 
@@ -598,7 +673,13 @@ const char *fcgix_conf_set_ipc_dir(cmd_parms *cmd, void *dcv,
                             cmd->cmd->name, arg);
     }
     ipc_dir_seen = sc->ipc_dir;
+    ipc_dir_name = cmd->cmd->name;
     return NULL;
+}
+
+const char *fcgix_conf_ipc_dir_name(void)
+{
+    return ipc_dir_name ? ipc_dir_name : "FcgixIpcDir";
 }
 
 const char *fcgix_conf_ipc_dir(apr_pool_t *p)

@@ -691,16 +691,18 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         if ((rv = ipc_dir_make(dir, ppool)) != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
                          FCGIX_LOGNO(00164) "cannot create the private "
-                         "socket directory %s (FcgixIpcDir): it must be a "
+                         "socket directory %s (%s): it must be a "
                          "directory of its own, not a symbolic link, made "
                          "by mod_fcgix or owned by User, in directories "
-                         "only root may write", dir);
+                         "only root may write", dir,
+                         fcgix_conf_ipc_dir_name());
             return !OK;
         }
         if (strlen(dir) > 90) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FCGIX_LOGNO(00165)
-                         "FcgixIpcDir %s is too long for unix socket "
-                         "names (max 90 characters)", dir);
+                         "%s %s is too long for unix socket "
+                         "names (max 90 characters)",
+                         fcgix_conf_ipc_dir_name(), dir);
             return !OK;
         }
         st->cfg.sb = st->sb;
@@ -1244,8 +1246,9 @@ static int serve(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
     if (user_max && user_inflight(st->sb, c->uid) >= user_max) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00177)
                       "%s: user %u already has %u requests in flight "
-                      "(FcgixMaxRequestsPerUser)", r->filename,
-                      (unsigned)c->uid, user_max);
+                      "(%s)", r->filename, (unsigned)c->uid, user_max,
+                      fcgix_conf_name(r->server,
+                                      FCGIX_NAMED_MAX_USER_REQUESTS));
         return unavailable(r, 1);
     }
     apr_atomic_inc32(&c->inflight);
@@ -1308,9 +1311,11 @@ static int serve_class(request_rec *r, spawn_state_t *st, fcgix_pm_msg_t *mp,
         if (p == NULL) {
             ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00171)
                           "%s: no process free within %d s (%u running, "
-                          "max %u); FcgixSpawnWait, "
-                          "FcgixMaxProcessesPerClass", r->filename, wait,
-                          c->nprocs, c->lim.max_procs);
+                          "max %u); %s, %s", r->filename, wait,
+                          c->nprocs, c->lim.max_procs,
+                          fcgix_conf_name(r->server, FCGIX_NAMED_SPAWN_WAIT),
+                          fcgix_conf_name(r->server,
+                                          FCGIX_NAMED_MAX_CLASS_PROCS));
             return unavailable(r, wait);
         }
 

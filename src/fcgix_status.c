@@ -25,7 +25,8 @@
 #include "fcgix_spawn.h"
 #include "fcgix_status.h"
 
-typedef enum { OUT_HTML, OUT_AUTO, OUT_JSON } out_e;
+/* OUT_SHORT: mod_status's ?auto, "Key: value" lines only. */
+typedef enum { OUT_HTML, OUT_AUTO, OUT_JSON, OUT_SHORT } out_e;
 
 /* A consistent-enough copy: slots change while we read, never move. */
 typedef struct {
@@ -297,6 +298,12 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
                    ps->reuses, ps->failures, ps->mpxs_conns, ms->conns,
                    ms->streams, dis);
     }
+    else if (how == OUT_SHORT) {
+        ap_rprintf(r, "FcgixBackend: %s %s inflight=%u open=%u idle=%u "
+                   "failures=%u disabled=%" APR_INT64_T_FMT "\n",
+                   srv->path, a->spec, ps->busy, ps->open, ps->idle,
+                   ps->failures, dis);
+    }
     else {
         ap_rprintf(r, "%s{\"server\":%s,\"address\":%s,\"inflight\":%u,"
                    "\"open\":%u,\"idle\":%u,\"waiting\":%u,"
@@ -392,6 +399,23 @@ static void externals(request_rec *r, out_e how, apr_time_t now)
     }
 }
 
+/* The external servers' table, shared by the page and mod_status. */
+static void html_externals(request_rec *r, apr_time_t now)
+{
+    ap_rprintf(r, "<h2>External servers</h2>\n<p>Every httpd child has "
+               "pools of its own; the counters are their sums (from the "
+               "scoreboard; per child, here pid %d, when there is no "
+               "process manager).</p>\n<table><tr><th>Server</th>"
+               "<th>Address</th>"
+               "<th>In flight</th><th>Open conns</th><th>Idle conns</th>"
+               "<th>Waiting</th><th>Opened</th>"
+               "<th>Reuses</th><th>Failures</th><th>GET_VALUES</th>"
+               "<th>Multiplexes</th><th>Mpx conns/requests</th>"
+               "<th>State</th></tr>\n", (int)getpid());
+    externals(r, OUT_HTML, now);
+    ap_rputs("</table>\n", r);
+}
+
 /* ------------------------------------------------------------------ */
 /* The page                                                            */
 /* ------------------------------------------------------------------ */
@@ -424,7 +448,8 @@ static int status_handler(request_rec *r)
     apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
     if (how == OUT_JSON) {
         ap_set_content_type(r, "application/json");
-        ap_rprintf(r, "{\"child_pid\":%d,\"time\":%" APR_INT64_T_FMT ",",
+        ap_rprintf(r, "{\"version\":%s,\"child_pid\":%d,\"time\":%"
+                   APR_INT64_T_FMT ",", json_str(r->pool, FCGIX_VERSION),
                    (int)getpid(), secs(sn.now));
         if (sn.sb) {
             json_classes(r, &sn);
@@ -439,7 +464,8 @@ static int status_handler(request_rec *r)
     }
     if (how == OUT_AUTO) {
         ap_set_content_type(r, "text/plain; charset=utf-8");
-        ap_rprintf(r, "ChildPid: %d\n", (int)getpid());
+        ap_rprintf(r, "Version: %s\nChildPid: %d\n", FCGIX_VERSION,
+                   (int)getpid());
         if (sn.sb) {
             text_classes(r, &sn);
         }
@@ -449,7 +475,8 @@ static int status_handler(request_rec *r)
     ap_set_content_type(r, "text/html; charset=utf-8");
     ap_rprintf(r, "<!doctype html>\n<html><head><title>mod_fcgix status"
                "</title><style>%s</style></head><body>\n<h1>mod_fcgix "
-               "status</h1>\n<p>Server: %s. Time: %s.</p>\n", css,
+               "status</h1>\n<p>Module: %s. Server: %s. Time: %s.</p>\n",
+               css, FCGIX_VERSION,
                ap_escape_html(r->pool, ap_get_server_description()),
                ap_ht_time(r->pool, sn.now, "%Y-%m-%d %H:%M:%S %Z", 0));
     if (sn.sb) {
@@ -459,18 +486,8 @@ static int status_handler(request_rec *r)
         ap_rputs("<h2>Spawned applications</h2><p>No process manager "
                  "(no application is spawned by this server).</p>\n", r);
     }
-    ap_rprintf(r, "<h2>External servers</h2>\n<p>Every httpd child has "
-               "pools of its own; the counters are their sums (from the "
-               "scoreboard; per child, here pid %d, when there is no "
-               "process manager).</p>\n<table><tr><th>Server</th>"
-               "<th>Address</th>"
-               "<th>In flight</th><th>Open conns</th><th>Idle conns</th>"
-               "<th>Waiting</th><th>Opened</th>"
-               "<th>Reuses</th><th>Failures</th><th>GET_VALUES</th>"
-               "<th>Multiplexes</th><th>Mpx conns/requests</th>"
-               "<th>State</th></tr>\n", (int)getpid());
-    externals(r, how, sn.now);
-    ap_rputs("</table>\n<h2>Key</h2>\n<p><code>_</code> idle (ready), "
+    html_externals(r, sn.now);
+    ap_rputs("<h2>Key</h2>\n<p><code>_</code> idle (ready), "
              "<code>W</code> working on a request, <code>R</code> "
              "retiring (ends when done), <code>D</code> dead (being "
              "reaped). Age: since start; Idle: since the last "
@@ -478,26 +495,49 @@ static int status_handler(request_rec *r)
     return OK;
 }
 
-/* The mod_fcgix part of mod_status's server-status. */
+/*
+ * The mod_fcgix part of mod_status's server-status: spawned classes when
+ * a process manager runs, and external servers always (a site with only
+ * php-fpm behind FastCgiExternalServer has no scoreboard of classes, and
+ * its addresses are what its admin watches).
+ */
 static int status_hook(request_rec *r, int flags)
 {
     snap_t sn;
+    int have_sb = snapshot(r->pool, &sn);
 
-    if (!snapshot(r->pool, &sn)) {
-        return OK;
-    }
     if (flags & AP_STATUS_SHORT) {
-        ap_rprintf(r, "FcgixProcesses: %u\n", sn.sb->total_procs);
+        if (have_sb) {
+            ap_rprintf(r, "FcgixProcesses: %u\n", sn.sb->total_procs);
+        }
+        externals(r, OUT_SHORT, sn.now);
         return OK;
     }
-    ap_rputs("<hr />\n<h2>mod_fcgix</h2>\n", r);
-    html_classes(r, &sn);
+    ap_rprintf(r, "<hr />\n<h2>mod_fcgix</h2>\n<p>%s</p>\n",
+               FCGIX_VERSION);
+    if (have_sb) {
+        html_classes(r, &sn);
+    }
+    html_externals(r, sn.now);
+    return OK;
+}
+
+/* The version joins httpd's own in the Server header only where
+ * ServerTokens Full asks for components: httpd decides that. */
+static int version_post_config(apr_pool_t *pconf, apr_pool_t *plog,
+                               apr_pool_t *ptemp, server_rec *s)
+{
+    (void)plog;
+    (void)ptemp;
+    (void)s;
+    ap_add_version_component(pconf, FCGIX_VERSION);
     return OK;
 }
 
 void fcgix_status_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    ap_hook_post_config(version_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(status_handler, NULL, NULL, APR_HOOK_MIDDLE);
     APR_OPTIONAL_HOOK(ap, status_hook, status_hook, NULL, NULL,
                       APR_HOOK_MIDDLE);

@@ -78,7 +78,10 @@ like($r->{head}, qr/^Retry-After:\s*\d+\s*$/mi, 'spawn wait: Retry-After');
 ok($r->{secs} >= 0.8 && $r->{secs} < 10,
    sprintf('spawn wait: it waited about FcgixSpawnWait (%.2f s)',
            $r->{secs}));
-log_tag_ok($off, 'pm_no_process', 'spawn wait');
+my @m = log_tag_ok($off, 'pm_no_process', 'spawn wait');
+like(join('', @m), qr/; FcgixSpawnWait, FcgixMaxProcessesPerClass$/m,
+     'spawn wait: the line names the settings as configured (native)')
+    or diag(@m);
 my $b = $busy ? pm_finish($busy, 30) : { status => 0 };
 is($b->{status}, 200, 'spawn wait: the busy request completes')
     or diag(pm_brief($b));

@@ -40,6 +40,29 @@ sub retry_after {
     ($r->{head} // '') =~ /^Retry-After:\s*(\S+)/mi ? $1 : '';
 }
 
+# The applications, written here: .gitignore keeps t/htdocs/pm/*/ (what
+# t/TEST.PL generates) out of the repository, so a fresh checkout has none.
+{
+    my %body = (
+        'exit1.fcgi' => "#!/bin/sh\n"
+            . "echo 'startfail: cannot read /etc/fcgix-test/app.ini' >&2\n"
+            . "exit 1\n",
+        'segv.fcgi' => "#!/bin/sh\nkill -SEGV \$\$\n",
+        'badinterp.fcgi' => "#!/usr/bin/fcgix-no-such-interpreter\n",
+    );
+    my $dir = pm_app_path('startfail');
+    mkdir $dir;
+    chmod 0755, $dir;
+    for my $app (sort keys %body) {
+        my $f = "$dir/$app";
+        unlink $f;
+        open my $fh, '>', $f or die "$f: $!";
+        print $fh $body{$app};
+        close $fh or die "$f: $!";
+        chmod 0755, $f;
+    }
+}
+
 for my $app (sort keys %apps) {
     my $url = "/pm/startfail/$app";
     my $path = pm_app_path('startfail', $app);

@@ -15,6 +15,23 @@ use Time::HiRes ();
 use FcgixTest;
 use FcgixPM;
 
+# The application, written here: .gitignore keeps t/htdocs/pm/*/ out of
+# the repository. A line on its raw stderr as it starts (no FastCGI
+# record), then it becomes the Perl test application.
+{
+    my $dir = pm_app_path('rotate');
+    my $f = "$dir/stderr.fcgi";
+    mkdir $dir;
+    chmod 0755, $dir;
+    unlink $f;
+    open my $fh, '>', $f or die "$f: $!";
+    print $fh "#!/bin/sh\n",
+        'echo "rotate-marker pid $$ started" >&2', "\n",
+        'exec "$(dirname "$0")/../app.pl"', "\n";
+    close $fh or die "$f: $!";
+    chmod 0755, $f;
+}
+
 my $h = eval { pm_own_httpd(name => 'pmrotate', body => '') };
 ok($h, 'own httpd started') or BAIL_OUT("own httpd: $@");
 my $httpd = Apache::Test::vars('httpd');

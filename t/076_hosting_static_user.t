@@ -1,7 +1,7 @@
 # mod_fastcgi's FastCgiServer -user/-group with FastCgiWrapper On: the
 # static application runs through httpd's suexec as that user, started at
 # boot; without FastCgiWrapper the options name nothing and it runs as
-# httpd's User; -user root is refused at startup.  Each case is an httpd
+# httpd's User; -user root is refused by the configuration check.  Each case is an httpd
 # of its own (t/lib/FcgixPM.pm pm_own_httpd) serving a copy of tenant A's
 # Perl FCGI app (t/apps/hosting/app.pl) placed in A's tree, owned by A, as
 # suexec requires.
@@ -111,7 +111,8 @@ sub app_procs {
     }
 }
 
-# -user root: refused at startup, nothing runs.
+# -user root: refused while the configuration is read (so `apache2 -t`
+# says it), nothing runs.
 {
     my $h = eval { pm_own_httpd(name => 'static-user', body => conf(
         'FastCgiWrapper On',
@@ -119,11 +120,11 @@ sub app_procs {
     ok(!$h, 'FastCgiServer -user root with FastCgiWrapper On: httpd '
        . 'refuses to start');
     pm_own_httpd_stop($h) if $h;
-    my $log = Apache::Test::vars('t_logs') . '/static-user/logs/error_log';
-    open my $fh, '<', $log;
-    my $text = $fh ? do { local $/; <$fh> } : '';
-    like($text, qr/FCGIX00188:.*refusing to run an application as root/,
-         '... and says why (FCGIX00188)');
+    my $conf = Apache::Test::vars('t_logs') . '/static-user/conf/httpd.conf';
+    my $httpd = Apache::Test::vars('httpd');
+    my $out = `"$httpd" -t -f "$conf" 2>&1`;
+    ok($? != 0 && $out =~ /FastCgiServer \Q$app\E: refusing to run an application as root/,
+       '... and `apache2 -t` already says why') or diag($out);
     ok(!app_procs(), '... and nothing runs');
 }
 

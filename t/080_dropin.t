@@ -115,16 +115,26 @@ ok(@fenv && !grep({ ($_->{DROPIN_FCGID} // '<unset>') ne 'fcgid initial env'
     ok($r->{status} == 200 && ($len // -1) == 900,
        'FcgidMaxRequestLen 1000 / FcgidMaxRequestInMem 512: a 900-byte '
        . 'body is passed whole') or diag(dropin_brief($r));
+    # The log lines name the directive as this site wrote it.
+    my $off = log_mark();
     $r = dropin_req(port => $fcgid, method => 'POST',
                     path => '/dropin/fcgid/app.fcgi?digest',
                     body => 'x' x 2000);
     is($r->{status}, 413, 'FcgidMaxRequestLen 1000: a 2000-byte body '
        . '(Content-Length) gets 413') or diag(dropin_brief($r));
+    my @m = log_tag_ok($off, 'body_too_large', 'FcgidMaxRequestLen');
+    like(join('', @m), qr/exceeds FcgidMaxRequestLen 1000\b/,
+         'FcgidMaxRequestLen: its 413 line names FcgidMaxRequestLen, not '
+         . 'the native name') or diag(@m);
+    $off = log_mark();
     $r = dropin_req(port => $fcgid, method => 'POST', chunked => 1,
                     path => '/dropin/fcgid/app.fcgi?digest',
                     body => 'x' x 2000);
     is($r->{status}, 413, 'FcgidMaxRequestLen 1000: a 2000-byte chunked '
        . 'body gets 413') or diag(dropin_brief($r));
+    @m = log_tag_ok($off, 'chunked_too_large', 'FcgidMaxRequestLen chunked');
+    like(join('', @m), qr/exceeds FcgidMaxRequestLen 1000\b/,
+         'FcgidMaxRequestLen: the chunked 413 line names it too') or diag(@m);
 }
 
 # FcgidWrapper /usr/bin/php-cgi .php

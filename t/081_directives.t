@@ -422,18 +422,36 @@ my @bad = (
     [qq{FcgixPassHeader Authorization Proxy},
      qr/FcgixPassHeader: the header 'Proxy'.*httpoxy/],
     [qq{FcgidPassHeader Proxy}, qr/FcgidPassHeader: the header 'Proxy'/],
+    # an application as root: refused by `apache2 -t` already, with or
+    # without FastCgiWrapper (it may be switched on later), by name or id
+    [qq{FastCgiServer "$app{srv1}" -user root -group root},
+     qr/FastCgiServer \Q$app{srv1}\E: refusing to run an application as root/],
+    [qq{FastCgiWrapper On\nFastCgiServer "$app{srv1}" -user root},
+     qr/FastCgiServer .*as root \(-user root, -group -: uid 0\)/],
+    [qq{FastCgiServer "$app{srv1}" -user nobody -group root},
+     qr/FastCgiServer .*as root \(-user nobody, -group root: gid 0\)/],
+    [qq{FastCgiServer "$app{srv1}" -group "#0"},
+     qr/FastCgiServer .*as root .*gid 0/],
+    [qq{AppClass "$app{srv1}" -user "#0" -group nogroup},
+     qr/AppClass .*as root \(-user #0, -group nogroup: uid 0\)/],
 );
 for my $b (@bad) {
     my ($line, $re) = @$b;
     my $f = item_conf("# a bad line\n$line\n");
     my ($rc, $sig, $out) = syntax($f);
     my $lineno = () = base_conf() =~ /\n/g;
-    $lineno += 2;
+    $lineno += 2 + (() = $line =~ /\n/g);
     ok($rc != 0 && !$sig
        && $out =~ /Syntax error on line $lineno of \Q$f\E/
        && $out =~ $re,
        "refused with a clear error: $line")
         or diag("exit $rc" . ($sig ? " signal $sig" : '') . ":\n$out");
 }
+
+# ... while an identity that is not root passes
+syntax_ok(item_conf(qq{FastCgiWrapper On\n}
+                    . qq{FastCgiServer "$app{srv1}" -user nobody }
+                    . qq{-group nogroup\n}),
+          'FastCgiServer -user nobody -group nogroup: Syntax OK');
 
 done_testing();

@@ -172,7 +172,7 @@ SKIP: {
 # ---------------------------------------------------------------------
 # ?auto, HTML, server-status under load
 SKIP: {
-    skip 'no consistent moment under load', 13 unless $seen{done};
+    skip 'no consistent moment under load', 15 unless $seen{done};
     my $j = $seen{json};
     my @ps = @{ $seen{ps} };
     my $same = same_set(\@ps, $seen{ps_after});
@@ -214,6 +214,14 @@ SKIP: {
     my ($n) = $seen{ss_auto}{body} =~ /^FcgixProcesses: (\d+)$/m;
     ok(defined $n && $n >= 4, 'server-status?auto: FcgixProcesses: N '
        . '(N >= 4)') or diag($seen{ss_auto}{body});
+    # external servers too, not only spawned classes
+    like($ss->{body}, qr{<h2>mod_fcgix</h2>.*<h2>External servers</h2>.*<tr><td>[^<]*/ext/c\.fcgi</td><td>unix:[^<]*</td>(?:<td>\d+</td>){7}.*?<td>(?:ok|disabled \d+ s)</td></tr>}s,
+         'server-status: the external servers, each address with in '
+         . 'flight, open, idle, ..., failures and its state')
+        or diag($ss->{body});
+    like($seen{ss_auto}{body}, qr{^FcgixBackend: \S+/ext/c\.fcgi unix:\S+ inflight=\d+ open=\d+ idle=\d+ failures=\d+ disabled=\d+$}m,
+         'server-status?auto: FcgixBackend: lines for the external servers')
+        or diag($seen{ss_auto}{body});
 }
 
 # ---------------------------------------------------------------------

@@ -68,6 +68,37 @@ sub get {
 }
 
 # ---------------------------------------------------------------------
+# No example (nor the README) puts a wrapper where the web serves it: a
+# client could download it, or replace it through an upload directory.
+
+{
+    my @files = ((map { catfile($examples, $_) } sort grep { /\.conf$/ }
+                  do { opendir my $d, $examples or die "$examples: $!";
+                       readdir $d }),
+                 catfile($top, 'README'));
+    my @bad;
+    for my $f (@files) {
+        open my $fh, '<', $f or die "$f: $!";
+        my (@roots, @wrappers);
+        while (my $l = <$fh>) {
+            push @roots, $1
+                if $l =~ /^\s*DocumentRoot\s+"?([^"\s]+)/i;
+            push @wrappers, $1
+                if $l =~ /^\s*(?:Fcgid|Fcgix|FCGI)Wrapper\s+"?(\/[^"\s]+)/i;
+        }
+        for my $w (@wrappers) {
+            for my $d (@roots) {
+                (my $dd = $d) =~ s{/+$}{};
+                push @bad, "$f: $w is below DocumentRoot $d"
+                    if index($w, "$dd/") == 0;
+            }
+        }
+    }
+    ok(!@bad, 'examples and README: no wrapper below a DocumentRoot')
+        or diag(join "\n", @bad);
+}
+
+# ---------------------------------------------------------------------
 # fastcgi-server.conf: FastCgiServer -processes 4 -initial-env, status page
 
 {
@@ -215,8 +246,8 @@ SKIP: {
                   '<VirtualHost *:80>' => '<VirtualHost *>',
                   'SuexecUserGroup alice alice' =>
                       "SuexecUserGroup $tuser $tuser",
-                  '/var/www/alice/php-wrapper' => "$root/a/bin/php.fcgi",
-                  '/var/www/alice' => "$root/a/htdocs");
+                  '/var/www/alice/bin/php-wrapper' => "$root/a/bin/php.fcgi",
+                  '/var/www/alice/htdocs' => "$root/a/htdocs");
     if (my $h = started_ok('php-cgi-shared-hosting.conf', $body)) {
         # (the only virtual host: every request lands in it)
         my $r = get($h, '/app.php');

@@ -152,7 +152,10 @@ for my $case (['/ext/c.fcgi', 'chunked'],
     $r = http(method => 'POST', path => '/limit/c.fcgi?digest', body => $big);
     is($r->{status}, 413, 'FcgixMaxRequestLen 1000: 2000 bytes (Content-Length) -> 413')
         or diag(brief($r));
-    log_tag_ok($off, 'body_too_large', '413 Content-Length');
+    my @m = log_tag_ok($off, 'body_too_large', '413 Content-Length');
+    like(join('', @m), qr/exceeds FcgixMaxRequestLen 1000\b/,
+         '413 Content-Length: the line names FcgixMaxRequestLen, as '
+         . 'configured') or diag(@m);
     healthy_ok('413 Content-Length');
 
     $off = log_mark();
@@ -160,7 +163,9 @@ for my $case (['/ext/c.fcgi', 'chunked'],
               chunks => [('z' x 500) x 4]);
     is($r->{status}, 413, 'FcgixMaxRequestLen 1000: 2000 bytes (chunked) -> 413')
         or diag(brief($r));
-    log_tag_ok($off, 'chunked_too_large', '413 chunked');
+    @m = log_tag_ok($off, 'chunked_too_large', '413 chunked');
+    like(join('', @m), qr/exceeds FcgixMaxRequestLen 1000\b/,
+         '413 chunked: the line names FcgixMaxRequestLen') or diag(@m);
     healthy_ok('413 chunked');
 }
 

@@ -116,6 +116,7 @@ $LOG{abort_spent_mpx} = '00305';  # warn: the same on a shared connection
 our %LOG_OWN = (
     'many-backends' => ['00190'],  # t/053: more addresses than slots
     'static-user'   => ['00189'],  # t/076: FastCgiServer -user unknown
+    'log-names'     => ['00171'],  # t/087: no process free in time
 );
 
 # A server that closes early (413, crashes) must not kill the test with
