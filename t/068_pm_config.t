@@ -6,7 +6,9 @@
 #  * a virtual host removed (graceful): its processes end, the others'
 #    stay;
 #  * mod_fcgix removed from the configuration (graceful): every
-#    application and the process manager end, httpd goes on serving.
+#    application and the process manager end, httpd goes on serving;
+#  * the status page names classes' virtual hosts and users, and drops
+#    the classes of a removed host.
 # One host uses mod_fastcgi's handler name, another mod_fcgid's.
 use strict;
 use warnings;
@@ -44,14 +46,20 @@ Listen 127.0.0.1:$ports[$i]
 EOV
 }
 
+my $status = <<'EOS';
+<Location /fcgix-status>
+    SetHandler fcgix-status
+</Location>
+EOS
 my $h = eval { pm_own_httpd(name => 'pmconfig',
-                            body => vhost(1, 'fastcgi-script')
+                            body => $status . vhost(1, 'fastcgi-script')
                                     . vhost(2, 'fcgid-script')) };
 ok($h, 'own httpd started') or BAIL_OUT("own httpd: $@");
 my $httpd = Apache::Test::vars('httpd');
 
 sub conf_write {
     my ($body, $without_fcgix) = @_;
+    $body = $status . $body unless $without_fcgix;
     my $c = pm_own_httpd_conf(root => $h->{root}, port => $h->{port},
                               body => $body);
     if ($without_fcgix) {
@@ -107,11 +115,26 @@ ok($p0 && $p0 != $pid{1} && $p0 != $pid{2},
 is_deeply([ours()], [sort { $a <=> $b } $p0, $pid{1}, $pid{2}],
           'add: three processes in all, none duplicated');
 
+# The classes' virtual hosts and users, by name
+sub classes {
+    my $r = pm_get(port => $h->{port}, path => '/fcgix-status?json');
+    return [ $r->{body} =~ /"path":"[^"]*app\.pl","user":"([^"]*)",
+                           "uid":\d+,"gid":\d+,"vhost":"([^"]*)"/xg ];
+}
+my %vh = @{ classes() }[map { $_ * 2 + 1, $_ * 2 } 0 .. 2];
+is_deeply([sort keys %vh], ["host0.test:0", "host1.test:0", "host2.test:0"],
+          'status page: the classes name their virtual hosts')
+    or diag(explain(classes()));
+is_deeply([sort values %vh], [(Apache::Test::vars('user')) x 3],
+          'status page: ... and their user');
+
 # A virtual host removed
 conf_write(vhost(0, 'fastcgi-script') . vhost(2, 'fcgid-script'));
 graceful('remove');
 ok(pm_wait_until(20, sub { !pm_proc_info($pid{1}) }),
    "remove: host 1's process ($pid{1}) ended");
+ok(pm_wait_until(10, sub { !grep { /host1/ } @{ classes() } }),
+   'remove: the status page no longer lists its class');
 ok(pm_proc_info($pid{2}) && pm_proc_info($p0),
    'remove: the other hosts\' processes stay');
 is(pid_on(2) // 0, $pid{2}, 'remove: host 2 is still served by it');
