@@ -450,10 +450,11 @@ static void register_backends(server_rec *s, spawn_state_t *st,
 
 /* A FastCgiServer program: an executable file, and who runs it. */
 static int static_check(server_rec *s, const fcgix_srv_conf_t *vc,
-                        fcgix_server_t *srv)
+                        fcgix_server_t *srv, spawn_state_t *st)
 {
     struct stat sb;
 
+    (void)st;
     if (stat(srv->path, &sb) < 0 || !S_ISREG(sb.st_mode)
         || !(sb.st_mode & 0111)) {
         ap_log_error(APLOG_MARK, APLOG_ERR, APR_FROM_OS_ERROR(errno), s,
@@ -466,10 +467,11 @@ static int static_check(server_rec *s, const fcgix_srv_conf_t *vc,
     return static_identity(s, vc, srv);
 }
 
-/* FastCgiServer applications start at boot, and again after a restart
- * (the PM keeps the ones it has). The PM may still be binding its
- * socket. */
-static void register_statics(server_rec *s, spawn_state_t *st)
+typedef int static_fn(server_rec *s, const fcgix_srv_conf_t *vc,
+                      fcgix_server_t *srv, spawn_state_t *st);
+
+/* Calls @p fn for every FastCgiServer definition, until one fails. */
+static int each_static(server_rec *s, spawn_state_t *st, static_fn *fn)
 {
     server_rec *vs;
 
@@ -480,13 +482,27 @@ static void register_statics(server_rec *s, spawn_state_t *st)
         for (i = 0; i < vc->servers->nelts; i++) {
             fcgix_server_t *srv = APR_ARRAY_IDX(vc->servers, i,
                                                 fcgix_server_t *);
-            fcgix_pm_msg_t m;
-            if (srv->managed) {
-                static_msg(srv, st, &m);
-                send_patiently(st, &m);
+            if (srv->managed && fn(s, vc, srv, st) != OK) {
+                return !OK;
             }
         }
     }
+    return OK;
+}
+
+/* FastCgiServer applications start at boot, and again after a restart
+ * (the PM keeps the ones it has). The PM may still be binding its
+ * socket. */
+static int register_static(server_rec *s, const fcgix_srv_conf_t *vc,
+                           fcgix_server_t *srv, spawn_state_t *st)
+{
+    fcgix_pm_msg_t m;
+
+    (void)s;
+    (void)vc;
+    static_msg(srv, st, &m);
+    send_patiently(st, &m);
+    return OK;
 }
 
 /* Whether directory @p fd has no entry but . and .. */
@@ -760,17 +776,8 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     sc->spawn = st;
     st->server = s;
     register_backends(s, st, pconf);
-    for (vs = s; vs; vs = vs->next) {
-        fcgix_srv_conf_t *vc =
-            ap_get_module_config(vs->module_config, &fcgix_module);
-        int i;
-        for (i = 0; i < vc->servers->nelts; i++) {
-            fcgix_server_t *srv = APR_ARRAY_IDX(vc->servers, i,
-                                                fcgix_server_t *);
-            if (srv->managed && static_check(s, vc, srv) != OK) {
-                return !OK;
-            }
-        }
+    if (each_static(s, st, static_check) != OK) {
+        return !OK;
     }
     tell_config(st);
     apr_pool_cleanup_register(pconf, st, config_detach,
@@ -783,7 +790,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void tell_config(spawn_state_t *st)
 {
     send_vhosts(st->server, st);
-    register_statics(st->server, st);
+    each_static(st->server, st, register_static);
     config_msg(st, FCGIX_PM_MSG_CONFIG);
 }
 
