@@ -11,8 +11,12 @@
  *
  * Layer L2, the boundary where errors are logged (once) and mapped:
  * 503 unreachable or overloaded, 504 timeout, 502 bad reply, 413 body over
- * the limit. Buckets and brigades appear here and in fcgix_body.c only.
- * Called by the content handler (fcgix_handler.c) in a request thread.
+ * the limit. The work is cut along its seams into fcgix_chan.c (the
+ * connection), fcgix_send.c, fcgix_reply.c, fcgix_loop.c and fcgix_fail.c,
+ * which share a fcgix_req_t (fcgix_req.h); fcgix_bridge.c holds the
+ * roles. Buckets and brigades appear in those files and in fcgix_body.c
+ * only. Called by the content handler (fcgix_handler.c), the authorizer
+ * hooks (fcgix_authz.c) and fcgix_spawn.c, in a request thread.
  */
 #ifndef FCGIX_BRIDGE_H
 #define FCGIX_BRIDGE_H
@@ -21,18 +25,6 @@
 #include "httpd.h"
 
 #include "fcgix_conf.h"
-
-/** Request states of the bridge, in order. */
-typedef enum {
-    FCGIX_REQ_CONNECT = 0, /**< choosing an address, connecting */
-    FCGIX_REQ_SEND,        /**< sending params and body */
-    FCGIX_REQ_HEADERS,     /**< collecting the CGI header block */
-    FCGIX_REQ_BODY,        /**< streaming the body to the client */
-    FCGIX_REQ_DISCARD,     /**< reading to END_REQUEST, dropping output */
-    FCGIX_REQ_DONE         /**< END_REQUEST seen or failed */
-} fcgix_req_state_e;
-
-const char *fcgix_bridge_state_str(fcgix_req_state_e st);
 
 /** Largest authorizer body kept (it may go to the client on denial). */
 #define FCGIX_AUTH_BODY_MAX (1024 * 1024)

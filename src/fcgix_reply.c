@@ -1,0 +1,372 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include "apr_strings.h"
+
+#include "httpd.h"
+#include "http_log.h"
+#include "http_protocol.h"
+#include "util_filter.h"
+
+#include "fcgix.h"
+#include "fcgix_reply.h"
+#include "fcgix_req.h"
+#include "fcgix_response.h"
+
+/* ------------------------------------------------------------------ */
+/* Application stderr                                                  */
+/* ------------------------------------------------------------------ */
+
+static void stderr_line(fcgix_req_t *q)
+{
+    apr_size_t n = q->errlen;
+
+    while (n > 0 && (q->errline[n - 1] == '\r' || q->errline[n - 1] == '\n'))
+    {
+        n--;
+    }
+    if (n > 0 && q->err_lines < q->err_max_lines
+        && q->err_bytes + (apr_off_t)n <= q->err_max_bytes) {
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                      FCGIX_LOGNO(00101) SRV_FMT "stderr: %.*s",
+                      SRV_ARGS(q), (int)n, q->errline);
+        q->err_lines++;
+        q->err_bytes += n;
+    }
+    else if (n > 0) {
+        /* An application must not be able to flood the error log. */
+        q->err_drop_lines++;
+        q->err_drop_bytes += n;
+    }
+    q->errlen = 0;
+}
+
+/* Once per request: how much stderr the limits kept out of the log. */
+void fcgix_reply_log_stderr(fcgix_req_t *q)
+{
+    if (q->errlen) {
+        stderr_line(q);
+    }
+    if (q->err_drop_lines == 0) {
+        return;
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                  FCGIX_LOGNO(00301) SRV_FMT "stderr: %" APR_OFF_T_FMT
+                  " more lines (%" APR_OFF_T_FMT " bytes) not logged; "
+                  "%" APR_OFF_T_FMT " lines (%" APR_OFF_T_FMT " bytes) "
+                  "were (FcgixStderrMaxLines %" APR_OFF_T_FMT
+                  ", FcgixStderrMaxBytes %" APR_OFF_T_FMT ")",
+                  SRV_ARGS(q), q->err_drop_lines, q->err_drop_bytes,
+                  q->err_lines, q->err_bytes, q->err_max_lines,
+                  q->err_max_bytes);
+    q->err_drop_lines = q->err_drop_bytes = 0;
+}
+
+static void stderr_feed(fcgix_req_t *q, const char *data, apr_size_t len)
+{
+    while (len > 0) {
+        const char *nl = memchr(data, '\n', len);
+        apr_size_t take = nl ? (apr_size_t)(nl - data) + 1 : len;
+        apr_size_t room = ERRLINE_MAX - q->errlen;
+
+        if (take > room) {
+            take = room;
+        }
+        memcpy(q->errline + q->errlen, data, take);
+        q->errlen += take;
+        data += take;
+        len -= take;
+        /* A line longer than the buffer is logged in pieces. */
+        if (q->errlen == ERRLINE_MAX || q->errline[q->errlen - 1] == '\n') {
+            stderr_line(q);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Output to the client                                                */
+/* ------------------------------------------------------------------ */
+
+static apr_status_t out_data(fcgix_req_t *q, const char *data,
+                             apr_size_t len)
+{
+    if (q->auth && len) {
+        apr_off_t have = 0;
+        apr_brigade_length(q->auth->body, 0, &have);
+        if (have + (apr_off_t)len > FCGIX_AUTH_BODY_MAX) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                          FCGIX_LOGNO(00127) SRV_FMT
+                          "authorizer body exceeds %d bytes",
+                          SRV_ARGS(q), FCGIX_AUTH_BODY_MAX);
+            q->fail = HTTP_BAD_GATEWAY;
+            fcgix_req_set_state(q, FCGIX_REQ_DONE);
+            return FCGIX_FAILED;
+        }
+        return apr_brigade_write(q->auth->body, NULL, NULL, data, len);
+    }
+    if (len == 0 || q->client_gone || q->r->header_only) {
+        return APR_SUCCESS;
+    }
+    APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_transient_create(
+                                       data, len, q->c->bucket_alloc));
+    return APR_SUCCESS;
+}
+
+/* Passes what is queued; transient buckets point into rbuf, so this runs
+ * before rbuf is read into again. */
+void fcgix_reply_pass(fcgix_req_t *q, int flush)
+{
+    apr_status_t rv;
+
+    if (q->auth || q->client_gone
+        || (APR_BRIGADE_EMPTY(q->ob) && !flush)) {
+        return;
+    }
+    if (flush) {
+        APR_BRIGADE_INSERT_TAIL(q->ob,
+                                apr_bucket_flush_create(q->c->bucket_alloc));
+    }
+    rv = ap_pass_brigade(q->r->output_filters, q->ob);
+    apr_brigade_cleanup(q->ob);
+    q->out_started = 1;
+    q->unflushed = !flush;
+    if (rv != APR_SUCCESS) {
+        q->client_gone = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, q->r,
+                      FCGIX_LOGNO(00116) SRV_FMT
+                      "client went away while the response was sent",
+                      SRV_ARGS(q));
+    }
+}
+
+/* Queues an error bucket so that the client sees a broken response (no
+ * last chunk, connection closed) rather than a short one that looks
+ * complete. */
+void fcgix_reply_abort(fcgix_req_t *q, int status)
+{
+    conn_rec *c = q->c;
+
+    if (q->client_gone) {
+        return;
+    }
+    apr_brigade_cleanup(q->ob);
+    APR_BRIGADE_INSERT_TAIL(q->ob, ap_bucket_error_create(
+                                       status, NULL, q->r->pool,
+                                       c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_eos_create(c->bucket_alloc));
+    ap_pass_brigade(q->r->output_filters, q->ob);
+    apr_brigade_cleanup(q->ob);
+    c->keepalive = AP_CONN_CLOSE;
+    q->r->no_cache = 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading the application                                             */
+/* ------------------------------------------------------------------ */
+
+static apr_status_t fail_502(fcgix_req_t *q)
+{
+    q->fail = HTTP_BAD_GATEWAY;
+    fcgix_req_set_state(q, FCGIX_REQ_DONE);
+    return FCGIX_FAILED;
+}
+
+static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
+{
+    apr_table_t *fields = apr_table_make(q->r->pool, 16);
+    const char *err;
+
+    if (q->srv->nph && body_off > 9 && !strncmp(q->hbuf, "HTTP/", 5)) {
+        /* -nph: the status line becomes a Status field; httpd still
+         * writes the real one (and its own Date/Server). */
+        char *sp = memchr(q->hbuf, ' ', body_off);
+        char *nl = memchr(q->hbuf, '\n', body_off);
+        if (sp && nl && sp < nl) {
+            apr_size_t skip = (apr_size_t)(nl - q->hbuf) + 1;
+            char *line = apr_pstrmemdup(q->r->pool, sp + 1,
+                                        (apr_size_t)(nl - sp - 1));
+            apr_size_t ll = strlen(line);
+            if (ll && line[ll - 1] == '\r') {
+                line[ll - 1] = '\0';
+            }
+            apr_table_setn(fields, "Status", line);
+            err = fcgix_response_parse(q->r->pool, q->hbuf + skip,
+                                       body_off - skip, fields);
+        }
+        else {
+            err = "malformed -nph status line";
+        }
+    }
+    else {
+        err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, fields);
+    }
+    if (err == NULL && q->auth) {
+        const char *st = apr_table_get(fields, "Status");
+        q->auth->headers = fields;
+        if (st == NULL) {
+            /* CGI would read a missing Status as 200, but a grant must
+             * be said: a reply of only "Location:" (a login page, say)
+             * or one cut short by a broken script must not open the
+             * door. */
+            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                          FCGIX_LOGNO(00302) SRV_FMT "authorizer reply "
+                          "has no Status: access denied (403); a grant "
+                          "needs an explicit \"Status: 200\"",
+                          SRV_ARGS(q));
+            q->auth->status = HTTP_FORBIDDEN;
+        }
+        else {
+            q->auth->status = fcgix_response_status(st);
+            if (q->auth->status == 0) {
+                err = apr_psprintf(q->r->pool, "invalid Status '%.40s'",
+                                   st);
+            }
+            else if (q->auth->status < 200 || q->auth->status > 599) {
+                err = apr_psprintf(q->r->pool, "final Status %d is not "
+                                   "200 to 599", q->auth->status);
+            }
+        }
+    }
+    else if (err == NULL) {
+        err = fcgix_response_apply(q->r, fields, &q->action, &q->location,
+                                   &q->cond_status);
+    }
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      FCGIX_LOGNO(00108) SRV_FMT
+                      "malformed response header: %s", SRV_ARGS(q), err);
+        return fail_502(q);
+    }
+    if (q->action == FCGIX_RESP_SEND) {
+        fcgix_req_set_state(q, FCGIX_REQ_BODY);
+        return out_data(q, q->hbuf + body_off, q->hlen - body_off);
+    }
+    fcgix_req_set_state(q, FCGIX_REQ_DISCARD);
+    return APR_SUCCESS;
+}
+
+static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
+                              apr_size_t len)
+{
+    apr_size_t take, body_off;
+
+    switch (q->state) {
+    case FCGIX_REQ_HEADERS:
+        take = q->hmax - q->hlen;
+        if (take > len) {
+            take = len;
+        }
+        memcpy(q->hbuf + q->hlen, data, take);
+        q->hlen += take;
+        body_off = fcgix_response_header_end(q->hbuf, q->hlen, &q->hscan);
+        if (body_off == 0) {
+            if (q->hlen == q->hmax) {
+                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                              FCGIX_LOGNO(00109) SRV_FMT
+                              "response header block exceeds %"
+                              APR_SIZE_T_FMT " bytes "
+                              "(FcgixMaxResponseHeaderLen)",
+                              SRV_ARGS(q), q->hmax);
+                return fail_502(q);
+            }
+            return APR_SUCCESS;
+        }
+        if (headers_complete(q, body_off) != APR_SUCCESS) {
+            return FCGIX_FAILED;
+        }
+        if (q->state == FCGIX_REQ_BODY) {
+            return out_data(q, data + take, len - take);
+        }
+        return APR_SUCCESS;
+    case FCGIX_REQ_BODY:
+        return out_data(q, data, len);
+    default:
+        return APR_SUCCESS;
+    }
+}
+
+apr_status_t fcgix_reply_event(fcgix_req_t *q, const fcgix_event_t *ev)
+{
+    if (ev->kind == FCGIX_EV_MGMT && ev->type == FCGIX_GET_VALUES_RESULT
+        && q->pl) {
+        fcgix_pool_stats_t st;
+        fcgix_pool_caps_answer(q->pl, ev->data, ev->len);
+        fcgix_pool_stats(q->pl, &st);
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, FCGIX_LOGNO(00138)
+                      SRV_FMT "FCGI_GET_VALUES_RESULT: MPXS_CONNS=%d "
+                      "MAX_CONNS=%d MAX_REQS=%d", SRV_ARGS(q), st.mpxs_conns,
+                      st.max_conns, st.max_reqs);
+        return APR_SUCCESS;
+    }
+    if (ev->kind == FCGIX_EV_MGMT || ev->kind == FCGIX_EV_UNKNOWN_TYPE) {
+        /* Other management replies carry nothing we need here. */
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE2, 0, q->r, SRV_FMT
+                      "ignoring %s record", SRV_ARGS(q),
+                      fcgix_proto_type_str(ev->type));
+        return APR_SUCCESS;
+    }
+    if (ev->request_id != q->rid) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      FCGIX_LOGNO(00105) SRV_FMT
+                      "protocol error: %s record for request id %u, "
+                      "expected %u", SRV_ARGS(q),
+                      fcgix_proto_type_str(ev->type), ev->request_id,
+                      q->rid);
+        return fail_502(q);
+    }
+    if (ev->kind == FCGIX_EV_END_REQUEST) {
+        q->ended = 1;
+        q->end = ev->end;
+        return APR_SUCCESS;
+    }
+    if (ev->kind != FCGIX_EV_STREAM) {
+        return APR_SUCCESS;
+    }
+    if (ev->type == FCGIX_STDERR) {
+        stderr_feed(q, (const char *)ev->data, ev->len);
+        return APR_SUCCESS;
+    }
+    return on_stdout(q, (const char *)ev->data, ev->len);
+}
+
+/* One non-blocking read and everything it yields. */
+apr_status_t fcgix_reply_pump(fcgix_req_t *q)
+{
+    apr_size_t len = RBUF_SIZE, off = 0;
+    apr_status_t rv;
+
+    rv = apr_socket_recv(q->sock, q->rbuf, &len);
+    if (len == 0) {
+        return rv == APR_SUCCESS ? APR_EOF : rv;
+    }
+    q->rx_bytes += len;
+    while (off < len && !q->ended) {
+        fcgix_event_t ev;
+        size_t used = 0;
+        int rc = fcgix_reader_feed(&q->rd, (const uint8_t *)q->rbuf + off,
+                                   len - off, &used, &ev);
+        off += used;
+        if (rc == FCGIX_AGAIN) {
+            break;
+        }
+        if (rc != FCGIX_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                          FCGIX_LOGNO(00125) SRV_FMT
+                          "protocol error in reply: %s", SRV_ARGS(q),
+                          q->rd.error ? q->rd.error : "bad record");
+            return fail_502(q);
+        }
+        if ((rv = fcgix_reply_event(q, &ev)) != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if (off < len) {
+        /* Whatever follows END_REQUEST was never asked for: the
+         * connection cannot be trusted for another request. */
+        q->leftover = 1;
+    }
+    fcgix_reply_pass(q, q->srv->flush);
+    return APR_SUCCESS;
+}

@@ -1,0 +1,30 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+#include "httpd.h"
+#include "http_log.h"
+
+#include "fcgix.h"
+#include "fcgix_req.h"
+
+static const char *const state_names[] = {
+    "CONNECT", "SEND", "HEADERS", "BODY", "DISCARD", "DONE"
+};
+
+const char *fcgix_req_state_str(fcgix_req_state_e st)
+{
+    if ((unsigned)st < sizeof(state_names) / sizeof(state_names[0])) {
+        return state_names[st];
+    }
+    return "INVALID";
+}
+
+void fcgix_req_set_state(fcgix_req_t *q, fcgix_req_state_e st)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE3, 0, q->r, SRV_FMT "%s -> %s",
+                  SRV_ARGS(q), fcgix_req_state_str(q->state),
+                  fcgix_req_state_str(st));
+    q->state = st;
+}
