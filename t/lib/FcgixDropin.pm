@@ -24,9 +24,6 @@ use warnings;
 
 use Apache::Test ();
 use File::Spec::Functions qw(catfile);
-use IO::Select ();
-use IO::Socket::INET ();
-use Time::HiRes ();
 
 use FcgixTest ();
 
@@ -70,18 +67,10 @@ sub dropin_req { FcgixTest::http(_args(@_)) }
 
 sub dropin_parallel {
     my %a = @_;
-    my $t0 = Time::HiRes::time();
-    my @res;
-    FcgixTest::parallel_raw(
-        reqs => [ map { [$_->[0], FcgixTest::http_request_text(
-                            _args(port => $_->[0], path => $_->[1]))] }
+    FcgixTest::http_parallel(
+        reqs => [ map { +{ _args(port => $_->[0], path => $_->[1]) } }
                   @{ $a{reqs} } ],
-        timeout => $a{timeout}, tick => $a{tick},
-        done => sub {
-            my ($i, $raw, $err) = @_;
-            $res[$i] = FcgixTest::http_result_of($raw, $t0, $err);
-        });
-    @res;
+        timeout => $a{timeout}, tick => $a{tick});
 }
 
 sub dropin_brief { FcgixTest::brief(@_) }

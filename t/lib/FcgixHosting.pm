@@ -17,10 +17,7 @@ use warnings;
 
 use Apache::Test ();
 use File::Spec::Functions qw(catfile);
-use IO::Select ();
-use IO::Socket::INET ();
 use Test::More;
-use Time::HiRes ();
 use FcgixTest;
 
 use Exporter 'import';

@@ -28,9 +28,7 @@ use warnings;
 use Apache::Test ();
 use File::Path ();
 use File::Spec::Functions qw(catfile);
-use IO::Select ();
 use IO::Socket::INET ();
-use Time::HiRes ();
 
 use FcgixTest ();
 
@@ -79,18 +77,10 @@ sub pm_finish {
 sub pm_parallel {
     my %a = @_;
     my $port = $a{port} || Apache::Test::vars('port');
-    my $t0 = Time::HiRes::time();
-    my @res;
-    FcgixTest::parallel_raw(
-        reqs => [ map { [$port, FcgixTest::http_request_text(
-                            _args(port => $port, path => $_))] }
+    FcgixTest::http_parallel(
+        reqs => [ map { +{ _args(port => $port, path => $_) } }
                   @{ $a{paths} } ],
-        timeout => $a{timeout}, tick => $a{tick},
-        done => sub {
-            my ($i, $raw, $err) = @_;
-            $res[$i] = FcgixTest::http_result_of($raw, $t0, $err);
-        });
-    @res;
+        timeout => $a{timeout}, tick => $a{tick});
 }
 
 sub pm_brief { FcgixTest::brief(@_) }

@@ -33,7 +33,7 @@ use Time::HiRes ();
 
 use Exporter 'import';
 our @EXPORT_OK = qw(brief http_start http_finish http_result_of
-                    http_request_text);
+                    http_request_text http_parallel);
 our @EXPORT = qw(http env_of digest_of pattern_md5 log_mark log_tag_ok
                  log_new_lines healthy_ok backend_started backend_tests
                  static_content chunked_post_pieces big_body header headers
@@ -330,6 +330,26 @@ sub http_result_of {
     $res->{error} = $err if defined $err;
     _parse_eof($st);
     return _result_end($res, $t0);
+}
+
+# http_parallel(reqs => [{http() options}, ...], timeout => S,
+#               tick => sub {...})
+# Every request at once (parallel_raw: a connection each, read to EOF);
+# their results, in order.
+sub http_parallel {
+    my %a = @_;
+    my @reqs = @{ $a{reqs} };
+    my $t0 = Time::HiRes::time();
+    my @res;
+    parallel_raw(
+        reqs => [ map { [$_->{port} || vars('port'), http_request_text(%$_)] }
+                  @reqs ],
+        timeout => $a{timeout}, tick => $a{tick},
+        done => sub {
+            my ($i, $raw, $err) = @_;
+            $res[$i] = http_result_of($raw, $t0, $err, $reqs[$i]{method});
+        });
+    @res;
 }
 
 # One line about a result for diag(): status, error, time, headers, the
