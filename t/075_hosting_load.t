@@ -89,7 +89,7 @@ for my $i (1 .. CLIENTS) {
             my $r = hget('hosting_a', $path, timeout => 30);
             my $e = env_of($r);
             printf $out "%d %.4f %s %s\n", $r->{status}, $r->{secs},
-                $r->{headers}{'retry-after'} // '-', $e->{uid} // '-';
+                header($r, 'Retry-After') // '-', $e->{uid} // '-';
             Time::HiRes::sleep(0.05) if $r->{status} != 200;
         }
         close $out;

@@ -178,7 +178,7 @@ SKIP: {
     my $same = same_set(\@ps, $seen{ps_after});
 
     my $ar = $seen{auto};
-    like($ar->{headers}{'content-type'} // '', qr{^text/plain},
+    like(FcgixTest::header($ar, 'Content-Type') // '', qr{^text/plain},
          '?auto: text/plain');
     my ($a, $classes, $backends, $bad) = parse_auto($ar->{body});
     ok(!@$bad, '?auto: every line is "Key: value", "Class: ..." or '
@@ -196,7 +196,7 @@ SKIP: {
        '?auto: Backend: lines for the external servers');
 
     my $h = $seen{html};
-    like($h->{headers}{'content-type'} // '', qr{^text/html},
+    like(FcgixTest::header($h, 'Content-Type') // '', qr{^text/html},
          'HTML: text/html');
     like($h->{body}, qr{<h3>\Q$slow\E</h3>}, 'HTML: the class heading');
     my @rows = grep { $h->{body} =~ m{<tr><td>\d+</td><td>$_</td><td class="st-W">W BUSY</td>} } @ps;

@@ -50,7 +50,7 @@ sub body {
     if ($h) {
         my $r = dropin_req(port => $h->{port}, path => '/fcgix-status');
         is($r->{status}, 200, 'status page answers') or diag(dropin_brief($r));
-        like($r->{headers}{server} // '', qr{^Apache/\S+.* \Q$version\E\b},
+        like(FcgixTest::header($r, 'Server') // '', qr{^Apache/\S+.* \Q$version\E\b},
              "ServerTokens Full: the Server header has $version");
         like($r->{body}, qr{Module: \Q$version\E\.},
              'status page (HTML): the version');
@@ -72,7 +72,7 @@ sub body {
     ok($h, 'ServerTokens Prod: httpd starts') or diag($@);
     if ($h) {
         my $r = dropin_req(port => $h->{port}, path => '/fcgix-status?auto');
-        is($r->{headers}{server}, 'Apache',
+        is(FcgixTest::header($r, 'Server'), 'Apache',
            'ServerTokens Prod: the Server header is "Apache" alone');
         like($r->{body}, qr{^Version: \Q$version\E$}m,
              'ServerTokens Prod: the status page still has the version '

@@ -8,13 +8,8 @@ use Apache::Test ();
 use Digest::MD5 ();
 use Test::More;
 use Time::HiRes ();
-use FcgixTest;
+use FcgixTest qw(:DEFAULT brief);
 
-sub brief {
-    my ($r) = @_;
-    "status=$r->{status} error=" . ($r->{error} // '-') . ' body='
-        . substr($r->{body} // '', 0, 200);
-}
 
 # --- backend unreachable -> 503 --------------------------------------
 

@@ -864,113 +864,161 @@ static unsigned long long num(const sb_t *v)
     return v->p ? strtoull(v->p, NULL, 10) : 0;
 }
 
+/* One query parameter NAME=VALUE: the handler of NAME in opt_table sets
+ * its option (s: the value as a string, "" when there is none). */
+typedef void (*opt_fn)(opts_t *o, const char *s, sb_t *v);
+
+#define OPT_FLAG(name, field)                                       \
+    static void opt_##name(opts_t *o, const char *s, sb_t *v)       \
+    {                                                               \
+        (void)s;                                                    \
+        (void)v;                                                    \
+        o->field = 1;                                               \
+    }
+#define OPT_NUM(name, field)                                        \
+    static void opt_##name(opts_t *o, const char *s, sb_t *v)       \
+    {                                                               \
+        (void)s;                                                    \
+        o->field = num(v);                                          \
+    }
+#define OPT_TEXT(name, field)                                       \
+    static void opt_##name(opts_t *o, const char *s, sb_t *v)       \
+    {                                                               \
+        o->field.len = 0;                                           \
+        sb_put(&o->field, s, v->len);                               \
+    }
+
+OPT_FLAG(env, env)
+OPT_FLAG(digest, digest)
+OPT_FLAG(stats, stats)
+OPT_FLAG(conninfo, conninfo)
+OPT_FLAG(echo_stdin, echo)
+OPT_FLAG(early_reply, early)
+OPT_FLAG(ignore_abort, ignore_abort)
+OPT_NUM(chunk, chunk)
+OPT_NUM(delay_ms, delay_ms)
+OPT_NUM(sleep_ms, sleep_ms)
+OPT_NUM(split, split)
+OPT_NUM(cookies, cookies)
+OPT_NUM(hdrsize, hdrsize)
+OPT_NUM(stderr_lines, stderr_lines)
+OPT_NUM(stderr_len, stderr_len)
+OPT_TEXT(stderr_tag, stderr_tag)
+OPT_TEXT(crash_once, crash_once)
+OPT_TEXT(stray, stray)
+
+static void opt_bytes(opts_t *o, const char *s, sb_t *v)
+{
+    (void)s;
+    o->has_bytes = 1;
+    o->bytes = num(v);
+}
+
+static void opt_headers_then_sleep(opts_t *o, const char *s, sb_t *v)
+{
+    (void)s;
+    o->has_hts = 1;
+    o->hts_ms = num(v);
+}
+
+static void opt_status(opts_t *o, const char *s, sb_t *v)
+{
+    (void)s;
+    o->status = (unsigned int)(num(v) % 1000);
+}
+
+static void opt_location(opts_t *o, const char *s, sb_t *v)
+{
+    o->has_location = 1;
+    o->location.len = 0;
+    sb_put(&o->location, s, v->len);
+}
+
+static void opt_stderr(opts_t *o, const char *s, sb_t *v)
+{
+    o->has_stderr = 1;
+    o->errtext.len = 0;
+    sb_put(&o->errtext, s, v->len);
+}
+
+static void opt_forever_ms(opts_t *o, const char *s, sb_t *v)
+{
+    (void)s;
+    o->forever_ms = num(v);
+    if (o->forever_ms > 60000) {
+        o->forever_ms = 60000;
+    }
+}
+
+static void opt_crash(opts_t *o, const char *s, sb_t *v)
+{
+    (void)v;
+    o->crash = !strcmp(s, "before_headers") ? CRASH_BEFORE
+               : !strcmp(s, "after_headers") ? CRASH_AFTER
+               : !strcmp(s, "mid_body") ? CRASH_MID
+               : !strcmp(s, "exit") ? CRASH_EXIT : CRASH_NONE;
+}
+
+static void opt_malformed(opts_t *o, const char *s, sb_t *v)
+{
+    static const char *const kinds[] = {
+        "", "version", "type", "rid", "end_before_headers",
+        "truncated_header", "truncated_record", "bad_header",
+        "begin_from_app", "huge_header", "nul_header"
+    };
+    size_t i;
+
+    (void)v;
+    o->malformed = MAL_NONE;
+    for (i = 1; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+        if (!strcmp(s, kinds[i])) {
+            o->malformed = (int)i;
+        }
+    }
+}
+
+/* The query modes (t/lib/FcgixTest.pm lists the contract). */
+static const struct {
+    const char *name;
+    opt_fn set;
+} opt_table[] = {
+    { "env", opt_env },
+    { "digest", opt_digest },
+    { "stats", opt_stats },
+    { "conninfo", opt_conninfo },
+    { "echo_stdin", opt_echo_stdin },
+    { "early_reply", opt_early_reply },
+    { "bytes", opt_bytes },
+    { "chunk", opt_chunk },
+    { "delay_ms", opt_delay_ms },
+    { "sleep_ms", opt_sleep_ms },
+    { "headers_then_sleep", opt_headers_then_sleep },
+    { "split", opt_split },
+    { "cookies", opt_cookies },
+    { "hdrsize", opt_hdrsize },
+    { "status", opt_status },
+    { "location", opt_location },
+    { "stderr", opt_stderr },
+    { "stderr_lines", opt_stderr_lines },
+    { "stderr_len", opt_stderr_len },
+    { "stderr_tag", opt_stderr_tag },
+    { "forever_ms", opt_forever_ms },
+    { "ignore_abort", opt_ignore_abort },
+    { "crash_once", opt_crash_once },
+    { "stray", opt_stray },
+    { "crash", opt_crash },
+    { "malformed", opt_malformed },
+};
+
 static void opts_set(opts_t *o, const char *k, sb_t *v)
 {
     const char *s = v->p ? v->p : "";
+    size_t i;
 
-    if (!strcmp(k, "env")) {
-        o->env = 1;
-    }
-    else if (!strcmp(k, "digest")) {
-        o->digest = 1;
-    }
-    else if (!strcmp(k, "stats")) {
-        o->stats = 1;
-    }
-    else if (!strcmp(k, "conninfo")) {
-        o->conninfo = 1;
-    }
-    else if (!strcmp(k, "echo_stdin")) {
-        o->echo = 1;
-    }
-    else if (!strcmp(k, "early_reply")) {
-        o->early = 1;
-    }
-    else if (!strcmp(k, "bytes")) {
-        o->has_bytes = 1;
-        o->bytes = num(v);
-    }
-    else if (!strcmp(k, "chunk")) {
-        o->chunk = num(v);
-    }
-    else if (!strcmp(k, "delay_ms")) {
-        o->delay_ms = num(v);
-    }
-    else if (!strcmp(k, "sleep_ms")) {
-        o->sleep_ms = num(v);
-    }
-    else if (!strcmp(k, "headers_then_sleep")) {
-        o->has_hts = 1;
-        o->hts_ms = num(v);
-    }
-    else if (!strcmp(k, "split")) {
-        o->split = num(v);
-    }
-    else if (!strcmp(k, "cookies")) {
-        o->cookies = num(v);
-    }
-    else if (!strcmp(k, "hdrsize")) {
-        o->hdrsize = num(v);
-    }
-    else if (!strcmp(k, "status")) {
-        o->status = (unsigned int)(num(v) % 1000);
-    }
-    else if (!strcmp(k, "location")) {
-        o->has_location = 1;
-        o->location.len = 0;
-        sb_put(&o->location, s, v->len);
-    }
-    else if (!strcmp(k, "stderr")) {
-        o->has_stderr = 1;
-        o->errtext.len = 0;
-        sb_put(&o->errtext, s, v->len);
-    }
-    else if (!strcmp(k, "stderr_lines")) {
-        o->stderr_lines = num(v);
-    }
-    else if (!strcmp(k, "stderr_len")) {
-        o->stderr_len = num(v);
-    }
-    else if (!strcmp(k, "stderr_tag")) {
-        o->stderr_tag.len = 0;
-        sb_put(&o->stderr_tag, s, v->len);
-    }
-    else if (!strcmp(k, "forever_ms")) {
-        o->forever_ms = num(v);
-        if (o->forever_ms > 60000) {
-            o->forever_ms = 60000;
-        }
-    }
-    else if (!strcmp(k, "ignore_abort")) {
-        o->ignore_abort = 1;
-    }
-    else if (!strcmp(k, "crash_once")) {
-        o->crash_once.len = 0;
-        sb_put(&o->crash_once, s, v->len);
-    }
-    else if (!strcmp(k, "stray")) {
-        o->stray.len = 0;
-        sb_put(&o->stray, s, v->len);
-    }
-    else if (!strcmp(k, "crash")) {
-        o->crash = !strcmp(s, "before_headers") ? CRASH_BEFORE
-                   : !strcmp(s, "after_headers") ? CRASH_AFTER
-                   : !strcmp(s, "mid_body") ? CRASH_MID
-                   : !strcmp(s, "exit") ? CRASH_EXIT : CRASH_NONE;
-    }
-    else if (!strcmp(k, "malformed")) {
-        static const char *const kinds[] = {
-            "", "version", "type", "rid", "end_before_headers",
-            "truncated_header", "truncated_record", "bad_header",
-            "begin_from_app", "huge_header", "nul_header"
-        };
-        size_t i;
-
-        o->malformed = MAL_NONE;
-        for (i = 1; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-            if (!strcmp(s, kinds[i])) {
-                o->malformed = (int)i;
-            }
+    for (i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++) {
+        if (!strcmp(k, opt_table[i].name)) {
+            opt_table[i].set(o, s, v);
+            return;
         }
     }
 }

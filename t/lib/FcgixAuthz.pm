@@ -53,13 +53,7 @@ sub asked {
     return join ' ', @roles;
 }
 
-sub brief {
-    my ($r) = @_;
-    "status=$r->{status} error=" . ($r->{error} // '-')
-        . ' headers=' . join(', ', map { "$_->[0]: $_->[1]" }
-                             @{ $r->{headers} })
-        . ' body=' . substr($r->{body} // '', 0, 400);
-}
+sub brief { FcgixTest::brief(@_) }
 
 # Nothing an authorizer said for the responder (Variable-*, X-Leak, the
 # values AUTH_TEAM/DENY_SECRET) shows up in the response headers.

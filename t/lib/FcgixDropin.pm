@@ -6,9 +6,10 @@ package FcgixDropin;
 #  dropin_req(port => N, method => 'GET', path => '/x',
 #             headers => [Name => value, ...], body => $bytes,
 #             chunked => 1, timeout => S)
-#        one request (Connection: close, read to EOF); returns
-#        {status, head, headers => {lc name => value}, body, kv, secs, error}
-#        kv: the body's NAME=VALUE lines as a hash
+#        one request (Connection: close, read to EOF) through
+#        FcgixTest::http; returns FcgixTest's result hash (status, head,
+#        headers => [[name, value]...], body (dechunked), kv: the body's
+#        NAME=VALUE lines as a hash, secs, error, ...)
 #  dropin_parallel(reqs => [[port, path], ...], timeout => S,
 #                  tick => sub {...})
 #        all GETs at once; tick runs about every 50 ms while they run;
@@ -23,9 +24,6 @@ use warnings;
 
 use Apache::Test ();
 use File::Spec::Functions qw(catfile);
-use IO::Select ();
-use IO::Socket::INET ();
-use Time::HiRes ();
 
 use FcgixTest ();
 
@@ -46,120 +44,36 @@ sub dropin_port {
 
 sub dropin_kv { FcgixTest::kv_of(@_) }
 
-sub _request_text {
-    my (%a) = @_;
-    my $port = $a{port};
-    my $method = $a{method} || 'GET';
-    my $req = "$method $a{path} HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n"
-            . "Connection: close\r\nUser-Agent: fcgix-dropin-test\r\n";
-    my @h = @{ $a{headers} || [] };
-    for (my $i = 0; $i < @h; $i += 2) {
-        $req .= "$h[$i]: $h[$i + 1]\r\n";
-    }
-    my $body = '';
+# Requests: FcgixTest's client (HTTP/1.1, Connection: close, read to EOF,
+# 30 s); a chunked body goes in 300-byte pieces.
+sub _args {
+    my %a = @_;
+    my %o = (method => $a{method} || 'GET', path => $a{path},
+             port => $a{port} || dropin_port(),
+             timeout => $a{timeout} || 30,
+             headers => ['User-Agent' => 'fcgix-dropin-test',
+                         @{ $a{headers} || [] }]);
     if (defined $a{body} && $a{chunked}) {
-        $req .= "Transfer-Encoding: chunked\r\n";
-        for (my $o = 0; $o < length $a{body}; $o += 300) {
-            my $piece = substr $a{body}, $o, 300;
-            $body .= sprintf("%x\r\n", length $piece) . "$piece\r\n";
-        }
-        $body .= "0\r\n\r\n";
+        $o{chunks} = [ map { substr $a{body}, $_ * 300, 300 }
+                       0 .. int((length($a{body}) - 1) / 300) ];
     }
     elsif (defined $a{body}) {
-        $req .= "Content-Length: " . length($a{body}) . "\r\n";
-        $body = $a{body};
+        $o{body} = $a{body};
     }
-    return "$req\r\n$body";
+    return %o;
 }
 
-sub _result {
-    my ($raw, $t0, $err) = @_;
-    my %r = (status => 0, head => '', headers => {}, body => '',
-             error => $err, secs => Time::HiRes::time() - $t0);
-    my ($head, $body) = split /\r\n\r\n/, $raw // '', 2;
-    if (defined $body && $head =~ m{\AHTTP/\d\.\d (\d{3})}) {
-        $r{status} = $1;
-        $r{head} = $head;
-        for (split /\r\n/, $head) {
-            my ($k, $v) = /^([^:\s]+):\s*(.*?)\s*$/ or next;
-            $r{headers}{lc $k} //= $v;
-        }
-        if (($r{headers}{'transfer-encoding'} // '') =~ /chunked/i) {
-            $body = FcgixTest::dechunk($body);
-        }
-        $r{body} = $body;
-    }
-    else {
-        $r{error} //= 'no complete response head';
-    }
-    $r{kv} = dropin_kv($r{body});
-    \%r;
-}
-
-sub _connect {
-    my ($port) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                  Timeout => 10) or return;
-    binmode $s;
-    $s;
-}
-
-sub dropin_req {
-    my %a = @_;
-    $a{port} ||= dropin_port();
-    my $timeout = $a{timeout} || 30;
-    my $t0 = Time::HiRes::time();
-    my $s = _connect($a{port})
-        or return _result('', $t0, "connect 127.0.0.1:$a{port}: $!");
-    my $out = _request_text(%a);
-    my $sel = IO::Select->new($s);
-    my $raw = '';
-    my $deadline = $t0 + $timeout;
-    my $err;
-    # write while reading: a server may answer (413) before the body ends
-    my $off = 0;
-    while (1) {
-        my $left = $deadline - Time::HiRes::time();
-        if ($left <= 0) { $err = 'timeout'; last }
-        my ($r, $w) = IO::Select->select($sel,
-                                         $off < length $out ? $sel : undef,
-                                         undef, $left);
-        if ($w && @$w) {
-            my $n = syswrite $s, $out, 65536, $off;
-            $off = defined $n ? $off + $n : length $out;
-        }
-        if ($r && @$r) {
-            my $n = sysread $s, $raw, 65536, length $raw;
-            if (!defined $n) { $err = "read: $!" unless length $raw; last }
-            last if $n == 0;
-        }
-    }
-    close $s;
-    _result($raw, $t0, $err);
-}
+sub dropin_req { FcgixTest::http(_args(@_)) }
 
 sub dropin_parallel {
     my %a = @_;
-    my $t0 = Time::HiRes::time();
-    my @res;
-    FcgixTest::parallel_raw(
-        reqs => [ map { [$_->[0], _request_text(port => $_->[0],
-                                                path => $_->[1])] }
+    FcgixTest::http_parallel(
+        reqs => [ map { +{ _args(port => $_->[0], path => $_->[1]) } }
                   @{ $a{reqs} } ],
-        timeout => $a{timeout}, tick => $a{tick},
-        done => sub {
-            my ($i, $raw, $err) = @_;
-            $res[$i] = _result($raw, $t0, $err);
-        });
-    @res;
+        timeout => $a{timeout}, tick => $a{tick});
 }
 
-sub dropin_brief {
-    my ($r) = @_;
-    my $b = substr $r->{body} // '', 0, 300;
-    $b =~ s/\n/\\n/g;
-    "status=$r->{status} error=" . ($r->{error} // '-') . " body=$b";
-}
+sub dropin_brief { FcgixTest::brief(@_) }
 
 sub dropin_proc { FcgixTest::proc_info(@_) }
 

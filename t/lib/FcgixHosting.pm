@@ -17,10 +17,7 @@ use warnings;
 
 use Apache::Test ();
 use File::Spec::Functions qw(catfile);
-use IO::Select ();
-use IO::Socket::INET ();
 use Test::More;
-use Time::HiRes ();
 use FcgixTest;
 
 use Exporter 'import';
@@ -51,63 +48,20 @@ sub httpd_user {
 }
 
 # hget($vhost, $path, method => 'GET', body => $bytes, timeout => 30)
-# HTTP/1.0, one request per connection.  Returns {status, headers (lower
-# case names), body, secs, error}.
+# HTTP/1.0, one request per connection, through FcgixTest::http; returns
+# its result hash (status, headers => [[name, value]...], body, secs,
+# error, ...); header($r, NAME) reads a header.
 sub hget {
     my ($vhost, $path, %o) = @_;
     my $port = vars("${vhost}_port") or die "no vhost $vhost";
-    my $method = $o{method} || (defined $o{body} ? 'POST' : 'GET');
-    my $timeout = $o{timeout} || 30;
-    my $res = { status => 0, headers => {}, body => '' };
-    my $t0 = Time::HiRes::time();
-    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                     Timeout => 10);
-    unless ($sock) {
-        $res->{error} = "connect 127.0.0.1:$port: $!";
-        $res->{secs} = Time::HiRes::time() - $t0;
-        return $res;
-    }
-    binmode $sock;
-    my $req = "$method $path HTTP/1.0\r\nHost: 127.0.0.1:$port\r\n";
-    $req .= "Content-Length: " . length($o{body}) . "\r\n"
-        if defined $o{body};
-    $req .= "\r\n" . ($o{body} // '');
-    my $off = 0;
-    while ($off < length $req) {
-        my $n = syswrite($sock, $req, length($req) - $off, $off);
-        unless ($n) { $res->{error} = "write: $!"; last }
-        $off += $n;
-    }
-    my $raw = '';
-    my $sel = IO::Select->new($sock);
-    my $deadline = $t0 + $timeout;
-    while (1) {
-        my $left = $deadline - Time::HiRes::time();
-        if ($left <= 0) { $res->{error} = 'timeout'; last }
-        next unless $sel->can_read($left);
-        my $n = sysread($sock, $raw, 65536, length $raw);
-        last unless $n;
-    }
-    close $sock;
-    $res->{secs} = Time::HiRes::time() - $t0;
-    my ($head, $body) = split /\r\n\r\n/, $raw, 2;
-    my ($line, @h) = split /\r\n/, $head // '';
-    ($res->{status}) = ($line // '') =~ m{^HTTP/\d\.\d (\d{3})};
-    $res->{status} //= 0;
-    for (@h) {
-        $res->{headers}{lc $1} = $2 if /^([^:]+):\s*(.*?)\s*$/;
-    }
-    $res->{body} = $body // '';
-    $res->{error} //= 'no response' unless $res->{status};
-    return $res;
+    return FcgixTest::http(
+        proto => '1.0', port => $port, path => $path,
+        method => $o{method} || (defined $o{body} ? 'POST' : 'GET'),
+        timeout => $o{timeout} || 30,
+        (defined $o{body} ? (body => $o{body}) : ()));
 }
 
-sub brief_h {
-    my ($r) = @_;
-    sprintf "status=%s error=%s secs=%.3f body=%s", $r->{status},
-        $r->{error} // '-', $r->{secs} // 0,
-        substr($r->{body} // '', 0, 400);
-}
+sub brief_h { FcgixTest::brief(@_) }
 
 # (1) when httpd runs applications through suexec, else (0, reason).
 sub suexec_state {

@@ -3,9 +3,10 @@ package FcgixPM;
 # under t/htdocs/pm/ (see t/conf/pm.conf.in), counted through /proc.
 #
 #  pm_get(path => '/pm/app.pl?x', port => N, timeout => S)
-#        one HTTP/1.0 request (read to EOF); port defaults to the main
-#        server's; returns {status, head, body, kv => {NAME => VALUE},
-#        secs, error}
+#        one HTTP/1.0 request (read to EOF) through FcgixTest::http;
+#        port defaults to the main server's; returns FcgixTest's result
+#        hash (status, head, headers, body, kv => {NAME => VALUE}, secs,
+#        error, ...)
 #  pm_start(path => ..., port => N) / pm_finish($handle, $timeout)
 #        the same, with the response read later
 #  pm_parallel(port => N, paths => [...], timeout => S, tick => sub {})
@@ -27,9 +28,7 @@ use warnings;
 use Apache::Test ();
 use File::Path ();
 use File::Spec::Functions qw(catfile);
-use IO::Select ();
 use IO::Socket::INET ();
-use Time::HiRes ();
 
 use FcgixTest ();
 
@@ -55,91 +54,36 @@ sub pm_have {
 
 sub pm_kv { FcgixTest::kv_of(@_) }
 
-sub _request {
-    my ($port, $path) = @_;
-    "GET $path HTTP/1.0\r\nHost: 127.0.0.1:$port\r\n"
-        . "User-Agent: fcgix-pm-test\r\n\r\n";
-}
-
-sub _result {
-    my ($raw, $t0, $err) = @_;
-    my %r = (status => 0, head => '', body => '', error => $err,
-             secs => Time::HiRes::time() - $t0);
-    my ($head, $body) = split /\r\n\r\n/, $raw // '', 2;
-    if (defined $body && $head =~ m{\AHTTP/\d\.\d (\d{3})}) {
-        $r{status} = $1;
-        $r{head} = $head;
-        $r{body} = $body;
-    }
-    else {
-        $r{error} //= 'no complete response head';
-    }
-    $r{kv} = pm_kv($r{body});
-    \%r;
-}
-
-sub pm_get {
+# Requests: FcgixTest's client, HTTP/1.0 (read to EOF), 30 s.
+sub _args {
     my %a = @_;
-    my $port = $a{port} || Apache::Test::vars('port');
-    my $t0 = Time::HiRes::time();
-    my $h = pm_start(%a)
-        or return _result('', $t0, "connect 127.0.0.1:$port: $!");
-    $h->{t0} = $t0;
-    pm_finish($h, $a{timeout} || 30);
+    return (proto => '1.0', path => $a{path},
+            port => $a{port} || Apache::Test::vars('port'),
+            timeout => $a{timeout} || 30,
+            headers => ['User-Agent' => 'fcgix-pm-test']);
 }
 
-# A request left running: pm_start returns a handle, pm_finish reads the
-# response (to EOF).
-sub pm_start {
-    my %a = @_;
-    my $port = $a{port} || Apache::Test::vars('port');
-    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                  Timeout => 10) or return;
-    binmode $s;
-    syswrite $s, _request($port, $a{path});
-    { s => $s, t0 => Time::HiRes::time() };
-}
+sub pm_get { FcgixTest::http(_args(@_)) }
+
+# A request left running: pm_start returns a handle (undef: no connect),
+# pm_finish reads the response (to EOF).
+sub pm_start { FcgixTest::http_start(_args(@_)) }
 
 sub pm_finish {
     my ($h, $timeout) = @_;
-    my $s = $h->{s};
-    my $sel = IO::Select->new($s);
-    my $raw = '';
-    my $deadline = Time::HiRes::time() + ($timeout || 30);
-    my $err;
-    while (1) {
-        my $left = $deadline - Time::HiRes::time();
-        if ($left <= 0) { $err = 'timeout'; last }
-        next unless $sel->can_read($left);
-        my $n = sysread $s, $raw, 65536, length $raw;
-        if (!defined $n) { $err = "read: $!"; last }
-        last if $n == 0;
-    }
-    close $s;
-    _result($raw, $h->{t0}, $err);
+    FcgixTest::http_finish($h, $timeout || 30);
 }
 
 sub pm_parallel {
     my %a = @_;
     my $port = $a{port} || Apache::Test::vars('port');
-    my $t0 = Time::HiRes::time();
-    my @res;
-    FcgixTest::parallel_raw(
-        reqs => [ map { [$port, _request($port, $_)] } @{ $a{paths} } ],
-        timeout => $a{timeout}, tick => $a{tick},
-        done => sub {
-            my ($i, $raw, $err) = @_;
-            $res[$i] = _result($raw, $t0, $err);
-        });
-    @res;
+    FcgixTest::http_parallel(
+        reqs => [ map { +{ _args(port => $port, path => $_) } }
+                  @{ $a{paths} } ],
+        timeout => $a{timeout}, tick => $a{tick});
 }
 
-sub pm_brief {
-    my ($r) = @_;
-    my $b = substr $r->{body} // '', 0, 200;
-    $b =~ s/\n/\\n/g;
-    "status=$r->{status} error=" . ($r->{error} // '-') . " body=$b";
-}
+sub pm_brief { FcgixTest::brief(@_) }
 
 sub pm_proc_info { FcgixTest::proc_info(@_) }
 

@@ -37,12 +37,7 @@ our @EXPORT = qw(stats_of fcgi_get backend_addr conninfo parallel clients sessio
 
 sub vars { Apache::Test::vars(@_) }
 
-sub brief {
-    my ($r) = @_;
-    return 'undef' unless $r;
-    "status=$r->{status} error=" . ($r->{error} // '-') . ' body='
-        . substr($r->{body} // '', 0, 200);
-}
+sub brief { FcgixTest::brief(@_) }
 
 # ---------------------------------------------------------------------
 # Counters

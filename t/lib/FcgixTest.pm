@@ -32,6 +32,8 @@ use Test::More;
 use Time::HiRes ();
 
 use Exporter 'import';
+our @EXPORT_OK = qw(brief http_start http_finish http_result_of
+                    http_request_text http_parallel);
 our @EXPORT = qw(http env_of digest_of pattern_md5 log_mark log_tag_ok
                  log_new_lines healthy_ok backend_started backend_tests
                  static_content chunked_post_pieces big_body header headers
@@ -151,39 +153,52 @@ sub backend_started {
 }
 
 # ---------------------------------------------------------------------
-# HTTP client
+# HTTP client: the only one of the suite (FcgixPM, FcgixDropin and
+# FcgixHosting wrap it; FcgixPool's session()/abort_client() are clients of
+# another kind: several requests on one connection, a client that leaves).
 #
 # http(method => 'GET', path => '/x', headers => [Name => value, ...],
 #      body => $bytes | chunks => [$piece, ...] (sent chunked),
 #      keepalive => 0, pipeline => $raw_second_request,
 #      md5 => 1 (don't keep the body, return md5 + length),
+#      proto => '1.1' ('1.0': HTTP/1.0, no Connection header),
 #      timeout => 60, port => the suite's httpd)
-# returns {status, reason, proto, headers => [[name, value]...],
-#          body, len, md5, chunked, complete, eof, raw_tail, error}
+# returns the suite's one result shape:
+#         {status, reason, proto, head, headers => [[name, value]...],
+#          body, len, md5, chunked, complete, eof, raw_tail, error,
+#          secs, kv}
 # complete: chunked: terminating 0-chunk seen; Content-Length: all bytes
 # seen; otherwise: EOF.  raw_tail: bytes after the end of the (complete)
-# response, e.g. a pipelined second response.
+# response, e.g. a pipelined second response.  head: the response head as
+# it came (status line and header lines); secs: from before the connect
+# to the end; kv: the body's NAME=VALUE lines (kv_of).
+#
+# http_start(same options) sends the request and returns a handle (undef
+# when the connect failed, $! telling why); http_finish($h [, $timeout])
+# reads the response (within $timeout s from then, else within the
+# request's timeout from its start) and returns the result.
 
-sub http {
+sub _result_new {
+    return { status => 0, head => '', headers => [], body => '', len => 0,
+             complete => 0, eof => 0, raw_tail => '' };
+}
+
+sub _result_end {
+    my ($res, $t0) = @_;
+    $res->{secs} = Time::HiRes::time() - $t0;
+    $res->{kv} = kv_of($res->{body});
+    $res;
+}
+
+# The request's bytes: head, body, and what is pipelined after it.
+sub http_request_text {
     my %a = @_;
     my $method = $a{method} || 'GET';
-    my $timeout = $a{timeout} || 60;
     my $port = $a{port} || vars('port');
-    my $res = { status => 0, headers => [], body => '', len => 0,
-                complete => 0, eof => 0, raw_tail => '' };
-
-    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
-                                     Timeout => 10);
-    unless ($sock) {
-        $res->{error} = "connect 127.0.0.1:$port: $!";
-        return $res;
-    }
-    binmode $sock;
-    setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
-
+    my $proto = $a{proto} || '1.1';
     my @h = @{ $a{headers} || [] };
-    my $req = "$method $a{path} HTTP/1.1\r\nHost: 127.0.0.1:$port\r\n";
-    $req .= "Connection: close\r\n" unless $a{keepalive};
+    my $req = "$method $a{path} HTTP/$proto\r\nHost: 127.0.0.1:$port\r\n";
+    $req .= "Connection: close\r\n" unless $a{keepalive} || $proto eq '1.0';
     my $has = sub { my $n = lc shift;
                     for (my $i = 0; $i < @h; $i += 2) {
                         return 1 if lc $h[$i] eq $n }
@@ -206,18 +221,54 @@ sub http {
     $req .= "\r\n";
     unshift @out, $req;
     push @out, $a{pipeline} if defined $a{pipeline};
+    join '', @out;
+}
+
+sub http {
+    my %a = @_;
+    my $port = $a{port} || vars('port');
+    my $t0 = Time::HiRes::time();
+    my $h = http_start(%a);
+    unless ($h) {
+        my $res = _result_new();
+        $res->{error} = "connect 127.0.0.1:$port: $!";
+        return _result_end($res, $t0);
+    }
+    $h->{t0} = $t0;
+    return http_finish($h);
+}
+
+sub http_start {
+    my %a = @_;
+    my $method = $a{method} || 'GET';
+    my $timeout = $a{timeout} || 60;
+    my $port = $a{port} || vars('port');
+    my $t0 = Time::HiRes::time();
+    my $res = _result_new();
+
+    my $sock = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
+                                     Timeout => 10) or return;
+    binmode $sock;
+    setsockopt($sock, IPPROTO_TCP, TCP_NODELAY, 1);
 
     my $st = _parser_new($res, $method, \%a);
     my $sel = IO::Select->new($sock);
-    my $deadline = Time::HiRes::time() + $timeout;
-    my $wbuf = join '', @out;
+    my $h = { s => $sock, sel => $sel, st => $st, res => $res, t0 => $t0,
+              deadline => Time::HiRes::time() + $timeout,
+              keepalive => $a{keepalive},
+              pipelined => defined $a{pipeline} };
+    my $wbuf = http_request_text(%a, port => $port);
     my $woff = 0;
     my $rbuf;
 
     # write everything while reading whatever comes back
     while ($woff < length $wbuf) {
-        my $left = $deadline - Time::HiRes::time();
-        if ($left <= 0) { $res->{error} = 'timeout writing'; return $res }
+        my $left = $h->{deadline} - Time::HiRes::time();
+        if ($left <= 0) {
+            $res->{error} = 'timeout writing';
+            $h->{over} = 1;
+            return $h;
+        }
         my ($r, $w) = IO::Select->select($sel, $sel, undef, $left);
         if ($r && @$r) {
             my $n = sysread($sock, $rbuf, 65536);
@@ -233,10 +284,21 @@ sub http {
             $woff += $n;
         }
     }
-    undef $wbuf;
     # No half-close: mod_fcgix (like nginx) takes a client's EOF while the
     # application works as the client leaving, and aborts the request.
+    return $h;
+}
 
+sub http_finish {
+    my ($h, $timeout) = @_;
+    my ($sock, $sel, $st, $res) = @{$h}{qw(s sel st res)};
+    if ($h->{over}) {   # timeout writing: as it was
+        close $sock;
+        return _result_end($res, $h->{t0});
+    }
+    my $deadline = $timeout ? Time::HiRes::time() + $timeout
+                            : $h->{deadline};
+    my $rbuf;
     until ($res->{eof}) {
         my $left = $deadline - Time::HiRes::time();
         if ($left <= 0) { $res->{error} = 'timeout reading'; last }
@@ -249,12 +311,59 @@ sub http {
             last;
         }
         _parse($st, $rbuf);
-        last if $a{keepalive} && $res->{complete} && !defined $a{pipeline};
+        last if $h->{keepalive} && $res->{complete} && !$h->{pipelined};
     }
     close $sock;
     _parse_eof($st);
     $res->{md5} = $st->{md5}->hexdigest if $st->{md5};
-    return $res;
+    return _result_end($res, $h->{t0});
+}
+
+# The result of a response read elsewhere (parallel_raw): $raw as it
+# came, $err what ended the read (undef: EOF).
+sub http_result_of {
+    my ($raw, $t0, $err, $method) = @_;
+    my $res = _result_new();
+    my $st = _parser_new($res, $method || 'GET', {});
+    _parse($st, $raw) if length($raw // '');
+    $res->{eof} = 1 unless defined $err;
+    $res->{error} = $err if defined $err;
+    _parse_eof($st);
+    return _result_end($res, $t0);
+}
+
+# http_parallel(reqs => [{http() options}, ...], timeout => S,
+#               tick => sub {...})
+# Every request at once (parallel_raw: a connection each, read to EOF);
+# their results, in order.
+sub http_parallel {
+    my %a = @_;
+    my @reqs = @{ $a{reqs} };
+    my $t0 = Time::HiRes::time();
+    my @res;
+    parallel_raw(
+        reqs => [ map { [$_->{port} || vars('port'), http_request_text(%$_)] }
+                  @reqs ],
+        timeout => $a{timeout}, tick => $a{tick},
+        done => sub {
+            my ($i, $raw, $err) = @_;
+            $res[$i] = http_result_of($raw, $t0, $err, $reqs[$i]{method});
+        });
+    @res;
+}
+
+# One line about a result for diag(): status, error, time, headers, the
+# start of the body (newlines as \n).
+sub brief {
+    my ($r) = @_;
+    return 'undef' unless $r;
+    my $b = substr $r->{body} // '', 0, 400;
+    $b =~ s/\n/\\n/g;
+    my $h = $r->{headers};
+    sprintf 'status=%s error=%s secs=%.3f headers=%s body=%s',
+        $r->{status} // 0, $r->{error} // '-', $r->{secs} // 0,
+        join(', ', map { "$_->[0]: $_->[1]" }
+                   ref $h eq 'ARRAY' ? @$h : ()), $b;
 }
 
 sub _parser_new {
@@ -283,6 +392,7 @@ sub _parse {
         my $i = index $st->{buf}, "\r\n\r\n";
         return if $i < 0;
         my $head = substr $st->{buf}, 0, $i;
+        $res->{head} = $head;
         substr($st->{buf}, 0, $i + 4) = '';
         $st->{head} = 0;
         my ($line, @lines) = split /\r\n/, $head;
@@ -662,15 +772,7 @@ sub healthy_ok {
     Test::More::ok($r->{status} == 200
                    && $r->{body} =~ /^QUERY_STRING=healthy=1$/m,
                    "$name: next request is served (200)")
-        or Test::More::diag(_brief($r));
-}
-
-sub _brief {
-    my ($r) = @_;
-    my $b = substr $r->{body} // '', 0, 300;
-    "status=$r->{status} error=" . ($r->{error} // '-')
-        . " headers=" . join(', ', map { "$_->[0]: $_->[1]" }
-                             @{ $r->{headers} }) . " body=$b";
+        or Test::More::diag(brief($r));
 }
 
 # ---------------------------------------------------------------------
@@ -693,7 +795,7 @@ sub backend_tests {
               headers => ['X-Fcgix-Test' => 'hello world',
                           'Accept-Language' => 'de']);
     is($r->{status}, 200, "$name: GET status")
-        or diag(_brief($r));
+        or diag(brief($r));
     like(header($r, 'Content-Type') // '', qr{^text/plain},
          "$name: GET content type");
     my $e = env_of($r);
@@ -730,7 +832,7 @@ sub backend_tests {
     is_deeply([digest_of($r)],
         [length $small, Digest::MD5::md5_hex($small), length $small],
         "$name: small POST body and CONTENT_LENGTH reach the app")
-        or diag(_brief($r));
+        or diag(brief($r));
     $r = http(method => 'POST', path => "$s?x=2", body => $small,
               headers => ['Content-Type' =>
                           'application/x-www-form-urlencoded']);
@@ -749,7 +851,7 @@ sub backend_tests {
                   headers => ['Content-Type' => 'application/octet-stream'],
                   timeout => 120);
         is($r->{status}, 200, "$name: 10 MiB POST status")
-            or diag(_brief($r));
+            or diag(brief($r));
         is_deeply([digest_of($r)],
             [10 * 1048576, $md5, 10 * 1048576],
             "$name: 10 MiB POST arrives intact");
@@ -764,7 +866,7 @@ sub backend_tests {
                   headers => ['Content-Type' => 'application/octet-stream'],
                   timeout => 120);
         is($r->{status}, 200, "$name: chunked POST status")
-            or diag(_brief($r));
+            or diag(brief($r));
         is_deeply([digest_of($r)], [1048576, $md5, 1048576],
             "$name: 1 MiB chunked POST arrives intact, CONTENT_LENGTH=1048576");
     }
@@ -799,7 +901,7 @@ sub backend_tests {
     ok($r->{status} == 200 && $r->{eof}
        && $r->{raw_tail} eq '',
        "$name: HEAD of a 300 kB response: 200, no body")
-        or diag(_brief($r) . ' tail='
+        or diag(brief($r) . ' tail='
                              . length($r->{raw_tail}));
 
     # Status from the app
