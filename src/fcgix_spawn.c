@@ -526,9 +526,10 @@ static int dir_empty(int fd)
 }
 
 /*
- * Whether every directory above @p dir is root's and writable by nobody
- * else (or sticky): otherwise someone could move another directory, or a
- * link to one, into the path while root works on it.
+ * Whether no directory above @p dir is User's or writable by others than
+ * its owner (unless sticky): otherwise code running as User could move
+ * another directory, or a link to one, into the path while root works on
+ * it. (A checkout owned by an administrator's own account is fine.)
  */
 static int ancestors_safe(const char *dir, apr_pool_t *p)
 {
@@ -537,14 +538,14 @@ static int ancestors_safe(const char *dir, apr_pool_t *p)
 
     while ((slash = strchr(slash + 1, '/')) != NULL) {
         *slash = '\0';
-        if (lstat(path, &sb) < 0 || sb.st_uid != 0
+        if (lstat(path, &sb) < 0 || sb.st_uid == ap_unixd_config.user_id
             || (S_ISDIR(sb.st_mode) && (sb.st_mode & 022)
                 && !(sb.st_mode & S_ISVTX))) {
             return 0;
         }
         *slash = '/';
     }
-    return lstat("/", &sb) == 0 && sb.st_uid == 0;
+    return 1;
 }
 
 /*
@@ -552,7 +553,7 @@ static int ancestors_safe(const char *dir, apr_pool_t *p)
  * mkdir(): the directory is opened without following a symbolic link,
  * checked, and handed over through the descriptor. An existing one must be
  * ours from an earlier start (owned by User) or an empty one root made for
- * us; the directories above it must be root's alone.
+ * us; the directories above it must not be writable by User.
  */
 static apr_status_t ipc_dir_make(const char *dir, apr_pool_t *p)
 {
@@ -710,7 +711,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                          "socket directory %s (%s): it must be a "
                          "directory of its own, not a symbolic link, made "
                          "by mod_fcgix or owned by User, in directories "
-                         "only root may write", dir,
+                         "neither User nor others may write", dir,
                          fcgix_conf_ipc_dir_name());
             return !OK;
         }
