@@ -29,6 +29,7 @@
 
 #include "fcgix_logno.h"
 #include "fcgix_pm.h"
+#include "fcgix_sync.h"
 
 /* How often the PM looks at timeouts, minimums and its parent. */
 #define PM_TICK_MS 200
@@ -576,7 +577,7 @@ static void spawn(pm_t *pm, int ci, apr_time_t now)
     }
     sb->hiwater = pm->hiwater;
     p->state = FCGIX_PROC_FREE;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     p->cls = (apr_uint32_t)ci;
     p->pid = (apr_int32_t)pid;
     p->owner = 0;
@@ -799,7 +800,7 @@ static void slot_gone(pm_t *pm, int idx, int status, apr_time_t now)
     sb->total_procs = pm->total;
     class_mirror(pm, ci);
     p->state = FCGIX_PROC_DEAD;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     p->pid = 0;
     p->state = FCGIX_PROC_FREE;
     fcgix_sb_wake(&sb->classes[ci]);
@@ -883,16 +884,15 @@ static void scan(pm_t *pm, apr_time_t now)
                      > apr_time_from_sec(c->lim.idle_timeout))
                  || winding_down(c))
                 && staying[ci] > min
-                && __sync_bool_compare_and_swap(&p->state, st,
-                                                FCGIX_PROC_RETIRING)) {
+                && fcgix_sync_cas(&p->state, st, FCGIX_PROC_RETIRING)) {
                 staying[ci]--;
                 terminate(pm, i, FCGIX_EXIT_IDLE, now);
             }
             else if (c->lim.lifetime
                      && now - ps->started
                         > apr_time_from_sec(c->lim.lifetime)
-                     && __sync_bool_compare_and_swap(&p->state, st,
-                                                     FCGIX_PROC_RETIRING)) {
+                     && fcgix_sync_cas(&p->state, st,
+                                       FCGIX_PROC_RETIRING)) {
                 staying[ci]--;
                 terminate(pm, i, FCGIX_EXIT_LIFETIME, now);
             }
@@ -980,9 +980,8 @@ static void kill_policy(pm_t *pm, apr_time_t now)
             }
         }
         if (victim >= 0
-            && __sync_bool_compare_and_swap(&pm->sb->procs[victim].state,
-                                            FCGIX_PROC_IDLE,
-                                            FCGIX_PROC_RETIRING)) {
+            && fcgix_sync_cas(&pm->sb->procs[victim].state,
+                              FCGIX_PROC_IDLE, FCGIX_PROC_RETIRING)) {
             pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00204) "%s: "
                          "busy %u%% of the last %u s (threshold %u%%): "
                          "one of its %u processes ends", c->path, load,
@@ -1281,7 +1280,7 @@ static int class_create(pm_t *pm, const fcgix_pm_msg_t *m, apr_uint64_t key)
 
     s = &pm->sb->classes[ci];
     s->state = 0;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     s->id = (apr_uint32_t)ci;
     s->key = key;
     apr_cpystrn(s->path, c->path, sizeof(s->path));
@@ -1432,7 +1431,7 @@ static void class_free(pm_t *pm, int ci)
     size_t i;
 
     s->state = 0;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (c->env) {
         for (i = 0; c->env[i]; i++) {
             free(c->env[i]);
@@ -1770,7 +1769,7 @@ static void forget_previous(pm_t *pm, apr_time_t now)
         fcgix_sb_proc_t *p = &sb->procs[i];
         if (p->state != FCGIX_PROC_FREE || p->pid != 0) {
             p->state = FCGIX_PROC_DEAD;
-            __sync_synchronize();
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
             p->pid = 0;
             pm->slots[i].free_at = now + PM_SLOT_QUARANTINE;
         }
