@@ -9,10 +9,10 @@
  *
  * What the PM decides (may a class start a process now, how many does it
  * want, how long to back off after a failed start, which process ends and
- * why, what FastCgiConfig's kill policy asks for) is here as plain
- * functions of plain values, so it can be read and unit tested on its own;
- * fcgix_pm.c keeps the mechanism (fork and exec, signals, sockets, the
- * scoreboard) and asks these functions.
+ * why, what FastCgiConfig's kill policy asks for, when a class that winds
+ * down is freed) is here as plain functions of plain values, so it can be
+ * read and unit tested on its own; fcgix_pm.c keeps the mechanism (fork
+ * and exec, signals, sockets, the scoreboard) and asks these functions.
  *
  * Layer L0: pure C99, like fcgix_proto.c. No APR, no httpd, no allocation,
  * no I/O, no system calls; times are int64_t microseconds (apr_time_t's
@@ -188,5 +188,19 @@ int fcgix_policy_kill(const fcgix_policy_limits_t *lim,
                       fcgix_policy_usage_t *u, uint32_t busy, uint32_t live,
                       int64_t now, uint32_t *load_pct,
                       uint32_t *threshold_pct);
+
+/** A class that winds down and has nothing left is freed after this. */
+#define FCGIX_POLICY_EMPTY_LINGER (5 * FCGIX_POLICY_SEC)
+
+/**
+ * Is a superseded or retired class to be freed? Once it has had no
+ * process, waiting request or request in flight (@p empty) for more than
+ * FCGIX_POLICY_EMPTY_LINGER, or as soon as it is seen empty twice when the
+ * PM is leaving. A child's counts keep it only while they are nonzero.
+ * @p empty_since is the PM's, per class: 0 while not empty.
+ * @return 1 when the class is to be freed
+ */
+int fcgix_policy_free_class(int empty, int leaving, int64_t *empty_since,
+                            int64_t now);
 
 #endif /* FCGIX_POLICY_H */

@@ -41,8 +41,6 @@
 /* After DETACH, how long a new configuration may take to arrive before
  * the PM takes it that mod_fcgix is no longer loaded. */
 #define PM_DETACH_GRACE apr_time_from_sec(10)
-/* A class that is winding down and has nothing left is freed after. */
-#define PM_EMPTY_LINGER apr_time_from_sec(5)
 /* Virtual hosts one configuration may name. */
 #define PM_MAX_VHOSTS 65536
 
@@ -1463,13 +1461,9 @@ static void tidy_classes(pm_t *pm, apr_time_t now)
         if (!c->used || !winding_down(c)) {
             continue;
         }
-        if (c->nprocs || s->waiters || s->inflight) {
-            c->empty_since = 0;
-        }
-        else if (c->empty_since == 0) {
-            c->empty_since = now;
-        }
-        else if (pm->leaving || now - c->empty_since > PM_EMPTY_LINGER) {
+        if (fcgix_policy_free_class(!c->nprocs && !s->waiters
+                                    && !s->inflight, pm->leaving,
+                                    &c->empty_since, now)) {
             class_free(pm, i);
         }
     }

@@ -150,3 +150,18 @@ int fcgix_policy_kill(const fcgix_policy_limits_t *lim,
     }
     return live > lim->min_procs && load < threshold;
 }
+
+int fcgix_policy_free_class(int empty, int leaving, int64_t *empty_since,
+                            int64_t now)
+{
+    if (!empty) {
+        *empty_since = 0;
+        return 0;
+    }
+    if (*empty_since == 0) {
+        /* Seen empty once: a request may be between two counters. */
+        *empty_since = now;
+        return 0;
+    }
+    return leaving || now - *empty_since > FCGIX_POLICY_EMPTY_LINGER;
+}

@@ -378,6 +378,32 @@ static void test_kill(void)
     is_int(load, 0, "no process: load 0");
 }
 
+static void test_free_class(void)
+{
+    int64_t since = 0;
+
+    ok(!fcgix_policy_free_class(0, 0, &since, T0), "not empty: kept");
+    ok(since == 0, "not empty: no linger");
+    ok(!fcgix_policy_free_class(1, 0, &since, T0), "first seen empty");
+    ok(since == T0, "linger starts");
+    ok(!fcgix_policy_free_class(1, 0, &since, T0 + 5 * SEC),
+       "empty exactly the linger: kept");
+    ok(!fcgix_policy_free_class(0, 0, &since, T0 + 5 * SEC),
+       "a request came: kept");
+    ok(since == 0, "linger starts over");
+    fcgix_policy_free_class(1, 0, &since, T0 + 6 * SEC);
+    ok(fcgix_policy_free_class(1, 0, &since, T0 + 11 * SEC + 1),
+       "empty past the linger: freed");
+    since = 0;
+    ok(!fcgix_policy_free_class(1, 1, &since, T0),
+       "leaving: first seen empty, kept");
+    ok(fcgix_policy_free_class(1, 1, &since, T0 + 1),
+       "leaving: seen empty twice, freed at once");
+    since = T0;
+    ok(!fcgix_policy_free_class(0, 1, &since, T0 + 60 * SEC),
+       "leaving, not empty: kept");
+}
+
 int main(void)
 {
     note("spawn limits and rate");
@@ -390,5 +416,7 @@ int main(void)
     test_judge();
     note("kill policy");
     test_kill();
+    note("classes winding down");
+    test_free_class();
     return done_testing();
 }
