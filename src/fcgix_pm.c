@@ -29,13 +29,11 @@
 
 #include "fcgix_logno.h"
 #include "fcgix_pm.h"
+#include "fcgix_policy.h"
+#include "fcgix_sync.h"
 
 /* How often the PM looks at timeouts, minimums and its parent. */
 #define PM_TICK_MS 200
-/* A process that dies sooner than this after starting failed to start. */
-#define PM_MIN_LIFE apr_time_from_sec(10)
-/* Spawns per class per second, whatever the demand. */
-#define PM_SPAWN_RATE 16
 #define PM_LISTEN_BACKLOG 128
 /* A slot a previous PM left in use is not reused before this: an httpd
  * child may still hold it and give it back. */
@@ -43,8 +41,6 @@
 /* After DETACH, how long a new configuration may take to arrive before
  * the PM takes it that mod_fcgix is no longer loaded. */
 #define PM_DETACH_GRACE apr_time_from_sec(10)
-/* A class that is winding down and has nothing left is freed after. */
-#define PM_EMPTY_LINGER apr_time_from_sec(5)
 /* Virtual hosts one configuration may name. */
 #define PM_MAX_VHOSTS 65536
 
@@ -86,13 +82,8 @@ typedef struct {
     apr_uint32_t failures;
     apr_time_t next_spawn;
     char last_error[FCGIX_SB_ERROR_MAX];
-    apr_time_t spawn_window;
-    int spawn_count;
-    /* The kill policy's load over the current interval: processes seen
-     * busy, and seen at all, summed over the PM's ticks. */
-    apr_time_t load_since;
-    apr_uint64_t busy_seen;
-    apr_uint64_t procs_seen;
+    fcgix_policy_rate_t rate;   /* starts in the current second */
+    fcgix_policy_usage_t usage; /* the kill policy's load */
 } pm_class_t;
 
 /* A process slot as the PM knows it (never read back from shm). */
@@ -434,19 +425,36 @@ static int winding_down(const pm_class_t *c)
     return c->superseded || c->retired;
 }
 
+/* The class's limits as the policy takes them: our own copy, never the
+ * scoreboard's. */
+static void policy_limits(const pm_class_t *c, fcgix_policy_limits_t *pl)
+{
+    pl->min_procs = c->lim.min_procs;
+    pl->max_procs = c->lim.max_procs;
+    pl->max_user_procs = c->lim.max_user_procs;
+    pl->idle_timeout = c->lim.idle_timeout;
+    pl->lifetime = c->lim.lifetime;
+    pl->busy_timeout = c->lim.busy_timeout;
+    pl->prespawn = c->lim.prespawn;
+    pl->restart_delay = c->lim.restart_delay;
+    pl->kill_interval = c->lim.kill_interval;
+    pl->single_threshold = c->lim.single_threshold;
+    pl->multi_threshold = c->lim.multi_threshold;
+    pl->winding_down = winding_down(c);
+}
+
 static int spawn_allowed(pm_t *pm, pm_class_t *c, apr_time_t now)
 {
-    if (c->nprocs >= c->lim.max_procs || pm->total >= pm->cfg->max_procs
-        || now < c->next_spawn
-        || (c->lim.max_user_procs
-            && user_procs(pm, c->uid) >= c->lim.max_user_procs)) {
-        return 0;
-    }
-    if (now - c->spawn_window > apr_time_from_sec(1)) {
-        c->spawn_window = now;
-        c->spawn_count = 0;
-    }
-    return c->spawn_count < PM_SPAWN_RATE;
+    fcgix_policy_limits_t pl;
+    fcgix_policy_load_t load;
+
+    policy_limits(c, &pl);
+    load.nprocs = c->nprocs;
+    load.total = pm->total;
+    load.max_total = pm->cfg->max_procs;
+    load.user_procs = c->lim.max_user_procs ? user_procs(pm, c->uid) : 0;
+    load.next_spawn = c->next_spawn;
+    return fcgix_policy_allow_spawn(&pl, &load, &c->rate, now);
 }
 
 /* The scoreboard's view of class @p ci: what children read. */
@@ -566,7 +574,7 @@ static void spawn(pm_t *pm, int ci, apr_time_t now)
         return;
     }
     exec_report(ps, rpipe[0]);
-    c->spawn_count++;
+    fcgix_policy_count_spawn(&c->rate);
     ps->pid = pid;
     ps->cls = (apr_uint32_t)ci;
     ps->started = now;
@@ -576,7 +584,7 @@ static void spawn(pm_t *pm, int ci, apr_time_t now)
     }
     sb->hiwater = pm->hiwater;
     p->state = FCGIX_PROC_FREE;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     p->cls = (apr_uint32_t)ci;
     p->pid = (apr_int32_t)pid;
     p->owner = 0;
@@ -744,9 +752,12 @@ static void slot_gone(pm_t *pm, int idx, int status, apr_time_t now)
     fcgix_sb_proc_t *p = &sb->procs[idx];
     int ci = (int)ps->cls;
     pm_class_t *c = &pm->classes[ci];
-    int early = now - ps->started < PM_MIN_LIFE;
     apr_uint32_t served = p->requests;
     apr_uint32_t why = p->exit_why;
+    fcgix_policy_limits_t pl;
+    fcgix_policy_exit_t ex;
+    fcgix_policy_starts_t starts;
+    uint32_t delay;
     char pbuf[256];
 
     if (why == FCGIX_EXIT_NONE || why > FCGIX_EXIT_FAILED) {
@@ -760,27 +771,29 @@ static void slot_gone(pm_t *pm, int idx, int status, apr_time_t now)
         close(ps->err_fd);
         ps->err_fd = -1;
     }
-    if ((early || ps->exec_errno) && ps->term_at == 0 && served == 0) {
-        /* Died before serving anything: back off, doubling to a minute,
-         * so a broken application does not fork-loop; say why where the
-         * requests that meet the back-off can say it too. */
-        apr_uint32_t f = c->failures < 6 ? c->failures : 6;
-        c->failures++;
-        c->next_spawn = now + apr_time_from_sec(1 << f);
+    policy_limits(c, &pl);
+    ex.started = ps->started;
+    ex.never_ran = ps->exec_errno != 0;
+    ex.ended_by_pm = ps->term_at != 0;
+    ex.served = served;
+    starts.failures = c->failures;
+    starts.next_spawn = c->next_spawn;
+    delay = fcgix_policy_reaped(&pl, &ex, &starts, now);
+    c->failures = starts.failures;
+    c->next_spawn = starts.next_spawn;
+    if (delay) {
+        /* Died before serving anything: the back-off keeps a broken
+         * application from fork-looping; say why where the requests
+         * that meet the back-off can say it too. */
         exit_words(c, ps, status, c->last_error, sizeof(c->last_error));
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
                      FCGIX_LOGNO(00154) "%s (pid %d) could not start: %s; "
                      "next start in %d s", c->path, (int)ps->pid,
-                     c->last_error, 1 << f);
+                     c->last_error, (int)delay);
     }
     else {
         if (served > 0) {
-            c->failures = 0;
             c->last_error[0] = '\0';
-        }
-        if (c->lim.prespawn && c->lim.restart_delay) {
-            /* FastCgiServer -restart-delay between restarts. */
-            c->next_spawn = now + apr_time_from_sec(c->lim.restart_delay);
         }
         pm->cfg->log(FCGIX_PM_LOG_INFO, 0,
                      FCGIX_LOGNO(00155) "%s (pid %d) ended: "
@@ -799,7 +812,7 @@ static void slot_gone(pm_t *pm, int idx, int status, apr_time_t now)
     sb->total_procs = pm->total;
     class_mirror(pm, ci);
     p->state = FCGIX_PROC_DEAD;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     p->pid = 0;
     p->state = FCGIX_PROC_FREE;
     fcgix_sb_wake(&sb->classes[ci]);
@@ -843,7 +856,6 @@ static apr_uint32_t slot_state(const fcgix_sb_proc_t *p)
 static void scan(pm_t *pm, apr_time_t now)
 {
     fcgix_sb_t *sb = pm->sb;
-    apr_time_t grace = apr_time_from_sec(pm->cfg->kill_grace);
     int i, n = (int)pm->hiwater;
 
     /* Processes of each class that stay (not already on their way out):
@@ -866,60 +878,59 @@ static void scan(pm_t *pm, apr_time_t now)
         apr_uint32_t ci = ps->cls;
         const pm_class_t *c = &pm->classes[ci];
         apr_uint32_t st = slot_state(p);
-        apr_uint32_t min = winding_down(c) ? 0 : c->lim.min_procs;
+        fcgix_policy_limits_t pl;
+        fcgix_policy_proc_t pp;
+        fcgix_policy_verdict_e v;
         apr_int32_t owner;
 
         if (ps->pid <= 0) {
             continue;
         }
-        if (ps->term_at && now - ps->term_at > grace) {
+        policy_limits(c, &pl);
+        /* Times and state are the children's word: at worst they end a
+         * process of theirs early or keep it, within the class's limits. */
+        pp.state = st == FCGIX_PROC_IDLE ? FCGIX_POLICY_IDLE
+                   : st == FCGIX_PROC_BUSY ? FCGIX_POLICY_BUSY
+                   : st == FCGIX_PROC_RETIRING || st == FCGIX_PROC_DEAD
+                     ? FCGIX_POLICY_LEAVING : FCGIX_POLICY_OTHER;
+        pp.started = ps->started;
+        pp.last_active = p->last_active;
+        pp.busy_since = p->busy_since;
+        pp.term_at = ps->term_at;
+        v = fcgix_policy_judge(&pl, &pp, staying[ci], pm->cfg->kill_grace,
+                               now);
+        switch (v) {
+        case FCGIX_POLICY_KILL:
             kill(ps->pid, SIGKILL);
-            continue;
-        }
-        switch (st) {
-        case FCGIX_PROC_IDLE:
-            if (((c->lim.idle_timeout
-                  && now - p->last_active
-                     > apr_time_from_sec(c->lim.idle_timeout))
-                 || winding_down(c))
-                && staying[ci] > min
-                && __sync_bool_compare_and_swap(&p->state, st,
-                                                FCGIX_PROC_RETIRING)) {
+            break;
+        case FCGIX_POLICY_END_IDLE:
+        case FCGIX_POLICY_END_LIFETIME:
+            /* Only if no child took it meanwhile. */
+            if (fcgix_sync_cas(&p->state, st, FCGIX_PROC_RETIRING)) {
                 staying[ci]--;
-                terminate(pm, i, FCGIX_EXIT_IDLE, now);
-            }
-            else if (c->lim.lifetime
-                     && now - ps->started
-                        > apr_time_from_sec(c->lim.lifetime)
-                     && __sync_bool_compare_and_swap(&p->state, st,
-                                                     FCGIX_PROC_RETIRING)) {
-                staying[ci]--;
-                terminate(pm, i, FCGIX_EXIT_LIFETIME, now);
+                terminate(pm, i, v == FCGIX_POLICY_END_LIFETIME
+                                 ? FCGIX_EXIT_LIFETIME : FCGIX_EXIT_IDLE,
+                          now);
             }
             break;
-        case FCGIX_PROC_BUSY:
-            owner = p->owner;
-            if (c->lim.busy_timeout && p->busy_since
-                && now - p->busy_since
-                   > apr_time_from_sec(c->lim.busy_timeout)) {
-                terminate(pm, i, FCGIX_EXIT_BUSY, now);
-            }
-            else if (owner > 0 && kill((pid_t)owner, 0) < 0
-                     && errno == ESRCH) {
-                /* The httpd child died mid-request: nobody will give
-                 * this process back, and it may be stuck. (Signal 0
-                 * only asks whether the pid exists.) */
-                terminate(pm, i, FCGIX_EXIT_BUSY, now);
-            }
+        case FCGIX_POLICY_END_BUSY:
+            terminate(pm, i, FCGIX_EXIT_BUSY, now);
             break;
-        case FCGIX_PROC_RETIRING:
-        case FCGIX_PROC_DEAD:
+        case FCGIX_POLICY_END_ASKED:
             terminate(pm, i, p->exit_why && p->exit_why <= FCGIX_EXIT_FAILED
                              ? (fcgix_exit_e)p->exit_why
                              : FCGIX_EXIT_UNREACHABLE,
                       now);
             break;
         default:
+            owner = p->owner;
+            if (st == FCGIX_PROC_BUSY && owner > 0
+                && kill((pid_t)owner, 0) < 0 && errno == ESRCH) {
+                /* The httpd child died mid-request: nobody will give
+                 * this process back, and it may be stuck. (Signal 0
+                 * only asks whether the pid exists.) */
+                terminate(pm, i, FCGIX_EXIT_BUSY, now);
+            }
             break;
         }
     }
@@ -947,29 +958,19 @@ static void kill_policy(pm_t *pm, apr_time_t now)
     }
     for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
         pm_class_t *c = &pm->classes[i];
-        apr_uint32_t threshold, load;
+        fcgix_policy_limits_t pl;
+        apr_uint32_t threshold = 0, load = 0;
         int j, victim = -1;
 
-        if (!c->used || !c->lim.kill_interval) {
+        if (!c->used) {
             continue;
         }
-        if (c->load_since == 0) {
-            c->load_since = now;
-        }
-        c->busy_seen += busy[i];
-        c->procs_seen += live[i];
-        if (now - c->load_since < apr_time_from_sec(c->lim.kill_interval)) {
+        policy_limits(c, &pl);
+        if (!fcgix_policy_kill(&pl, &c->usage, busy[i], live[i], now, &load,
+                               &threshold)) {
             continue;
         }
-        load = c->procs_seen
-               ? (apr_uint32_t)(c->busy_seen * 100 / c->procs_seen) : 0;
-        threshold = live[i] > 1 ? c->lim.multi_threshold
-                                : c->lim.single_threshold;
-        c->load_since = now;
-        c->busy_seen = c->procs_seen = 0;
-        if (live[i] <= c->lim.min_procs || load >= threshold) {
-            continue;
-        }
+        /* The one idle the longest. */
         for (j = 0; j < n; j++) {
             fcgix_sb_proc_t *p = &pm->sb->procs[j];
             if (pm->slots[j].pid > 0 && pm->slots[j].cls == (apr_uint32_t)i
@@ -980,9 +981,8 @@ static void kill_policy(pm_t *pm, apr_time_t now)
             }
         }
         if (victim >= 0
-            && __sync_bool_compare_and_swap(&pm->sb->procs[victim].state,
-                                            FCGIX_PROC_IDLE,
-                                            FCGIX_PROC_RETIRING)) {
+            && fcgix_sync_cas(&pm->sb->procs[victim].state,
+                              FCGIX_PROC_IDLE, FCGIX_PROC_RETIRING)) {
             pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00204) "%s: "
                          "busy %u%% of the last %u s (threshold %u%%): "
                          "one of its %u processes ends", c->path, load,
@@ -1013,24 +1013,21 @@ static apr_uint32_t idle_count(pm_t *pm, int ci)
 static void provide(pm_t *pm, int ci, apr_time_t now)
 {
     pm_class_t *c = &pm->classes[ci];
-    apr_uint32_t idle, waiters;
+    fcgix_policy_limits_t pl;
+    apr_uint32_t want, k;
 
     /* A process that already died at start puts the class in back-off:
      * learn it before starting another. */
     reap(pm, now);
-    idle = idle_count(pm, ci);
-    waiters = pm->sb->classes[ci].waiters;
-
-    while (spawn_allowed(pm, c, now)
-           && (idle < waiters
-               || (c->lim.prespawn && !winding_down(c)
-                   && c->nprocs < c->lim.min_procs))) {
+    policy_limits(c, &pl);
+    want = fcgix_policy_provide(&pl, c->nprocs, idle_count(pm, ci),
+                                pm->sb->classes[ci].waiters);
+    for (k = 0; spawn_allowed(pm, c, now) && k < want; k++) {
         apr_uint32_t before = c->nprocs;
         spawn(pm, ci, now);
         if (c->nprocs == before) {
             break;
         }
-        idle++;
     }
 }
 
@@ -1281,7 +1278,7 @@ static int class_create(pm_t *pm, const fcgix_pm_msg_t *m, apr_uint64_t key)
 
     s = &pm->sb->classes[ci];
     s->state = 0;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     s->id = (apr_uint32_t)ci;
     s->key = key;
     apr_cpystrn(s->path, c->path, sizeof(s->path));
@@ -1432,7 +1429,7 @@ static void class_free(pm_t *pm, int ci)
     size_t i;
 
     s->state = 0;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (c->env) {
         for (i = 0; c->env[i]; i++) {
             free(c->env[i]);
@@ -1464,13 +1461,9 @@ static void tidy_classes(pm_t *pm, apr_time_t now)
         if (!c->used || !winding_down(c)) {
             continue;
         }
-        if (c->nprocs || s->waiters || s->inflight) {
-            c->empty_since = 0;
-        }
-        else if (c->empty_since == 0) {
-            c->empty_since = now;
-        }
-        else if (pm->leaving || now - c->empty_since > PM_EMPTY_LINGER) {
+        if (fcgix_policy_free_class(!c->nprocs && !s->waiters
+                                    && !s->inflight, pm->leaving,
+                                    &c->empty_since, now)) {
             class_free(pm, i);
         }
     }
@@ -1770,7 +1763,7 @@ static void forget_previous(pm_t *pm, apr_time_t now)
         fcgix_sb_proc_t *p = &sb->procs[i];
         if (p->state != FCGIX_PROC_FREE || p->pid != 0) {
             p->state = FCGIX_PROC_DEAD;
-            __sync_synchronize();
+            __atomic_thread_fence(__ATOMIC_SEQ_CST);
             p->pid = 0;
             pm->slots[i].free_at = now + PM_SLOT_QUARANTINE;
         }
@@ -1858,9 +1851,14 @@ static void pm_main(pm_t *pm)
         kill_policy(pm, now);
         for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
             pm_class_t *c = &pm->classes[i];
-            if (c->used && (sb->classes[i].waiters
-                            || (c->lim.prespawn && !winding_down(c)
-                                && c->nprocs < c->lim.min_procs))) {
+            fcgix_policy_limits_t pl;
+            if (!c->used) {
+                continue;
+            }
+            /* Wanted even were every process busy: worth a look. */
+            policy_limits(c, &pl);
+            if (fcgix_policy_provide(&pl, c->nprocs, 0,
+                                     sb->classes[i].waiters)) {
                 provide(pm, i, now);
             }
         }

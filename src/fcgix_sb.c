@@ -3,18 +3,12 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
-#include <errno.h>
-#include <limits.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-#include <linux/futex.h>
-#include <sys/syscall.h>
 
-#include "apr_atomic.h"
 #include "apr_strings.h"
 
 #include "fcgix_sb.h"
+#include "fcgix_sync.h"
 
 static const char *const proc_state_names[] = {
     "FREE", "IDLE", "BUSY", "RETIRING", "DEAD"
@@ -122,7 +116,7 @@ fcgix_sb_backend_t *fcgix_sb_backend_claim(fcgix_sb_t *sb, const char *path,
         free_slot->key = h;
         apr_cpystrn(free_slot->path, path, sizeof(free_slot->path));
         apr_cpystrn(free_slot->spec, spec, sizeof(free_slot->spec));
-        __sync_synchronize();
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
         free_slot->state = 1;
     }
     return free_slot;
@@ -145,10 +139,10 @@ fcgix_sb_class_t *fcgix_sb_read_class(fcgix_sb_t *sb, apr_uint64_t key,
 void fcgix_sb_pm_class_publish(fcgix_sb_t *sb, fcgix_sb_class_t *c)
 {
     /* Visible only once complete. */
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     c->state = 1;
-    apr_atomic_inc32(&sb->seq);
-    syscall(SYS_futex, &sb->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    __atomic_add_fetch(&sb->seq, 1, __ATOMIC_SEQ_CST);
+    fcgix_sync_wake(&sb->seq, FCGIX_SYNC_ALL);
 }
 
 apr_uint32_t fcgix_sb_read_hiwater(const fcgix_sb_t *sb)
@@ -160,25 +154,25 @@ apr_uint32_t fcgix_sb_read_hiwater(const fcgix_sb_t *sb)
 
 void fcgix_sb_wake(fcgix_sb_class_t *c)
 {
-    apr_atomic_inc32(&c->seq);
-    syscall(SYS_futex, &c->seq, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+    __atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
+    fcgix_sync_wake(&c->seq, FCGIX_SYNC_ALL);
 }
 
 void fcgix_sb_wake_one(fcgix_sb_class_t *c)
 {
-    apr_atomic_inc32(&c->seq);
+    __atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
     /* A waiter counts itself before it first looks, and the increment
      * above is a full barrier: nobody counted means nobody can miss the
      * process, and the common uncontended release costs no syscall. */
-    if (apr_atomic_read32(&c->waiters)) {
-        syscall(SYS_futex, &c->seq, FUTEX_WAKE, 1, NULL, NULL, 0);
+    if (__atomic_load_n(&c->waiters, __ATOMIC_SEQ_CST)) {
+        fcgix_sync_wake(&c->seq, 1);
     }
 }
 
 void fcgix_sb_pm_publish(fcgix_sb_t *sb, fcgix_sb_proc_t *p)
 {
     (void)sb;
-    __sync_synchronize();
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
     p->state = FCGIX_PROC_IDLE;
 }
 
@@ -205,8 +199,8 @@ fcgix_sb_proc_t *fcgix_sb_child_acquire(fcgix_sb_t *sb,
         if (best == NULL) {
             return NULL;
         }
-        if (apr_atomic_cas32(&best->state, FCGIX_PROC_BUSY,
-                             FCGIX_PROC_IDLE) == FCGIX_PROC_IDLE) {
+        if (fcgix_sync_cas(&best->state, FCGIX_PROC_IDLE,
+                           FCGIX_PROC_BUSY)) {
             if (best->cls != cls) {
                 /* Reused for another class between scan and CAS. */
                 best->state = FCGIX_PROC_IDLE;
@@ -225,8 +219,8 @@ void fcgix_sb_child_release(fcgix_sb_class_t *c, fcgix_sb_proc_t *p,
     apr_uint32_t next;
 
     if (served) {
-        apr_atomic_inc32(&p->requests);
-        __sync_fetch_and_add(&c->requests, 1);
+        __atomic_add_fetch(&p->requests, 1, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&c->requests, 1, __ATOMIC_SEQ_CST);
     }
     p->last_active = apr_time_now();
     p->owner = 0;
@@ -246,7 +240,7 @@ void fcgix_sb_child_release(fcgix_sb_class_t *c, fcgix_sb_proc_t *p,
         next = FCGIX_PROC_IDLE;
     }
     /* Only BUSY -> next: the PM may have marked it DEAD meanwhile. */
-    if (apr_atomic_cas32(&p->state, next, FCGIX_PROC_BUSY) == FCGIX_PROC_BUSY
+    if (fcgix_sync_cas(&p->state, FCGIX_PROC_BUSY, next)
         && next == FCGIX_PROC_IDLE) {
         /* One process free: one waiter, not a herd fighting over it (a
          * waiter that gives up passes the wake on). */
@@ -261,13 +255,6 @@ apr_status_t fcgix_sb_child_wait(volatile apr_uint32_t *word,
                                  apr_uint32_t seen,
                                  apr_interval_time_t timeout)
 {
-    struct timespec ts;
-
-    ts.tv_sec = (time_t)apr_time_sec(timeout);
-    ts.tv_nsec = (long)apr_time_usec(timeout) * 1000;
-    if (syscall(SYS_futex, word, FUTEX_WAIT, seen, &ts, NULL, 0) == -1
-        && errno == ETIMEDOUT) {
-        return APR_TIMEUP;
-    }
-    return APR_SUCCESS;
+    return fcgix_sync_wait(word, seen, (int64_t)timeout) ? APR_TIMEUP
+                                                          : APR_SUCCESS;
 }
