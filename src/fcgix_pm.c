@@ -1914,60 +1914,58 @@ apr_status_t fcgix_pm_start(const fcgix_pm_cfg_t *cfg, apr_pool_t *p,
     return rv == APR_INPARENT ? APR_SUCCESS : rv;
 }
 
-apr_status_t fcgix_pm_send(const char *ctl_path, const fcgix_pm_msg_t *msg)
-{
-    struct sockaddr_un sa;
-    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    ssize_t n;
-
-    if (fd < 0) {
-        return APR_FROM_OS_ERROR(errno);
-    }
-    memset(&sa, 0, sizeof(sa));
-    sa.sun_family = AF_UNIX;
-    apr_cpystrn(sa.sun_path, ctl_path, sizeof(sa.sun_path));
-    n = sendto(fd, msg, sizeof(*msg), MSG_DONTWAIT, (struct sockaddr *)&sa,
-               sizeof(sa));
-    close(fd);
-    return n == (ssize_t)sizeof(*msg) ? APR_SUCCESS
-                                      : APR_FROM_OS_ERROR(errno);
-}
-
-apr_status_t fcgix_pm_send_log(const char *ctl_path, int fd)
+/* One datagram to the PM's socket, with descriptor @p fd attached when
+ * it is not -1. Never waits. */
+static apr_status_t send_dgram(const char *ctl_path,
+                               const fcgix_pm_msg_t *msg, int fd)
 {
     char cbuf[CMSG_SPACE(sizeof(int))];
     struct sockaddr_un sa;
     struct msghdr mh;
-    struct cmsghdr *cm;
     struct iovec iov;
-    fcgix_pm_msg_t m;
     int s = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     ssize_t n;
 
     if (s < 0) {
         return APR_FROM_OS_ERROR(errno);
     }
-    memset(&m, 0, sizeof(m));
-    m.type = FCGIX_PM_MSG_LOGS;
     memset(&sa, 0, sizeof(sa));
     sa.sun_family = AF_UNIX;
     apr_cpystrn(sa.sun_path, ctl_path, sizeof(sa.sun_path));
     memset(&mh, 0, sizeof(mh));
-    memset(cbuf, 0, sizeof(cbuf));
-    iov.iov_base = &m;
-    iov.iov_len = sizeof(m);
+    iov.iov_base = (void *)msg;
+    iov.iov_len = sizeof(*msg);
     mh.msg_name = &sa;
     mh.msg_namelen = sizeof(sa);
     mh.msg_iov = &iov;
     mh.msg_iovlen = 1;
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof(cbuf);
-    cm = CMSG_FIRSTHDR(&mh);
-    cm->cmsg_level = SOL_SOCKET;
-    cm->cmsg_type = SCM_RIGHTS;
-    cm->cmsg_len = CMSG_LEN(sizeof(int));
-    memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    if (fd != -1) {
+        struct cmsghdr *cm;
+        memset(cbuf, 0, sizeof(cbuf));
+        mh.msg_control = cbuf;
+        mh.msg_controllen = sizeof(cbuf);
+        cm = CMSG_FIRSTHDR(&mh);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    }
     n = sendmsg(s, &mh, MSG_DONTWAIT);
     close(s);
-    return n == (ssize_t)sizeof(m) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    return n == (ssize_t)sizeof(*msg) ? APR_SUCCESS
+                                      : APR_FROM_OS_ERROR(errno);
+}
+
+apr_status_t fcgix_pm_send(const char *ctl_path, const fcgix_pm_msg_t *msg)
+{
+    return send_dgram(ctl_path, msg, -1);
+}
+
+apr_status_t fcgix_pm_send_log(const char *ctl_path, int fd)
+{
+    fcgix_pm_msg_t m;
+
+    memset(&m, 0, sizeof(m));
+    m.type = FCGIX_PM_MSG_LOGS;
+    return send_dgram(ctl_path, &m, fd);
 }
