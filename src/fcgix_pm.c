@@ -1059,6 +1059,22 @@ static long env_list_len(const char *list, size_t len)
     return -1;
 }
 
+/* The bytes of a class's limits that define it: the struct has no
+ * padding before its last field, only after. */
+#define LIM_BYTES \
+    (offsetof(fcgix_sb_limits_t, priority) + sizeof(apr_int32_t))
+
+static apr_uint64_t fnv1a(apr_uint64_t h, const void *data, size_t n)
+{
+    const unsigned char *b = data;
+    size_t i;
+
+    for (i = 0; i < n; i++) {
+        h = (h ^ b[i]) * 1099511628211ULL;
+    }
+    return h;
+}
+
 apr_uint64_t fcgix_pm_msg_key(const fcgix_pm_msg_t *m)
 {
     /* FNV-1a over everything that defines the class: a message that
@@ -1067,39 +1083,18 @@ apr_uint64_t fcgix_pm_msg_key(const fcgix_pm_msg_t *m)
     apr_uint64_t h = 1469598103934665603ULL;
     apr_uint32_t ids[3];
     apr_uint64_t ino[2];
-    const unsigned char *b;
     long envlen = env_list_len(m->env, sizeof(m->env));
-    size_t i, n;
 
-    n = strnlen(m->path, sizeof(m->path));
-    for (i = 0; i < n; i++) {
-        h = (h ^ (unsigned char)m->path[i]) * 1099511628211ULL;
-    }
     ids[0] = m->uid;
     ids[1] = m->gid;
     ids[2] = m->vhost;
     ino[0] = m->inode;
     ino[1] = m->dev;
-    b = (const unsigned char *)ids;
-    for (i = 0; i < sizeof(ids); i++) {
-        h = (h ^ b[i]) * 1099511628211ULL;
-    }
-    b = (const unsigned char *)ino;
-    for (i = 0; i < sizeof(ino); i++) {
-        h = (h ^ b[i]) * 1099511628211ULL;
-    }
-    /* The limits have no padding before their last field. */
-    b = (const unsigned char *)&m->lim;
-    n = offsetof(fcgix_sb_limits_t, priority) + sizeof(m->lim.priority);
-    for (i = 0; i < n; i++) {
-        h = (h ^ b[i]) * 1099511628211ULL;
-    }
-    b = (const unsigned char *)m->env;
-    n = envlen > 0 ? (size_t)envlen : 0;
-    for (i = 0; i < n; i++) {
-        h = (h ^ b[i]) * 1099511628211ULL;
-    }
-    return h;
+    h = fnv1a(h, m->path, strnlen(m->path, sizeof(m->path)));
+    h = fnv1a(h, ids, sizeof(ids));
+    h = fnv1a(h, ino, sizeof(ino));
+    h = fnv1a(h, &m->lim, LIM_BYTES);
+    return fnv1a(h, m->env, envlen > 0 ? (size_t)envlen : 0);
 }
 
 /*
@@ -1306,9 +1301,7 @@ static int class_find(pm_t *pm, apr_uint64_t key, const fcgix_pm_msg_t *m)
         if (c->used && c->key == key && !strcmp(c->path, m->path)
             && c->uid == m->uid && c->gid == m->gid && c->vhost == m->vhost
             && c->inode == m->inode && c->dev == m->dev
-            && !memcmp(&c->lim, &m->lim,
-                       offsetof(fcgix_sb_limits_t, priority)
-                       + sizeof(c->lim.priority))) {
+            && !memcmp(&c->lim, &m->lim, LIM_BYTES)) {
             return i;
         }
     }
@@ -1670,11 +1663,28 @@ static int recv_msg(pm_t *pm, fcgix_pm_msg_t *m)
 /* The loop                                                            */
 /* ------------------------------------------------------------------ */
 
+/* Reaps (through slot_gone, like the loop does) until none of our
+ * processes is left or @p deadline. @return how many are left */
+static int reap_until(pm_t *pm, apr_time_t deadline)
+{
+    int i, left;
+
+    for (;;) {
+        reap(pm, apr_time_now());
+        for (left = 0, i = 0; i < (int)pm->hiwater; i++) {
+            left += pm->slots[i].pid > 0;
+        }
+        if (!left || apr_time_now() >= deadline) {
+            return left;
+        }
+        apr_sleep(apr_time_from_msec(20));
+    }
+}
+
 static void shutdown_all(pm_t *pm)
 {
     fcgix_sb_t *sb = pm->sb;
-    apr_time_t deadline;
-    int i, n = (int)pm->hiwater, left;
+    int i, n = (int)pm->hiwater;
 
     for (i = 0; i < n; i++) {
         if (pm->slots[i].pid > 0) {
@@ -1684,44 +1694,16 @@ static void shutdown_all(pm_t *pm)
             kill(pm->slots[i].pid, SIGTERM);
         }
     }
-    deadline = apr_time_now() + apr_time_from_sec(pm->cfg->kill_grace);
-    do {
-        reap(pm, apr_time_now());
-        for (left = 0, i = 0; i < n; i++) {
-            left += pm->slots[i].pid > 0;
-        }
-        if (left) {
-            apr_sleep(apr_time_from_msec(50));
-        }
-    } while (left && apr_time_now() < deadline);
-    for (i = 0; i < n; i++) {
-        if (pm->slots[i].pid > 0) {
-            kill(pm->slots[i].pid, SIGKILL);
-        }
-    }
-    /* Reap what we killed: an unreaped child would stay a zombie under
-     * an init that does not reap (containers). */
-    deadline = apr_time_now() + apr_time_from_sec(2);
-    while (apr_time_now() < deadline) {
-        pid_t pid = waitpid(-1, NULL, WNOHANG);
-        int idx;
-        if (pid < 0 && errno == ECHILD) {
-            break;
-        }
-        if (pid > 0 && (idx = slot_of_pid(pm, pid)) >= 0) {
-            char pbuf[256];
-            sock_unlink(sock_path(pm, idx, pbuf, sizeof(pbuf)),
-                        &pm->slots[idx].sock);
-            pm->slots[idx].pid = 0;
-            relay_stderr(&pm->slots[idx]);
-            if (pm->slots[idx].err_fd >= 0) {
-                close(pm->slots[idx].err_fd);
-                pm->slots[idx].err_fd = -1;
+    if (reap_until(pm, apr_time_now()
+                       + apr_time_from_sec(pm->cfg->kill_grace))) {
+        for (i = 0; i < n; i++) {
+            if (pm->slots[i].pid > 0) {
+                kill(pm->slots[i].pid, SIGKILL);
             }
         }
-        if (pid <= 0) {
-            apr_sleep(apr_time_from_msec(10));
-        }
+        /* Reap what we killed: an unreaped child would stay a zombie
+         * under an init that does not reap (containers). */
+        reap_until(pm, apr_time_now() + apr_time_from_sec(2));
     }
     sock_unlink(pm->cfg->ctl_path, &pm->ctl_id);
 }
