@@ -17,6 +17,8 @@
 #ifndef FCGIX_POOL_H
 #define FCGIX_POOL_H
 
+#include <sys/uio.h>
+
 #include "apr_network_io.h"
 #include "apr_pools.h"
 #include "apr_thread_mutex.h"
@@ -173,5 +175,13 @@ fcgix_sb_backend_t *fcgix_pool_shm(fcgix_pool_t *pl);
  *  group counts them itself and takes its share back when it goes. */
 void fcgix_pool_mpx_count(fcgix_pool_t *pl, int dconns, int dstreams,
                           apr_uint32_t depth);
+
+/**
+ * One non-blocking writev of what is left of @p *iov (@p *n entries, empty
+ * ones skipped), advanced past what was written; *n is 0 once all is.
+ * Direct and multiplexed connections write their record batches with it.
+ */
+apr_status_t fcgix_pool_sendv(apr_socket_t *sock, struct iovec **iov,
+                              int *n);
 
 #endif /* FCGIX_POOL_H */

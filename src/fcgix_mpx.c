@@ -638,7 +638,6 @@ static apr_status_t send_locked(mconn_t *mc, struct iovec *iov, int n,
 
     apr_thread_mutex_lock(mc->wmu);
     while (n > 0) {
-        apr_size_t w = 0;
         apr_int16_t rev = 0;
         int lead = 0;
 
@@ -651,19 +650,7 @@ static apr_status_t send_locked(mconn_t *mc, struct iovec *iov, int n,
             rv = mc->broken_rv;
             break;
         }
-        rv = apr_socket_sendv(mc->conn->sock, iov, n, &w);
-        while (w > 0) {
-            if (w >= iov->iov_len) {
-                w -= iov->iov_len;
-                iov++;
-                n--;
-            }
-            else {
-                iov->iov_base = (char *)iov->iov_base + w;
-                iov->iov_len -= w;
-                w = 0;
-            }
-        }
+        rv = fcgix_pool_sendv(mc->conn->sock, &iov, &n);
         if (rv == APR_SUCCESS) {
             continue;
         }

@@ -658,3 +658,35 @@ void fcgix_pool_mpx_count(fcgix_pool_t *pl, int dconns, int dstreams,
         b->mpx_depth = depth; /* a lost race only loses a maximum */
     }
 }
+
+apr_status_t fcgix_pool_sendv(apr_socket_t *sock, struct iovec **iovp,
+                              int *np)
+{
+    struct iovec *iov = *iovp;
+    int n = *np;
+    apr_size_t w = 0;
+    apr_status_t rv = APR_SUCCESS;
+
+    while (n > 0 && iov->iov_len == 0) {
+        iov++;
+        n--;
+    }
+    if (n > 0) {
+        rv = apr_socket_sendv(sock, iov, n, &w);
+    }
+    while (w > 0) {
+        if (w >= iov->iov_len) {
+            w -= iov->iov_len;
+            iov++;
+            n--;
+        }
+        else {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= w;
+            w = 0;
+        }
+    }
+    *iovp = iov;
+    *np = n;
+    return rv;
+}

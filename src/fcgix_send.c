@@ -44,35 +44,17 @@ static apr_status_t send_iov(fcgix_req_t *q, struct iovec *iov, int n)
         return fcgix_mpx_send(q->ms, iov, n, q->io_timeout);
     }
     for (;;) {
-        apr_size_t w = 0;
         apr_int16_t rev = 0;
-        apr_status_t rv;
+        apr_status_t rv = fcgix_pool_sendv(q->sock, &iov, &n);
 
-        while (n > 0 && iov->iov_len == 0) {
-            iov++;
-            n--;
-        }
-        if (n == 0) {
-            return APR_SUCCESS;
-        }
-        rv = apr_socket_sendv(q->sock, iov, n, &w);
-        while (w > 0) {
-            if (w >= iov->iov_len) {
-                w -= iov->iov_len;
-                iov++;
-                n--;
-            }
-            else {
-                iov->iov_base = (char *)iov->iov_base + w;
-                iov->iov_len -= w;
-                w = 0;
-            }
-        }
-        if (rv != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(rv)) {
-            return rv;
-        }
         if (rv == APR_SUCCESS) {
+            if (n == 0) {
+                return APR_SUCCESS;
+            }
             continue;
+        }
+        if (!APR_STATUS_IS_EAGAIN(rv)) {
+            return rv;
         }
         rv = fcgix_loop_wait(q, APR_POLLOUT | APR_POLLIN, &rev);
         if (rv != APR_SUCCESS) {
