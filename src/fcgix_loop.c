@@ -306,8 +306,9 @@ typedef struct {
     int (*go_on)(fcgix_req_t *q);
     /* Takes what is ready without waiting; APR_EAGAIN if nothing is. */
     apr_status_t (*read)(fcgix_req_t *q);
-    /* Flushes what the client has not seen, waits for more and takes
-     * it; 0 when reading must stop. */
+    /* Flushes what the client has not seen and waits for more (a
+     * shared channel's wait hands it over, and it is taken here too);
+     * 0 when reading must stop. */
     int (*await)(fcgix_req_t *q);
     /* Right after the request went out the reply is hardly ever there
      * yet: wait first rather than spend a read on EAGAIN. */
