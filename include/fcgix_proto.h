@@ -281,4 +281,28 @@ int fcgix_reader_feed(fcgix_reader_t *rd, const uint8_t *buf, size_t len,
 /** True when the reader stands between records (nothing half-read). */
 int fcgix_reader_idle(const fcgix_reader_t *rd);
 
+/**
+ * Takes one event of fcgix_reader_pump: the owner's dispatch (the direct
+ * reply's, or a shared connection's demultiplexer). @p ev and what it
+ * points to are valid during the call only.
+ * @return 0 to go on, nonzero to stop the pump right after this event
+ */
+typedef int (*fcgix_reader_cb_fn)(void *baton, const fcgix_event_t *ev);
+
+/**
+ * The record pump: feeds all of @p buf to the reader and hands every
+ * event to @p cb, in order. The one loop both reading paths (a
+ * connection of its own, a shared one) run over each read, so that they
+ * cannot drift apart; no copy, no allocation.
+ *
+ * @param consumed set to the bytes of @p buf used: all of them unless the
+ *        callback stopped the pump or the input is bad
+ * @return FCGIX_AGAIN when all input was consumed (also for @p len 0);
+ *         FCGIX_OK when the callback stopped it (the rest of @p buf, if
+ *         any, is still the caller's); FCGIX_EPROTO / FCGIX_ETOOBIG as
+ *         fcgix_reader_feed (rd->error says why; sticky)
+ */
+int fcgix_reader_pump(fcgix_reader_t *rd, const uint8_t *buf, size_t len,
+                      size_t *consumed, fcgix_reader_cb_fn cb, void *baton);
+
 #endif /* FCGIX_PROTO_H */

@@ -181,34 +181,53 @@ static apr_status_t mpx_wait(fcgix_req_t *q, fcgix_event_t *ev,
     return rv;
 }
 
-/* Reads until END_REQUEST or a failure. A departed client gets the
- * application told (FCGI_ABORT_REQUEST) and its reply drained, within
- * limits, so a kept connection stays in step. */
-static void read_reply_mpx(fcgix_req_t *q)
+/* Hands what fcgix_mpx_next gave to the reply, or maps its failure. */
+static void mpx_take(fcgix_req_t *q, apr_status_t rv,
+                     const fcgix_event_t *ev, const char *why)
 {
-    while (!q->ended && !q->fail
-           && (!q->client_gone || q->srv->ignore_client_abort)) {
-        fcgix_event_t ev;
-        const char *why;
-        apr_status_t rv = fcgix_mpx_next(q->ms, 0, &ev, &why);
-
-        if (APR_STATUS_IS_EAGAIN(rv)) {
-            rv = mpx_wait(q, &ev, &why);
-            if (q->client_gone) {
-                break;
-            }
-        }
-        note_late(q);
-        if (rv == APR_SUCCESS) {
-            q->rx_bytes += ev.len + 1;
-            if (fcgix_reply_event(q, &ev) == APR_SUCCESS) {
-                /* The event's data is freed by the next call. */
-                fcgix_reply_pass(q, q->srv->flush);
-            }
-            continue;
-        }
+    note_late(q);
+    if (rv != APR_SUCCESS) {
         fcgix_fail_read_mpx(q, rv, why);
     }
+    else {
+        q->rx_bytes += ev->len + 1;
+        if (fcgix_reply_event(q, ev) == APR_SUCCESS) {
+            /* The event's data is freed by the next call. */
+            fcgix_reply_pass(q, q->srv->flush);
+        }
+    }
+}
+
+static apr_status_t mpx_read(fcgix_req_t *q)
+{
+    fcgix_event_t ev;
+    const char *why;
+    apr_status_t rv = fcgix_mpx_next(q->ms, 0, &ev, &why);
+
+    if (APR_STATUS_IS_EAGAIN(rv)) {
+        return rv;
+    }
+    mpx_take(q, rv, &ev, why);
+    return APR_SUCCESS;
+}
+
+static int mpx_await(fcgix_req_t *q)
+{
+    fcgix_event_t ev;
+    const char *why;
+    apr_status_t rv = mpx_wait(q, &ev, &why);
+
+    if (q->client_gone) {
+        /* fcgix_mpx_close tells the application and drains it. */
+        return 0;
+    }
+    mpx_take(q, rv, &ev, why);
+    return 1;
+}
+
+static int mpx_go_on(fcgix_req_t *q)
+{
+    return !q->client_gone || q->srv->ignore_client_abort;
 }
 
 /* Nothing more is ready: lets the client have what we hold and waits. */
@@ -242,38 +261,75 @@ static void wait_reply(fcgix_req_t *q)
     }
 }
 
-void fcgix_loop_read(fcgix_req_t *q)
+/* A departed client gets the application told (FCGI_ABORT_REQUEST) and
+ * its reply drained, within limits, so a kept connection stays in step. */
+static int direct_go_on(fcgix_req_t *q)
 {
+    if (q->client_gone && !q->abort_sent && !q->srv->ignore_client_abort) {
+        fcgix_send_abort(q);
+        if (q->ended || q->fail) {
+            return 0;
+        }
+    }
+    return !(q->abort_sent && abort_spent(q, 0));
+}
+
+static apr_status_t direct_read(fcgix_req_t *q)
+{
+    apr_status_t rv = fcgix_reply_pump(q);
+
+    if (rv == APR_SUCCESS || rv == FCGIX_FAILED) {
+        return APR_SUCCESS;
+    }
+    if (!APR_STATUS_IS_EAGAIN(rv)) {
+        fcgix_fail_read(q, rv);
+        return APR_SUCCESS;
+    }
+    return rv;
+}
+
+static int direct_await(fcgix_req_t *q)
+{
+    wait_reply(q);
+    return 1;
+}
+
+/*
+ * The loop's view of a channel, so that one loop reads both kinds: a
+ * connection of its own (polled together with the client) and an id on a
+ * shared one (waited for in slices). Every operation hands what it reads
+ * to the reply (fcgix_reply_event, via the pump or the request's queue)
+ * and maps its own failures into q->fail.
+ */
+typedef struct {
+    /* May reading go on? (The client may have left meanwhile.) */
+    int (*go_on)(fcgix_req_t *q);
+    /* Takes what is ready without waiting; APR_EAGAIN if nothing is. */
+    apr_status_t (*read)(fcgix_req_t *q);
+    /* Flushes what the client has not seen and waits for more (a
+     * shared channel's wait hands it over, and it is taken here too);
+     * 0 when reading must stop. */
+    int (*await)(fcgix_req_t *q);
     /* Right after the request went out the reply is hardly ever there
      * yet: wait first rather than spend a read on EAGAIN. */
-    int wait_first = q->rx_bytes == 0;
+    int wait_first;
+} loop_io_t;
 
-    if (q->ms) {
-        read_reply_mpx(q);
-        return;
-    }
-    while (!q->ended && !q->fail) {
-        apr_status_t rv;
+static const loop_io_t direct_io = {
+    direct_go_on, direct_read, direct_await, 1
+};
+static const loop_io_t mpx_io = { mpx_go_on, mpx_read, mpx_await, 0 };
 
-        if (q->client_gone && !q->abort_sent
-            && !q->srv->ignore_client_abort) {
-            fcgix_send_abort(q);
-            if (q->ended || q->fail) {
-                break;
-            }
-        }
-        if (q->abort_sent && abort_spent(q, 0)) {
+/* Reads until END_REQUEST or a failure. */
+void fcgix_loop_read(fcgix_req_t *q)
+{
+    const loop_io_t *io = q->ms ? &mpx_io : &direct_io;
+    int wait = io->wait_first && q->rx_bytes == 0;
+
+    while (!q->ended && !q->fail && io->go_on(q)) {
+        if ((wait || APR_STATUS_IS_EAGAIN(io->read(q))) && !io->await(q)) {
             break;
         }
-        rv = wait_first ? APR_EAGAIN : fcgix_reply_pump(q);
-        wait_first = 0;
-        if (rv == APR_SUCCESS || rv == FCGIX_FAILED) {
-            continue;
-        }
-        if (APR_STATUS_IS_EAGAIN(rv)) {
-            wait_reply(q);
-            continue;
-        }
-        fcgix_fail_read(q, rv);
+        wait = 0;
     }
 }

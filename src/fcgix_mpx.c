@@ -3,97 +3,24 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+/*
+ * Multiplexing, the connection side: groups, shared connections and their
+ * request ids (handing them out, resting them), attaching and detaching
+ * requests, retiring and reaping connections. Reading, the per-request
+ * queues and writing are fcgix_mpx_demux.c's.
+ */
+
 #include <errno.h>
-#include <pthread.h>
-#include <semaphore.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "apr_poll.h"
-#include "apr_thread_mutex.h"
-#include "apr_time.h"
 
-#include "fcgix_mpx.h"
+#include "fcgix_mpx_int.h"
 
-#define MPX_RBUF (64 * 1024)
 /* Ids we hand out per connection, whatever the application allows. */
 #define MPX_ID_CAP 1024
-/* A released id rests this long (and as long again after each late
- * record for it) before it is handed out again: a record the application
- * sends after END_REQUEST must not reach the id's next owner. */
-#define MPX_ID_QUIET apr_time_from_sec(1)
 
-typedef struct chunk_t {
-    struct chunk_t *next;
-    fcgix_ev_kind_e kind;
-    apr_byte_t type;
-    fcgix_end_t end;
-    apr_size_t len;
-    char data[];
-} chunk_t;
-
-typedef struct mconn_t mconn_t;
-
-struct fcgix_mstream_t {
-    mconn_t *mc;
-    apr_uint16_t rid;
-    chunk_t *head, *tail, *cur;
-    chunk_t *mine;   /* taken off the queue in one go; owner only, no lock */
-    apr_size_t queued;
-    apr_size_t taken; /* bytes of the last take, still counted in queued:
-                       * the bound stays strict while the owner works */
-    int ended;     /* END_REQUEST received */
-    int overflow;  /* dropped for outgrowing the queue bound */
-    int detached;  /* owner gone; freed when END_REQUEST arrives */
-    /* Detached: what the application may still send for it, and until
-     * when, before the connection is retired (see retire()). */
-    apr_time_t drain_until;
-    apr_size_t drain_left;
-    int waiting;   /* owner asleep on sem; whoever posts clears it */
-    sem_t sem;     /* wakes the owner alone: no herd per record */
-};
-
-struct mconn_t {
-    fcgix_mpx_group_t *g;
-    fcgix_conn_t *conn;
-    fcgix_reader_t rd;     /* only the current reader touches rd/rbuf */
-    char *rbuf;
-    int reading;
-    int broken;
-    apr_status_t broken_rv;
-    const char *why;
-    int nstreams;          /* ids in use, detached ones included */
-    int ndetached;
-    int retired;           /* takes no more requests; closed once only
-                              detached ids are left */
-    int nids;
-    fcgix_mstream_t **ids; /* index rid - 1 */
-    /* Per id: 0 never used, else when it may be handed out again. Ids
-     * are handed out round-robin from next_id, so the one just released
-     * is the last candidate. */
-    apr_time_t *quiet_until;
-    int next_id;
-    /* Late records dropped and not yet reported (fcgix_mpx_take_late). */
-    apr_uint32_t late_n;
-    apr_uint16_t late_rid;
-    apr_thread_mutex_t *wmu;
-    apr_time_t idle_since;
-    mconn_t *next;
-};
-
-struct fcgix_mpx_group_t {
-    /* Guards every mconn and stream field. Every request takes it a few
-     * times, for a few hundred nanoseconds: it spins a little before it
-     * sleeps. */
-    pthread_mutex_t mu;
-    fcgix_pool_t *pl;
-    fcgix_mpx_limits_t lim;
-    mconn_t *conns;
-    fcgix_mpx_stats_t stats;
-    /* Connections retired and not yet reported (fcgix_mpx_take_retired). */
-    apr_uint32_t retired_n;
-    apr_uint16_t retired_rid;
-};
+typedef fcgix_mconn_t mconn_t;
 
 /* The child leaves: its shared connections and their requests go out of
  * the scoreboard's sums (before the pool's own share, registered
@@ -135,79 +62,8 @@ apr_status_t fcgix_mpx_group_create(fcgix_mpx_group_t **out,
 }
 
 /* ------------------------------------------------------------------ */
-/* Queues (group lock held)                                            */
+/* Ids and the state of a connection (group lock held)                 */
 /* ------------------------------------------------------------------ */
-
-static void free_chunks(chunk_t *c)
-{
-    while (c) {
-        chunk_t *n = c->next;
-        free(c);
-        c = n;
-    }
-}
-
-static void stream_free(fcgix_mstream_t *ms)
-{
-    free_chunks(ms->head);
-    free_chunks(ms->mine);
-    free(ms->cur);
-    sem_destroy(&ms->sem);
-    free(ms);
-}
-
-/*
- * Moves everything queued to ms->mine, for the owner to go through without
- * the lock; it stays counted in the queue bound until the owner asks for
- * more. Group lock held. The release store lets an owner that wakes up
- * see the records without taking the lock (sleep_until()).
- */
-static void take_all(fcgix_mstream_t *ms)
-{
-    chunk_t *c = ms->head;
-
-    ms->head = ms->tail = NULL;
-    ms->taken = ms->queued;
-    __atomic_store_n(&ms->mine, c, __ATOMIC_RELEASE);
-}
-
-static void post(fcgix_mstream_t *ms)
-{
-    ms->waiting = 0;
-    sem_post(&ms->sem);
-}
-
-/*
- * Wakes, of the owners asleep on this connection, those with something to
- * take (a record, an overflow, a broken connection), and, when nobody
- * reads and @p leader is set, one more to become the reader. Group lock
- * held.
- */
-static void wake(mconn_t *mc, int leader)
-{
-    int i;
-
-    leader = leader && !mc->reading && !mc->broken;
-    for (i = 0; i < mc->nids; i++) {
-        fcgix_mstream_t *ms = mc->ids[i];
-        if (ms == NULL || !ms->waiting) {
-            continue;
-        }
-        if (ms->head && !ms->overflow && !mc->broken && ms->mine == NULL) {
-            /* Handed over with the wake: the owner need not queue up on
-             * the group lock again to take it. */
-            take_all(ms);
-            post(ms);
-        }
-        else if (ms->head || ms->overflow || mc->broken) {
-            post(ms);
-        }
-        else if (leader) {
-            post(ms);
-            leader = 0;
-        }
-    }
-}
 
 static void release_id(mconn_t *mc, fcgix_mstream_t *ms)
 {
@@ -219,21 +75,14 @@ static void release_id(mconn_t *mc, fcgix_mstream_t *ms)
     }
 }
 
-static void enqueue(fcgix_mstream_t *ms, chunk_t *c)
+void fcgix_mpx_conn_forget(mconn_t *mc, fcgix_mstream_t *ms)
 {
-    c->next = NULL;
-    if (ms->tail) {
-        ms->tail->next = c;
-    }
-    else {
-        ms->head = c;
-    }
-    ms->tail = c;
-    ms->queued += c->len;
+    release_id(mc, ms);
+    mc->ndetached--;
+    fcgix_mpx_stream_free(ms);
 }
 
-/* Marks the connection unusable; orphaned streams go with it. */
-static void mark_broken(mconn_t *mc, apr_status_t rv, const char *why)
+void fcgix_mpx_conn_break(mconn_t *mc, apr_status_t rv, const char *why)
 {
     int i;
 
@@ -246,9 +95,7 @@ static void mark_broken(mconn_t *mc, apr_status_t rv, const char *why)
     for (i = 0; i < mc->nids; i++) {
         fcgix_mstream_t *ms = mc->ids[i];
         if (ms && ms->detached) {
-            release_id(mc, ms);
-            mc->ndetached--;
-            stream_free(ms);
+            fcgix_mpx_conn_forget(mc, ms);
         }
     }
 }
@@ -259,7 +106,7 @@ static void mark_broken(mconn_t *mc, apr_status_t rv, const char *why)
  * is closed as soon as no live request is left on it (close_if_spent()).
  * Group lock held.
  */
-static void retire(mconn_t *mc, const fcgix_mstream_t *ms)
+void fcgix_mpx_conn_retire(mconn_t *mc, const fcgix_mstream_t *ms)
 {
     fcgix_mpx_group_t *g = mc->g;
 
@@ -276,166 +123,9 @@ static void retire(mconn_t *mc, const fcgix_mstream_t *ms)
 static void close_if_spent(mconn_t *mc)
 {
     if (mc->retired && !mc->broken && mc->nstreams == mc->ndetached) {
-        mark_broken(mc, APR_ECONNABORTED, "retired: an aborted request "
-                    "went on past its limits");
+        fcgix_mpx_conn_break(mc, APR_ECONNABORTED, "retired: an aborted "
+                             "request went on past its limits");
     }
-}
-
-static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
-{
-    fcgix_mpx_group_t *g = mc->g;
-    fcgix_mstream_t *ms;
-    chunk_t *c;
-
-    if (ev->kind == FCGIX_EV_MGMT) {
-        if (ev->type == FCGIX_GET_VALUES_RESULT) {
-            fcgix_pool_caps_answer(g->pl, ev->data, ev->len);
-        }
-        return;
-    }
-    if (ev->kind == FCGIX_EV_UNKNOWN_TYPE) {
-        return;
-    }
-    if (ev->request_id == 0 || ev->request_id > mc->nids) {
-        mark_broken(mc, APR_EGENERAL, "record for a request id not in use");
-        return;
-    }
-    if ((ms = mc->ids[ev->request_id - 1]) == NULL) {
-        if (mc->quiet_until[ev->request_id - 1] == 0) {
-            mark_broken(mc, APR_EGENERAL,
-                        "record for a request id never used");
-            return;
-        }
-        /* Sent after its END_REQUEST: dropped, and the id rests longer. */
-        mc->quiet_until[ev->request_id - 1] = apr_time_now() + MPX_ID_QUIET;
-        mc->late_rid = ev->request_id;
-        __atomic_add_fetch(&mc->late_n, 1, __ATOMIC_RELAXED);
-        g->stats.late++;
-        return;
-    }
-    if (ev->kind == FCGIX_EV_END_REQUEST) {
-        if (ms->detached) {
-            release_id(mc, ms);
-            mc->ndetached--;
-            stream_free(ms);
-            return;
-        }
-        ms->ended = 1;
-        if (ms->overflow) {
-            /* Dropped: its end must not read as a complete reply. */
-            return;
-        }
-    }
-    else if (ev->kind == FCGIX_EV_STREAM && ms->detached) {
-        if (ev->len > ms->drain_left || apr_time_now() > ms->drain_until) {
-            retire(mc, ms);
-        }
-        else {
-            ms->drain_left -= ev->len;
-        }
-        return;
-    }
-    else if (ev->kind != FCGIX_EV_STREAM || ms->overflow) {
-        return;
-    }
-    else if (ms->queued + ev->len > g->lim.queue_max) {
-        /* Its client reads too slowly: drop this request, not the
-         * connection (see the header). */
-        ms->overflow = 1;
-        free_chunks(ms->head);
-        ms->head = ms->tail = NULL;
-        ms->queued = 0;
-        g->stats.overflows++;
-        return;
-    }
-    c = malloc(sizeof(*c) + ev->len);
-    if (c == NULL) {
-        mark_broken(mc, APR_ENOMEM, "out of memory");
-        return;
-    }
-    c->kind = ev->kind;
-    c->type = ev->type;
-    c->end = ev->end;
-    c->len = ev->len;
-    if (ev->len) {
-        memcpy(c->data, ev->data, ev->len);
-    }
-    enqueue(ms, c);
-}
-
-/* ------------------------------------------------------------------ */
-/* Reading (as the connection's current reader)                        */
-/* ------------------------------------------------------------------ */
-
-static apr_status_t poll_sock(mconn_t *mc, apr_int16_t events,
-                              apr_interval_time_t timeout,
-                              apr_int16_t *rev)
-{
-    apr_pollfd_t pfd;
-    apr_int32_t n;
-    apr_status_t rv;
-
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.p = mc->conn->p;
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.reqevents = events;
-    pfd.desc.s = mc->conn->sock;
-    do {
-        rv = apr_poll(&pfd, 1, &n, timeout);
-    } while (APR_STATUS_IS_EINTR(rv));
-    *rev = pfd.rtnevents;
-    return rv;
-}
-
-/*
- * One read and its dispatch. Called with the group lock NOT held and
- * mc->reading set by the caller; takes the lock to dispatch.
- */
-static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
-{
-    fcgix_mpx_group_t *g = mc->g;
-    apr_size_t len = MPX_RBUF, off = 0;
-    apr_int16_t rev;
-    apr_status_t rv;
-
-    rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
-    if (len == 0 && APR_STATUS_IS_EAGAIN(rv)) {
-        if (timeout == 0) {
-            return APR_EAGAIN;
-        }
-        rv = poll_sock(mc, APR_POLLIN, timeout, &rev);
-        if (rv != APR_SUCCESS) {
-            return rv;
-        }
-        len = MPX_RBUF;
-        rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
-    }
-    pthread_mutex_lock(&g->mu);
-    if (len == 0) {
-        if (!APR_STATUS_IS_EAGAIN(rv)) {
-            mark_broken(mc, rv == APR_SUCCESS ? APR_EOF : rv,
-                        "connection closed by the application");
-        }
-    }
-    while (off < len && !mc->broken) {
-        fcgix_event_t ev;
-        size_t used = 0;
-        int rc = fcgix_reader_feed(&mc->rd, (const uint8_t *)mc->rbuf + off,
-                                   len - off, &used, &ev);
-        off += used;
-        if (rc == FCGIX_AGAIN) {
-            break;
-        }
-        if (rc != FCGIX_OK) {
-            mark_broken(mc, APR_EGENERAL,
-                        mc->rd.error ? mc->rd.error : "bad record");
-            break;
-        }
-        dispatch(mc, &ev);
-    }
-    wake(mc, 0);
-    pthread_mutex_unlock(&g->mu);
-    return APR_SUCCESS;
 }
 
 /* ------------------------------------------------------------------ */
@@ -483,7 +173,8 @@ static int mconn_silent(mconn_t *mc)
 {
     apr_int16_t rev = 0;
 
-    return poll_sock(mc, APR_POLLIN, 0, &rev) != APR_SUCCESS || rev == 0;
+    return fcgix_mpx_conn_poll(mc, APR_POLLIN, 0, &rev) != APR_SUCCESS
+           || rev == 0;
 }
 
 /* Connections nobody used for the idle time are closed: an idle
@@ -502,7 +193,7 @@ static void reap_idle(fcgix_mpx_group_t *g)
         for (i = 0; mc->ndetached && !mc->retired && i < mc->nids; i++) {
             fcgix_mstream_t *ms = mc->ids[i];
             if (ms && ms->detached && now > ms->drain_until) {
-                retire(mc, ms);
+                fcgix_mpx_conn_retire(mc, ms);
             }
         }
         close_if_spent(mc);
@@ -552,49 +243,73 @@ static apr_status_t mconn_new(fcgix_mpx_group_t *g,
     return APR_SUCCESS;
 }
 
+/* Puts a new connection on the group's list. */
+static void conn_link(fcgix_mpx_group_t *g, mconn_t *mc)
+{
+    mc->next = g->conns;
+    g->conns = mc;
+    g->stats.conns++;
+    fcgix_pool_mpx_count(g->pl, 1, 0, 0);
+}
+
+/* A connection with an id free (*i), @p fresh if no other has one (then
+ * *fresh is taken), or NULL. Group lock held. */
+static mconn_t *conn_find(fcgix_mpx_group_t *g, mconn_t **fresh, int *i)
+{
+    apr_time_t now;
+    mconn_t *mc;
+
+    reap_idle(g);
+    now = apr_time_now();
+    for (mc = g->conns; mc; mc = mc->next) {
+        if (!mc->broken && mc->nstreams == 0 && !mconn_silent(mc)) {
+            /* Idle, yet readable: the application closed it. */
+            fcgix_mpx_conn_break(mc, APR_EOF, "closed while idle");
+            continue;
+        }
+        if (!mc->broken && (*i = free_id(mc, now)) >= 0) {
+            return mc;
+        }
+    }
+    if ((mc = *fresh) != NULL) {
+        *i = 0;
+        conn_link(g, mc);
+        *fresh = NULL;
+    }
+    return mc;
+}
+
+static fcgix_mstream_t *stream_new(apr_status_t *rv)
+{
+    fcgix_mstream_t *ms = calloc(1, sizeof(*ms));
+
+    if (ms == NULL) {
+        *rv = APR_ENOMEM;
+        return NULL;
+    }
+    if (sem_init(&ms->sem, 0, 0) != 0) {
+        *rv = APR_FROM_OS_ERROR(errno);
+        free(ms);
+        return NULL;
+    }
+    return ms;
+}
+
 apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
                             apr_interval_time_t connect_timeout,
                             fcgix_mstream_t **out, apr_uint16_t *rid)
 {
-    fcgix_mstream_t *ms = calloc(1, sizeof(*ms));
     mconn_t *mc, *fresh = NULL;
-    apr_status_t rv;
+    apr_status_t rv = APR_SUCCESS;
+    fcgix_mstream_t *ms = stream_new(&rv);
     int i = -1;
 
     if (ms == NULL) {
-        return APR_ENOMEM;
-    }
-    if (sem_init(&ms->sem, 0, 0) != 0) {
-        rv = APR_FROM_OS_ERROR(errno);
-        free(ms);
         return rv;
     }
     for (;;) {
-        apr_time_t now;
-
         pthread_mutex_lock(&g->mu);
-        reap_idle(g);
-        now = apr_time_now();
-        for (mc = g->conns; mc; mc = mc->next) {
-            if (!mc->broken && mc->nstreams == 0 && !mconn_silent(mc)) {
-                /* Idle, yet readable: the application closed it. */
-                mark_broken(mc, APR_EOF, "closed while idle");
-                continue;
-            }
-            if (!mc->broken && (i = free_id(mc, now)) >= 0) {
-                break;
-            }
-        }
-        if (mc == NULL && fresh) {
-            i = 0;
-            mc = fresh;
-            mc->next = g->conns;
-            g->conns = mc;
-            g->stats.conns++;
-            fcgix_pool_mpx_count(g->pl, 1, 0, 0);
-            fresh = NULL;
-        }
-        if (mc) {
+        if ((mc = conn_find(g, &fresh, &i)) != NULL) {
             break;
         }
         pthread_mutex_unlock(&g->mu);
@@ -618,214 +333,13 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
     }
     if (fresh) {
         /* Not needed after all: keep it for the next request. */
-        fresh->next = g->conns;
-        g->conns = fresh;
-        g->stats.conns++;
-        fcgix_pool_mpx_count(g->pl, 1, 0, 0);
+        conn_link(g, fresh);
         fresh->idle_since = apr_time_now();
     }
     pthread_mutex_unlock(&g->mu);
     *out = ms;
     *rid = ms->rid;
     return APR_SUCCESS;
-}
-
-static apr_status_t send_locked(mconn_t *mc, struct iovec *iov, int n,
-                                apr_interval_time_t timeout)
-{
-    fcgix_mpx_group_t *g = mc->g;
-    apr_status_t rv = APR_SUCCESS;
-
-    apr_thread_mutex_lock(mc->wmu);
-    while (n > 0) {
-        apr_int16_t rev = 0;
-        int lead = 0;
-
-        if (iov->iov_len == 0) {
-            iov++;
-            n--;
-            continue;
-        }
-        if (mc->broken) {
-            rv = mc->broken_rv;
-            break;
-        }
-        rv = fcgix_pool_sendv(mc->conn->sock, &iov, &n);
-        if (rv == APR_SUCCESS) {
-            continue;
-        }
-        if (!APR_STATUS_IS_EAGAIN(rv)) {
-            pthread_mutex_lock(&g->mu);
-            mark_broken(mc, rv, "write to the application failed");
-            wake(mc, 0);
-            pthread_mutex_unlock(&g->mu);
-            break;
-        }
-        rv = poll_sock(mc, APR_POLLOUT | APR_POLLIN, timeout, &rev);
-        if (rv != APR_SUCCESS) {
-            break;
-        }
-        if (!(rev & (APR_POLLIN | APR_POLLHUP | APR_POLLERR))) {
-            continue;
-        }
-        /* The application writes while we wait for it to read: someone
-         * must read, or neither side moves. */
-        pthread_mutex_lock(&g->mu);
-        if (!mc->reading) {
-            mc->reading = lead = 1;
-        }
-        pthread_mutex_unlock(&g->mu);
-        if (lead) {
-            read_once(mc, 0);
-            pthread_mutex_lock(&g->mu);
-            mc->reading = 0;
-            wake(mc, 1);
-            pthread_mutex_unlock(&g->mu);
-        }
-        else {
-            /* The reader is at it; give it a moment. */
-            apr_sleep(1000);
-        }
-    }
-    apr_thread_mutex_unlock(mc->wmu);
-    return rv;
-}
-
-apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
-                            apr_interval_time_t timeout)
-{
-    return send_locked(ms->mc, iov, n, timeout);
-}
-
-/* The next of the chunks the owner took: becomes ms->cur (freed by the
- * next call) and is described in @p ev. */
-static void chunk_event(fcgix_mstream_t *ms, fcgix_event_t *ev)
-{
-    chunk_t *c = ms->mine;
-
-    ms->mine = c->next;
-    ms->cur = c;
-    memset(ev, 0, sizeof(*ev));
-    ev->kind = c->kind;
-    ev->type = c->type;
-    ev->request_id = ms->rid;
-    ev->data = (const uint8_t *)c->data;
-    ev->len = c->len;
-    ev->end = c->end;
-}
-
-/* Sleeps on the stream's semaphore until posted or @p deadline. Group
- * lock held on entry, and on return unless records were handed over with
- * the wake (then 1, lock not held, records in ms->mine). */
-static int sleep_until(fcgix_mstream_t *ms, apr_time_t deadline)
-{
-    fcgix_mpx_group_t *g = ms->mc->g;
-    struct timespec ts;
-
-    ts.tv_sec = (time_t)apr_time_sec(deadline);
-    ts.tv_nsec = (long)apr_time_usec(deadline) * 1000;
-    ms->waiting = 1;
-    pthread_mutex_unlock(&g->mu);
-    while (sem_timedwait(&ms->sem, &ts) != 0 && errno == EINTR) {
-    }
-    /* An owner only sleeps with nothing taken: records in mine now were
-     * handed over by the reader, which also cleared "waiting". */
-    if (__atomic_load_n(&ms->mine, __ATOMIC_ACQUIRE)) {
-        return 1;
-    }
-    pthread_mutex_lock(&g->mu);
-    /* Timed out and not posted meanwhile: no post is coming. A post that
-     * raced the timeout leaves the count at 1: the next sleep returns at
-     * once and the caller looks again, which is harmless. */
-    ms->waiting = 0;
-    return 0;
-}
-
-apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
-                            fcgix_event_t *ev, const char **why)
-{
-    mconn_t *mc = ms->mc;
-    fcgix_mpx_group_t *g = mc->g;
-    apr_time_t deadline = apr_time_now() + timeout;
-    apr_status_t rv = APR_SUCCESS;
-
-    *why = NULL;
-    free(ms->cur);
-    ms->cur = NULL;
-    if (ms->mine) {
-        /* The rest of what the last call took: no lock needed. */
-        chunk_event(ms, ev);
-        return APR_SUCCESS;
-    }
-    pthread_mutex_lock(&g->mu);
-    /* What the last take held is done with now. */
-    ms->queued = ms->queued > ms->taken ? ms->queued - ms->taken : 0;
-    ms->taken = 0;
-    for (;;) {
-        apr_time_t now;
-
-        if (ms->mine) {
-            /* Handed over as a timed-out sleep ended. */
-            pthread_mutex_unlock(&g->mu);
-            chunk_event(ms, ev);
-            return APR_SUCCESS;
-        }
-        if (ms->overflow) {
-            pthread_mutex_unlock(&g->mu);
-            return FCGIX_MPX_OVERFLOW;
-        }
-        if (ms->head) {
-            /* All of it at once: a small reply (STDOUT, its end,
-             * END_REQUEST) then costs one lock, not three. */
-            take_all(ms);
-            pthread_mutex_unlock(&g->mu);
-            chunk_event(ms, ev);
-            return APR_SUCCESS;
-        }
-        if (mc->broken) {
-            *why = mc->why;
-            rv = mc->broken_rv;
-            pthread_mutex_unlock(&g->mu);
-            return rv;
-        }
-        if (APR_STATUS_IS_EAGAIN(rv) && timeout == 0) {
-            pthread_mutex_unlock(&g->mu);
-            return APR_EAGAIN;
-        }
-        now = apr_time_now();
-        if (timeout && now >= deadline) {
-            pthread_mutex_unlock(&g->mu);
-            return APR_TIMEUP;
-        }
-        if (!mc->reading) {
-            /* Lead: read until something of ours arrives, waking the
-             * owners of what else arrives; then hand the lead on. */
-            mc->reading = 1;
-            do {
-                apr_interval_time_t left = timeout ? deadline - now : 0;
-                pthread_mutex_unlock(&g->mu);
-                rv = read_once(mc, left > 0 ? left : 0);
-                pthread_mutex_lock(&g->mu);
-                now = apr_time_now();
-            } while (!ms->head && !ms->overflow && !mc->broken
-                     && rv == APR_SUCCESS && (!timeout || now < deadline));
-            mc->reading = 0;
-            wake(mc, 1);
-            if (APR_STATUS_IS_TIMEUP(rv)) {
-                rv = APR_SUCCESS; /* the deadline check above decides */
-                deadline = now;
-            }
-            continue;
-        }
-        if (timeout == 0) {
-            pthread_mutex_unlock(&g->mu);
-            return APR_EAGAIN;
-        }
-        if (sleep_until(ms, deadline)) {
-            chunk_event(ms, ev);
-            return APR_SUCCESS;
-        }
-    }
 }
 
 void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
@@ -848,23 +362,19 @@ void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
         fcgix_proto_rec_header(rec, FCGIX_ABORT_REQUEST, ms->rid, 0);
         iov.iov_base = rec;
         iov.iov_len = sizeof(rec);
-        (void)send_locked(mc, &iov, 1, apr_time_from_sec(1));
+        (void)fcgix_mpx_send(ms, &iov, 1, apr_time_from_sec(1));
         pthread_mutex_lock(&g->mu);
     }
     g->stats.streams--;
     fcgix_pool_mpx_count(g->pl, 0, -1, 0);
     if (ms->ended || mc->broken) {
         release_id(mc, ms);
-        stream_free(ms);
+        fcgix_mpx_stream_free(ms);
     }
     else {
         /* The id stays taken until the application ends the request;
          * its late records are dropped on arrival. */
-        free_chunks(ms->head);
-        free_chunks(ms->mine);
-        free(ms->cur);
-        ms->head = ms->tail = ms->cur = ms->mine = NULL;
-        ms->queued = 0;
+        fcgix_mpx_stream_empty(ms);
         ms->detached = 1;
         ms->drain_until = apr_time_now() + drain_time;
         ms->drain_left = drain_max;

@@ -505,3 +505,23 @@ int fcgix_reader_feed(fcgix_reader_t *rd, const uint8_t *buf, size_t len,
     *consumed = pos;
     return rc;
 }
+
+int fcgix_reader_pump(fcgix_reader_t *rd, const uint8_t *buf, size_t len,
+                      size_t *consumed, fcgix_reader_cb_fn cb, void *baton)
+{
+    fcgix_event_t ev;
+    size_t pos = 0, used;
+    /* Fed at least once: a failed reader says so even for no input. */
+    int rc = fcgix_reader_feed(rd, buf, len, &pos, &ev);
+
+    while (rc == FCGIX_OK && !cb(baton, &ev)) {
+        if (pos == len) {
+            rc = FCGIX_AGAIN;
+            break;
+        }
+        rc = fcgix_reader_feed(rd, buf + pos, len - pos, &used, &ev);
+        pos += used;
+    }
+    *consumed = pos;
+    return rc;
+}

@@ -331,38 +331,51 @@ apr_status_t fcgix_reply_event(fcgix_req_t *q, const fcgix_event_t *ev)
     return on_stdout(q, (const char *)ev->data, ev->len);
 }
 
+/* The pump's callback on a connection of its own: stops at END_REQUEST
+ * (anything after it is not ours) and at a failure, kept in *baton's
+ * status. */
+typedef struct {
+    fcgix_req_t *q;
+    apr_status_t rv;
+} pump_t;
+
+static int pump_event(void *baton, const fcgix_event_t *ev)
+{
+    pump_t *pp = baton;
+
+    pp->rv = fcgix_reply_event(pp->q, ev);
+    return pp->rv != APR_SUCCESS || pp->q->ended;
+}
+
 /* One non-blocking read and everything it yields. */
 apr_status_t fcgix_reply_pump(fcgix_req_t *q)
 {
-    apr_size_t len = RBUF_SIZE, off = 0;
+    apr_size_t len = RBUF_SIZE;
+    size_t used = 0;
+    pump_t pp;
     apr_status_t rv;
+    int rc;
 
     rv = apr_socket_recv(q->sock, q->rbuf, &len);
     if (len == 0) {
         return rv == APR_SUCCESS ? APR_EOF : rv;
     }
     q->rx_bytes += len;
-    while (off < len && !q->ended) {
-        fcgix_event_t ev;
-        size_t used = 0;
-        int rc = fcgix_reader_feed(&q->rd, (const uint8_t *)q->rbuf + off,
-                                   len - off, &used, &ev);
-        off += used;
-        if (rc == FCGIX_AGAIN) {
-            break;
-        }
-        if (rc != FCGIX_OK) {
-            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                          FCGIX_LOGNO(00125) SRV_FMT
-                          "protocol error in reply: %s", SRV_ARGS(q),
-                          q->rd.error ? q->rd.error : "bad record");
-            return fail_502(q);
-        }
-        if ((rv = fcgix_reply_event(q, &ev)) != APR_SUCCESS) {
-            return rv;
-        }
+    pp.q = q;
+    pp.rv = APR_SUCCESS;
+    rc = fcgix_reader_pump(&q->rd, (const uint8_t *)q->rbuf, len, &used,
+                           pump_event, &pp);
+    if (rc != FCGIX_OK && rc != FCGIX_AGAIN) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      FCGIX_LOGNO(00125) SRV_FMT
+                      "protocol error in reply: %s", SRV_ARGS(q),
+                      q->rd.error ? q->rd.error : "bad record");
+        return fail_502(q);
     }
-    if (off < len) {
+    if (pp.rv != APR_SUCCESS) {
+        return pp.rv;
+    }
+    if (used < len) {
         /* Whatever follows END_REQUEST was never asked for: the
          * connection cannot be trusted for another request. */
         q->leftover = 1;

@@ -648,6 +648,94 @@ static void feed_piece(run_t *run, fcgix_reader_t *rd, const guard_t *whole,
     }
 }
 
+/* What fcgix_reader_pump's callback sees of the piece being pumped. */
+typedef struct {
+    run_t *run;
+    const uint8_t *p; /* the rest of the piece handed to the pump */
+    size_t off, n;    /* where that rest lies in input, its length */
+    int stop;         /* stop the pump after every event */
+    int events;       /* events of the current pump call */
+} pump_t;
+
+static int pump_cb(void *baton, const fcgix_event_t *ev)
+{
+    pump_t *x = baton;
+
+    x->events++;
+    if (ev->kind == FCGIX_EV_STREAM
+        && (ev->data < x->p || ev->data + ev->len > x->p + x->n)) {
+        BAD(x->run, "pumped stream data outside the input");
+        return 1;
+    }
+    record(x->run, ev, ev->kind == FCGIX_EV_STREAM
+           ? x->off + (size_t)(ev->data - x->p) : 0);
+    return x->stop;
+}
+
+/* feed_piece through the pump: it must see what feeding by hand sees,
+ * and resume where a callback stopped it. */
+static void pump_piece(run_t *run, fcgix_reader_t *rd, const guard_t *whole,
+                       size_t total, size_t off, size_t n, int stop)
+{
+    const uint8_t *p;
+    size_t pos = 0;
+    pump_t x;
+
+    p = n <= scratch.cap ? guard_put(&scratch, input + off, n)
+                         : whole->end - total + off;
+    if (run->rc != FCGIX_AGAIN) {
+        check_sticky(run, rd, p, n);
+        return;
+    }
+    x.run = run;
+    x.stop = stop;
+    for (;;) {
+        size_t c = (size_t)-1;
+        int rc;
+
+        x.p = p + pos;
+        x.off = off + pos;
+        x.n = n - pos;
+        x.events = 0;
+        rc = fcgix_reader_pump(rd, p + pos, n - pos, &c, pump_cb, &x);
+        if (c > n - pos) {
+            BAD(run, "pump consumed %zu of %zu", c, n - pos);
+            return;
+        }
+        pos += c;
+        run->consumed += c;
+        if (rc == FCGIX_OK) {
+            /* Only a stop ends a pump early, right after its event. */
+            if (!stop || x.events != 1 || c == 0) {
+                BAD(run, "pump OK after %d events, %zu bytes", x.events,
+                    c);
+                return;
+            }
+            continue;
+        }
+        if (stop && x.events > 1) {
+            BAD(run, "pump went on after a stop");
+            return;
+        }
+        if (rc == FCGIX_AGAIN) {
+            if (pos != n) {
+                BAD(run, "pump AGAIN left %zu bytes", n - pos);
+            }
+            return;
+        }
+        if (rc != FCGIX_EPROTO && rc != FCGIX_ETOOBIG) {
+            BAD(run, "pump: bad rc %d", rc);
+        }
+        run->rc = rc;
+        run->error = rd->error;
+        if (!rd->error) {
+            BAD(run, "pump: error without reason");
+        }
+        check_sticky(run, rd, p + pos, n - pos);
+        return;
+    }
+}
+
 static void run_begin(run_t *run, fcgix_reader_t *rd, int side)
 {
     /* Not a memset: this runs once per split offset. */
@@ -828,6 +916,48 @@ static void check_expected(const vec_t *v, const run_t *run, size_t total)
     }
 }
 
+/* The pump over the same input: whole, stopped after every event and
+ * resumed, byte by byte, split at every offset; always the events, end
+ * state and error of the whole feed (ref). */
+static void test_vector_pump(const vec_t *v, const guard_t *whole,
+                             size_t total)
+{
+    fcgix_reader_t rd;
+    size_t i, k;
+    int stop, same = 1;
+
+    for (stop = 0; stop <= 1; stop++) {
+        run_begin(&cur, &rd, v->side);
+        pump_piece(&cur, &rd, whole, total, 0, total, stop);
+        run_end(&cur, &rd);
+        if (!ok(runs_equal(&ref, &cur), "line %d %s: pump whole%s",
+                v->line, v->name, stop ? ", stopped at each event" : "")) {
+            dump("pump", &cur);
+        }
+    }
+    run_begin(&cur, &rd, v->side);
+    for (i = 0; i < total; i++) {
+        pump_piece(&cur, &rd, whole, total, i, 1, 0);
+    }
+    run_end(&cur, &rd);
+    if (!ok(runs_equal(&ref, &cur), "line %d %s: pump byte by byte",
+            v->line, v->name)) {
+        dump("pump byte by byte", &cur);
+    }
+    for (k = 0; k <= total && same; k++) {
+        run_begin(&cur, &rd, v->side);
+        pump_piece(&cur, &rd, whole, total, 0, k, 0);
+        pump_piece(&cur, &rd, whole, total, k, total - k, 0);
+        run_end(&cur, &rd);
+        same = runs_equal(&ref, &cur);
+    }
+    if (!ok(same, "line %d %s: pump split at each of %zu offsets",
+            v->line, v->name, total + 1)) {
+        note("first difference when split at %zu", k - 1);
+        dump("pump split", &cur);
+    }
+}
+
 static void test_vector(const vec_t *v)
 {
     fcgix_reader_t rd;
@@ -865,6 +995,7 @@ static void test_vector(const vec_t *v)
         note("first difference when split at %zu", k - 1);
         dump("split", &cur);
     }
+    test_vector_pump(v, &whole, total);
     guard_free(&whole);
 }
 

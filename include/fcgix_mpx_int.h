@@ -1,0 +1,138 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/**
+ * @file  fcgix_mpx_int.h
+ * @brief The inside of multiplexing, shared by its two files: the
+ *        connections and their ids (fcgix_mpx.c), the per-request queues,
+ *        the demultiplexing reader and the writer (fcgix_mpx_demux.c).
+ *
+ * Layer L1: APR and the L0 codec, no httpd. Included by fcgix_mpx.c and
+ * fcgix_mpx_demux.c only; everyone else goes through fcgix_mpx.h.
+ *
+ * One mutex per group (g->mu) guards every connection and stream field
+ * but the reader's own (rd, rbuf: whoever has set "reading") and what an
+ * owner took off its queue (mine, cur: the owner alone). Functions below
+ * say when they want it held.
+ */
+#ifndef FCGIX_MPX_INT_H
+#define FCGIX_MPX_INT_H
+
+#include <pthread.h>
+#include <semaphore.h>
+
+#include "apr_thread_mutex.h"
+#include "apr_time.h"
+
+#include "fcgix_mpx.h"
+
+#define MPX_RBUF (64 * 1024)
+/* A released id rests this long (and as long again after each late
+ * record for it) before it is handed out again: a record the application
+ * sends after END_REQUEST must not reach the id's next owner. */
+#define MPX_ID_QUIET apr_time_from_sec(1)
+
+/* One record's data queued for its owner: the one copy a shared
+ * connection costs, since the read buffer is the next record's. */
+typedef struct fcgix_mpx_chunk_t {
+    struct fcgix_mpx_chunk_t *next;
+    fcgix_ev_kind_e kind;
+    apr_byte_t type;
+    fcgix_end_t end;
+    apr_size_t len;
+    char data[];
+} fcgix_mpx_chunk_t;
+
+typedef struct fcgix_mconn_t fcgix_mconn_t;
+
+struct fcgix_mstream_t {
+    fcgix_mconn_t *mc;
+    apr_uint16_t rid;
+    fcgix_mpx_chunk_t *head, *tail, *cur;
+    /* taken off the queue in one go; owner only, no lock */
+    fcgix_mpx_chunk_t *mine;
+    apr_size_t queued;
+    apr_size_t taken; /* bytes of the last take, still counted in queued:
+                       * the bound stays strict while the owner works */
+    int ended;     /* END_REQUEST received */
+    int overflow;  /* dropped for outgrowing the queue bound */
+    int detached;  /* owner gone; freed when END_REQUEST arrives */
+    /* Detached: what the application may still send for it, and until
+     * when, before the connection is retired (fcgix_mpx_conn_retire). */
+    apr_time_t drain_until;
+    apr_size_t drain_left;
+    int waiting;   /* owner asleep on sem; whoever posts clears it */
+    sem_t sem;     /* wakes the owner alone: no herd per record */
+};
+
+struct fcgix_mconn_t {
+    fcgix_mpx_group_t *g;
+    fcgix_conn_t *conn;
+    fcgix_reader_t rd;     /* only the current reader touches rd/rbuf */
+    char *rbuf;
+    int reading;
+    int broken;
+    apr_status_t broken_rv;
+    const char *why;
+    int nstreams;          /* ids in use, detached ones included */
+    int ndetached;
+    int retired;           /* takes no more requests; closed once only
+                              detached ids are left */
+    int nids;
+    fcgix_mstream_t **ids; /* index rid - 1 */
+    /* Per id: 0 never used, else when it may be handed out again. Ids
+     * are handed out round-robin from next_id, so the one just released
+     * is the last candidate. */
+    apr_time_t *quiet_until;
+    int next_id;
+    /* Late records dropped and not yet reported (fcgix_mpx_take_late). */
+    apr_uint32_t late_n;
+    apr_uint16_t late_rid;
+    apr_thread_mutex_t *wmu;
+    apr_time_t idle_since;
+    fcgix_mconn_t *next;
+};
+
+struct fcgix_mpx_group_t {
+    /* Guards every mconn and stream field. Every request takes it a few
+     * times, for a few hundred nanoseconds: it spins a little before it
+     * sleeps. */
+    pthread_mutex_t mu;
+    fcgix_pool_t *pl;
+    fcgix_mpx_limits_t lim;
+    fcgix_mconn_t *conns;
+    fcgix_mpx_stats_t stats;
+    /* Connections retired and not yet reported (fcgix_mpx_take_retired). */
+    apr_uint32_t retired_n;
+    apr_uint16_t retired_rid;
+};
+
+/* fcgix_mpx.c: connections and ids (group lock held) */
+
+/** Marks the connection unusable; detached streams go with it. */
+void fcgix_mpx_conn_break(fcgix_mconn_t *mc, apr_status_t rv,
+                          const char *why);
+
+/** No more requests on @p mc; @p ms is the aborted request to blame. */
+void fcgix_mpx_conn_retire(fcgix_mconn_t *mc, const fcgix_mstream_t *ms);
+
+/** END_REQUEST for a detached stream: its id rests, the stream goes. */
+void fcgix_mpx_conn_forget(fcgix_mconn_t *mc, fcgix_mstream_t *ms);
+
+/* fcgix_mpx_demux.c: queues, reading, writing */
+
+/** Frees what is queued for or held by the owner (group lock held, or
+ *  the stream no longer reachable by a reader). */
+void fcgix_mpx_stream_empty(fcgix_mstream_t *ms);
+
+/** fcgix_mpx_stream_empty, then the stream itself. */
+void fcgix_mpx_stream_free(fcgix_mstream_t *ms);
+
+/** Polls the connection's socket for @p events, retrying on EINTR. */
+apr_status_t fcgix_mpx_conn_poll(fcgix_mconn_t *mc, apr_int16_t events,
+                                 apr_interval_time_t timeout,
+                                 apr_int16_t *rev);
+
+#endif /* FCGIX_MPX_INT_H */

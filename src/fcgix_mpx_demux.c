@@ -1,0 +1,530 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/*
+ * Multiplexing, the data side: what the leader reads is demultiplexed
+ * (fcgix_reader_pump, the pump the direct path uses too) into the owners'
+ * queues, owners take their records and sleep until woken, and writers
+ * read while they wait. The connections and their ids are fcgix_mpx.c's.
+ */
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_poll.h"
+
+#include "fcgix_mpx_int.h"
+
+typedef fcgix_mpx_chunk_t chunk_t;
+typedef fcgix_mconn_t mconn_t;
+
+/* ------------------------------------------------------------------ */
+/* Queues (group lock held)                                            */
+/* ------------------------------------------------------------------ */
+
+static void free_chunks(chunk_t *c)
+{
+    while (c) {
+        chunk_t *n = c->next;
+        free(c);
+        c = n;
+    }
+}
+
+void fcgix_mpx_stream_empty(fcgix_mstream_t *ms)
+{
+    free_chunks(ms->head);
+    free_chunks(ms->mine);
+    free(ms->cur);
+    ms->head = ms->tail = ms->cur = ms->mine = NULL;
+    ms->queued = 0;
+}
+
+void fcgix_mpx_stream_free(fcgix_mstream_t *ms)
+{
+    fcgix_mpx_stream_empty(ms);
+    sem_destroy(&ms->sem);
+    free(ms);
+}
+
+/*
+ * Moves everything queued to ms->mine, for the owner to go through without
+ * the lock; it stays counted in the queue bound until the owner asks for
+ * more. Group lock held. The release store lets an owner that wakes up
+ * see the records without taking the lock (sleep_until()).
+ */
+static void take_all(fcgix_mstream_t *ms)
+{
+    chunk_t *c = ms->head;
+
+    ms->head = ms->tail = NULL;
+    ms->taken = ms->queued;
+    __atomic_store_n(&ms->mine, c, __ATOMIC_RELEASE);
+}
+
+static void post(fcgix_mstream_t *ms)
+{
+    ms->waiting = 0;
+    sem_post(&ms->sem);
+}
+
+/*
+ * Wakes, of the owners asleep on this connection, those with something to
+ * take (a record, an overflow, a broken connection), and, when nobody
+ * reads and @p leader is set, one more to become the reader. Group lock
+ * held.
+ */
+static void wake(mconn_t *mc, int leader)
+{
+    int i;
+
+    leader = leader && !mc->reading && !mc->broken;
+    for (i = 0; i < mc->nids; i++) {
+        fcgix_mstream_t *ms = mc->ids[i];
+        if (ms == NULL || !ms->waiting) {
+            continue;
+        }
+        if (ms->head && !ms->overflow && !mc->broken && ms->mine == NULL) {
+            /* Handed over with the wake: the owner need not queue up on
+             * the group lock again to take it. */
+            take_all(ms);
+            post(ms);
+        }
+        else if (ms->head || ms->overflow || mc->broken) {
+            post(ms);
+        }
+        else if (leader) {
+            post(ms);
+            leader = 0;
+        }
+    }
+}
+
+/* Queues a copy of the record: the read buffer is the next read's. */
+static void enqueue(mconn_t *mc, fcgix_mstream_t *ms, const fcgix_event_t *ev)
+{
+    chunk_t *c = malloc(sizeof(*c) + ev->len);
+
+    if (c == NULL) {
+        fcgix_mpx_conn_break(mc, APR_ENOMEM, "out of memory");
+        return;
+    }
+    c->kind = ev->kind;
+    c->type = ev->type;
+    c->end = ev->end;
+    c->len = ev->len;
+    if (ev->len) {
+        memcpy(c->data, ev->data, ev->len);
+    }
+    c->next = NULL;
+    if (ms->tail) {
+        ms->tail->next = c;
+    }
+    else {
+        ms->head = c;
+    }
+    ms->tail = c;
+    ms->queued += c->len;
+}
+
+/* A record for an id no live request owns. */
+static void dispatch_orphan(mconn_t *mc, apr_uint16_t rid)
+{
+    if (mc->quiet_until[rid - 1] == 0) {
+        fcgix_mpx_conn_break(mc, APR_EGENERAL,
+                             "record for a request id never used");
+        return;
+    }
+    /* Sent after its END_REQUEST: dropped, and the id rests longer. */
+    mc->quiet_until[rid - 1] = apr_time_now() + MPX_ID_QUIET;
+    mc->late_rid = rid;
+    __atomic_add_fetch(&mc->late_n, 1, __ATOMIC_RELAXED);
+    mc->g->stats.late++;
+}
+
+/* A stream record for a request whose owner left: counted against what
+ * it may still send (fcgix_mpx_close). */
+static void dispatch_drain(mconn_t *mc, fcgix_mstream_t *ms,
+                           const fcgix_event_t *ev)
+{
+    if (ev->len > ms->drain_left || apr_time_now() > ms->drain_until) {
+        fcgix_mpx_conn_retire(mc, ms);
+    }
+    else {
+        ms->drain_left -= ev->len;
+    }
+}
+
+/* Routes one record to its owner's queue. Group lock held. */
+static void dispatch(mconn_t *mc, const fcgix_event_t *ev)
+{
+    fcgix_mstream_t *ms;
+
+    if (ev->kind == FCGIX_EV_MGMT) {
+        if (ev->type == FCGIX_GET_VALUES_RESULT) {
+            fcgix_pool_caps_answer(mc->g->pl, ev->data, ev->len);
+        }
+        return;
+    }
+    if (ev->kind == FCGIX_EV_UNKNOWN_TYPE) {
+        return;
+    }
+    if (ev->request_id == 0 || ev->request_id > mc->nids) {
+        fcgix_mpx_conn_break(mc, APR_EGENERAL,
+                             "record for a request id not in use");
+        return;
+    }
+    if ((ms = mc->ids[ev->request_id - 1]) == NULL) {
+        dispatch_orphan(mc, ev->request_id);
+        return;
+    }
+    if (ev->kind == FCGIX_EV_END_REQUEST) {
+        if (ms->detached) {
+            fcgix_mpx_conn_forget(mc, ms);
+            return;
+        }
+        ms->ended = 1;
+        if (!ms->overflow) {
+            /* Dropped ones' end must not read as a complete reply. */
+            enqueue(mc, ms, ev);
+        }
+        return;
+    }
+    if (ev->kind != FCGIX_EV_STREAM) {
+        return;
+    }
+    if (ms->detached) {
+        dispatch_drain(mc, ms, ev);
+    }
+    else if (ms->overflow) {
+        return;
+    }
+    else if (ms->queued + ev->len > mc->g->lim.queue_max) {
+        /* Its client reads too slowly: drop this request, not the
+         * connection (see fcgix_mpx.h). */
+        ms->overflow = 1;
+        free_chunks(ms->head);
+        ms->head = ms->tail = NULL;
+        ms->queued = 0;
+        mc->g->stats.overflows++;
+    }
+    else {
+        enqueue(mc, ms, ev);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading (as the connection's current reader)                        */
+/* ------------------------------------------------------------------ */
+
+apr_status_t fcgix_mpx_conn_poll(mconn_t *mc, apr_int16_t events,
+                                 apr_interval_time_t timeout,
+                                 apr_int16_t *rev)
+{
+    apr_pollfd_t pfd;
+    apr_int32_t n;
+    apr_status_t rv;
+
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.p = mc->conn->p;
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.reqevents = events;
+    pfd.desc.s = mc->conn->sock;
+    do {
+        rv = apr_poll(&pfd, 1, &n, timeout);
+    } while (APR_STATUS_IS_EINTR(rv));
+    *rev = pfd.rtnevents;
+    return rv;
+}
+
+/* The pump's callback: demultiplexes, stops once the connection broke. */
+static int demux_event(void *baton, const fcgix_event_t *ev)
+{
+    mconn_t *mc = baton;
+
+    dispatch(mc, ev);
+    return mc->broken;
+}
+
+/*
+ * One read and its dispatch. Called with the group lock NOT held and
+ * mc->reading set by the caller; takes the lock to dispatch.
+ */
+static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
+{
+    fcgix_mpx_group_t *g = mc->g;
+    apr_size_t len = MPX_RBUF;
+    size_t used;
+    apr_int16_t rev;
+    apr_status_t rv;
+
+    rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
+    if (len == 0 && APR_STATUS_IS_EAGAIN(rv)) {
+        if (timeout == 0) {
+            return APR_EAGAIN;
+        }
+        rv = fcgix_mpx_conn_poll(mc, APR_POLLIN, timeout, &rev);
+        if (rv != APR_SUCCESS) {
+            return rv;
+        }
+        len = MPX_RBUF;
+        rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
+    }
+    pthread_mutex_lock(&g->mu);
+    if (len == 0) {
+        if (!APR_STATUS_IS_EAGAIN(rv)) {
+            fcgix_mpx_conn_break(mc, rv == APR_SUCCESS ? APR_EOF : rv,
+                                 "connection closed by the application");
+        }
+    }
+    else if (!mc->broken) {
+        int rc = fcgix_reader_pump(&mc->rd, (const uint8_t *)mc->rbuf, len,
+                                   &used, demux_event, mc);
+        if (rc != FCGIX_OK && rc != FCGIX_AGAIN) {
+            fcgix_mpx_conn_break(mc, APR_EGENERAL,
+                                 mc->rd.error ? mc->rd.error : "bad record");
+        }
+    }
+    wake(mc, 0);
+    pthread_mutex_unlock(&g->mu);
+    return APR_SUCCESS;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing                                                             */
+/* ------------------------------------------------------------------ */
+
+/* The application writes while a writer waits for it to read: someone
+ * must read, or neither side moves. */
+static void read_while_writing(mconn_t *mc)
+{
+    fcgix_mpx_group_t *g = mc->g;
+    int lead = 0;
+
+    pthread_mutex_lock(&g->mu);
+    if (!mc->reading) {
+        mc->reading = lead = 1;
+    }
+    pthread_mutex_unlock(&g->mu);
+    if (lead) {
+        read_once(mc, 0);
+        pthread_mutex_lock(&g->mu);
+        mc->reading = 0;
+        wake(mc, 1);
+        pthread_mutex_unlock(&g->mu);
+    }
+    else {
+        /* The reader is at it; give it a moment. */
+        apr_sleep(1000);
+    }
+}
+
+apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
+                            apr_interval_time_t timeout)
+{
+    mconn_t *mc = ms->mc;
+    fcgix_mpx_group_t *g = mc->g;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_thread_mutex_lock(mc->wmu);
+    while (n > 0) {
+        apr_int16_t rev = 0;
+
+        if (iov->iov_len == 0) {
+            iov++;
+            n--;
+            continue;
+        }
+        if (mc->broken) {
+            rv = mc->broken_rv;
+            break;
+        }
+        rv = fcgix_pool_sendv(mc->conn->sock, &iov, &n);
+        if (rv == APR_SUCCESS) {
+            continue;
+        }
+        if (!APR_STATUS_IS_EAGAIN(rv)) {
+            pthread_mutex_lock(&g->mu);
+            fcgix_mpx_conn_break(mc, rv, "write to the application failed");
+            wake(mc, 0);
+            pthread_mutex_unlock(&g->mu);
+            break;
+        }
+        rv = fcgix_mpx_conn_poll(mc, APR_POLLOUT | APR_POLLIN, timeout,
+                                 &rev);
+        if (rv != APR_SUCCESS) {
+            break;
+        }
+        if (rev & (APR_POLLIN | APR_POLLHUP | APR_POLLERR)) {
+            read_while_writing(mc);
+        }
+    }
+    apr_thread_mutex_unlock(mc->wmu);
+    return rv;
+}
+
+/* ------------------------------------------------------------------ */
+/* Taking records (as their owner)                                     */
+/* ------------------------------------------------------------------ */
+
+/* The next of the chunks the owner took: becomes ms->cur (freed by the
+ * next call) and is described in @p ev. */
+static void chunk_event(fcgix_mstream_t *ms, fcgix_event_t *ev)
+{
+    chunk_t *c = ms->mine;
+
+    ms->mine = c->next;
+    ms->cur = c;
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = c->kind;
+    ev->type = c->type;
+    ev->request_id = ms->rid;
+    ev->data = (const uint8_t *)c->data;
+    ev->len = c->len;
+    ev->end = c->end;
+}
+
+/* Sleeps on the stream's semaphore until posted or @p deadline. Group
+ * lock held on entry, and on return unless records were handed over with
+ * the wake (then 1, lock not held, records in ms->mine). */
+static int sleep_until(fcgix_mstream_t *ms, apr_time_t deadline)
+{
+    fcgix_mpx_group_t *g = ms->mc->g;
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)apr_time_sec(deadline);
+    ts.tv_nsec = (long)apr_time_usec(deadline) * 1000;
+    ms->waiting = 1;
+    pthread_mutex_unlock(&g->mu);
+    while (sem_timedwait(&ms->sem, &ts) != 0 && errno == EINTR) {
+    }
+    /* An owner only sleeps with nothing taken: records in mine now were
+     * handed over by the reader, which also cleared "waiting". */
+    if (__atomic_load_n(&ms->mine, __ATOMIC_ACQUIRE)) {
+        return 1;
+    }
+    pthread_mutex_lock(&g->mu);
+    /* Timed out and not posted meanwhile: no post is coming. A post that
+     * raced the timeout leaves the count at 1: the next sleep returns at
+     * once and the caller looks again, which is harmless. */
+    ms->waiting = 0;
+    return 0;
+}
+
+/* What the owner can have without anyone reading: records, its
+ * overflow, the connection's failure. Group lock held; released when 1
+ * is returned, with *rv (and ev or why) filled. */
+static int have_now(fcgix_mstream_t *ms, fcgix_event_t *ev,
+                    const char **why, apr_status_t *rv)
+{
+    mconn_t *mc = ms->mc;
+
+    *rv = APR_SUCCESS;
+    if (ms->head && !ms->mine) {
+        /* All of it at once: a small reply (STDOUT, its end,
+         * END_REQUEST) then costs one lock, not three. */
+        take_all(ms);
+    }
+    if (ms->mine) {
+        /* Just taken, or handed over as a timed-out sleep ended. */
+        pthread_mutex_unlock(&mc->g->mu);
+        chunk_event(ms, ev);
+        return 1;
+    }
+    if (ms->overflow) {
+        *rv = FCGIX_MPX_OVERFLOW;
+    }
+    else if (mc->broken) {
+        *why = mc->why;
+        *rv = mc->broken_rv;
+    }
+    else {
+        return 0;
+    }
+    pthread_mutex_unlock(&mc->g->mu);
+    return 1;
+}
+
+/*
+ * Leads: reads until something for @p ms arrives (waking the owners of
+ * what else arrives), the connection fails or @p deadline passes, then
+ * hands the lead on. @p timeout 0: reads only what is there. Group lock
+ * held; a deadline that passed is set to the time it was noticed.
+ */
+static apr_status_t lead(fcgix_mstream_t *ms, apr_interval_time_t timeout,
+                         apr_time_t now, apr_time_t *deadline)
+{
+    mconn_t *mc = ms->mc;
+    fcgix_mpx_group_t *g = mc->g;
+    apr_status_t rv;
+
+    mc->reading = 1;
+    do {
+        apr_interval_time_t left = timeout ? *deadline - now : 0;
+        pthread_mutex_unlock(&g->mu);
+        rv = read_once(mc, left > 0 ? left : 0);
+        pthread_mutex_lock(&g->mu);
+        now = apr_time_now();
+    } while (!ms->head && !ms->overflow && !mc->broken
+             && rv == APR_SUCCESS && (!timeout || now < *deadline));
+    mc->reading = 0;
+    wake(mc, 1);
+    if (APR_STATUS_IS_TIMEUP(rv)) {
+        rv = APR_SUCCESS; /* the caller's deadline check decides */
+        *deadline = now;
+    }
+    return rv;
+}
+
+apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
+                            fcgix_event_t *ev, const char **why)
+{
+    mconn_t *mc = ms->mc;
+    fcgix_mpx_group_t *g = mc->g;
+    apr_time_t deadline = apr_time_now() + timeout;
+    apr_status_t rv = APR_SUCCESS, out;
+
+    *why = NULL;
+    free(ms->cur);
+    ms->cur = NULL;
+    if (ms->mine) {
+        /* The rest of what the last call took: no lock needed. */
+        chunk_event(ms, ev);
+        return APR_SUCCESS;
+    }
+    pthread_mutex_lock(&g->mu);
+    /* What the last take held is done with now. */
+    ms->queued = ms->queued > ms->taken ? ms->queued - ms->taken : 0;
+    ms->taken = 0;
+    for (;;) {
+        apr_time_t now;
+
+        if (have_now(ms, ev, why, &out)) {
+            return out;
+        }
+        if (APR_STATUS_IS_EAGAIN(rv) && timeout == 0) {
+            break;
+        }
+        now = apr_time_now();
+        if (timeout && now >= deadline) {
+            pthread_mutex_unlock(&g->mu);
+            return APR_TIMEUP;
+        }
+        if (!mc->reading) {
+            rv = lead(ms, timeout, now, &deadline);
+            continue;
+        }
+        if (timeout == 0) {
+            break;
+        }
+        if (sleep_until(ms, deadline)) {
+            chunk_event(ms, ev);
+            return APR_SUCCESS;
+        }
+    }
+    pthread_mutex_unlock(&g->mu);
+    return APR_EAGAIN;
+}
