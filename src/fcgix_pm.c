@@ -46,7 +46,6 @@ static void on_term(int sig)
     pm_stop = 1;
 }
 
-
 /* ------------------------------------------------------------------ */
 /* Privileges                                                         */
 /* ------------------------------------------------------------------ */
@@ -104,8 +103,8 @@ static int drop_privileges(const fcgix_pm_cfg_t *cfg)
 /* The loop                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Reaps (through fcgix_pm_watch_gone, like the loop does) until none of our
- * processes is left or @p deadline. @return how many are left */
+/* Reaps (through fcgix_pm_watch_gone, like the loop does) until none of
+ * our processes is left or @p deadline. @return how many are left */
 static int reap_until(pm_t *pm, apr_time_t deadline)
 {
     int i, left;
@@ -201,11 +200,12 @@ static void forget_previous(pm_t *pm, apr_time_t now)
     sb->total_procs = 0;
 }
 
-static void pm_main(pm_t *pm)
+/* Everything before the first tick: signals, identity, the socket. Exits
+ * when the PM cannot become User or bind its socket. */
+static void pm_setup(pm_t *pm)
 {
     fcgix_sb_t *sb = pm->sb;
     struct sigaction sa;
-    int i;
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_term;
@@ -239,64 +239,84 @@ static void pm_main(pm_t *pm)
     pm->cfg->log(FCGIX_PM_LOG_NOTICE, 0, FCGIX_LOGNO(00158) "process manager "
                  "started (pid %d, uid %u)", (int)getpid(),
                  (unsigned)getuid());
+}
 
+/* Sleeps until a message, an application's stderr or the tick, and
+ * relays what the applications wrote. */
+static void pm_wait(pm_t *pm)
+{
+    int i, nfd = 1;
+
+    pm->pfd[0].fd = pm->ctl;
+    pm->pfd[0].events = POLLIN;
+    pm->pfd[0].revents = 0;
+    for (i = 0; i < (int)pm->hiwater; i++) {
+        if (pm->slots[i].err_fd >= 0) {
+            pm->pfd[nfd].fd = pm->slots[i].err_fd;
+            pm->pfd[nfd].events = POLLIN;
+            pm->pfd[nfd].revents = 0;
+            pm->pfd_slot[nfd++] = i;
+        }
+    }
+    poll(pm->pfd, (nfds_t)nfd, PM_TICK_MS);
+    for (i = 1; i < nfd; i++) {
+        if (pm->pfd[i].revents) {
+            fcgix_pm_exec_relay(&pm->slots[pm->pfd_slot[i]]);
+        }
+    }
+}
+
+/* One round: messages, reaping, verdicts, starts for waiters, classes.
+ * @return 0 when the PM is to end */
+static int pm_tick(pm_t *pm, apr_time_t now)
+{
+    fcgix_sb_t *sb = pm->sb;
+    fcgix_pm_msg_t m;
+    int got, i;
+
+    while ((got = fcgix_pm_msg_recv(pm, &m)) >= 0) {
+        if (got > 0) {
+            fcgix_pm_msg_handle(pm, &m, got == 2, now);
+        }
+        memset(&m, 0, sizeof(m));
+    }
+    fcgix_pm_watch_reap(pm, now);
+    fcgix_pm_watch_scan(pm, now);
+    fcgix_pm_watch_kill(pm, now);
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        pm_class_t *c = &pm->classes[i];
+        fcgix_policy_limits_t pl;
+        if (!c->used) {
+            continue;
+        }
+        /* Wanted even were every process busy: worth a look. */
+        fcgix_pm_class_limits(c, &pl);
+        if (fcgix_policy_provide(&pl, c->nprocs, 0,
+                                 sb->classes[i].waiters)) {
+            fcgix_pm_watch_provide(pm, i, now);
+        }
+    }
+    fcgix_pm_class_tidy(pm, now);
+    if (pm->leaving && !fcgix_pm_class_left(pm)) {
+        pm->cfg->log(FCGIX_PM_LOG_NOTICE, 0, FCGIX_LOGNO(00198)
+                     "mod_fcgix is no longer loaded: the process manager "
+                     "ends");
+        return 0;
+    }
+    /* Repairs what a child may have written over. */
+    sb->hiwater = pm->hiwater;
+    sb->total_procs = pm->total;
+    /* httpd is gone: so are we, and the applications */
+    return getppid() == pm->parent;
+}
+
+static void pm_main(pm_t *pm)
+{
+    pm_setup(pm);
     while (!pm_stop) {
-        fcgix_pm_msg_t m;
-        apr_time_t now;
-        int got, nfd = 1;
-
-        pm->pfd[0].fd = pm->ctl;
-        pm->pfd[0].events = POLLIN;
-        pm->pfd[0].revents = 0;
-        for (i = 0; i < (int)pm->hiwater; i++) {
-            if (pm->slots[i].err_fd >= 0) {
-                pm->pfd[nfd].fd = pm->slots[i].err_fd;
-                pm->pfd[nfd].events = POLLIN;
-                pm->pfd[nfd].revents = 0;
-                pm->pfd_slot[nfd++] = i;
-            }
-        }
-        poll(pm->pfd, (nfds_t)nfd, PM_TICK_MS);
-        for (i = 1; i < nfd; i++) {
-            if (pm->pfd[i].revents) {
-                fcgix_pm_exec_relay(&pm->slots[pm->pfd_slot[i]]);
-            }
-        }
-        now = apr_time_now();
-        while ((got = fcgix_pm_msg_recv(pm, &m)) >= 0) {
-            if (got > 0) {
-                fcgix_pm_msg_handle(pm, &m, got == 2, now);
-            }
-            memset(&m, 0, sizeof(m));
-        }
-        fcgix_pm_watch_reap(pm, now);
-        fcgix_pm_watch_scan(pm, now);
-        fcgix_pm_watch_kill(pm, now);
-        for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
-            pm_class_t *c = &pm->classes[i];
-            fcgix_policy_limits_t pl;
-            if (!c->used) {
-                continue;
-            }
-            /* Wanted even were every process busy: worth a look. */
-            fcgix_pm_class_limits(c, &pl);
-            if (fcgix_policy_provide(&pl, c->nprocs, 0,
-                                     sb->classes[i].waiters)) {
-                fcgix_pm_watch_provide(pm, i, now);
-            }
-        }
-        fcgix_pm_class_tidy(pm, now);
-        if (pm->leaving && !fcgix_pm_class_left(pm)) {
-            pm->cfg->log(FCGIX_PM_LOG_NOTICE, 0, FCGIX_LOGNO(00198)
-                         "mod_fcgix is no longer loaded: the process manager "
-                         "ends");
+        pm_wait(pm);
+        if (!pm_tick(pm, apr_time_now())) {
             break;
-        }
-        /* Repairs what a child may have written over. */
-        sb->hiwater = pm->hiwater;
-        sb->total_procs = pm->total;
-        if (getppid() != pm->parent) {
-            break; /* httpd is gone: so are we, and the applications */
         }
     }
     shutdown_all(pm);

@@ -143,17 +143,11 @@ static void child_fail(int rfd, int step)
     _exit(126);
 }
 
-/* In the forked child: become the application. Never returns. @p efd is
- * the write end of its stderr pipe, @p rfd where a failure is reported
- * (close-on-exec: a successful exec closes it). */
-static void exec_app(pm_t *pm, const pm_class_t *c, int lfd, int efd,
-                     int rfd)
+/* In the forked child: its descriptors and signals as an application
+ * expects them. @return where the report pipe is now (fd 3), or -1 */
+static int exec_fds(int lfd, int efd, int rfd)
 {
-    static const int res[3] = { RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC };
-    const fcgix_pm_cfg_t *cfg = pm->cfg;
-    char **argv, **xargv, *dir, *slash;
-    const char *prog;
-    int devnull, i, n;
+    int devnull;
     sigset_t none;
 
     /* Our capability is for the PM alone. */
@@ -185,6 +179,14 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd, int efd,
         dup2(devnull, 1);
     }
     close_from(rfd >= 0 ? 4 : 3);
+    return rfd;
+}
+
+/* In the forked child: the program's command line (@p n words), and its
+ * directory as the current one. */
+static char **exec_argv(pm_t *pm, const pm_class_t *c, int rfd, int *n)
+{
+    char **argv, *dir, *slash;
 
     if (c->lim.flags & FCGIX_SPAWN_CMDLINE) {
         /* A wrapper: "php-cgi -c /etc/php.ini" and the like. */
@@ -198,7 +200,7 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd, int efd,
         argv = apr_pcalloc(pm->p, 2 * sizeof(char *));
         argv[0] = apr_pstrdup(pm->p, c->path);
     }
-    for (n = 0; argv[n]; n++) {
+    for (*n = 0; argv[*n]; (*n)++) {
         ;
     }
     dir = apr_pstrdup(pm->p, argv[0]);
@@ -208,6 +210,15 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd, int efd,
             child_fail(rfd, PM_STEP_CHDIR);
         }
     }
+    return argv;
+}
+
+/* In the forked child: RLimit* and -priority, which can only lower. */
+static void exec_limits(const pm_class_t *c)
+{
+    static const int res[3] = { RLIMIT_CPU, RLIMIT_AS, RLIMIT_NPROC };
+    int i;
+
     for (i = 0; i < 3; i++) {
         if (c->lim.rlim[i][0] >= 0) {
             struct rlimit rl;
@@ -221,27 +232,54 @@ static void exec_app(pm_t *pm, const pm_class_t *c, int lfd, int efd,
         setpriority(PRIO_PROCESS, 0, c->lim.priority > 19
                                      ? 19 : c->lim.priority);
     }
+}
+
+/* In the forked child: @p argv (@p n words) as httpd's suexec runs it. */
+static char **exec_suexec(pm_t *pm, const pm_class_t *c, char **argv,
+                          int n, int rfd)
+{
+    const fcgix_pm_cfg_t *cfg = pm->cfg;
+    char **xargv, *slash;
+    int i;
+
+    /* suexec switches to the target user itself (and applies its own
+     * rules to it); it insists on being called by httpd's own user,
+     * with the program relative to the current directory. */
+    if (c->uid == 0 || c->gid == 0 || cfg->suexec_bin == NULL) {
+        errno = EPERM;
+        child_fail(rfd, PM_STEP_SETUP);
+    }
+    xargv = apr_pcalloc(pm->p, (size_t)(n + 4) * sizeof(char *));
+    xargv[0] = (char *)cfg->suexec_bin;
+    xargv[1] = apr_psprintf(pm->p, "%s%lu",
+                            (c->lim.flags & FCGIX_SPAWN_USERDIR) ? "~" : "",
+                            (unsigned long)c->uid);
+    xargv[2] = apr_psprintf(pm->p, "%lu", (unsigned long)c->gid);
+    xargv[3] = (slash = strrchr(argv[0], '/')) ? slash + 1 : argv[0];
+    for (i = 1; i < n; i++) {
+        xargv[i + 3] = argv[i];
+    }
+    return xargv;
+}
+
+/* In the forked child: become the application. Never returns. @p efd is
+ * the write end of its stderr pipe, @p rfd where a failure is reported
+ * (close-on-exec: a successful exec closes it). */
+static void exec_app(pm_t *pm, const pm_class_t *c, int lfd, int efd,
+                     int rfd)
+{
+    const fcgix_pm_cfg_t *cfg = pm->cfg;
+    char **argv, **xargv;
+    const char *prog;
+    int n;
+
+    rfd = exec_fds(lfd, efd, rfd);
+    argv = exec_argv(pm, c, rfd, &n);
+    exec_limits(c);
     prog = argv[0];
     xargv = argv;
     if (c->lim.flags & FCGIX_SPAWN_SUEXEC) {
-        /* suexec switches to the target user itself (and applies its own
-         * rules to it); it insists on being called by httpd's own user,
-         * with the program relative to the current directory. */
-        if (c->uid == 0 || c->gid == 0 || cfg->suexec_bin == NULL) {
-            errno = EPERM;
-            child_fail(rfd, PM_STEP_SETUP);
-        }
-        xargv = apr_pcalloc(pm->p, (size_t)(n + 4) * sizeof(char *));
-        xargv[0] = (char *)cfg->suexec_bin;
-        xargv[1] = apr_psprintf(pm->p, "%s%lu",
-                                (c->lim.flags & FCGIX_SPAWN_USERDIR) ? "~"
-                                                                    : "",
-                                (unsigned long)c->uid);
-        xargv[2] = apr_psprintf(pm->p, "%lu", (unsigned long)c->gid);
-        xargv[3] = (slash = strrchr(argv[0], '/')) ? slash + 1 : argv[0];
-        for (i = 1; i < n; i++) {
-            xargv[i + 3] = argv[i];
-        }
+        xargv = exec_suexec(pm, c, argv, n, rfd);
         prog = cfg->suexec_bin;
     }
     /* The PM is User already; this is the last line of defence. */
@@ -287,33 +325,15 @@ static void exec_report(pm_slot_t *ps, int rfd)
     close(rfd);
 }
 
-void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
+/* Forks the application of @p c on listen socket @p lfd (closed here)
+ * for slot @p ps, and learns whether its exec failed. @return its pid, or
+ * -1 when the fork failed (logged, the slot left as it was) */
+static pid_t spawn_fork(pm_t *pm, const pm_class_t *c, pm_slot_t *ps,
+                        const char *path, int lfd)
 {
-    fcgix_sb_t *sb = pm->sb;
-    pm_class_t *c = &pm->classes[ci];
-    int idx = slot_claim(pm, now);
-    char pbuf[256];
-    const char *path;
-    fcgix_sb_proc_t *p;
-    pm_slot_t *ps;
-    int lfd, rpipe[2], epipe[2];
+    int rpipe[2], epipe[2];
     pid_t pid;
 
-    if (idx < 0) {
-        pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00150) "scoreboard full "
-                     "(%u processes); cannot spawn %s", pm->nslots,
-                     c->path);
-        return;
-    }
-    ps = &pm->slots[idx];
-    p = &sb->procs[idx];
-    path = fcgix_pm_sock_path(pm, idx, pbuf, sizeof(pbuf));
-    if ((lfd = listen_unix(path, &ps->sock)) < 0) {
-        pm->cfg->log(FCGIX_PM_LOG_ERR, errno,
-                     FCGIX_LOGNO(00151) "cannot create "
-                     "socket %s for %s", path, c->path);
-        return;
-    }
     if (pipe2(rpipe, O_CLOEXEC) < 0) {
         rpipe[0] = rpipe[1] = -1;
     }
@@ -352,9 +372,22 @@ void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
             close(ps->err_fd);
             ps->err_fd = -1;
         }
-        return;
+        return -1;
     }
     exec_report(ps, rpipe[0]);
+    return pid;
+}
+
+/* Slot @p idx holds process @p pid of class @p ci now: our table first,
+ * then the scoreboard's copy (not yet published to children). */
+static void spawn_record(pm_t *pm, int ci, int idx, pid_t pid,
+                         apr_time_t now)
+{
+    fcgix_sb_t *sb = pm->sb;
+    pm_class_t *c = &pm->classes[ci];
+    pm_slot_t *ps = &pm->slots[idx];
+    fcgix_sb_proc_t *p = &sb->procs[idx];
+
     fcgix_policy_count_spawn(&c->rate);
     ps->pid = pid;
     ps->cls = (apr_uint32_t)ci;
@@ -379,6 +412,37 @@ void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
     sb->total_procs = pm->total;
     sb->classes[ci].last_spawn = now;
     fcgix_pm_class_mirror(pm, ci);
+}
+
+void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
+{
+    fcgix_sb_t *sb = pm->sb;
+    pm_class_t *c = &pm->classes[ci];
+    int idx = slot_claim(pm, now);
+    char pbuf[256];
+    const char *path;
+    pm_slot_t *ps;
+    int lfd;
+    pid_t pid;
+
+    if (idx < 0) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00150) "scoreboard full "
+                     "(%u processes); cannot spawn %s", pm->nslots,
+                     c->path);
+        return;
+    }
+    ps = &pm->slots[idx];
+    path = fcgix_pm_sock_path(pm, idx, pbuf, sizeof(pbuf));
+    if ((lfd = listen_unix(path, &ps->sock)) < 0) {
+        pm->cfg->log(FCGIX_PM_LOG_ERR, errno,
+                     FCGIX_LOGNO(00151) "cannot create "
+                     "socket %s for %s", path, c->path);
+        return;
+    }
+    if ((pid = spawn_fork(pm, c, ps, path, lfd)) < 0) {
+        return;
+    }
+    spawn_record(pm, ci, idx, pid, now);
     if (ps->exec_errno) {
         /* It never became the application: no request is sent to it,
          * and the back-off starts now, not at the next reap. */
@@ -391,7 +455,7 @@ void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
     }
     /* Listening already: a request can connect now and is served the
      * moment the application reaches accept(). */
-    fcgix_sb_pm_publish(sb, p);
+    fcgix_sb_pm_publish(sb, &sb->procs[idx]);
     fcgix_sb_wake(&sb->classes[ci]);
     pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00153) "spawned %s pid %d "
                  "(slot %d, %u of max %u)", c->path, (int)pid, idx,

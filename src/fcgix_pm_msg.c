@@ -285,6 +285,41 @@ static pid_t parent_of(pid_t pid)
     return (pid_t)pp;
 }
 
+/* The sender's credentials (@return 1 when there are some, in @p cr)
+ * and the descriptors of a received message: the first PM_MAX_FDS in
+ * @p fds, the others closed at once. */
+static int recv_ancillary(struct msghdr *mh, struct ucred *cr, int *fds,
+                          int *nfds)
+{
+    struct cmsghdr *cm;
+    int have_cr = 0, i;
+
+    for (cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+        if (cm->cmsg_level != SOL_SOCKET) {
+            continue;
+        }
+        if (cm->cmsg_type == SCM_CREDENTIALS) {
+            memcpy(cr, CMSG_DATA(cm), sizeof(*cr));
+            have_cr = 1;
+        }
+        else if (cm->cmsg_type == SCM_RIGHTS) {
+            int n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+            for (i = 0; i < n; i++) {
+                int fd;
+                memcpy(&fd, CMSG_DATA(cm) + (size_t)i * sizeof(int),
+                       sizeof(int));
+                if (*nfds < PM_MAX_FDS) {
+                    fds[(*nfds)++] = fd;
+                }
+                else {
+                    close(fd);
+                }
+            }
+        }
+    }
+    return have_cr;
+}
+
 /*
  * One message, only from an httpd child: the socket is writable by
  * httpd's User, which CGI scripts and unwrapped applications share, so the
@@ -299,9 +334,8 @@ int fcgix_pm_msg_recv(pm_t *pm, fcgix_pm_msg_t *m)
               + CMSG_SPACE(PM_MAX_FDS * sizeof(int))];
     struct iovec iov;
     struct msghdr mh;
-    struct cmsghdr *cm;
     struct ucred cr;
-    int fds[PM_MAX_FDS], nfds = 0, have_cr = 0, i, ok = 0;
+    int fds[PM_MAX_FDS], nfds = 0, have_cr, i, ok = 0;
     ssize_t got;
 
     memset(&mh, 0, sizeof(mh));
@@ -315,29 +349,7 @@ int fcgix_pm_msg_recv(pm_t *pm, fcgix_pm_msg_t *m)
     if (got < 0) {
         return -1;
     }
-    for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-        if (cm->cmsg_level != SOL_SOCKET) {
-            continue;
-        }
-        if (cm->cmsg_type == SCM_CREDENTIALS) {
-            memcpy(&cr, CMSG_DATA(cm), sizeof(cr));
-            have_cr = 1;
-        }
-        else if (cm->cmsg_type == SCM_RIGHTS) {
-            int n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
-            for (i = 0; i < n; i++) {
-                int fd;
-                memcpy(&fd, CMSG_DATA(cm) + (size_t)i * sizeof(int),
-                       sizeof(int));
-                if (nfds < PM_MAX_FDS) {
-                    fds[nfds++] = fd;
-                }
-                else {
-                    close(fd);
-                }
-            }
-        }
-    }
+    have_cr = recv_ancillary(&mh, &cr, fds, &nfds);
     if (!have_cr) {
         /* nothing to judge the sender by */
     }

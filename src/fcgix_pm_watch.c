@@ -24,39 +24,6 @@
 #include "fcgix_sync.h"
 
 /* ------------------------------------------------------------------ */
-/* Starting                                                           */
-/* ------------------------------------------------------------------ */
-
-/* Processes of every class of one user. */
-static apr_uint32_t user_procs(pm_t *pm, apr_uint32_t uid)
-{
-    apr_uint32_t n = 0;
-    int i;
-
-    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
-        const pm_class_t *c = &pm->classes[i];
-        if (c->used && c->uid == uid) {
-            n += c->nprocs;
-        }
-    }
-    return n;
-}
-
-static int spawn_allowed(pm_t *pm, pm_class_t *c, apr_time_t now)
-{
-    fcgix_policy_limits_t pl;
-    fcgix_policy_load_t load;
-
-    fcgix_pm_class_limits(c, &pl);
-    load.nprocs = c->nprocs;
-    load.total = pm->total;
-    load.max_total = pm->cfg->max_procs;
-    load.user_procs = c->lim.max_user_procs ? user_procs(pm, c->uid) : 0;
-    load.next_spawn = c->next_spawn;
-    return fcgix_policy_allow_spawn(&pl, &load, &c->rate, now);
-}
-
-/* ------------------------------------------------------------------ */
 /* Ending processes                                                   */
 /* ------------------------------------------------------------------ */
 
@@ -182,6 +149,68 @@ static apr_uint32_t slot_state(const fcgix_sb_proc_t *p)
                                                           : FCGIX_PROC_BUSY;
 }
 
+/* Asks the policy about the live process in slot @p i and acts on its
+ * verdict; @p staying counts its class's processes not on their way
+ * out (one less for each this ends). */
+static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
+{
+    fcgix_sb_proc_t *p = &pm->sb->procs[i];
+    pm_slot_t *ps = &pm->slots[i];
+    apr_uint32_t ci = ps->cls;
+    apr_uint32_t st = slot_state(p);
+    fcgix_policy_limits_t pl;
+    fcgix_policy_proc_t pp;
+    fcgix_policy_verdict_e v;
+    apr_int32_t owner;
+
+    fcgix_pm_class_limits(&pm->classes[ci], &pl);
+    /* Times and state are the children's word: at worst they end a
+     * process of theirs early or keep it, within the class's limits. */
+    pp.state = st == FCGIX_PROC_IDLE ? FCGIX_POLICY_IDLE
+               : st == FCGIX_PROC_BUSY ? FCGIX_POLICY_BUSY
+               : st == FCGIX_PROC_RETIRING || st == FCGIX_PROC_DEAD
+                 ? FCGIX_POLICY_LEAVING : FCGIX_POLICY_OTHER;
+    pp.started = ps->started;
+    pp.last_active = p->last_active;
+    pp.busy_since = p->busy_since;
+    pp.term_at = ps->term_at;
+    v = fcgix_policy_judge(&pl, &pp, staying[ci], pm->cfg->kill_grace, now);
+    switch (v) {
+    case FCGIX_POLICY_KILL:
+        kill(ps->pid, SIGKILL);
+        break;
+    case FCGIX_POLICY_END_IDLE:
+    case FCGIX_POLICY_END_LIFETIME:
+        /* Only if no child took it meanwhile. */
+        if (fcgix_sync_cas(&p->state, st, FCGIX_PROC_RETIRING)) {
+            staying[ci]--;
+            terminate(pm, i, v == FCGIX_POLICY_END_LIFETIME
+                             ? FCGIX_EXIT_LIFETIME : FCGIX_EXIT_IDLE,
+                      now);
+        }
+        break;
+    case FCGIX_POLICY_END_BUSY:
+        terminate(pm, i, FCGIX_EXIT_BUSY, now);
+        break;
+    case FCGIX_POLICY_END_ASKED:
+        terminate(pm, i, p->exit_why && p->exit_why <= FCGIX_EXIT_FAILED
+                         ? (fcgix_exit_e)p->exit_why
+                         : FCGIX_EXIT_UNREACHABLE,
+                  now);
+        break;
+    default:
+        owner = p->owner;
+        if (st == FCGIX_PROC_BUSY && owner > 0
+            && kill((pid_t)owner, 0) < 0 && errno == ESRCH) {
+            /* The httpd child died mid-request: nobody will give this
+             * process back, and it may be stuck. (Signal 0 only asks
+             * whether the pid exists.) */
+            terminate(pm, i, FCGIX_EXIT_BUSY, now);
+        }
+        break;
+    }
+}
+
 /* Timeouts, retirement, the grace period and dead httpd children. */
 void fcgix_pm_watch_scan(pm_t *pm, apr_time_t now)
 {
@@ -203,65 +232,8 @@ void fcgix_pm_watch_scan(pm_t *pm, apr_time_t now)
         }
     }
     for (i = 0; i < n; i++) {
-        fcgix_sb_proc_t *p = &sb->procs[i];
-        pm_slot_t *ps = &pm->slots[i];
-        apr_uint32_t ci = ps->cls;
-        const pm_class_t *c = &pm->classes[ci];
-        apr_uint32_t st = slot_state(p);
-        fcgix_policy_limits_t pl;
-        fcgix_policy_proc_t pp;
-        fcgix_policy_verdict_e v;
-        apr_int32_t owner;
-
-        if (ps->pid <= 0) {
-            continue;
-        }
-        fcgix_pm_class_limits(c, &pl);
-        /* Times and state are the children's word: at worst they end a
-         * process of theirs early or keep it, within the class's limits. */
-        pp.state = st == FCGIX_PROC_IDLE ? FCGIX_POLICY_IDLE
-                   : st == FCGIX_PROC_BUSY ? FCGIX_POLICY_BUSY
-                   : st == FCGIX_PROC_RETIRING || st == FCGIX_PROC_DEAD
-                     ? FCGIX_POLICY_LEAVING : FCGIX_POLICY_OTHER;
-        pp.started = ps->started;
-        pp.last_active = p->last_active;
-        pp.busy_since = p->busy_since;
-        pp.term_at = ps->term_at;
-        v = fcgix_policy_judge(&pl, &pp, staying[ci], pm->cfg->kill_grace,
-                               now);
-        switch (v) {
-        case FCGIX_POLICY_KILL:
-            kill(ps->pid, SIGKILL);
-            break;
-        case FCGIX_POLICY_END_IDLE:
-        case FCGIX_POLICY_END_LIFETIME:
-            /* Only if no child took it meanwhile. */
-            if (fcgix_sync_cas(&p->state, st, FCGIX_PROC_RETIRING)) {
-                staying[ci]--;
-                terminate(pm, i, v == FCGIX_POLICY_END_LIFETIME
-                                 ? FCGIX_EXIT_LIFETIME : FCGIX_EXIT_IDLE,
-                          now);
-            }
-            break;
-        case FCGIX_POLICY_END_BUSY:
-            terminate(pm, i, FCGIX_EXIT_BUSY, now);
-            break;
-        case FCGIX_POLICY_END_ASKED:
-            terminate(pm, i, p->exit_why && p->exit_why <= FCGIX_EXIT_FAILED
-                             ? (fcgix_exit_e)p->exit_why
-                             : FCGIX_EXIT_UNREACHABLE,
-                      now);
-            break;
-        default:
-            owner = p->owner;
-            if (st == FCGIX_PROC_BUSY && owner > 0
-                && kill((pid_t)owner, 0) < 0 && errno == ESRCH) {
-                /* The httpd child died mid-request: nobody will give
-                 * this process back, and it may be stuck. (Signal 0
-                 * only asks whether the pid exists.) */
-                terminate(pm, i, FCGIX_EXIT_BUSY, now);
-            }
-            break;
+        if (pm->slots[i].pid > 0) {
+            judge(pm, i, staying, now);
         }
     }
 }
@@ -320,6 +292,39 @@ void fcgix_pm_watch_kill(pm_t *pm, apr_time_t now)
             terminate(pm, victim, FCGIX_EXIT_IDLE, now);
         }
     }
+}
+
+/* ------------------------------------------------------------------ */
+/* Starting                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Processes of every class of one user. */
+static apr_uint32_t user_procs(pm_t *pm, apr_uint32_t uid)
+{
+    apr_uint32_t n = 0;
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        const pm_class_t *c = &pm->classes[i];
+        if (c->used && c->uid == uid) {
+            n += c->nprocs;
+        }
+    }
+    return n;
+}
+
+static int spawn_allowed(pm_t *pm, pm_class_t *c, apr_time_t now)
+{
+    fcgix_policy_limits_t pl;
+    fcgix_policy_load_t load;
+
+    fcgix_pm_class_limits(c, &pl);
+    load.nprocs = c->nprocs;
+    load.total = pm->total;
+    load.max_total = pm->cfg->max_procs;
+    load.user_procs = c->lim.max_user_procs ? user_procs(pm, c->uid) : 0;
+    load.next_spawn = c->next_spawn;
+    return fcgix_policy_allow_spawn(&pl, &load, &c->rate, now);
 }
 
 static apr_uint32_t idle_count(pm_t *pm, int ci)
