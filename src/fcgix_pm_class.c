@@ -21,10 +21,6 @@
 #include "fcgix_pm_int.h"
 #include "fcgix_policy.h"
 
-/* After DETACH, how long a new configuration may take to arrive before
- * the PM takes it that mod_fcgix is no longer loaded. */
-#define PM_DETACH_GRACE apr_time_from_sec(10)
-
 /* Superseded or retired: idle processes end, none is kept or started
  * ahead of demand, and the class goes once it is empty. */
 static int winding_down(const pm_class_t *c)
@@ -300,8 +296,7 @@ void fcgix_pm_class_tidy(pm_t *pm, apr_time_t now)
 {
     int i;
 
-    if (pm->detach_at && !pm->leaving
-        && now - pm->detach_at > PM_DETACH_GRACE) {
+    if (!pm->leaving && fcgix_policy_unloaded(pm->detach_at, now)) {
         pm->leaving = 1;
         for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
             if (pm->classes[i].used) {

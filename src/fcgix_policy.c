@@ -165,3 +165,8 @@ int fcgix_policy_free_class(int empty, int leaving, int64_t *empty_since,
     }
     return leaving || now - *empty_since > FCGIX_POLICY_EMPTY_LINGER;
 }
+
+int fcgix_policy_unloaded(int64_t detach_at, int64_t now)
+{
+    return detach_at != 0 && now - detach_at > FCGIX_POLICY_DETACH_GRACE;
+}

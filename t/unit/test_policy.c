@@ -404,6 +404,18 @@ static void test_free_class(void)
        "leaving, not empty: kept");
 }
 
+static void test_unloaded(void)
+{
+    ok(!fcgix_policy_unloaded(0, T0), "no DETACH: loaded");
+    ok(!fcgix_policy_unloaded(T0, T0), "DETACH just now: loaded");
+    ok(!fcgix_policy_unloaded(T0, T0 + 10 * SEC),
+       "DETACH exactly the grace ago: still loaded");
+    ok(fcgix_policy_unloaded(T0, T0 + 10 * SEC + 1),
+       "DETACH past the grace, no configuration: unloaded");
+    ok(!fcgix_policy_unloaded(0, T0 + 3600 * SEC),
+       "a configuration came (DETACH cleared): loaded however long");
+}
+
 int main(void)
 {
     note("spawn limits and rate");
@@ -418,5 +430,6 @@ int main(void)
     test_kill();
     note("classes winding down");
     test_free_class();
+    test_unloaded();
     return done_testing();
 }
