@@ -144,6 +144,8 @@ typedef struct {
     int64_t last_active;  /**< last request's end */
     int64_t busy_since;   /**< current request's start, 0: unknown */
     int64_t term_at;      /**< SIGTERM sent at, 0: not yet */
+    int owner_gone;       /**< BUSY for an httpd child that no longer
+                               exists (the PM asks the kernel) */
 } fcgix_policy_proc_t;
 
 /** What is to become of a process. */
@@ -153,7 +155,9 @@ typedef enum {
     FCGIX_POLICY_END_IDLE,     /**< idle timeout, or its class winds down */
     FCGIX_POLICY_END_LIFETIME, /**< idle and older than the lifetime */
     FCGIX_POLICY_END_BUSY,     /**< busy for longer than the timeout */
-    FCGIX_POLICY_END_ASKED     /**< LEAVING: end it for the child's reason */
+    FCGIX_POLICY_END_ASKED,    /**< LEAVING: end it for the child's reason */
+    FCGIX_POLICY_END_ORPHAN    /**< busy for an httpd child that died
+                                    mid-request: nobody gives it back */
 } fcgix_policy_verdict_e;
 
 /**

@@ -174,6 +174,10 @@ static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
     pp.last_active = p->last_active;
     pp.busy_since = p->busy_since;
     pp.term_at = ps->term_at;
+    /* Signal 0 only asks whether the pid exists. */
+    owner = p->owner;
+    pp.owner_gone = st == FCGIX_PROC_BUSY && owner > 0
+                    && kill((pid_t)owner, 0) < 0 && errno == ESRCH;
     v = fcgix_policy_judge(&pl, &pp, staying[ci], pm->cfg->kill_grace, now);
     switch (v) {
     case FCGIX_POLICY_KILL:
@@ -198,15 +202,11 @@ static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
                          : FCGIX_EXIT_UNREACHABLE,
                   now);
         break;
+    case FCGIX_POLICY_END_ORPHAN:
+        /* Nobody will give it back, and it may be stuck. */
+        terminate(pm, i, FCGIX_EXIT_BUSY, now);
+        break;
     default:
-        owner = p->owner;
-        if (st == FCGIX_PROC_BUSY && owner > 0
-            && kill((pid_t)owner, 0) < 0 && errno == ESRCH) {
-            /* The httpd child died mid-request: nobody will give this
-             * process back, and it may be stuck. (Signal 0 only asks
-             * whether the pid exists.) */
-            terminate(pm, i, FCGIX_EXIT_BUSY, now);
-        }
         break;
     }
 }

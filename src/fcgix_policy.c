@@ -111,7 +111,7 @@ fcgix_policy_verdict_e fcgix_policy_judge(const fcgix_policy_limits_t *lim,
             && now - proc->busy_since > secs(lim->busy_timeout)) {
             return FCGIX_POLICY_END_BUSY;
         }
-        return FCGIX_POLICY_KEEP;
+        return proc->owner_gone ? FCGIX_POLICY_END_ORPHAN : FCGIX_POLICY_KEEP;
     case FCGIX_POLICY_LEAVING:
         return FCGIX_POLICY_END_ASKED;
     default:
