@@ -158,6 +158,8 @@ static const char *msg_check(pm_t *pm, fcgix_pm_msg_t *m)
     return NULL;
 }
 
+/* The parent's word on the configuration: virtual host keys gather until
+ * CONFIG says the new configuration is complete. */
 static void on_config(pm_t *pm, const fcgix_pm_msg_t *m, apr_time_t now)
 {
     size_t n, i;
