@@ -10,15 +10,17 @@
  * What the PM decides (may a class start a process now, how many does it
  * want, how long to back off after a failed start, which process ends and
  * why, what FastCgiConfig's kill policy asks for, when a class that winds
- * down is freed) is here as plain functions of plain values, so it can be
- * read and unit tested on its own; fcgix_pm.c keeps the mechanism (fork
- * and exec, signals, sockets, the scoreboard) and asks these functions.
+ * down is freed, when mod_fcgix is gone) is here as plain functions of
+ * plain values, so it can be read and unit tested on its own; the PM's
+ * files (fcgix_pm*.c) keep the mechanism (fork and exec, signals,
+ * sockets, the scoreboard) and ask these functions.
  *
  * Layer L0: pure C99, like fcgix_proto.c. No APR, no httpd, no allocation,
  * no I/O, no system calls; times are int64_t microseconds (apr_time_t's
  * unit), limits are the class's, in seconds as configured.
  *
- * Callers: the PM (fcgix_pm.c) and the unit tests (t/unit/test_policy.c).
+ * Callers: the PM (fcgix_pm_watch.c, fcgix_pm_class.c, fcgix_pm.c) and
+ * the unit tests (t/unit/test_policy.c).
  * The PM passes values from its own tables; the only values that come
  * from shared memory (a process's state and times, a class's waiters) are
  * hints a child could have forged, and each decision they feed is bounded
@@ -142,6 +144,8 @@ typedef struct {
     int64_t last_active;  /**< last request's end */
     int64_t busy_since;   /**< current request's start, 0: unknown */
     int64_t term_at;      /**< SIGTERM sent at, 0: not yet */
+    int owner_gone;       /**< BUSY for an httpd child that no longer
+                               exists (the PM asks the kernel) */
 } fcgix_policy_proc_t;
 
 /** What is to become of a process. */
@@ -151,7 +155,9 @@ typedef enum {
     FCGIX_POLICY_END_IDLE,     /**< idle timeout, or its class winds down */
     FCGIX_POLICY_END_LIFETIME, /**< idle and older than the lifetime */
     FCGIX_POLICY_END_BUSY,     /**< busy for longer than the timeout */
-    FCGIX_POLICY_END_ASKED     /**< LEAVING: end it for the child's reason */
+    FCGIX_POLICY_END_ASKED,    /**< LEAVING: end it for the child's reason */
+    FCGIX_POLICY_END_ORPHAN    /**< busy for an httpd child that died
+                                    mid-request: nobody gives it back */
 } fcgix_policy_verdict_e;
 
 /**
@@ -202,5 +208,17 @@ int fcgix_policy_kill(const fcgix_policy_limits_t *lim,
  */
 int fcgix_policy_free_class(int empty, int leaving, int64_t *empty_since,
                             int64_t now);
+
+/** After DETACH, how long a new configuration may take to arrive. */
+#define FCGIX_POLICY_DETACH_GRACE (10 * FCGIX_POLICY_SEC)
+
+/**
+ * Is mod_fcgix no longer loaded? The parent said DETACH at @p detach_at
+ * (0: not since the last complete configuration) when a configuration
+ * was unloaded; a graceful restart follows it with the new one at once,
+ * so one that has not come after FCGIX_POLICY_DETACH_GRACE never will.
+ * @return 1 when every class is to wind down and the PM to end
+ */
+int fcgix_policy_unloaded(int64_t detach_at, int64_t now);
 
 #endif /* FCGIX_POLICY_H */

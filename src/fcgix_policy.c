@@ -111,7 +111,7 @@ fcgix_policy_verdict_e fcgix_policy_judge(const fcgix_policy_limits_t *lim,
             && now - proc->busy_since > secs(lim->busy_timeout)) {
             return FCGIX_POLICY_END_BUSY;
         }
-        return FCGIX_POLICY_KEEP;
+        return proc->owner_gone ? FCGIX_POLICY_END_ORPHAN : FCGIX_POLICY_KEEP;
     case FCGIX_POLICY_LEAVING:
         return FCGIX_POLICY_END_ASKED;
     default:
@@ -164,4 +164,9 @@ int fcgix_policy_free_class(int empty, int leaving, int64_t *empty_since,
         return 0;
     }
     return leaving || now - *empty_since > FCGIX_POLICY_EMPTY_LINGER;
+}
+
+int fcgix_policy_unloaded(int64_t detach_at, int64_t now)
+{
+    return detach_at != 0 && now - detach_at > FCGIX_POLICY_DETACH_GRACE;
 }

@@ -293,6 +293,28 @@ static void test_judge(void)
            "winding down: a busy process finishes");
     l.winding_down = 0;
 
+    /* Busy for an httpd child that died mid-request. */
+    p = proc(FCGIX_POLICY_BUSY);
+    p.busy_since = T0;
+    p.owner_gone = 1;
+    is_int(fcgix_policy_judge(&l, &p, 1, 3, T0 + SEC),
+           FCGIX_POLICY_END_ORPHAN, "its httpd child is gone: ends");
+    is_int(fcgix_policy_judge(&l, &p, 1, 3, T0 + 30 * SEC + 1),
+           FCGIX_POLICY_END_BUSY, "and past the busy timeout: that says");
+    p.term_at = T0 + SEC;
+    is_int(fcgix_policy_judge(&l, &p, 1, 3, T0 + 5 * SEC),
+           FCGIX_POLICY_KILL, "SIGTERM's grace over first: SIGKILL");
+    p = proc(FCGIX_POLICY_IDLE);
+    p.owner_gone = 1;
+    is_int(fcgix_policy_judge(&l, &p, 1, 3, T0 + SEC), FCGIX_POLICY_KEEP,
+           "an idle process has no owner to lose");
+    l.winding_down = 1;
+    p = proc(FCGIX_POLICY_BUSY);
+    p.owner_gone = 1;
+    is_int(fcgix_policy_judge(&l, &p, 1, 3, T0 + SEC),
+           FCGIX_POLICY_END_ORPHAN, "winding down: an orphan still ends");
+    l.winding_down = 0;
+
     /* Leaving, and SIGTERM's grace. */
     p = proc(FCGIX_POLICY_LEAVING);
     is_int(fcgix_policy_judge(&l, &p, 0, 3, T0), FCGIX_POLICY_END_ASKED,
@@ -404,6 +426,18 @@ static void test_free_class(void)
        "leaving, not empty: kept");
 }
 
+static void test_unloaded(void)
+{
+    ok(!fcgix_policy_unloaded(0, T0), "no DETACH: loaded");
+    ok(!fcgix_policy_unloaded(T0, T0), "DETACH just now: loaded");
+    ok(!fcgix_policy_unloaded(T0, T0 + 10 * SEC),
+       "DETACH exactly the grace ago: still loaded");
+    ok(fcgix_policy_unloaded(T0, T0 + 10 * SEC + 1),
+       "DETACH past the grace, no configuration: unloaded");
+    ok(!fcgix_policy_unloaded(0, T0 + 3600 * SEC),
+       "a configuration came (DETACH cleared): loaded however long");
+}
+
 int main(void)
 {
     note("spawn limits and rate");
@@ -418,5 +452,6 @@ int main(void)
     test_kill();
     note("classes winding down");
     test_free_class();
+    test_unloaded();
     return done_testing();
 }

@@ -1,0 +1,345 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/*
+ * The PM's class table (see fcgix_pm_int.h): classes are made only from
+ * checked messages and kept in the PM's own memory, the scoreboard gets
+ * a copy. A class defined again with other limits is superseded; one the
+ * configuration no longer has is retired; both are freed once empty.
+ */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "apr_strings.h"
+#include "apr_time.h"
+
+#include "fcgix_logno.h"
+#include "fcgix_pm.h"
+#include "fcgix_pm_int.h"
+#include "fcgix_policy.h"
+
+/* Superseded or retired: idle processes end, none is kept or started
+ * ahead of demand, and the class goes once it is empty. */
+static int winding_down(const pm_class_t *c)
+{
+    return c->superseded || c->retired;
+}
+
+/* The class's limits as the policy takes them: our own copy, never the
+ * scoreboard's. */
+void fcgix_pm_class_limits(const pm_class_t *c, fcgix_policy_limits_t *pl)
+{
+    pl->min_procs = c->lim.min_procs;
+    pl->max_procs = c->lim.max_procs;
+    pl->max_user_procs = c->lim.max_user_procs;
+    pl->idle_timeout = c->lim.idle_timeout;
+    pl->lifetime = c->lim.lifetime;
+    pl->busy_timeout = c->lim.busy_timeout;
+    pl->prespawn = c->lim.prespawn;
+    pl->restart_delay = c->lim.restart_delay;
+    pl->kill_interval = c->lim.kill_interval;
+    pl->single_threshold = c->lim.single_threshold;
+    pl->multi_threshold = c->lim.multi_threshold;
+    pl->winding_down = winding_down(c);
+}
+
+/* The scoreboard's view of class @p ci: what children read. */
+void fcgix_pm_class_mirror(pm_t *pm, int ci)
+{
+    const pm_class_t *c = &pm->classes[ci];
+    fcgix_sb_class_t *s = &pm->sb->classes[ci];
+
+    s->nprocs = c->nprocs;
+    s->failures = c->failures;
+    s->next_spawn = c->next_spawn;
+    if (strcmp(s->last_error, c->last_error)) {
+        memcpy(s->last_error, c->last_error, sizeof(s->last_error));
+    }
+}
+
+/* The global environment plus the class's own (class values win). */
+static char **class_env(const char *const *g, const char *list)
+{
+    size_t n = 0, i, k = 0;
+    const char *e;
+    char **env;
+
+    if (!list[0]) {
+        return NULL;
+    }
+    for (e = list; *e; e += strlen(e) + 1) {
+        n++;
+    }
+    for (i = 0; g[i]; i++) {
+        n++;
+    }
+    if ((env = calloc(n + 1, sizeof(char *))) == NULL) {
+        return NULL;
+    }
+    for (e = list; *e; e += strlen(e) + 1) {
+        env[k++] = strdup(e);
+    }
+    for (i = 0; g[i]; i++) {
+        size_t nl = strcspn(g[i], "=");
+        size_t j;
+        int dup = 0;
+        for (j = 0; j < k && !dup; j++) {
+            dup = env[j] && !strncmp(env[j], g[i], nl) && env[j][nl] == '=';
+        }
+        if (!dup) {
+            env[k++] = strdup(g[i]);
+        }
+    }
+    for (i = 0; i < k; i++) {
+        if (env[i] == NULL) { /* out of memory: no half environment */
+            for (i = 0; i < k; i++) {
+                free(env[i]);
+            }
+            free(env);
+            return NULL;
+        }
+    }
+    return env;
+}
+
+static int same_program(const pm_class_t *a, const pm_class_t *b)
+{
+    return a->inode == b->inode && a->dev == b->dev && a->uid == b->uid
+           && a->gid == b->gid && a->vhost == b->vhost
+           && a->lim.flags == b->lim.flags && !strcmp(a->path, b->path);
+}
+
+/* A new class from a checked message; its scoreboard copy is written from
+ * ours. An index of the scoreboard that already has this key is reused
+ * (children of an earlier PM may be waiting on it). */
+int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
+                          apr_uint64_t key)
+{
+    fcgix_sb_class_t *s;
+    pm_class_t *c;
+    int i, ci = -1;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        s = &pm->sb->classes[i];
+        if (!pm->classes[i].used && s->state == 1 && s->key == key) {
+            ci = i;
+            break;
+        }
+    }
+    for (i = 0; ci < 0 && i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (!pm->classes[i].used && pm->sb->classes[i].state != 1) {
+            ci = i;
+        }
+    }
+    for (i = 0; ci < 0 && i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (!pm->classes[i].used) {
+            ci = i; /* a scoreboard entry we never made */
+        }
+    }
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (pm->classes[i].used && pm->classes[i].key == key) {
+            /* Another definition with this key: children find classes
+             * by key, so it must stay unique, first come first served. */
+            return -2;
+        }
+    }
+    if (ci < 0) {
+        return -1;
+    }
+    c = &pm->classes[ci];
+    memset(c, 0, sizeof(*c));
+    c->key = key;
+    apr_cpystrn(c->path, m->path, sizeof(c->path));
+    c->inode = m->inode;
+    c->dev = m->dev;
+    c->uid = m->uid;
+    c->gid = m->gid;
+    c->vhost = m->vhost;
+    c->lim = m->lim;
+    c->env = class_env(pm->cfg->env, m->env);
+    c->used = 1;
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        pm_class_t *o = &pm->classes[i];
+        if (i != ci && o->used && !o->superseded && same_program(o, c)) {
+            /* A graceful restart changed its limits or environment: the
+             * old class's processes end as they come free. */
+            o->superseded = 1;
+        }
+    }
+
+    s = &pm->sb->classes[ci];
+    s->state = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    s->id = (apr_uint32_t)ci;
+    s->key = key;
+    apr_cpystrn(s->path, c->path, sizeof(s->path));
+    s->inode = c->inode;
+    s->dev = c->dev;
+    s->uid = c->uid;
+    s->gid = c->gid;
+    s->vhost = c->vhost;
+    s->lim = c->lim;
+    s->starting = 0;
+    fcgix_pm_class_mirror(pm, ci);
+    fcgix_sb_pm_class_publish(pm->sb, s);
+    pm->cfg->log(FCGIX_PM_LOG_DEBUG, 0, FCGIX_LOGNO(00202) "class %d: %s, "
+                 "uid %u gid %u, virtual host %08x, flags %u", ci, c->path,
+                 c->uid, c->gid, (unsigned)c->vhost, c->lim.flags);
+    return ci;
+}
+
+int fcgix_pm_class_find(pm_t *pm, apr_uint64_t key,
+                        const fcgix_pm_msg_t *m)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        const pm_class_t *c = &pm->classes[i];
+        if (c->used && c->key == key && !strcmp(c->path, m->path)
+            && c->uid == m->uid && c->gid == m->gid && c->vhost == m->vhost
+            && c->inode == m->inode && c->dev == m->dev
+            && !memcmp(&c->lim, &m->lim, FCGIX_PM_LIM_BYTES)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Following the configuration                                        */
+/* ------------------------------------------------------------------ */
+
+static int vhost_live(const pm_t *pm, apr_uint32_t vhost)
+{
+    size_t i;
+
+    if (vhost == 0) {
+        return 1; /* static classes: judged by their definition */
+    }
+    for (i = 0; i < pm->nlive; i++) {
+        if (pm->live[i] == vhost) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static void class_retire(pm_t *pm, int ci, const char *why)
+{
+    pm_class_t *c = &pm->classes[ci];
+
+    if (!c->retired) {
+        c->retired = 1;
+        pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00200) "class of %s "
+                     "retired: %s", c->path, why);
+    }
+}
+
+/* The new configuration is complete: what it no longer defines ends as
+ * it comes free; what it defines again stays. */
+void fcgix_pm_class_commit(pm_t *pm)
+{
+    int i;
+
+    free(pm->live);
+    pm->live = pm->pending;
+    pm->nlive = pm->npending;
+    pm->pending = NULL;
+    pm->npending = pm->cap_pending = 0;
+    pm->have_live = 1;
+    pm->config_open = 0;
+    pm->detach_at = 0;
+    pm->leaving = 0;
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        pm_class_t *c = &pm->classes[i];
+        if (!c->used) {
+            continue;
+        }
+        if (c->lim.prespawn && c->vhost == 0) {
+            if (c->gen != pm->gen) {
+                class_retire(pm, i, "no longer a configured FastCgiServer");
+            }
+        }
+        else if (!vhost_live(pm, c->vhost)) {
+            class_retire(pm, i, "its virtual host is no longer configured");
+        }
+        else {
+            c->retired = 0;
+        }
+    }
+}
+
+static void class_free(pm_t *pm, int ci)
+{
+    pm_class_t *c = &pm->classes[ci];
+    fcgix_sb_class_t *s = &pm->sb->classes[ci];
+    size_t i;
+
+    s->state = 0;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (c->env) {
+        for (i = 0; c->env[i]; i++) {
+            free(c->env[i]);
+        }
+        free(c->env);
+    }
+    memset(c, 0, sizeof(*c));
+    fcgix_sb_wake(s);
+}
+
+/* Classes winding down that nothing uses any more are freed; after a
+ * DETACH with no configuration following, everything winds down. */
+void fcgix_pm_class_tidy(pm_t *pm, apr_time_t now)
+{
+    int i;
+
+    if (!pm->leaving && fcgix_policy_unloaded(pm->detach_at, now)) {
+        pm->leaving = 1;
+        for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+            if (pm->classes[i].used) {
+                class_retire(pm, i, "mod_fcgix is no longer loaded");
+            }
+        }
+    }
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        pm_class_t *c = &pm->classes[i];
+        fcgix_sb_class_t *s = &pm->sb->classes[i];
+        if (!c->used || !winding_down(c)) {
+            continue;
+        }
+        if (fcgix_policy_free_class(!c->nprocs && !s->waiters
+                                    && !s->inflight, pm->leaving,
+                                    &c->empty_since, now)) {
+            class_free(pm, i);
+        }
+    }
+}
+
+int fcgix_pm_class_left(const pm_t *pm)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (pm->classes[i].used) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A new class only as the configuration defines it: static ones from
+ * the parent alone, dynamic ones of a configured virtual host. */
+const char *fcgix_pm_class_unconfigured(const pm_t *pm,
+                                        const fcgix_pm_msg_t *m)
+{
+    if (m->lim.prespawn || m->vhost == 0) {
+        return "a FastCgiServer the configuration does not define";
+    }
+    if (pm->have_live && !vhost_live(pm, m->vhost)) {
+        return "its virtual host is not configured";
+    }
+    return NULL;
+}
