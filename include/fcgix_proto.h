@@ -163,6 +163,27 @@ int fcgix_proto_nv_decode(const uint8_t *buf, size_t len, fcgix_nv_t *nv,
                           size_t *consumed);
 
 /* ---------------------------------------------------------------------
+ * FCGI_GET_VALUES_RESULT (spec 4.1)
+ * ------------------------------------------------------------------- */
+
+/** What an application said about itself; -1: the answer did not say. */
+typedef struct {
+    int mpxs_conns; /**< 1 or 0 */
+    int max_conns;
+    int max_reqs;
+} fcgix_caps_t;
+
+/**
+ * Reads a GET_VALUES_RESULT body. Only the three names of the spec count;
+ * a value that is not a decimal number from 0 to 2^31-1 counts as not
+ * said, and of a name said twice the last valid value wins. Decoding stops
+ * at a pair cut short; the pairs before it count.
+ * @return how many of the three the body said (0: leave what is known)
+ */
+int fcgix_proto_caps_parse(const uint8_t *body, size_t len,
+                           fcgix_caps_t *caps);
+
+/* ---------------------------------------------------------------------
  * Resumable record reader
  * ------------------------------------------------------------------- */
 

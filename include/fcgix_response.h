@@ -5,11 +5,14 @@
 
 /**
  * @file  fcgix_response.h
- * @brief CGI response headers: finding the end of the header block in
- *        FCGI_STDOUT, and applying the block to the request_rec.
+ * @brief CGI response headers: the header block checked and split into
+ *        fields (kept in order, for authorizers too), and a responder's
+ *        fields applied to the request_rec through httpd's CGI scanner.
  *
- * Layer L2. Called by fcgix_bridge.c. Nothing here logs: a malformed block
- * comes back as a reason string the bridge logs once.
+ * Layer L2. Called by fcgix_reply.c (and fcgix_authz.c for
+ * fcgix_response_hop_by_hop). Nothing here logs: a malformed block comes
+ * back as a reason string the caller logs once. Where the block ends is
+ * found by fcgix_cgi_header_end (fcgix_cgi.h, L0).
  */
 #ifndef FCGIX_RESPONSE_H
 #define FCGIX_RESPONSE_H
@@ -25,31 +28,28 @@ typedef enum {
 } fcgix_resp_action_e;
 
 /**
- * Looks for the blank line ending a header block in buf[0..len).
- * @param scan in/out: where to resume scanning (start with 0)
- * @return offset of the first body byte, or 0 when not found yet
- */
-apr_size_t fcgix_response_header_end(const char *buf, apr_size_t len,
-                                      apr_size_t *scan);
-
-/**
  * Parses the header block buf[0..len) (without the blank line; modified in
  * place) into @p fields, in order, duplicates kept, folded lines joined.
+ * With @p nph, a leading "HTTP/1.x NNN reason" line becomes a Status field.
  * @return NULL, or the reason the block is malformed
  */
 const char *fcgix_response_parse(apr_pool_t *p, char *buf, apr_size_t len,
-                                 apr_table_t *fields);
+                                 int nph, apr_table_t *fields);
 
 /**
- * The status a CGI "Status:" value names.
- * @return 100..999, or 0 when @p value is not "NNN" or "NNN reason"
+ * A "Status:" value as a final status (200 to 599).
+ * @return NULL with *status set, or the reason it is unusable
  */
-int fcgix_response_status(const char *value);
+const char *fcgix_response_status(apr_pool_t *p, const char *value,
+                                  int *status);
 
 /**
  * Applies parsed fields to a responder's request: Status, Content-Type,
- * Location, Last-Modified, Set-Cookie (kept for error pages too),
- * hop-by-hop fields dropped, the rest into r->headers_out.
+ * Location, Content-Length, Content-Range, ETag, Last-Modified and
+ * Set-Cookie (kept for error pages too) through
+ * ap_scan_script_header_err_core_ex, which also evaluates the request's
+ * preconditions; hop-by-hop fields dropped, the rest into r->headers_out
+ * in order.
  * @param location set to the Location value or NULL
  * @param cond_status with FCGIX_RESP_CONDITIONAL, the status to return
  * @return NULL with *action set, or the reason a field is invalid

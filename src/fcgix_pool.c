@@ -488,73 +488,37 @@ int fcgix_pool_caps_should_ask(fcgix_pool_t *pl)
     return ask;
 }
 
-static int nv_int(const fcgix_nv_t *nv)
-{
-    char buf[16];
-    apr_size_t n = nv->value_len < sizeof(buf) - 1 ? nv->value_len
-                                                    : sizeof(buf) - 1;
-
-    memcpy(buf, nv->value, n);
-    buf[n] = '\0';
-    return atoi(buf);
-}
-
-static int nv_is(const fcgix_nv_t *nv, const char *name)
-{
-    apr_size_t n = strlen(name);
-
-    return nv->name_len == n && memcmp(nv->name, name, n) == 0;
-}
-
 void fcgix_pool_caps_answer(fcgix_pool_t *pl, const unsigned char *body,
                             apr_size_t len)
 {
-    int mpxs = -1, max_conns = -1, max_reqs = -1;
-    apr_size_t off = 0;
+    fcgix_caps_t caps;
 
     /* Only what the answer names changes: Go's net/http/fcgi follows its
      * answer with an empty GET_VALUES_RESULT record, which must not read
      * as "MPXS_CONNS=0". */
-    while (off < len) {
-        fcgix_nv_t nv;
-        size_t used;
-        if (fcgix_proto_nv_decode(body + off, len - off, &nv, &used)
-            != FCGIX_OK) {
-            break;
-        }
-        off += used;
-        if (nv_is(&nv, "FCGI_MPXS_CONNS")) {
-            mpxs = nv_int(&nv) == 1;
-        }
-        else if (nv_is(&nv, "FCGI_MAX_CONNS")) {
-            max_conns = nv_int(&nv);
-        }
-        else if (nv_is(&nv, "FCGI_MAX_REQS")) {
-            max_reqs = nv_int(&nv);
-        }
-    }
-    if (mpxs < 0 && max_conns < 0 && max_reqs < 0) {
+    if (fcgix_proto_caps_parse(body, len, &caps) == 0) {
         return;
     }
     apr_thread_mutex_lock(pl->mu);
-    if (mpxs >= 0) {
-        __atomic_store_n(&pl->mpxs_conns, mpxs, __ATOMIC_RELAXED);
+    if (caps.mpxs_conns >= 0) {
+        __atomic_store_n(&pl->mpxs_conns, caps.mpxs_conns,
+                         __ATOMIC_RELAXED);
     }
     __atomic_store_n(&pl->caps, FCGIX_CAPS_KNOWN, __ATOMIC_RELEASE);
     if (pl->shm) {
         pl->shm->caps = FCGIX_CAPS_KNOWN;
         pl->shm->mpxs_conns = pl->mpxs_conns;
     }
-    if (max_conns >= 0) {
-        pl->max_conns = max_conns;
+    if (caps.max_conns >= 0) {
+        pl->max_conns = caps.max_conns;
         if (pl->shm) {
-            pl->shm->max_conns = max_conns;
+            pl->shm->max_conns = caps.max_conns;
         }
     }
-    if (max_reqs >= 0) {
-        pl->max_reqs = max_reqs;
+    if (caps.max_reqs >= 0) {
+        pl->max_reqs = caps.max_reqs;
         if (pl->shm) {
-            pl->shm->max_reqs = max_reqs;
+            pl->shm->max_reqs = caps.max_reqs;
         }
     }
     apr_thread_mutex_unlock(pl->mu);

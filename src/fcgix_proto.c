@@ -246,6 +246,71 @@ int fcgix_proto_nv_decode(const uint8_t *buf, size_t len, fcgix_nv_t *nv,
 }
 
 /* ---------------------------------------------------------------------
+ * GET_VALUES_RESULT
+ * ------------------------------------------------------------------- */
+
+/* A decimal number 0..INT32_MAX, or -1: "12x", "", "-1", " 1" and
+ * anything that would overflow say nothing rather than something else. */
+static int caps_number(const uint8_t *v, uint32_t len)
+{
+    int32_t n = 0;
+    uint32_t i;
+
+    if (len == 0) {
+        return -1;
+    }
+    for (i = 0; i < len; i++) {
+        if (v[i] < '0' || v[i] > '9'
+            || n > (INT32_MAX - (v[i] - '0')) / 10) {
+            return -1;
+        }
+        n = n * 10 + (v[i] - '0');
+    }
+    return (int)n;
+}
+
+static int caps_name_is(const fcgix_nv_t *nv, const char *name)
+{
+    size_t n = strlen(name);
+
+    return nv->name_len == n && memcmp(nv->name, name, n) == 0;
+}
+
+int fcgix_proto_caps_parse(const uint8_t *body, size_t len,
+                           fcgix_caps_t *caps)
+{
+    size_t off = 0;
+
+    caps->mpxs_conns = caps->max_conns = caps->max_reqs = -1;
+    while (off < len) {
+        fcgix_nv_t nv;
+        size_t used;
+        int *slot = NULL, v;
+
+        if (fcgix_proto_nv_decode(body + off, len - off, &nv, &used)
+            != FCGIX_OK) {
+            break;
+        }
+        off += used;
+        if (caps_name_is(&nv, "FCGI_MPXS_CONNS")) {
+            slot = &caps->mpxs_conns;
+        }
+        else if (caps_name_is(&nv, "FCGI_MAX_CONNS")) {
+            slot = &caps->max_conns;
+        }
+        else if (caps_name_is(&nv, "FCGI_MAX_REQS")) {
+            slot = &caps->max_reqs;
+        }
+        if (slot == NULL || (v = caps_number(nv.value, nv.value_len)) < 0) {
+            continue;
+        }
+        *slot = (slot == &caps->mpxs_conns) ? (v == 1) : v;
+    }
+    return (caps->mpxs_conns >= 0) + (caps->max_conns >= 0)
+           + (caps->max_reqs >= 0);
+}
+
+/* ---------------------------------------------------------------------
  * Record reader
  * ------------------------------------------------------------------- */
 

@@ -11,6 +11,7 @@
 #include "util_filter.h"
 
 #include "fcgix.h"
+#include "fcgix_cgi.h"
 #include "fcgix_reply.h"
 #include "fcgix_req.h"
 #include "fcgix_response.h"
@@ -173,61 +174,37 @@ static apr_status_t fail_502(fcgix_req_t *q)
     return FCGIX_FAILED;
 }
 
+/* An authorizer's reply: every field kept, in order (fcgix_authz.c reads
+ * Variable-* and sends a denial as written); only its Status counts. */
+static const char *auth_reply(fcgix_req_t *q, apr_table_t *fields)
+{
+    const char *st = apr_table_get(fields, "Status");
+
+    q->auth->headers = fields;
+    if (st == NULL) {
+        /* CGI would read a missing Status as 200, but a grant must be
+         * said: a reply of only "Location:" (a login page, say) or one cut
+         * short by a broken script must not open the door. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
+                      FCGIX_LOGNO(00302) SRV_FMT "authorizer reply "
+                      "has no Status: access denied (403); a grant "
+                      "needs an explicit \"Status: 200\"",
+                      SRV_ARGS(q));
+        q->auth->status = HTTP_FORBIDDEN;
+        return NULL;
+    }
+    return fcgix_response_status(q->r->pool, st, &q->auth->status);
+}
+
 static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
 {
     apr_table_t *fields = apr_table_make(q->r->pool, 16);
     const char *err;
 
-    if (q->srv->nph && body_off > 9 && !strncmp(q->hbuf, "HTTP/", 5)) {
-        /* -nph: the status line becomes a Status field; httpd still
-         * writes the real one (and its own Date/Server). */
-        char *sp = memchr(q->hbuf, ' ', body_off);
-        char *nl = memchr(q->hbuf, '\n', body_off);
-        if (sp && nl && sp < nl) {
-            apr_size_t skip = (apr_size_t)(nl - q->hbuf) + 1;
-            char *line = apr_pstrmemdup(q->r->pool, sp + 1,
-                                        (apr_size_t)(nl - sp - 1));
-            apr_size_t ll = strlen(line);
-            if (ll && line[ll - 1] == '\r') {
-                line[ll - 1] = '\0';
-            }
-            apr_table_setn(fields, "Status", line);
-            err = fcgix_response_parse(q->r->pool, q->hbuf + skip,
-                                       body_off - skip, fields);
-        }
-        else {
-            err = "malformed -nph status line";
-        }
-    }
-    else {
-        err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, fields);
-    }
+    err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, q->srv->nph,
+                               fields);
     if (err == NULL && q->auth) {
-        const char *st = apr_table_get(fields, "Status");
-        q->auth->headers = fields;
-        if (st == NULL) {
-            /* CGI would read a missing Status as 200, but a grant must
-             * be said: a reply of only "Location:" (a login page, say)
-             * or one cut short by a broken script must not open the
-             * door. */
-            ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r,
-                          FCGIX_LOGNO(00302) SRV_FMT "authorizer reply "
-                          "has no Status: access denied (403); a grant "
-                          "needs an explicit \"Status: 200\"",
-                          SRV_ARGS(q));
-            q->auth->status = HTTP_FORBIDDEN;
-        }
-        else {
-            q->auth->status = fcgix_response_status(st);
-            if (q->auth->status == 0) {
-                err = apr_psprintf(q->r->pool, "invalid Status '%.40s'",
-                                   st);
-            }
-            else if (q->auth->status < 200 || q->auth->status > 599) {
-                err = apr_psprintf(q->r->pool, "final Status %d is not "
-                                   "200 to 599", q->auth->status);
-            }
-        }
+        err = auth_reply(q, fields);
     }
     else if (err == NULL) {
         err = fcgix_response_apply(q->r, fields, &q->action, &q->location,
@@ -250,7 +227,7 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
 static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
                               apr_size_t len)
 {
-    apr_size_t take, body_off;
+    apr_size_t take, body_off = 0;
 
     switch (q->state) {
     case FCGIX_REQ_HEADERS:
@@ -260,18 +237,19 @@ static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
         }
         memcpy(q->hbuf + q->hlen, data, take);
         q->hlen += take;
-        body_off = fcgix_response_header_end(q->hbuf, q->hlen, &q->hscan);
-        if (body_off == 0) {
-            if (q->hlen == q->hmax) {
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                              FCGIX_LOGNO(00109) SRV_FMT
-                              "response header block exceeds %"
-                              APR_SIZE_T_FMT " bytes "
-                              "(FcgixMaxResponseHeaderLen)",
-                              SRV_ARGS(q), q->hmax);
-                return fail_502(q);
-            }
+        switch (fcgix_cgi_header_end(q->hbuf, q->hlen, q->hmax, &q->hscan,
+                                     &body_off)) {
+        case FCGIX_CGI_AGAIN:
             return APR_SUCCESS;
+        case FCGIX_CGI_TOOBIG:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                          FCGIX_LOGNO(00109) SRV_FMT
+                          "response header block exceeds %" APR_SIZE_T_FMT
+                          " bytes (FcgixMaxResponseHeaderLen)",
+                          SRV_ARGS(q), q->hmax);
+            return fail_502(q);
+        case FCGIX_CGI_FOUND:
+            break;
         }
         if (headers_complete(q, body_off) != APR_SUCCESS) {
             return FCGIX_FAILED;

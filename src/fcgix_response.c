@@ -3,60 +3,29 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+/*
+ * The CGI header block, in two steps. fcgix_response_parse checks the
+ * syntax an application must keep (and httpd's scanner does not check)
+ * and keeps every field in order: that table is what an authorizer's
+ * reply is judged by. fcgix_response_apply hands the fields whose meaning
+ * httpd defines (Status, Content-Type, Location, Last-Modified,
+ * Set-Cookie, ...) to httpd's own CGI scanner,
+ * ap_scan_script_header_err_core_ex, through a getsfunc over the table,
+ * and stores the others itself (see scanned() for why).
+ */
+
 #include <strings.h>
 
 #include "apr_strings.h"
 #include "apr_lib.h"
-#include "apr_date.h"
 
 #include "httpd.h"
 #include "http_protocol.h"
-#include "http_request.h"
+#include "util_script.h"
 
 #include "fcgix.h"
+#include "fcgix_cgi.h"
 #include "fcgix_response.h"
-
-apr_size_t fcgix_response_header_end(const char *buf, apr_size_t len,
-                                      apr_size_t *scan)
-{
-    apr_size_t i = *scan;
-
-    /* A block may be empty: the body starts after a leading blank line. */
-    if (i == 0 && len > 0) {
-        if (buf[0] == '\n') {
-            return 1;
-        }
-        if (buf[0] == '\r') {
-            if (len < 2) {
-                return 0;
-            }
-            if (buf[1] == '\n') {
-                return 2;
-            }
-        }
-    }
-    for (; i < len; i++) {
-        if (buf[i] != '\n') {
-            continue;
-        }
-        if (i + 1 >= len) {
-            break;
-        }
-        if (buf[i + 1] == '\n') {
-            return i + 2;
-        }
-        if (buf[i + 1] == '\r') {
-            if (i + 2 >= len) {
-                break;
-            }
-            if (buf[i + 2] == '\n') {
-                return i + 3;
-            }
-        }
-    }
-    *scan = i;
-    return 0;
-}
 
 static int is_token_char(int c)
 {
@@ -80,39 +49,59 @@ int fcgix_response_hop_by_hop(const char *name)
     return 0;
 }
 
-int fcgix_response_status(const char *value)
+/* One "name: value" line (NUL-terminated, line end cut off) checked and
+ * split in place; folded lines were joined by the caller. */
+static const char *split_field(apr_pool_t *p, char *line, char **value)
 {
-    if (!apr_isdigit(value[0]) || !apr_isdigit(value[1])
-        || !apr_isdigit(value[2]) || (value[3] != '\0' && value[3] != ' ')
-        || value[0] == '0') {
-        return 0;
+    char *colon = strchr(line, ':'), *v, *le;
+
+    if (colon == NULL || colon == line) {
+        return apr_psprintf(p, "malformed header line '%.60s'", line);
     }
-    return atoi(value);
+    *colon = '\0';
+    for (v = line; *v; v++) {
+        if (!is_token_char((unsigned char)*v)) {
+            return apr_psprintf(p, "invalid header name '%.60s'", line);
+        }
+    }
+    v = colon + 1;
+    while (*v == ' ' || *v == '\t') {
+        v++;
+    }
+    le = v + strlen(v);
+    while (le > v && (le[-1] == ' ' || le[-1] == '\t')) {
+        *--le = '\0';
+    }
+    *value = v;
+    return NULL;
 }
 
-const char *fcgix_response_parse(apr_pool_t *p, char *buf, apr_size_t len,
-                                 apr_table_t *fields)
+/* The next line of buf[*q..end) with its line end cut off. */
+static char *next_line(char **q, char *end)
 {
-    char *q = buf, *end = buf + len;
+    char *line = *q, *eol = memchr(line, '\n', (apr_size_t)(end - line));
+
+    if (eol == NULL) {
+        eol = end;
+    }
+    *q = eol + 1;
+    if (eol > line && eol[-1] == '\r') {
+        eol--;
+    }
+    *eol = '\0';
+    return line;
+}
+
+static const char *parse_lines(apr_pool_t *p, char *q, char *end,
+                               apr_table_t *fields)
+{
     char *name = NULL, *value = NULL;
 
-    if (memchr(buf, '\0', len)) {
-        return "NUL byte in response header";
-    }
     while (q < end) {
-        char *eol = memchr(q, '\n', (apr_size_t)(end - q));
-        char *line = q, *le, *colon, *v;
+        char *line = next_line(&q, end);
+        const char *err;
 
-        if (eol == NULL) {
-            eol = end;
-        }
-        q = eol + 1;
-        le = eol;
-        if (le > line && le[-1] == '\r') {
-            le--;
-        }
-        *le = '\0';
-        if (le == line) {
+        if (*line == '\0') {
             continue;
         }
         if (*line == ' ' || *line == '\t') {
@@ -129,26 +118,10 @@ const char *fcgix_response_parse(apr_pool_t *p, char *buf, apr_size_t len,
         if (name) {
             apr_table_addn(fields, name, value);
         }
-        colon = strchr(line, ':');
-        if (colon == NULL || colon == line) {
-            return apr_psprintf(p, "malformed header line '%.60s'", line);
-        }
-        *colon = '\0';
-        for (v = line; *v; v++) {
-            if (!is_token_char((unsigned char)*v)) {
-                return apr_psprintf(p, "invalid header name '%.60s'", line);
-            }
-        }
-        v = colon + 1;
-        while (*v == ' ' || *v == '\t') {
-            v++;
-        }
-        le = v + strlen(v);
-        while (le > v && (le[-1] == ' ' || le[-1] == '\t')) {
-            *--le = '\0';
-        }
         name = line;
-        value = v;
+        if ((err = split_field(p, line, &value)) != NULL) {
+            return err;
+        }
     }
     if (name) {
         apr_table_addn(fields, name, value);
@@ -156,84 +129,211 @@ const char *fcgix_response_parse(apr_pool_t *p, char *buf, apr_size_t len,
     return NULL;
 }
 
-typedef struct {
-    request_rec *r;
-    const char **location;
-    const char *err;
-} apply_ctx_t;
-
-static int apply_one(void *data, const char *name, const char *value)
+/* -nph: the status line becomes a Status field; httpd still writes the
+ * real one (and its own Date/Server). */
+static const char *nph_status(apr_pool_t *p, char **buf, apr_size_t *len,
+                              apr_table_t *fields)
 {
-    apply_ctx_t *ctx = data;
-    request_rec *r = ctx->r;
+    char *sp = memchr(*buf, ' ', *len), *nl = memchr(*buf, '\n', *len);
+    char *line;
+    apr_size_t ll;
 
-    if (!strcasecmp(name, "Status")) {
-        int code = fcgix_response_status(value);
-        if (code == 0) {
-            ctx->err = apr_psprintf(r->pool, "invalid Status '%.40s'",
-                                    value);
-            return 0;
+    if (sp == NULL || nl == NULL || sp > nl) {
+        return "malformed -nph status line";
+    }
+    line = apr_pstrmemdup(p, sp + 1, (apr_size_t)(nl - sp - 1));
+    ll = strlen(line);
+    if (ll && line[ll - 1] == '\r') {
+        line[ll - 1] = '\0';
+    }
+    apr_table_setn(fields, "Status", line);
+    *len -= (apr_size_t)(nl - *buf) + 1;
+    *buf = nl + 1;
+    return NULL;
+}
+
+const char *fcgix_response_parse(apr_pool_t *p, char *buf, apr_size_t len,
+                                 int nph, apr_table_t *fields)
+{
+    const char *err;
+
+    if (memchr(buf, '\0', len)) {
+        return "NUL byte in response header";
+    }
+    if (nph && len > 9 && !strncmp(buf, "HTTP/", 5)
+        && (err = nph_status(p, &buf, &len, fields)) != NULL) {
+        return err;
+    }
+    return parse_lines(p, buf, buf + len, fields);
+}
+
+const char *fcgix_response_status(apr_pool_t *p, const char *value,
+                                  int *status)
+{
+    int code = fcgix_cgi_status(value);
+
+    if (code == 0) {
+        return apr_psprintf(p, "invalid Status '%.40s'", value);
+    }
+    if (code < 200 || code > 599) {
+        /* An interim (1xx) status as the final one would leave the client
+         * waiting for the real response on a connection we go on writing
+         * to; nothing sends 103 Early Hints yet. */
+        return apr_psprintf(p, "final Status %d is not 200 to 599", code);
+    }
+    *status = code;
+    return NULL;
+}
+
+/*
+ * The fields httpd's scanner is given: those whose meaning it defines.
+ * It would take every field, but the rest are stored by
+ * fcgix_response_apply, for three reasons:
+ * - it merges them into r->err_headers_out (APR_OVERLAP_TABLES_MERGE):
+ *   a field sent twice becomes one comma-joined field, wrong for fields
+ *   that are not lists, and err_headers_out outlives
+ *   ap_internal_redirect_handler, so the fields of a "Location: /local"
+ *   reply would reach the client in the target's response;
+ * - it reads a line into MAX_STRING_LEN bytes, while the block may take
+ *   FcgixMaxResponseHeaderLen (64 KiB by default) and one field nearly
+ *   all of it (t/100, hdrsize=60000: X-Big arrives intact);
+ * - it passes hop-by-hop fields (Transfer-Encoding) on to the client.
+ */
+static const char *const scanned_names[] = {
+    "Status", "Content-Type", "Location", "Content-Length", "Content-Range",
+    "ETag", "Last-Modified", "Set-Cookie", NULL
+};
+
+static int scanned(const char *name)
+{
+    int i;
+
+    for (i = 0; scanned_names[i]; i++) {
+        if (!strcasecmp(name, scanned_names[i])) {
+            return 1;
         }
-        if (code < 200 || code > 599) {
-            /* An interim (1xx) status as the final one would leave the
-             * client waiting for the real response on a connection we
-             * go on writing to; nothing sends 103 Early Hints yet. */
-            ctx->err = apr_psprintf(r->pool, "final Status %d is not "
-                                    "200 to 599", code);
-            return 0;
+    }
+    return 0;
+}
+
+/* What the getsfunc reads from: the parsed fields, and where it puts
+ * those too long for the scanner's line. */
+typedef struct {
+    const apr_table_entry_t *e;
+    int n, next;
+    apr_array_header_t *too_long;
+} scan_src_t;
+
+/* httpd's getsfunc: one "name: value" line per call, scanned fields only,
+ * then the blank line that ends the block. Never "end of output" (0) nor
+ * "timed out" (-1): the whole block is here. */
+static int scan_gets(char *buf, int len, void *data)
+{
+    scan_src_t *src = data;
+
+    while (src->next < src->n) {
+        const apr_table_entry_t *f = &src->e[src->next++];
+
+        if (!scanned(f->key)) {
+            continue;
         }
-        r->status = code;
-        r->status_line = (value[3] == ' ' && value[4]) ? value : NULL;
-    }
-    else if (!strcasecmp(name, "Content-Type")) {
-        ap_set_content_type(r, value);
-    }
-    else if (!strcasecmp(name, "Location")) {
-        *ctx->location = value;
-        apr_table_setn(r->headers_out, "Location", value);
-    }
-    else if (!strcasecmp(name, "Content-Length")) {
-        char *end;
-        apr_off_t cl;
-        if (apr_strtoff(&cl, value, &end, 10) != APR_SUCCESS || *end
-            || end == value || cl < 0) {
-            ctx->err = apr_psprintf(r->pool, "invalid Content-Length "
-                                    "'%.40s'", value);
-            return 0;
+        if (strlen(f->key) + 2 + strlen(f->val) >= (apr_size_t)len) {
+            APR_ARRAY_PUSH(src->too_long, const apr_table_entry_t *) = f;
+            continue;
         }
-        apr_table_setn(r->headers_out, "Content-Length", value);
+        apr_snprintf(buf, (apr_size_t)len, "%s: %s", f->key, f->val);
+        return 1;
     }
-    else if (!strcasecmp(name, "Last-Modified")) {
-        apr_time_t t = apr_date_parse_http(value);
-        if (t != APR_DATE_BAD) {
-            ap_update_mtime(r, t);
-            ap_set_last_modified(r);
-        }
-    }
-    else if (!strcasecmp(name, "Set-Cookie")) {
-        /* err_headers_out survives redirects and error pages. */
-        apr_table_addn(r->err_headers_out, "Set-Cookie", value);
-    }
-    else if (!fcgix_response_hop_by_hop(name)) {
-        apr_table_addn(r->headers_out, name, value);
-    }
+    buf[0] = '\0';
     return 1;
+}
+
+/* A scanned field too long for the scanner's line, stored as the scanner
+ * stores it. Set-Cookie is added after the scanner is done: it rebuilds
+ * err_headers_out's cookies from its own list at the end. */
+static void store_long(request_rec *r, const apr_table_entry_t *f)
+{
+    if (!strcasecmp(f->key, "Set-Cookie")) {
+        apr_table_addn(r->err_headers_out, "Set-Cookie", f->val);
+    }
+    else if (!strcasecmp(f->key, "Content-Type")) {
+        char *ct = apr_pstrdup(r->pool, f->val);
+        ap_content_type_tolower(ct);
+        ap_set_content_type(r, ct);
+    }
+    else if (strcasecmp(f->key, "Last-Modified")) {
+        /* Location, ETag, Content-Range (Status and Content-Length were
+         * checked short); a Last-Modified this long is no date. */
+        apr_table_setn(r->headers_out, f->key, f->val);
+    }
+}
+
+/* Checks what the scanner takes as it comes (a Status it cannot use, a
+ * Content-Length that is no length) and stores the fields it is not
+ * given; *location: the Location the scanner will keep (the last). */
+static const char *check_and_store(request_rec *r, const apr_table_t *fields,
+                                   const char **location)
+{
+    const apr_array_header_t *arr = apr_table_elts(fields);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    int i, code;
+    apr_off_t cl;
+    const char *err;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (!strcasecmp(e[i].key, "Status")) {
+            if ((err = fcgix_response_status(r->pool, e[i].val, &code))) {
+                return err;
+            }
+        }
+        else if (!strcasecmp(e[i].key, "Content-Length")) {
+            if (!ap_parse_strict_length(&cl, e[i].val)) {
+                return apr_psprintf(r->pool, "invalid Content-Length "
+                                    "'%.40s'", e[i].val);
+            }
+        }
+        else if (!strcasecmp(e[i].key, "Location")) {
+            *location = e[i].val;
+        }
+        else if (!scanned(e[i].key) && !fcgix_response_hop_by_hop(e[i].key)) {
+            apr_table_addn(r->headers_out, e[i].key, e[i].val);
+        }
+    }
+    return NULL;
 }
 
 const char *fcgix_response_apply(request_rec *r, const apr_table_t *fields,
                                  fcgix_resp_action_e *action,
                                  const char **location, int *cond_status)
 {
-    apply_ctx_t ctx;
+    const apr_array_header_t *arr = apr_table_elts(fields);
+    scan_src_t src;
+    const char *err;
+    int rc, i;
 
     *location = NULL;
     *action = FCGIX_RESP_SEND;
-    ctx.r = r;
-    ctx.location = location;
-    ctx.err = NULL;
-    apr_table_do(apply_one, &ctx, fields, NULL);
-    if (ctx.err) {
-        return ctx.err;
+    if ((err = check_and_store(r, fields, location)) != NULL) {
+        return err;
+    }
+    src.e = (const apr_table_entry_t *)arr->elts;
+    src.n = arr->nelts;
+    src.next = 0;
+    src.too_long = apr_array_make(r->pool, 1, sizeof(apr_table_entry_t *));
+    /* Status, Content-Type, Location, Last-Modified, Set-Cookie and the
+     * preconditions (for a GET without Status only) as mod_cgi and
+     * mod_proxy_fcgi apply them. */
+    rc = ap_scan_script_header_err_core_ex(r, NULL, scan_gets, &src,
+                                           APLOG_MODULE_INDEX);
+    for (i = 0; i < src.too_long->nelts; i++) {
+        store_long(r, APR_ARRAY_IDX(src.too_long, i,
+                                    const apr_table_entry_t *));
+    }
+    if (rc != OK && rc != HTTP_NOT_MODIFIED
+        && rc != HTTP_PRECONDITION_FAILED) {
+        /* Not expected: every line it was given was checked. */
+        return apr_psprintf(r->pool, "httpd's CGI header scanner "
+                            "answered %d", rc);
     }
     if (*location && r->status == HTTP_OK) {
         if ((*location)[0] == '/') {
@@ -243,12 +343,9 @@ const char *fcgix_response_apply(request_rec *r, const apr_table_t *fields,
             *action = FCGIX_RESP_EXTERNAL_REDIRECT;
         }
     }
-    else if (r->status == HTTP_OK) {
-        int cond = ap_meets_conditions(r);
-        if (cond != OK) {
-            *action = FCGIX_RESP_CONDITIONAL;
-            *cond_status = cond;
-        }
+    else if (rc != OK) {
+        *action = FCGIX_RESP_CONDITIONAL;
+        *cond_status = rc;
     }
     return NULL;
 }

@@ -61,6 +61,10 @@
  *   location=URL       "Location: URL", empty body
  *   cookies=N          Set-Cookie: c<i>=v<i> for i = 1..N
  *   hdrsize=N          X-Big: followed by N 'x'
+ *   hdr=LINE           LINE and CRLF added to the header block, after all
+ *                      the others (may repeat; each adds one line)
+ *   hdr_pad=N          N 'x' added to the end of the last hdr= line
+ *   nph=TEXT           the block starts with the line "HTTP/1.1 TEXT"
  *   sleep_ms=N         sleep before answering (abortable)
  *   stderr=TEXT        TEXT as FCGI_STDERR record(s) (then an empty one)
  *                      before any STDOUT
@@ -813,10 +817,12 @@ typedef struct opts_t {
     unsigned long long stderr_lines, stderr_len, forever_ms;
     sb_t stderr_tag, crash_once, stray;
     unsigned long long bytes, chunk, delay_ms, sleep_ms, hts_ms, split;
-    unsigned long long cookies, hdrsize;
+    unsigned long long cookies, hdrsize, hdr_pad;
     unsigned int status;
     sb_t location;
     int has_location;
+    sb_t hdrs, nph;
+    int has_nph;
     sb_t errtext;
     int has_stderr;
     int crash;
@@ -901,6 +907,7 @@ OPT_NUM(sleep_ms, sleep_ms)
 OPT_NUM(split, split)
 OPT_NUM(cookies, cookies)
 OPT_NUM(hdrsize, hdrsize)
+OPT_NUM(hdr_pad, hdr_pad)
 OPT_NUM(stderr_lines, stderr_lines)
 OPT_NUM(stderr_len, stderr_len)
 OPT_TEXT(stderr_tag, stderr_tag)
@@ -932,6 +939,19 @@ static void opt_location(opts_t *o, const char *s, sb_t *v)
     o->has_location = 1;
     o->location.len = 0;
     sb_put(&o->location, s, v->len);
+}
+
+static void opt_hdr(opts_t *o, const char *s, sb_t *v)
+{
+    sb_put(&o->hdrs, s, v->len);
+    sb_str(&o->hdrs, "\r\n");
+}
+
+static void opt_nph(opts_t *o, const char *s, sb_t *v)
+{
+    o->has_nph = 1;
+    o->nph.len = 0;
+    sb_put(&o->nph, s, v->len);
 }
 
 static void opt_stderr(opts_t *o, const char *s, sb_t *v)
@@ -998,6 +1018,9 @@ static const struct {
     { "hdrsize", opt_hdrsize },
     { "status", opt_status },
     { "location", opt_location },
+    { "hdr", opt_hdr },
+    { "hdr_pad", opt_hdr_pad },
+    { "nph", opt_nph },
     { "stderr", opt_stderr },
     { "stderr_lines", opt_stderr_lines },
     { "stderr_len", opt_stderr_len },
@@ -1451,6 +1474,11 @@ static void handle(req_t *r)
     }
 
     octet = !o.stats && !o.digest && (o.echo || o.has_bytes);
+    if (o.has_nph) {
+        sb_str(&hdr, "HTTP/1.1 ");
+        sb_put(&hdr, o.nph.p, o.nph.len);
+        sb_str(&hdr, "\r\n");
+    }
     if (o.status) {
         sb_printf(&hdr, "Status: %03u %s\r\n", o.status, reason(o.status));
     }
@@ -1480,8 +1508,15 @@ static void handle(req_t *r)
                                                    : (size_t)o.hdrsize);
         sb_str(&hdr, "\r\n");
     }
+    if (o.hdrs.len) {
+        /* hdr_pad goes before the last line's CRLF. */
+        sb_put(&hdr, o.hdrs.p, o.hdrs.len - 2);
+        sb_fill(&hdr, 'x', o.hdr_pad > HDRSIZE_MAX ? HDRSIZE_MAX
+                                                   : (size_t)o.hdr_pad);
+        sb_str(&hdr, "\r\n");
+    }
     sb_str(&hdr, "\r\n");
-    if (hdr.err || text.err) {
+    if (hdr.err || text.err || o.hdrs.err || o.nph.err) {
         conn_crash(r);
         goto done;
     }
@@ -1598,6 +1633,8 @@ done:
     free(hdr.p);
     free(text.p);
     free(o.location.p);
+    free(o.hdrs.p);
+    free(o.nph.p);
     free(o.errtext.p);
     free(o.stderr_tag.p);
     free(o.crash_once.p);

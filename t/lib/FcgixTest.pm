@@ -18,6 +18,9 @@ package FcgixTest;
 #      status=NNN             "Status: NNN Text", body "status NNN\n"
 #      location=URL           "Location: URL", no Status
 #      cookies=N              Set-Cookie: c<i>=v<i>
+#      hdr=LINE [hdr_pad=N]   (C app only) LINE added to the header block,
+#                             the last one padded with N 'x'
+#      nph=TEXT               (C app only) "HTTP/1.1 TEXT" as the first line
 #      headers_then_sleep=MS  "first\n", flush, sleep MS, "last\n"
 use strict;
 use warnings;
