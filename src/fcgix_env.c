@@ -70,7 +70,8 @@ static char *put_record(char *p, apr_byte_t type, apr_uint16_t rid,
     return p + pad;
 }
 
-apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
+apr_status_t fcgix_env_build(request_rec *r,
+                             const apr_array_header_t *own_headers,
                              const fcgix_dir_conf_t *dc,
                              const fcgix_env_opts_t *opts, char **out,
                              apr_size_t *out_len)
@@ -90,7 +91,7 @@ apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
     }
     ap_add_common_vars(r);
     ap_add_cgi_vars(r);
-    pass_headers(r, srv ? srv->pass_headers : NULL);
+    pass_headers(r, own_headers);
     pass_headers(r, dc->pass_headers);
     if (FCGIX_VALUE(((const fcgix_srv_conf_t *)ap_get_module_config(
                         r->server->module_config, &fcgix_module))
