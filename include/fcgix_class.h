@@ -12,9 +12,8 @@
  *
  * Layer L2, below the PM's httpd side (fcgix_spawn.c, which registers
  * the FastCgiServer classes) and the upstream layer (fcgix_upstream.c,
- * which asks for a class per request). Builds messages only: it sends
- * nothing and keeps no state but what post_config learnt of each
- * FastCgiServer program.
+ * which asks for a class per request). It sends nothing and keeps no
+ * state but what post_config learnt of each FastCgiServer program.
  */
 #ifndef FCGIX_CLASS_H
 #define FCGIX_CLASS_H
@@ -23,6 +22,7 @@
 
 #include "fcgix_conf.h"
 #include "fcgix_pm.h"
+#include "fcgix_sb.h"
 
 /**
  * Names virtual host @p vs for its classes: a hash of its name, port and
@@ -54,6 +54,18 @@ int fcgix_class_script_msg(request_rec *r, fcgix_pm_msg_t *m);
  */
 int fcgix_class_program_msg(request_rec *r, const char *path,
                             fcgix_pm_msg_t *m);
+
+/**
+ * 503 for a class in start back-off, at once, with Retry-After = what is
+ * left of it, and one line naming the cause the PM recorded.
+ */
+int fcgix_class_backing_off(request_rec *r, fcgix_sb_class_t *c);
+
+/** Whether @p c is in start back-off with no process that could serve. */
+int fcgix_class_in_backoff(const fcgix_sb_class_t *c);
+
+/** Requests in flight in the classes of user @p uid, all together. */
+apr_uint32_t fcgix_class_user_inflight(fcgix_sb_t *sb, apr_uint32_t uid);
 
 /** FcgidCmdOptions of command @p cmd in @p sc, or NULL. */
 const fcgix_cmd_options_t *fcgix_class_cmd_options(

@@ -497,3 +497,49 @@ int fcgix_class_program_msg(request_rec *r, const char *path,
     msg_seal(m);
     return OK;
 }
+
+/* ------------------------------------------------------------------ */
+/* What the scoreboard says of a class                                 */
+/* ------------------------------------------------------------------ */
+
+/* 503 while the class is in start back-off: at once, not after the
+ * wait, with Retry-After = what is left of it. */
+int fcgix_class_backing_off(request_rec *r, fcgix_sb_class_t *c)
+{
+    apr_time_t left = c->next_spawn - apr_time_now();
+    apr_int64_t secs = (left + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC;
+    char why[FCGIX_SB_ERROR_MAX];
+
+    memcpy(why, c->last_error, sizeof(why));
+    why[sizeof(why) - 1] = '\0';
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00194)
+                  "%s: the application could not start (%s); next try in "
+                  "%" APR_INT64_T_FMT " s", c->path,
+                  why[0] ? why : "no reason known", secs);
+    apr_table_setn(r->err_headers_out, "Retry-After",
+                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
+                                secs > 0 ? secs : 1));
+    return HTTP_SERVICE_UNAVAILABLE;
+}
+
+/* In back-off with nothing running that could serve: waiting would only
+ * hold a worker until the back-off or the wait ends. */
+int fcgix_class_in_backoff(const fcgix_sb_class_t *c)
+{
+    return c->failures && c->nprocs == 0
+           && c->next_spawn > apr_time_now();
+}
+
+apr_uint32_t fcgix_class_user_inflight(fcgix_sb_t *sb, apr_uint32_t uid)
+{
+    apr_uint32_t n = 0;
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        fcgix_sb_class_t *c = &sb->classes[i];
+        if (c->state == 1 && c->uid == uid) {
+            n += c->inflight;
+        }
+    }
+    return n;
+}

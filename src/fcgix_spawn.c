@@ -469,6 +469,130 @@ static apr_status_t config_detach(void *data)
     return APR_SUCCESS;
 }
 
+/* Once per httpd parent: the scoreboard and the IPC directory, which
+ * live as long as the PM. @return OK, with *out NULL when User is root */
+static int state_create(server_rec *s, const fcgix_srv_conf_t *sc,
+                        apr_pool_t *ppool, spawn_state_t **out)
+{
+    spawn_state_t *st;
+    const char *dir;
+    apr_status_t rv;
+
+    *out = NULL;
+    if (ap_unixd_config.user_id == 0) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00162)
+                     "User is root: applications are never run as "
+                     "root, so spawning is disabled (external servers "
+                     "still work)");
+        return OK;
+    }
+    st = apr_pcalloc(ppool, sizeof(*st));
+    st->pool = ppool;
+    /* One slot per process FcgixMaxProcesses allows, and no fewer than
+     * the default: the scoreboard cannot grow until httpd is started
+     * anew. */
+    rv = fcgix_sb_create(&st->sb, &st->shm,
+                         (apr_uint32_t)FCGIX_VALUE(sc->max_procs, 0)
+                         > FCGIX_SB_MIN_PROCS
+                         ? (apr_uint32_t)sc->max_procs
+                         : FCGIX_SB_MIN_PROCS, ppool);
+    st->nslots = fcgix_sb_slots();
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00163)
+                     "cannot create the scoreboard");
+        return !OK;
+    }
+    /* Copied: the configuration pool does not outlive a restart. */
+    dir = apr_pstrdup(ppool, fcgix_conf_ipc_dir(ppool));
+    if ((rv = ipc_dir_make(dir, ppool)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
+                     FCGIX_LOGNO(00164) "cannot create the private "
+                     "socket directory %s (%s): it must be a "
+                     "directory of its own, not a symbolic link, made "
+                     "by mod_fcgix or owned by User, in directories "
+                     "neither User nor others may write", dir,
+                     fcgix_conf_ipc_dir_name());
+        return !OK;
+    }
+    if (strlen(dir) > 90) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FCGIX_LOGNO(00165)
+                     "%s %s is too long for unix socket "
+                     "names (max 90 characters)",
+                     fcgix_conf_ipc_dir_name(), dir);
+        return !OK;
+    }
+    st->cfg.sb = st->sb;
+    st->cfg.ipc_dir = dir;
+    st->cfg.ctl_path = apr_pstrcat(ppool, dir, "/pm.sock", NULL);
+    st->cfg.uid = ap_unixd_config.user_id;
+    st->cfg.gid = ap_unixd_config.group_id;
+    st->cfg.kill_grace = 3;
+    st->cfg.env = build_env(ppool, sc->initial_env);
+    st->cfg.log = pm_log;
+    apr_pool_userdata_set(st, STATE_KEY, apr_pool_cleanup_null, ppool);
+    *out = st;
+    return OK;
+}
+
+/* Every generation: the settings a restart may change. */
+static void state_renew(spawn_state_t *st, server_rec *s,
+                        const fcgix_srv_conf_t *sc, apr_pool_t *pconf)
+{
+    apr_pool_t *ppool = st->pool;
+
+    fcgix_sb_set_slots(st->nslots);
+    st->cfg.max_procs = (apr_uint32_t)FCGIX_VALUE(sc->max_procs,
+                                                  FCGIX_DEFAULT_MAX_PROCS);
+    if (st->cfg.max_procs > fcgix_sb_slots()) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00203)
+                     "FcgixMaxProcesses %u: the scoreboard made at start "
+                     "has %u process slots; the new limit takes effect "
+                     "when httpd is started anew", st->cfg.max_procs,
+                     fcgix_sb_slots());
+        st->cfg.max_procs = fcgix_sb_slots();
+    }
+    st->sb->max_procs = st->cfg.max_procs;
+    /* Pointers into this module must be of this generation's mapping. */
+    st->cfg.log = pm_log;
+    st->cfg.relog = pm_relog;
+    st->cfg.suexec_bin = ap_unixd_config.suexec_enabled
+                         ? apr_pstrdup(ppool, SUEXEC_BIN) : NULL;
+    st->cfg.user_name = ap_unixd_config.user_name
+                        ? apr_pstrdup(ppool, ap_unixd_config.user_name)
+                        : NULL;
+    st->pconf = pconf;
+    if (st->running && kill(st->pm.pid, 0) < 0) {
+        st->running = 0;
+    }
+}
+
+/* The PM of the earlier generation stays (its new error log is handed
+ * over), or one is started. */
+static int pm_keep_or_launch(spawn_state_t *st, server_rec *s,
+                             apr_pool_t *pconf)
+{
+    apr_status_t rv;
+
+    if (st->running) {
+        apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
+                                      pconf);
+        /* httpd has just opened its logs again, and its stderr is the
+         * main server's error log (or what it pipes to). */
+        if ((rv = fcgix_pm_send_log(st->cfg.ctl_path, STDERR_FILENO))
+            != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                         FCGIX_LOGNO(00197) "cannot hand the reopened error "
+                         "log to the process manager; it keeps the old one");
+        }
+    }
+    else if ((rv = pm_launch(st)) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00166)
+                     "cannot start the process manager");
+        return !OK;
+    }
+    return OK;
+}
+
 static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                    apr_pool_t *ptemp, server_rec *s)
 {
@@ -476,9 +600,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     fcgix_srv_conf_t *sc =
         ap_get_module_config(s->module_config, &fcgix_module);
     spawn_state_t *st = NULL;
-    const char *dir;
     server_rec *vs;
-    apr_status_t rv;
 
     (void)plog;
     (void)ptemp;
@@ -495,98 +617,13 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     log_server = s;
     apr_pool_userdata_get((void **)&st, STATE_KEY, ppool);
     if (st == NULL) {
-        if (ap_unixd_config.user_id == 0) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00162)
-                         "User is root: applications are never run as "
-                         "root, so spawning is disabled (external servers "
-                         "still work)");
-            return OK;
-        }
-        st = apr_pcalloc(ppool, sizeof(*st));
-        st->pool = ppool;
-        /* One slot per process FcgixMaxProcesses allows, and no fewer
-         * than the default: the scoreboard cannot grow until httpd is
-         * started anew. */
-        rv = fcgix_sb_create(&st->sb, &st->shm,
-                             (apr_uint32_t)FCGIX_VALUE(sc->max_procs, 0)
-                             > FCGIX_SB_MIN_PROCS
-                             ? (apr_uint32_t)sc->max_procs
-                             : FCGIX_SB_MIN_PROCS, ppool);
-        st->nslots = fcgix_sb_slots();
-        if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00163)
-                         "cannot create the scoreboard");
-            return !OK;
-        }
-        /* Copied: the configuration pool does not outlive a restart. */
-        dir = apr_pstrdup(ppool, fcgix_conf_ipc_dir(ppool));
-        if ((rv = ipc_dir_make(dir, ppool)) != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s,
-                         FCGIX_LOGNO(00164) "cannot create the private "
-                         "socket directory %s (%s): it must be a "
-                         "directory of its own, not a symbolic link, made "
-                         "by mod_fcgix or owned by User, in directories "
-                         "neither User nor others may write", dir,
-                         fcgix_conf_ipc_dir_name());
-            return !OK;
-        }
-        if (strlen(dir) > 90) {
-            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, FCGIX_LOGNO(00165)
-                         "%s %s is too long for unix socket "
-                         "names (max 90 characters)",
-                         fcgix_conf_ipc_dir_name(), dir);
-            return !OK;
-        }
-        st->cfg.sb = st->sb;
-        st->cfg.ipc_dir = dir;
-        st->cfg.ctl_path = apr_pstrcat(ppool, dir, "/pm.sock", NULL);
-        st->cfg.uid = ap_unixd_config.user_id;
-        st->cfg.gid = ap_unixd_config.group_id;
-        st->cfg.kill_grace = 3;
-        st->cfg.env = build_env(ppool, sc->initial_env);
-
-        st->cfg.log = pm_log;
-        apr_pool_userdata_set(st, STATE_KEY, apr_pool_cleanup_null, ppool);
-    }
-    fcgix_sb_set_slots(st->nslots);
-    st->cfg.max_procs = (apr_uint32_t)FCGIX_VALUE(sc->max_procs,
-                                                  FCGIX_DEFAULT_MAX_PROCS);
-    if (st->cfg.max_procs > fcgix_sb_slots()) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00203)
-                     "FcgixMaxProcesses %u: the scoreboard made at start "
-                     "has %u process slots; the new limit takes effect "
-                     "when httpd is started anew", st->cfg.max_procs,
-                     fcgix_sb_slots());
-        st->cfg.max_procs = fcgix_sb_slots();
-    }
-    st->sb->max_procs = st->cfg.max_procs;
-    /* Pointers into this module must be of this generation's mapping. */
-    st->cfg.log = pm_log;
-    st->cfg.suexec_bin = ap_unixd_config.suexec_enabled
-                         ? apr_pstrdup(ppool, SUEXEC_BIN) : NULL;
-    st->cfg.user_name = ap_unixd_config.user_name
-                        ? apr_pstrdup(ppool, ap_unixd_config.user_name)
-                        : NULL;
-    st->pconf = pconf;
-    if (st->running && kill(st->pm.pid, 0) < 0) {
-        st->running = 0;
-    }
-    st->cfg.relog = pm_relog;
-    if (st->running) {
-        apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
-                                      pconf);
-        /* httpd has just opened its logs again, and its stderr is the
-         * main server's error log (or what it pipes to). */
-        if ((rv = fcgix_pm_send_log(st->cfg.ctl_path, STDERR_FILENO))
-            != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                         FCGIX_LOGNO(00197) "cannot hand the reopened error "
-                         "log to the process manager; it keeps the old one");
+        int status = state_create(s, sc, ppool, &st);
+        if (status != OK || st == NULL) {
+            return status; /* OK: User is root, no spawning */
         }
     }
-    else if ((rv = pm_launch(st)) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, FCGIX_LOGNO(00166)
-                     "cannot start the process manager");
+    state_renew(st, s, sc, pconf);
+    if (pm_keep_or_launch(st, s, pconf) != OK) {
         return !OK;
     }
     sc->spawn = st;

@@ -425,48 +425,6 @@ static int unavailable(request_rec *r, int wait)
     return HTTP_SERVICE_UNAVAILABLE;
 }
 
-/* 503 while the class is in start back-off: at once, not after the
- * wait, with Retry-After = what is left of it. */
-static int backing_off(request_rec *r, fcgix_sb_class_t *c)
-{
-    apr_time_t left = c->next_spawn - apr_time_now();
-    apr_int64_t secs = (left + APR_USEC_PER_SEC - 1) / APR_USEC_PER_SEC;
-    char why[FCGIX_SB_ERROR_MAX];
-
-    memcpy(why, c->last_error, sizeof(why));
-    why[sizeof(why) - 1] = '\0';
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00194)
-                  "%s: the application could not start (%s); next try in "
-                  "%" APR_INT64_T_FMT " s", c->path,
-                  why[0] ? why : "no reason known", secs);
-    apr_table_setn(r->err_headers_out, "Retry-After",
-                   apr_psprintf(r->pool, "%" APR_INT64_T_FMT,
-                                secs > 0 ? secs : 1));
-    return HTTP_SERVICE_UNAVAILABLE;
-}
-
-/* In back-off with nothing running that could serve: waiting would only
- * hold a worker until the back-off or the wait ends. */
-static int in_backoff(const fcgix_sb_class_t *c)
-{
-    return c->failures && c->nprocs == 0
-           && c->next_spawn > apr_time_now();
-}
-
-static apr_uint32_t user_inflight(fcgix_sb_t *sb, apr_uint32_t uid)
-{
-    apr_uint32_t n = 0;
-    int i;
-
-    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
-        fcgix_sb_class_t *c = &sb->classes[i];
-        if (c->state == 1 && c->uid == uid) {
-            n += c->inflight;
-        }
-    }
-    return n;
-}
-
 /* First request of a class: the PM creates it and spawns. */
 static int find_class(fcgix_upstream_t *up)
 {
@@ -511,7 +469,8 @@ static int admit(fcgix_upstream_t *up)
      * past its in-flight limit its requests fail fast instead of queueing
      * (other tenants' classes are untouched). */
     user_max = (apr_uint32_t)FCGIX_VALUE(sc->max_user_requests, 0);
-    if (user_max && user_inflight(up->sb, up->c->uid) >= user_max) {
+    if (user_max
+        && fcgix_class_user_inflight(up->sb, up->c->uid) >= user_max) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00177)
                       "%s: user %u already has %u requests in flight "
                       "(%s)", r->filename, (unsigned)up->c->uid, user_max,
@@ -549,10 +508,10 @@ static fcgix_sb_proc_t *wait_free(fcgix_upstream_t *up, int *status)
         if ((p = fcgix_sb_child_acquire(up->sb, c, me))) {
             break;
         }
-        if (in_backoff(c)) {
+        if (fcgix_class_in_backoff(c)) {
             __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
             fcgix_sb_wake_one(c);
-            *status = backing_off(up->r, c);
+            *status = fcgix_class_backing_off(up->r, c);
             return NULL;
         }
         if (left <= 0) {
@@ -667,8 +626,8 @@ static int lease_process(fcgix_upstream_t *up, fcgix_lease_t *ls)
         unreachable(up);
     }
     leave(up);
-    if (in_backoff(up->c)) {
-        return backing_off(up->r, up->c);
+    if (fcgix_class_in_backoff(up->c)) {
+        return fcgix_class_backing_off(up->r, up->c);
     }
     ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, up->r, FCGIX_LOGNO(00172)
                   "%s: %d processes in a row could not be reached",
