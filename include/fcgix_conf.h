@@ -137,7 +137,6 @@ typedef struct fcgix_srv_conf_t {
     /* Global only (main server). */
     int max_procs;
     apr_array_header_t *initial_env; /**< "NAME=value" */
-    void *spawn;                     /**< fcgix_spawn state (main) */
     apr_interval_time_t connect_timeout;
     apr_interval_time_t io_timeout;
     const char *ipc_dir;

@@ -49,6 +49,8 @@ typedef struct {
 } spawn_state_t;
 
 static server_rec *log_server;
+/* This generation's state, set by its post_config once the PM runs. */
+static spawn_state_t *current;
 
 static void pm_log(int level, int err, const char *fmt, ...)
 {
@@ -604,6 +606,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 
     (void)plog;
     (void)ptemp;
+    current = NULL;
     for (vs = s; vs; vs = vs->next) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, FCGIX_LOGNO(00201)
                      "virtual host %s:%u: class key %08x",
@@ -626,7 +629,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     if (pm_keep_or_launch(st, s, pconf) != OK) {
         return !OK;
     }
-    sc->spawn = st;
+    current = st;
     st->server = s;
     if (fcgix_class_post_config(pconf, s) != OK) {
         return !OK;
@@ -646,27 +649,19 @@ static void tell_config(spawn_state_t *st)
     config_msg(st, FCGIX_PM_MSG_CONFIG);
 }
 
-static spawn_state_t *state_of(void)
-{
-    fcgix_srv_conf_t *msc =
-        ap_get_module_config(ap_server_conf->module_config, &fcgix_module);
-    return msc->spawn;
-}
-
 fcgix_sb_t *fcgix_spawn_scoreboard(void)
 {
-    spawn_state_t *st = ap_server_conf ? state_of() : NULL;
-    return st ? st->sb : NULL;
+    return current ? current->sb : NULL;
 }
 
 const char *fcgix_spawn_ipc_dir(void)
 {
-    return state_of()->cfg.ipc_dir;
+    return current->cfg.ipc_dir;
 }
 
 apr_status_t fcgix_spawn_send(const fcgix_pm_msg_t *m)
 {
-    return fcgix_pm_send(state_of()->cfg.ctl_path, m);
+    return fcgix_pm_send(current->cfg.ctl_path, m);
 }
 
 void fcgix_spawn_register_hooks(apr_pool_t *p)
