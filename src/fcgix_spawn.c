@@ -284,42 +284,27 @@ static const char *const *build_env(apr_pool_t *p,
     return (const char *const *)env->elts;
 }
 
-typedef int static_fn(server_rec *s, const fcgix_srv_conf_t *vc,
-                      fcgix_server_t *srv, spawn_state_t *st);
-
-/* Calls @p fn for every FastCgiServer definition, until one fails. */
-static int each_static(server_rec *s, spawn_state_t *st, static_fn *fn)
+/* FastCgiServer applications start at boot, and again after a restart
+ * (the PM keeps the ones it has). The PM may still be binding its
+ * socket. */
+static void register_statics(spawn_state_t *st)
 {
     server_rec *vs;
+    fcgix_pm_msg_t m;
 
-    for (vs = s; vs; vs = vs->next) {
+    for (vs = st->server; vs; vs = vs->next) {
         fcgix_srv_conf_t *vc =
             ap_get_module_config(vs->module_config, &fcgix_module);
         int i;
         for (i = 0; i < vc->servers->nelts; i++) {
             fcgix_server_t *srv = APR_ARRAY_IDX(vc->servers, i,
                                                 fcgix_server_t *);
-            if (srv->managed && fn(s, vc, srv, st) != OK) {
-                return !OK;
+            if (srv->managed) {
+                fcgix_class_static_msg(srv, &m);
+                send_patiently(st, &m);
             }
         }
     }
-    return OK;
-}
-
-/* FastCgiServer applications start at boot, and again after a restart
- * (the PM keeps the ones it has). The PM may still be binding its
- * socket. */
-static int register_static(server_rec *s, const fcgix_srv_conf_t *vc,
-                           fcgix_server_t *srv, spawn_state_t *st)
-{
-    fcgix_pm_msg_t m;
-
-    (void)s;
-    (void)vc;
-    fcgix_class_static_msg(srv, &m);
-    send_patiently(st, &m);
-    return OK;
 }
 
 /* Whether directory @p fd has no entry but . and .. */
@@ -645,7 +630,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static void tell_config(spawn_state_t *st)
 {
     send_vhosts(st->server, st);
-    each_static(st->server, st, register_static);
+    register_statics(st);
     config_msg(st, FCGIX_PM_MSG_CONFIG);
 }
 

@@ -55,7 +55,7 @@ struct fcgix_upstream_t {
     const fcgix_addr_t *last;
     /* A spawned class: what the PM is asked for, the class once it is
      * registered, the process leased, and the request's admission. */
-    fcgix_pm_msg_t m;
+    fcgix_pm_msg_t *m;
     fcgix_sb_t *sb;
     fcgix_sb_class_t *c;
     fcgix_sb_proc_t *p;
@@ -277,15 +277,18 @@ int fcgix_upstream_resolve(request_rec *r, const char *app,
     if ((up->sb = fcgix_spawn_scoreboard()) == NULL) {
         return no_pm(r, app, srv);
     }
+    /* Only a class needs the message (3 KiB): not built per request to
+     * an external server. */
+    up->m = apr_palloc(r->pool, sizeof(*up->m));
     if (srv) {
         up->set = &runtime[srv->id].set;
-        fcgix_class_static_msg(srv, &up->m);
+        fcgix_class_static_msg(srv, up->m);
         return OK;
     }
-    status = app ? fcgix_class_program_msg(r, app, &up->m)
-                 : fcgix_class_script_msg(r, &up->m);
+    status = app ? fcgix_class_program_msg(r, app, up->m)
+                 : fcgix_class_script_msg(r, up->m);
     if (status == OK) {
-        up->set = class_settings(r, up->m.path);
+        up->set = class_settings(r, up->m->path);
     }
     return status;
 }
@@ -429,11 +432,12 @@ static int unavailable(request_rec *r, int wait)
 static int find_class(fcgix_upstream_t *up)
 {
     fcgix_sb_t *sb = up->sb;
+    const fcgix_pm_msg_t *m = up->m;
 
-    while ((up->c = fcgix_sb_read_class(sb, up->m.key, up->m.path)) == NULL) {
+    while ((up->c = fcgix_sb_read_class(sb, m->key, m->path)) == NULL) {
         apr_uint32_t seen = sb->seq;
         apr_interval_time_t left = up->deadline - apr_time_now();
-        if ((up->c = fcgix_sb_read_class(sb, up->m.key, up->m.path))) {
+        if ((up->c = fcgix_sb_read_class(sb, m->key, m->path))) {
             break;
         }
         if (left <= 0) {
@@ -443,7 +447,7 @@ static int find_class(fcgix_upstream_t *up)
                           up->wait);
             return unavailable(up->r, up->wait);
         }
-        fcgix_spawn_send(&up->m);
+        fcgix_spawn_send(up->m);
         fcgix_sb_child_wait(&sb->seq, seen, left < apr_time_from_sec(1)
                                             ? left : apr_time_from_sec(1));
     }
@@ -524,7 +528,7 @@ static fcgix_sb_proc_t *wait_free(fcgix_upstream_t *up, int *status)
          * (not once per queued request on a busy class). */
         if (!sent && (c->lim.max_procs == 0
                       || c->nprocs + c->starting < c->lim.max_procs)) {
-            fcgix_spawn_send(&up->m);
+            fcgix_spawn_send(up->m);
             sent = 1;
         }
         fcgix_sb_child_wait(&c->seq, seen, left < apr_time_from_sec(1)
@@ -542,7 +546,7 @@ static int take_process(fcgix_upstream_t *up)
     int status;
     fcgix_sb_proc_t *p = wait_free(up, &status);
 
-    if (p && (c->key != up->m.key || c->state != 1)) {
+    if (p && (c->key != up->m->key || c->state != 1)) {
         /* The class was retired and its slot reused meanwhile: this
          * process is another program's. */
         fcgix_sb_child_release(c, p, 0, FCGIX_EXIT_NONE, 0);
@@ -570,9 +574,9 @@ static void unreachable(fcgix_upstream_t *up)
     fcgix_sb_child_release(up->c, up->p, 0, FCGIX_EXIT_NONE, 1);
     up->p = NULL;
     up->tries++;
-    up->m.type = FCGIX_PM_MSG_LOOK;
-    fcgix_spawn_send(&up->m);
-    up->m.type = FCGIX_PM_MSG_SPAWN;
+    up->m->type = FCGIX_PM_MSG_LOOK;
+    fcgix_spawn_send(up->m);
+    up->m->type = FCGIX_PM_MSG_SPAWN;
 }
 
 /* Connects to the socket of process up->p.
