@@ -90,10 +90,19 @@ int fcgix_upstream_resolve(request_rec *r, const char *app,
 const fcgix_settings_t *fcgix_upstream_settings(const fcgix_upstream_t *up);
 
 /**
+ * Before the request is read and encoded: a class admits it (an unknown
+ * class is registered first; a user's in-flight limit applies) and
+ * takes a free process for it, held meanwhile; an external server holds
+ * nothing before the lease.
+ * @return OK, or an HTTP status (logged); after OK, the request ends
+ *         with a release, leased or not
+ */
+int fcgix_upstream_reserve(fcgix_upstream_t *up);
+
+/**
  * A channel for @p up's request: one of the addresses not tried since the
- * last RETRY, or a free process of its class (waiting for one, with the
- * class's admission on the first lease). Unreachable processes are
- * skipped here.
+ * last RETRY, or the socket of the process reserved (or of a free one,
+ * after a RETRY). Unreachable processes are skipped here.
  * @return OK, or an HTTP status (logged)
  */
 int fcgix_upstream_lease(fcgix_upstream_t *up, fcgix_lease_t *ls);

@@ -348,8 +348,14 @@ int fcgix_bridge_run(request_rec *r, fcgix_upstream_t *up,
         memset(auth, 0, sizeof(*auth));
         extra = role->extra ? role->extra : apr_table_make(r->pool, 1);
     }
-    if ((status = prepare(q, extra, &pl)) != OK
-        || (status = exchange(q, &pl)) != OK) {
+    if ((status = fcgix_upstream_reserve(up)) != OK) {
+        return status;
+    }
+    if ((status = prepare(q, extra, &pl)) != OK) {
+        fcgix_chan_release(q, 0);
+        return status;
+    }
+    if ((status = exchange(q, &pl)) != OK) {
         return status;
     }
     fcgix_fail_check_end(q);

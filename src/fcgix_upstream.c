@@ -614,7 +614,7 @@ static int lease_process(fcgix_upstream_t *up, fcgix_lease_t *ls)
         return status;
     }
     while (up->tries < MAX_UNREACHABLE) {
-        if ((status = take_process(up)) != OK) {
+        if (up->p == NULL && (status = take_process(up)) != OK) {
             leave(up);
             return status;
         }
@@ -643,6 +643,19 @@ static int lease_process(fcgix_upstream_t *up, fcgix_lease_t *ls)
 /* Lease and release                                                   */
 /* ------------------------------------------------------------------ */
 
+int fcgix_upstream_reserve(fcgix_upstream_t *up)
+{
+    int status;
+
+    if (up->rt) {
+        return OK;
+    }
+    if ((status = admit(up)) == OK && (status = take_process(up)) != OK) {
+        leave(up);
+    }
+    return status;
+}
+
 int fcgix_upstream_lease(fcgix_upstream_t *up, fcgix_lease_t *ls)
 {
     memset(ls, 0, sizeof(*ls));
@@ -662,7 +675,7 @@ void fcgix_upstream_release(fcgix_upstream_t *up, fcgix_lease_t *ls,
     else if (ls->sock) {
         apr_socket_close(ls->sock);
     }
-    if (ls->process && up->p) {
+    if (up->p) {
         if (how == FCGIX_LEASE_RETRY) {
             unreachable(up);
         }
