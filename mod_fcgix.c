@@ -21,12 +21,14 @@
 #include "fcgix_handler.h"
 #include "fcgix_spawn.h"
 #include "fcgix_status.h"
+#include "fcgix_upstream.h"
 
 static void fcgix_register_hooks(apr_pool_t *p)
 {
     fcgix_handler_register_hooks(p);
     fcgix_authz_register_hooks(p);
     fcgix_spawn_register_hooks(p);
+    fcgix_upstream_register_hooks(p);
     fcgix_status_register_hooks(p);
     fcgix_compat_register_hooks(p);
 }

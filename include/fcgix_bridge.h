@@ -15,8 +15,10 @@
  * connection), fcgix_send.c, fcgix_reply.c, fcgix_loop.c and fcgix_fail.c,
  * which share a fcgix_req_t (fcgix_req.h); fcgix_bridge.c holds the
  * roles. Buckets and brigades appear in those files and in fcgix_body.c
- * only. Called by the content handler (fcgix_handler.c), the authorizer
- * hooks (fcgix_authz.c) and fcgix_spawn.c, in a request thread.
+ * only. Called by the content handler (fcgix_handler.c) and the
+ * authorizer hooks (fcgix_authz.c), in a request thread, with a target
+ * fcgix_upstream_resolve() found; the channel comes from the upstream
+ * layer (fcgix_upstream.h).
  */
 #ifndef FCGIX_BRIDGE_H
 #define FCGIX_BRIDGE_H
@@ -25,6 +27,7 @@
 #include "httpd.h"
 
 #include "fcgix_conf.h"
+#include "fcgix_upstream.h"
 
 /** Largest authorizer body kept (it may go to the client on denial). */
 #define FCGIX_AUTH_BODY_MAX (1024 * 1024)
@@ -36,38 +39,23 @@ typedef struct fcgix_auth_reply_t {
     apr_bucket_brigade *body;  /**< its body (copied) */
 } fcgix_auth_reply_t;
 
-/**
- * Runs @p r through authorizer @p srv (FCGI_AUTHORIZER role) without a
- * request body. @p extra holds role variables (FCGI_APACHE_ROLE,
- * REMOTE_PASSWD...): they go to this application only, never into
- * r->subprocess_env.
- * @return OK with @p reply filled, or an HTTP error status (logged)
- */
-int fcgix_bridge_authorize(request_rec *r, fcgix_server_t *srv,
-                           const apr_table_t *extra,
-                           fcgix_auth_reply_t *reply);
+/** What a request asks of the application: to respond, or to
+ *  authorize (FCGI_AUTHORIZER) with role variables and a captured reply. */
+typedef struct fcgix_role_t {
+    /** Role variables (FCGI_APACHE_ROLE, REMOTE_PASSWD...): they go to
+     *  this application only, never into r->subprocess_env. */
+    const apr_table_t *extra;
+    fcgix_auth_reply_t *reply; /**< NULL: responder */
+} fcgix_role_t;
 
 /**
- * Serves @p r as a FastCGI responder through external server @p srv.
- * @return an HTTP status or OK, as a content handler returns it
+ * Runs @p r through target @p up in @p role (NULL: responder). An
+ * authorizer sees no request body and its reply is captured in
+ * role->reply, never sent.
+ * @return an HTTP status or OK, as a content handler returns it; for an
+ *         authorizer OK with the reply filled, or an error (logged)
  */
-int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv);
-
-/**
- * Serves @p r as a responder on a connection of its own to @p addr (a
- * spawned process), with @p tmpl's timeouts and pass-headers.
- * @param unreachable set when the connection could not be made; nothing
- *        is logged or sent then, so the caller may try another process
- * @return an HTTP status or OK
- */
-int fcgix_bridge_run_direct(request_rec *r, fcgix_server_t *tmpl,
-                            const fcgix_addr_t *addr, int *unreachable);
-
-/** fcgix_bridge_authorize() on a connection to a spawned process. */
-int fcgix_bridge_authorize_direct(request_rec *r, fcgix_server_t *tmpl,
-                                  const fcgix_addr_t *addr,
-                                  const apr_table_t *extra,
-                                  fcgix_auth_reply_t *reply,
-                                  int *unreachable);
+int fcgix_bridge_run(request_rec *r, fcgix_upstream_t *up,
+                     const fcgix_role_t *role);
 
 #endif /* FCGIX_BRIDGE_H */

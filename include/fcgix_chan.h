@@ -5,9 +5,9 @@
 
 /**
  * @file  fcgix_chan.h
- * @brief The channel of one request: a connection of its own (kept in
- *        the address's pool, or to a spawned process) or a request id on
- *        a shared, multiplexed connection; getting one, giving it back.
+ * @brief The request's side of its channel: leasing one from the
+ *        upstream layer into the request, and giving it back with the
+ *        verdict of the reuse checklist.
  *
  * Layer L2. Called by the bridge's files only (fcgix_bridge.c), in the
  * request thread that owns the fcgix_req_t.
@@ -18,17 +18,17 @@
 #include "fcgix_req.h"
 
 /**
- * Connects @p q to its spawned process, or to one of its server's
- * addresses not yet in @p tried (a bit per address, set as tried).
- * @return OK, or an HTTP status (logged, but not for a spawned process:
- *         q->unreachable is set and the caller picks another)
+ * Gets @p q a channel from its target (fcgix_upstream_lease()).
+ * @return OK, or an HTTP status (logged)
  */
-int fcgix_chan_connect(fcgix_req_t *q, apr_uint32_t *tried);
+int fcgix_chan_connect(fcgix_req_t *q);
 
 /**
- * Gives the channel back. With @p keep a kept connection returns to its
- * pool if the request passed the reuse checklist; without, it is closed.
+ * Gives the channel back. With @p retry the request is about to be sent
+ * again (on a fresh connection, or to another process); without, it is
+ * done: a kept connection returns to its pool if the request passed the
+ * reuse checklist, and a failed exchange is reported as such.
  */
-void fcgix_chan_release(fcgix_req_t *q, int keep);
+void fcgix_chan_release(fcgix_req_t *q, int retry);
 
 #endif /* FCGIX_CHAN_H */

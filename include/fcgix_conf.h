@@ -22,8 +22,7 @@
 #include "http_config.h"
 
 #include "fcgix_addr.h"
-#include "fcgix_mpx.h"
-#include "fcgix_pool.h"
+#include "fcgix_limits.h"
 
 /* Defaults, in one place. */
 #define FCGIX_DEFAULT_CONNECT_TIMEOUT apr_time_from_sec(5)
@@ -70,8 +69,6 @@ typedef struct fcgix_server_t {
     int get_values;            /**< ask FCGI_GET_VALUES on first contact */
     int mpx;                   /**< fcgix_mpx_mode_e */
     fcgix_mpx_limits_t mpx_limits;
-    /** Per-child multiplexing groups, parallel to addrs. */
-    fcgix_mpx_group_t **mpx_groups;
     /* A static application mod_fcgix starts (FastCgiServer). */
     int managed;
     int processes;             /**< -processes, kept running */
@@ -79,16 +76,11 @@ typedef struct fcgix_server_t {
     int priority;              /**< -priority: nice value, 0..19 */
     /** -user/-group: run through suexec as these (FastCgiWrapper On). */
     const char *run_user, *run_group;
-    int run_suexec;            /**< post_config: run_uid/run_gid apply */
-    apr_uint32_t run_uid, run_gid;
     char env[2048];            /**< -initial-env, NUL-separated */
     apr_size_t env_len;
-    apr_uint64_t inode, dev;   /**< of path, set in post_config */
-    /** Per-child pools, parallel to addrs; built in child_init. */
-    fcgix_pool_t **pools;
-    /** Scoreboard slots, parallel to addrs (post_config; NULL entries
-     *  or array: no scoreboard). */
-    fcgix_sb_backend_t **sb_backends;
+    /** Its place in the server table (fcgix_conf_add_server), from 0:
+     *  the index of its runtime record in the upstream layer. */
+    int id;
 } fcgix_server_t;
 
 /** Process manager settings of spawned applications. */
@@ -145,7 +137,6 @@ typedef struct fcgix_srv_conf_t {
     /* Global only (main server). */
     int max_procs;
     apr_array_header_t *initial_env; /**< "NAME=value" */
-    void *spawn;                     /**< fcgix_spawn state (main) */
     apr_interval_time_t connect_timeout;
     apr_interval_time_t io_timeout;
     const char *ipc_dir;
@@ -217,8 +208,8 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
 const char *fcgix_conf_parse_secs(apr_pool_t *p, const char *what,
                                   const char *arg, apr_interval_time_t *out);
 
-/** Builds every server's per-child connection pools (child_init). */
-apr_status_t fcgix_conf_child_init(apr_pool_t *pchild, server_rec *s);
+/** How many servers the configuration defines (ids 0 to this - 1). */
+int fcgix_conf_server_count(void);
 
 /** Forgets per-pass parse state; called from pre_config. */
 void fcgix_conf_pre_config(void);
@@ -266,10 +257,12 @@ fcgix_server_t *fcgix_conf_find_server(server_rec *s, const char *filename);
  * (FastCgiExternalServer and its kin); read-only after startup. */
 int fcgix_conf_any_external(void);
 
+/** A server's or class's own timeout @p own (FCGIX_UNSET or 0: none),
+ *  else the request's virtual host's setting, else the default. */
 apr_interval_time_t fcgix_conf_connect_timeout(const request_rec *r,
-                                               const fcgix_server_t *srv);
+                                               apr_interval_time_t own);
 apr_interval_time_t fcgix_conf_io_timeout(const request_rec *r,
-                                          const fcgix_server_t *srv);
+                                          apr_interval_time_t own);
 apr_off_t fcgix_conf_max_request_len(const fcgix_dir_conf_t *dc);
 apr_off_t fcgix_conf_max_request_in_mem(const fcgix_dir_conf_t *dc);
 apr_size_t fcgix_conf_max_response_header(const fcgix_dir_conf_t *dc);

@@ -35,12 +35,14 @@ typedef struct fcgix_env_opts_t {
 /**
  * Fills r->subprocess_env with the CGI variables (RFC 3875 as httpd's core
  * produces them, without HTTP_PROXY and, unless passed, Authorization),
- * adds the configured pass-headers, and encodes BEGIN_REQUEST, PARAMS, the
+ * adds the pass-headers of the server (@p own_headers, or NULL) and of
+ * the directory, and encodes BEGIN_REQUEST, PARAMS, the
  * empty PARAMS and optionally the empty STDIN into one buffer, so that a
  * bodyless request goes out in a single write.
  * @return APR_SUCCESS, or APR_EINVAL when a variable is too large to encode
  */
-apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
+apr_status_t fcgix_env_build(request_rec *r,
+                             const apr_array_header_t *own_headers,
                              const fcgix_dir_conf_t *dc,
                              const fcgix_env_opts_t *opts, char **out,
                              apr_size_t *out_len);

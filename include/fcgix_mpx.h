@@ -33,6 +33,7 @@
 
 #include "apr_pools.h"
 
+#include "fcgix_limits.h"
 #include "fcgix_pool.h"
 #include "fcgix_proto.h"
 
@@ -41,13 +42,6 @@
 
 typedef struct fcgix_mpx_group_t fcgix_mpx_group_t;
 typedef struct fcgix_mstream_t fcgix_mstream_t;
-
-/** Multiplexing limits of one address, from the configuration. */
-typedef struct fcgix_mpx_limits_t {
-    int max_reqs;        /**< request ids per connection */
-    apr_size_t queue_max;/**< bytes queued per request */
-    apr_interval_time_t idle_ttl; /**< close connections idle this long */
-} fcgix_mpx_limits_t;
 
 /** Counters for status displays. */
 typedef struct fcgix_mpx_stats_t {

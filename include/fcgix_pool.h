@@ -24,6 +24,7 @@
 #include "apr_thread_mutex.h"
 
 #include "fcgix_addr.h"
+#include "fcgix_limits.h"
 #include "fcgix_sb.h"
 
 /** What we know of an application's FastCGI capabilities. */
@@ -35,23 +36,6 @@ typedef enum {
 } fcgix_caps_state_e;
 
 const char *fcgix_pool_caps_str(fcgix_caps_state_e st);
-
-/** Address choice among several for one server. */
-typedef enum {
-    FCGIX_BALANCE_LEAST_CONN = 0, /**< fewest requests in flight */
-    FCGIX_BALANCE_ROUND_ROBIN,
-    FCGIX_BALANCE_HASH            /**< by a caller-supplied key */
-} fcgix_balance_e;
-
-/** Limits of one pool, from the configuration. */
-typedef struct fcgix_pool_limits_t {
-    int keepalive;                 /**< idle connections kept, 0: none */
-    apr_interval_time_t idle_ttl;  /**< close idle connections after */
-    apr_uint32_t max_conn_requests;/**< requests per connection, 0: any */
-    apr_interval_time_t disable_for;/**< after a connect failure */
-    int max_conns;                 /**< open connections, 0: no cap */
-    apr_interval_time_t max_wait;  /**< wait for one under the cap */
-} fcgix_pool_limits_t;
 
 /** fcgix_pool_acquire(): the cap was reached and no connection came free
  *  within the configured wait. Not a failure of the address. */
@@ -93,9 +77,6 @@ apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,
                                apr_pool_t *pchild);
 
 const fcgix_addr_t *fcgix_pool_addr(const fcgix_pool_t *pl);
-
-/** Most addresses one server may have (a bit each in a tried mask). */
-#define FCGIX_POOL_MAX_ADDRS 32
 
 /**
  * Picks the address to use among @p n, skipping those whose bit is set in

@@ -24,6 +24,7 @@
 #include "fcgix_pool.h"
 #include "fcgix_proto.h"
 #include "fcgix_response.h"
+#include "fcgix_upstream.h"
 
 /* Large reads: one syscall per up to 64 KiB of application output. */
 #define RBUF_SIZE (64 * 1024)
@@ -53,7 +54,8 @@ typedef enum {
 typedef struct fcgix_req_t {
     request_rec *r;
     conn_rec *c;
-    fcgix_server_t *srv;
+    fcgix_upstream_t *up;    /* where it goes (channels are leased here) */
+    const fcgix_settings_t *srv; /* the settings of its server or class */
     const fcgix_dir_conf_t *dc;
     const fcgix_addr_t *addr;
     fcgix_pool_t *pl;
@@ -61,8 +63,7 @@ typedef struct fcgix_req_t {
     fcgix_mstream_t *ms;     /* our id on a shared (multiplexed) one */
     apr_uint16_t rid;
     apr_socket_t *sock;      /* conn->sock, or our own (direct) */
-    const fcgix_addr_t *direct; /* a spawned process's socket */
-    int unreachable;         /* direct: could not connect */
+    int direct;              /* a spawned process's socket */
     apr_socket_t *csock;     /* the client's, watched for a hang-up */
     const char *pre;         /* FCGI_GET_VALUES sent before the request */
     apr_size_t pre_len;

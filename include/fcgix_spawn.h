@@ -9,8 +9,11 @@
  *        fcgid-script): the process manager's httpd side.
  *
  * Layer L2. post_config creates the scoreboard and forks the PM once per
- * httpd parent (kept over graceful restarts); the content handler calls
- * fcgix_spawn_handle() for a script no external server covers.
+ * httpd parent (kept over graceful restarts) and tells it the
+ * configuration (virtual hosts, FastCgiServer classes). The upstream
+ * layer (fcgix_upstream.c) serves requests with the PM's processes
+ * through the scoreboard and fcgix_spawn_send(); the status page reads
+ * the scoreboard.
  */
 #ifndef FCGIX_SPAWN_H
 #define FCGIX_SPAWN_H
@@ -18,13 +21,10 @@
 #include "httpd.h"
 #include "http_config.h"
 
-#include "fcgix_bridge.h"
 #include "fcgix_conf.h"
+#include "fcgix_pm.h"
 
 void fcgix_spawn_register_hooks(apr_pool_t *p);
-
-/** Serves @p r with a process of its class, spawning one if needed. */
-int fcgix_spawn_handle(request_rec *r);
 
 /** The scoreboard of spawned applications, or NULL when none runs. */
 struct fcgix_sb_t *fcgix_spawn_scoreboard(void);
@@ -33,16 +33,11 @@ struct fcgix_sb_t *fcgix_spawn_scoreboard(void);
  *  ("name:port"), for the status page. */
 const char *fcgix_spawn_vhost_name(apr_pool_t *p, apr_uint32_t key);
 
-/** Serves @p r with the static application @p srv (FastCgiServer). */
-int fcgix_spawn_handle_static(request_rec *r, fcgix_server_t *srv);
+/** The IPC directory of the running PM (its sockets are there). */
+const char *fcgix_spawn_ipc_dir(void);
 
-/**
- * Runs authorizer @p path as a spawned application (@p srv: its
- * FastCgiServer definition, or NULL for a program spawned on demand).
- */
-int fcgix_spawn_authorize(request_rec *r, const char *path,
-                          fcgix_server_t *srv, const apr_table_t *extra,
-                          struct fcgix_auth_reply_t *reply);
+/** Sends @p m to the PM (a datagram; may be lost, nothing waits). */
+apr_status_t fcgix_spawn_send(const fcgix_pm_msg_t *m);
 
 /** Directive handler: cmd->info is the offset of an int in the server
  *  config; the value is a whole number >= 0. */

@@ -21,7 +21,7 @@
 #include "fcgix_authz.h"
 #include "fcgix_bridge.h"
 #include "fcgix_response.h"
-#include "fcgix_spawn.h"
+#include "fcgix_upstream.h"
 
 static const char *const apache_roles[FCGIX_AUTH_PHASES] = {
     "AUTHENTICATOR", "AUTHORIZER", "ACCESS_CHECKER"
@@ -77,7 +77,8 @@ static int ask(request_rec *r, const char *path, int phase,
                fcgix_auth_reply_t *rep)
 {
     apr_table_t *extra = apr_table_make(r->pool, 4);
-    fcgix_server_t *srv = fcgix_conf_find_server(r->server, path);
+    fcgix_role_t role;
+    fcgix_upstream_t *up;
     int status;
 
     apr_table_setn(extra, "FCGI_ROLE", "AUTHORIZER");
@@ -97,12 +98,10 @@ static int ask(request_rec *r, const char *path, int phase,
     if (require) {
         apr_table_setn(extra, "FCGIX_REQUIRE", require);
     }
-    if (srv && !srv->managed) {
-        status = fcgix_bridge_authorize(r, srv, extra, rep);
-    }
-    else {
-        /* A FastCgiServer, or a program the process manager spawns. */
-        status = fcgix_spawn_authorize(r, path, srv, extra, rep);
+    role.extra = extra;
+    role.reply = rep;
+    if ((status = fcgix_upstream_resolve(r, path, &up)) == OK) {
+        status = fcgix_bridge_run(r, up, &role);
     }
     if (status == HTTP_BAD_GATEWAY) {
         status = HTTP_INTERNAL_SERVER_ERROR;

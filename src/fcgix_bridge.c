@@ -77,7 +77,7 @@ static int finish(fcgix_req_t *q)
 {
     request_rec *r = q->r;
 
-    fcgix_chan_release(q, 1);
+    fcgix_chan_release(q, 0);
     fcgix_reply_log_stderr(q);
     fcgix_req_set_state(q, FCGIX_REQ_DONE);
     if (q->auth) {
@@ -103,7 +103,7 @@ static int finish(fcgix_req_t *q)
 
 static void reset_for_retry(fcgix_req_t *q)
 {
-    fcgix_chan_release(q, 0);
+    fcgix_chan_release(q, 1);
     fcgix_reader_init(&q->rd, FCGIX_READ_FROM_APP);
     q->state = FCGIX_REQ_CONNECT;
     q->hlen = q->hscan = 0;
@@ -189,23 +189,22 @@ typedef struct {
     int safe;                /* may be sent again (resend_safe()) */
 } plan_t;
 
-static fcgix_req_t *new_req(request_rec *r, fcgix_server_t *srv,
-                            fcgix_auth_reply_t *auth,
-                            const fcgix_addr_t *direct)
+static fcgix_req_t *new_req(request_rec *r, fcgix_upstream_t *up,
+                            fcgix_auth_reply_t *auth)
 {
     fcgix_req_t *q = apr_pcalloc(r->pool, sizeof(*q));
 
     q->r = r;
     q->c = r->connection;
-    q->srv = srv;
+    q->up = up;
+    q->srv = fcgix_upstream_settings(up);
     q->dc = ap_get_module_config(r->per_dir_config, &fcgix_module);
-    q->io_timeout = fcgix_conf_io_timeout(r, srv);
+    q->io_timeout = fcgix_conf_io_timeout(r, q->srv->io_timeout);
     q->hmax = fcgix_conf_max_response_header(q->dc);
     q->err_max_lines = fcgix_conf_stderr_max_lines(q->dc);
     q->err_max_bytes = fcgix_conf_stderr_max_bytes(q->dc);
     q->state = FCGIX_REQ_CONNECT;
     q->auth = auth;
-    q->direct = direct;
     fcgix_reader_init(&q->rd, FCGIX_READ_FROM_APP);
     return q;
 }
@@ -215,7 +214,7 @@ static fcgix_req_t *new_req(request_rec *r, fcgix_server_t *srv,
 static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
 {
     request_rec *r = q->r;
-    fcgix_server_t *srv = q->srv;
+    const fcgix_settings_t *srv = q->srv;
     fcgix_env_opts_t opts;
     apr_off_t cl;
     int status;
@@ -242,8 +241,9 @@ static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
     opts.content_length = pl->sp ? pl->sp->total : -1;
     opts.no_body = pl->sp ? pl->sp->total == 0
                           : pl->mode == FCGIX_SEND_NO_BODY;
-    opts.keep_conn = srv->limits.keepalive > 0;
-    if (fcgix_env_build(r, srv, q->dc, &opts, &pl->head, &pl->head_len)
+    opts.keep_conn = srv->keep_conn;
+    if (fcgix_env_build(r, srv->pass_headers, q->dc, &opts, &pl->head,
+                        &pl->head_len)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       FCGIX_LOGNO(00117) "request environment too large "
@@ -280,28 +280,25 @@ static void arm(fcgix_req_t *q, plan_t *pl, int attempt)
      * and only once; and only one that is safe to repeat. */
     /* A spawned process that exited after its own request limit
      * still accepted this connection: a bodyless request goes to
-     * another process (the caller picks it). */
-    again = attempt == 0 && pl->mode != FCGIX_SEND_STREAM
-            && (q->direct ? pl->mode == FCGIX_SEND_NO_BODY
-                          : (q->ms || q->conn->reused || q->pre));
+     * another process (the upstream layer picks it and bounds the
+     * tries). */
+    again = q->direct ? pl->mode == FCGIX_SEND_NO_BODY
+                      : attempt == 0 && pl->mode != FCGIX_SEND_STREAM
+                        && (q->ms || q->conn->reused || q->pre);
     q->may_retry = again && pl->safe;
     q->no_resend = again && !pl->safe;
 }
 
 /* Connects, sends, reads the reply; once more after a silent failure.
  * @return OK once the request ran, or an HTTP status to return as is */
-static int exchange(fcgix_req_t *q, plan_t *pl, int *unreachable)
+static int exchange(fcgix_req_t *q, plan_t *pl)
 {
     request_rec *r = q->r;
     int status, client_err = 0, attempt;
-    apr_uint32_t tried = 0;
     apr_status_t rv;
 
     for (attempt = 0;; attempt++) {
-        if ((status = fcgix_chan_connect(q, &tried)) != OK) {
-            if (unreachable) {
-                *unreachable = q->unreachable;
-            }
+        if ((status = fcgix_chan_connect(q)) != OK) {
             return status;
         }
         arm(q, pl, attempt);
@@ -321,8 +318,7 @@ static int exchange(fcgix_req_t *q, plan_t *pl, int *unreachable)
         }
         if (q->direct) {
             reset_for_retry(q);
-            *unreachable = 1;
-            return HTTP_SERVICE_UNAVAILABLE;
+            continue;
         }
         if (q->pre) {
             fcgix_pool_caps_refused(q->pl);
@@ -332,8 +328,6 @@ static int exchange(fcgix_req_t *q, plan_t *pl, int *unreachable)
                       "sending the request again", SRV_ARGS(q),
                       q->pre ? " (after FCGI_GET_VALUES)" : "");
         reset_for_retry(q);
-        /* The same address is fine: a fresh connection is what is needed. */
-        tried = 0;
         if (pl->sp && pl->sp->file) {
             apr_off_t zero = 0;
             apr_file_seek(pl->sp->file, APR_SET, &zero);
@@ -341,16 +335,27 @@ static int exchange(fcgix_req_t *q, plan_t *pl, int *unreachable)
     }
 }
 
-static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
-               fcgix_auth_reply_t *auth, const fcgix_addr_t *direct,
-               int *unreachable)
+int fcgix_bridge_run(request_rec *r, fcgix_upstream_t *up,
+                     const fcgix_role_t *role)
 {
-    fcgix_req_t *q = new_req(r, srv, auth, direct);
+    fcgix_auth_reply_t *auth = role ? role->reply : NULL;
+    fcgix_req_t *q = new_req(r, up, auth);
+    const apr_table_t *extra = NULL;
     plan_t pl;
     int status;
 
-    if ((status = prepare(q, extra, &pl)) != OK
-        || (status = exchange(q, &pl, unreachable)) != OK) {
+    if (auth) {
+        memset(auth, 0, sizeof(*auth));
+        extra = role->extra ? role->extra : apr_table_make(r->pool, 1);
+    }
+    if ((status = fcgix_upstream_reserve(up)) != OK) {
+        return status;
+    }
+    if ((status = prepare(q, extra, &pl)) != OK) {
+        fcgix_chan_release(q, 0);
+        return status;
+    }
+    if ((status = exchange(q, &pl)) != OK) {
         return status;
     }
     fcgix_fail_check_end(q);
@@ -360,37 +365,4 @@ static int run(request_rec *r, fcgix_server_t *srv, const apr_table_t *extra,
                       "%u", SRV_ARGS(q), (unsigned)q->end.app_status);
     }
     return finish(q);
-}
-
-int fcgix_bridge_run(request_rec *r, fcgix_server_t *srv)
-{
-    return run(r, srv, NULL, NULL, NULL, NULL);
-}
-
-int fcgix_bridge_run_direct(request_rec *r, fcgix_server_t *tmpl,
-                            const fcgix_addr_t *addr, int *unreachable)
-{
-    *unreachable = 0;
-    return run(r, tmpl, NULL, NULL, addr, unreachable);
-}
-
-int fcgix_bridge_authorize_direct(request_rec *r, fcgix_server_t *tmpl,
-                                  const fcgix_addr_t *addr,
-                                  const apr_table_t *extra,
-                                  fcgix_auth_reply_t *reply,
-                                  int *unreachable)
-{
-    *unreachable = 0;
-    memset(reply, 0, sizeof(*reply));
-    return run(r, tmpl, extra ? extra : apr_table_make(r->pool, 1), reply,
-               addr, unreachable);
-}
-
-int fcgix_bridge_authorize(request_rec *r, fcgix_server_t *srv,
-                           const apr_table_t *extra,
-                           fcgix_auth_reply_t *reply)
-{
-    memset(reply, 0, sizeof(*reply));
-    return run(r, srv, extra ? extra : apr_table_make(r->pool, 1), reply,
-               NULL, NULL);
 }

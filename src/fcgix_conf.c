@@ -179,25 +179,25 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
 /* ------------------------------------------------------------------ */
 
 apr_interval_time_t fcgix_conf_connect_timeout(const request_rec *r,
-                                               const fcgix_server_t *srv)
+                                               apr_interval_time_t own)
 {
     const fcgix_srv_conf_t *sc =
         ap_get_module_config(r->server->module_config, &fcgix_module);
 
-    if (srv && srv->connect_timeout > 0) {
-        return srv->connect_timeout;
+    if (own > 0) {
+        return own;
     }
     return FCGIX_VALUE(sc->connect_timeout, FCGIX_DEFAULT_CONNECT_TIMEOUT);
 }
 
 apr_interval_time_t fcgix_conf_io_timeout(const request_rec *r,
-                                          const fcgix_server_t *srv)
+                                          apr_interval_time_t own)
 {
     const fcgix_srv_conf_t *sc =
         ap_get_module_config(r->server->module_config, &fcgix_module);
 
-    if (srv && srv->io_timeout > 0) {
-        return srv->io_timeout;
+    if (own > 0) {
+        return own;
     }
     /* httpd's own Timeout is what an admin expects to govern a gateway. */
     return FCGIX_VALUE(sc->io_timeout, r->server->timeout);
@@ -246,6 +246,9 @@ apr_off_t fcgix_conf_abort_max_bytes(const fcgix_dir_conf_t *dc)
 
 /* Set while the configuration is read: does any server run elsewhere? */
 static int any_external;
+/* Servers defined so far in this reading (their ids); reset in
+ * pre_config. */
+static int nservers;
 
 static fcgix_server_t *find_in(const fcgix_srv_conf_t *sc,
                                const char *filename, apr_size_t len)
@@ -369,6 +372,7 @@ const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
             }
         }
     }
+    srv->id = nservers++;
     APR_ARRAY_PUSH(sc->servers, fcgix_server_t *) = srv;
     if (!srv->managed) {
         any_external = 1;
@@ -381,53 +385,9 @@ int fcgix_conf_any_external(void)
     return any_external;
 }
 
-static apr_status_t init_server_pools(apr_pool_t *pchild,
-                                     fcgix_server_t *srv)
+int fcgix_conf_server_count(void)
 {
-    int i;
-
-    if (srv->pools || srv->managed) {
-        return APR_SUCCESS; /* merged vhost again, or no addresses */
-    }
-    srv->pools = apr_pcalloc(pchild, sizeof(fcgix_pool_t *)
-                                     * srv->addrs->nelts);
-    srv->mpx_groups = apr_pcalloc(pchild, sizeof(fcgix_mpx_group_t *)
-                                          * srv->addrs->nelts);
-    srv->mpx_limits.idle_ttl = srv->limits.idle_ttl;
-    for (i = 0; i < srv->addrs->nelts; i++) {
-        apr_status_t rv = fcgix_pool_create(
-            &srv->pools[i], APR_ARRAY_IDX(srv->addrs, i, fcgix_addr_t *),
-            &srv->limits, pchild);
-        if (rv == APR_SUCCESS && srv->sb_backends) {
-            fcgix_pool_set_shm(srv->pools[i], srv->sb_backends[i], pchild);
-        }
-        if (rv == APR_SUCCESS) {
-            rv = fcgix_mpx_group_create(&srv->mpx_groups[i], srv->pools[i],
-                                        &srv->mpx_limits, pchild);
-        }
-        if (rv != APR_SUCCESS) {
-            srv->pools = NULL;
-            return rv;
-        }
-    }
-    return APR_SUCCESS;
-}
-
-apr_status_t fcgix_conf_child_init(apr_pool_t *pchild, server_rec *s)
-{
-    for (; s; s = s->next) {
-        fcgix_srv_conf_t *sc =
-            ap_get_module_config(s->module_config, &fcgix_module);
-        int i;
-        for (i = 0; i < sc->servers->nelts; i++) {
-            apr_status_t rv = init_server_pools(
-                pchild, APR_ARRAY_IDX(sc->servers, i, fcgix_server_t *));
-            if (rv != APR_SUCCESS) {
-                return rv;
-            }
-        }
-    }
-    return APR_SUCCESS;
+    return nservers;
 }
 
 /* ------------------------------------------------------------------ */
@@ -654,6 +614,7 @@ void fcgix_conf_pre_config(void)
     ipc_dir_seen = NULL;
     ipc_dir_name = NULL;
     any_external = 0;
+    nservers = 0;
 }
 
 const char *fcgix_conf_set_ipc_dir(cmd_parms *cmd, void *dcv,

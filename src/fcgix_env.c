@@ -70,18 +70,14 @@ static char *put_record(char *p, apr_byte_t type, apr_uint16_t rid,
     return p + pad;
 }
 
-apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
-                             const fcgix_dir_conf_t *dc,
-                             const fcgix_env_opts_t *opts, char **out,
-                             apr_size_t *out_len)
+/* The variables the application gets, in a table of the request's
+ * (a private copy for an authorizer, whose role variables never reach
+ * r->subprocess_env). */
+static apr_table_t *collect_vars(request_rec *r,
+                                 const apr_array_header_t *own_headers,
+                                 const fcgix_dir_conf_t *dc,
+                                 const fcgix_env_opts_t *opts)
 {
-    const apr_array_header_t *arr;
-    const apr_table_entry_t *elts;
-    apr_size_t env_len = 0, off = 0, nrec, cap;
-    char *env, *buf, *p;
-    fcgix_begin_t begin;
-    int i;
-
     apr_table_t *saved = r->subprocess_env;
     apr_table_t *vars;
 
@@ -90,7 +86,7 @@ apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
     }
     ap_add_common_vars(r);
     ap_add_cgi_vars(r);
-    pass_headers(r, srv ? srv->pass_headers : NULL);
+    pass_headers(r, own_headers);
     pass_headers(r, dc->pass_headers);
     if (FCGIX_VALUE(((const fcgix_srv_conf_t *)ap_get_module_config(
                         r->server->module_config, &fcgix_module))
@@ -118,9 +114,18 @@ apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
                        apr_off_t_toa(r->pool, opts->content_length));
         apr_table_unset(vars, "HTTP_TRANSFER_ENCODING");
     }
+    return vars;
+}
 
-    arr = apr_table_elts(vars);
-    elts = (const apr_table_entry_t *)arr->elts;
+/* @p vars as name-value pairs, in one buffer of @p p. */
+static apr_status_t encode_pairs(apr_pool_t *p, const apr_table_t *vars,
+                                 char **env, apr_size_t *env_len)
+{
+    const apr_array_header_t *arr = apr_table_elts(vars);
+    const apr_table_entry_t *elts = (const apr_table_entry_t *)arr->elts;
+    apr_size_t len = 0, off = 0;
+    int i;
+
     for (i = 0; i < arr->nelts; i++) {
         apr_size_t n;
         if (!elts[i].key || !*elts[i].key) {
@@ -131,22 +136,39 @@ apr_status_t fcgix_env_build(request_rec *r, const fcgix_server_t *srv,
         if (n == 0) {
             return APR_EINVAL;
         }
-        env_len += n;
+        len += n;
     }
-    env = apr_palloc(r->pool, env_len ? env_len : 1);
+    *env = apr_palloc(p, len ? len : 1);
     for (i = 0; i < arr->nelts; i++) {
         const char *k = elts[i].key, *v = elts[i].val ? elts[i].val : "";
         apr_size_t w;
         if (!k || !*k) {
             continue;
         }
-        if (fcgix_proto_nv_encode((uint8_t *)env + off, env_len - off, k,
+        if (fcgix_proto_nv_encode((uint8_t *)*env + off, len - off, k,
                                   strlen(k), v, strlen(v), &w) != FCGIX_OK) {
             return APR_EINVAL;
         }
         off += w;
     }
+    *env_len = len;
+    return APR_SUCCESS;
+}
 
+apr_status_t fcgix_env_build(request_rec *r,
+                             const apr_array_header_t *own_headers,
+                             const fcgix_dir_conf_t *dc,
+                             const fcgix_env_opts_t *opts, char **out,
+                             apr_size_t *out_len)
+{
+    apr_size_t env_len, off, nrec, cap;
+    char *env, *buf, *p;
+    fcgix_begin_t begin;
+
+    if (encode_pairs(r->pool, collect_vars(r, own_headers, dc, opts), &env,
+                     &env_len) != APR_SUCCESS) {
+        return APR_EINVAL;
+    }
     nrec = (env_len + PARAMS_CHUNK - 1) / PARAMS_CHUNK;
     cap = 2 * FCGIX_HEADER_LEN                     /* BEGIN_REQUEST */
         + env_len + nrec * (FCGIX_HEADER_LEN + 7)  /* PARAMS */

@@ -14,7 +14,7 @@
 #include "fcgix_bridge.h"
 #include "fcgix_conf.h"
 #include "fcgix_handler.h"
-#include "fcgix_spawn.h"
+#include "fcgix_upstream.h"
 
 /*
  * A request for a configured server's path, or anything below it, belongs
@@ -82,24 +82,18 @@ static int is_our_handler(const char *h)
 
 static int fcgix_content_handler(request_rec *r)
 {
-    fcgix_server_t *srv;
+    fcgix_upstream_t *up;
+    int status;
 
     if (!is_our_handler(r->handler)) {
         return DECLINED;
     }
-    srv = ap_get_module_config(r->request_config, &fcgix_module);
-    if (srv == NULL && r->filename) {
-        srv = fcgix_conf_find_server(r->server, r->filename);
+    /* A script that is missing is a 404 there, unless a "virtual"
+     * wrapper serves it. */
+    if ((status = fcgix_upstream_resolve(r, NULL, &up)) != OK) {
+        return status;
     }
-    if (srv && srv->managed) {
-        return fcgix_spawn_handle_static(r, srv);
-    }
-    if (srv) {
-        return fcgix_bridge_run(r, srv);
-    }
-    /* Never the default handler: it would send the script's source. A
-     * missing file is a 404 there, unless a "virtual" wrapper serves it. */
-    return fcgix_spawn_handle(r);
+    return fcgix_bridge_run(r, up, NULL);
 }
 
 static int fcgix_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
@@ -114,7 +108,7 @@ static int fcgix_pre_config(apr_pool_t *pconf, apr_pool_t *plog,
 
 static void fcgix_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    apr_status_t rv = fcgix_conf_child_init(pchild, s);
+    apr_status_t rv = fcgix_upstream_child_init(pchild, s);
 
     if (rv != APR_SUCCESS) {
         /* Requests then fail with 503 one by one; log the cause once. */

@@ -24,6 +24,7 @@
 #include "fcgix_sb.h"
 #include "fcgix_spawn.h"
 #include "fcgix_status.h"
+#include "fcgix_upstream.h"
 
 /* OUT_SHORT: mod_status's ?auto, "Key: value" lines only. */
 typedef enum { OUT_HTML, OUT_AUTO, OUT_JSON, OUT_SHORT } out_e;
@@ -381,15 +382,18 @@ static void externals(request_rec *r, out_e how, apr_time_t now)
                        &fcgix_module))->servers->nelts) {
                 continue;
             }
-            if (srv->managed || srv->pools == NULL) {
-                continue;
-            }
             for (k = 0; k < srv->addrs->nelts; k++) {
                 fcgix_pool_stats_t ps;
                 fcgix_mpx_stats_t ms;
-                fcgix_pool_stats(srv->pools[k], &ps);
-                fcgix_mpx_stats(srv->mpx_groups[k], &ms);
-                shm_sums(fcgix_pool_shm(srv->pools[k]), &ps, &ms);
+                fcgix_pool_t *pl;
+                fcgix_mpx_group_t *g;
+                if (srv->managed
+                    || !fcgix_upstream_address(srv, k, &pl, &g)) {
+                    break;
+                }
+                fcgix_pool_stats(pl, &ps);
+                fcgix_mpx_stats(g, &ms);
+                shm_sums(fcgix_pool_shm(pl), &ps, &ms);
                 addr_out(r, srv, APR_ARRAY_IDX(srv->addrs, k,
                                                fcgix_addr_t *),
                          &ps, &ms, first, how, now);
