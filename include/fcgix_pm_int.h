@@ -89,6 +89,7 @@ typedef struct {
     int err_fd;           /* read end of its stderr, or -1 */
     int exec_errno;       /* why it could not be started, or 0 */
     int exec_step;        /* which step failed (fcgix_pm_exec.c) */
+    int settled;          /* its death was waited for once */
     char line[160];       /* the stderr line being read */
     size_t line_len;
     char last_line[160];  /* the last complete one */

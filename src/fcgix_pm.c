@@ -274,6 +274,10 @@ static int pm_tick(pm_t *pm, apr_time_t now)
     fcgix_pm_msg_t m;
     int got, i;
 
+    /* Deaths first: a child that could not reach a process which died at
+     * start asks for another at once, and that must meet the back-off
+     * the death sets, not start a second doomed process. */
+    fcgix_pm_watch_reap(pm, now);
     while ((got = fcgix_pm_msg_recv(pm, &m)) >= 0) {
         if (got > 0) {
             fcgix_pm_msg_handle(pm, &m, got == 2, now);

@@ -393,6 +393,7 @@ static void spawn_record(pm_t *pm, int ci, int idx, pid_t pid,
     ps->cls = (apr_uint32_t)ci;
     ps->started = now;
     ps->term_at = 0;
+    ps->settled = 0;
     if ((apr_uint32_t)idx >= pm->hiwater) {
         pm->hiwater = (apr_uint32_t)idx + 1;
     }

@@ -23,6 +23,11 @@
 #include "fcgix_policy.h"
 #include "fcgix_sync.h"
 
+/* How long a process a child found unreachable gets to be reaped before
+ * another start (settle_dying): 50 x 1 ms. */
+#define SETTLE_POLLS 50
+#define SETTLE_STEP 1000
+
 /* ------------------------------------------------------------------ */
 /* Ending processes                                                   */
 /* ------------------------------------------------------------------ */
@@ -70,7 +75,12 @@ void fcgix_pm_watch_gone(pm_t *pm, int idx, int status, apr_time_t now)
     fcgix_pm_class_limits(c, &pl);
     ex.started = ps->started;
     ex.never_ran = ps->exec_errno != 0;
-    ex.ended_by_pm = ps->term_at != 0;
+    /* A SIGTERM a child asked for (it could not reach the process, or a
+     * request on it failed) is no decision of ours: a process that dies
+     * at start often gets one before it is reaped, and it must still
+     * count as failing to start. */
+    ex.ended_by_pm = ps->term_at != 0 && why != FCGIX_EXIT_UNREACHABLE
+                     && why != FCGIX_EXIT_FAILED;
     ex.served = served;
     starts.failures = c->failures;
     starts.next_spawn = c->next_spawn;
@@ -341,6 +351,37 @@ static apr_uint32_t idle_count(pm_t *pm, int ci)
     return idle;
 }
 
+/*
+ * A child that could not reach a new process asks for another at once.
+ * Such a process is usually dying: its socket closes before it can be
+ * reaped, so the message may come first. Its death must count (and set
+ * the back-off) before another start, or a program that dies at start
+ * gets two starts per back-off step. A process still alive after a
+ * short wait is left to the verdicts; each slot is waited for once.
+ */
+static void settle_dying(pm_t *pm, int ci, apr_time_t now)
+{
+    int i, k, status, n = (int)pm->hiwater;
+
+    for (i = 0; i < n; i++) {
+        pm_slot_t *ps = &pm->slots[i];
+        fcgix_sb_proc_t *p = &pm->sb->procs[i];
+
+        if (ps->pid <= 0 || ps->cls != (apr_uint32_t)ci || ps->settled
+            || p->state != FCGIX_PROC_DEAD || p->requests != 0) {
+            continue;
+        }
+        ps->settled = 1;
+        for (k = 0; k < SETTLE_POLLS; k++) {
+            if (waitpid(ps->pid, &status, WNOHANG) == ps->pid) {
+                fcgix_pm_watch_gone(pm, i, status, now);
+                break;
+            }
+            apr_sleep(SETTLE_STEP);
+        }
+    }
+}
+
 /* Spawns for waiting requests. The minimum only keeps processes from
  * the idle timeout (as mod_fcgid's): a class nobody uses costs nothing.
  * The waiter count is the children's word, trusted only as a number of
@@ -354,6 +395,7 @@ void fcgix_pm_watch_provide(pm_t *pm, int ci, apr_time_t now)
     /* A process that already died at start puts the class in back-off:
      * learn it before starting another. */
     fcgix_pm_watch_reap(pm, now);
+    settle_dying(pm, ci, now);
     fcgix_pm_class_limits(c, &pl);
     want = fcgix_policy_provide(&pl, c->nprocs, idle_count(pm, ci),
                                 pm->sb->classes[ci].waiters);
