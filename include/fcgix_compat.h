@@ -8,7 +8,7 @@
  * @brief mod_fastcgi and mod_fcgid directive names, in one place.
  *
  * Layer L2. Every legacy name is listed in FCGIX_COMPAT_CMDS, which
- * fcgix_conf.c splices into the module's directive table. A legacy name
+ * mod_fcgix.c splices into the module's directive table. A legacy name
  * either maps onto the native handler or, where the old syntax differs,
  * onto a translator here that builds the same native records.
  */
@@ -18,7 +18,7 @@
 #include "http_config.h"
 
 #include "fcgix_authz.h"
-#include "fcgix_spawn.h"
+#include "fcgix_conf_cmds.h"
 
 /* mod_fastcgi: FastCgiExternalServer <path> -host h:p | -socket s ... */
 const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
@@ -153,9 +153,9 @@ const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
     AP_INIT_TAKE1("MaxRequestsPerProcess", fcgix_compat_max_requests,      \
                   (void *)APR_OFFSETOF(fcgix_srv_conf_t, max_requests),    \
                   RSRC_CONF, "requests per process (0 or -1: any)"),       \
-    AP_INIT_TAKE12("FcgidInitialEnv", fcgix_spawn_add_env, NULL,           \
+    AP_INIT_TAKE12("FcgidInitialEnv", fcgix_conf_add_env, NULL,            \
                    RSRC_CONF, "alias of FcgixInitialEnv"),                 \
-    AP_INIT_TAKE12("DefaultInitEnv", fcgix_spawn_add_env, NULL, RSRC_CONF, \
+    AP_INIT_TAKE12("DefaultInitEnv", fcgix_conf_add_env, NULL, RSRC_CONF,  \
                    "alias of FcgixInitialEnv"),                            \
     AP_INIT_TAKE1("FcgidIPCDir", fcgix_conf_set_ipc_dir, NULL, RSRC_CONF,  \
                   "alias of FcgixIpcDir"),                                 \
@@ -202,10 +202,10 @@ const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
     AP_INIT_TAKE1("FastCgiSuexec", fcgix_compat_fastcgi_wrapper, NULL,     \
                   RSRC_CONF, "alias of FastCgiWrapper"),                   \
     /* mod_fcgid, current and legacy names */                              \
-    AP_INIT_TAKE123("FcgidWrapper", fcgix_spawn_set_wrapper, NULL,         \
+    AP_INIT_TAKE123("FcgidWrapper", fcgix_conf_set_wrapper, NULL,          \
                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                 \
                     "alias of FcgixWrapper"),                              \
-    AP_INIT_TAKE123("FCGIWrapper", fcgix_spawn_set_wrapper, NULL,          \
+    AP_INIT_TAKE123("FCGIWrapper", fcgix_conf_set_wrapper, NULL,           \
                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                 \
                     "alias of FcgixWrapper"),                              \
     AP_INIT_TAKE1("FcgidMaxRequestLen", fcgix_conf_set_max_request_len,    \
