@@ -29,6 +29,7 @@
 static const command_rec fcgix_cmds[] = {
     FCGIX_CONF_CMDS
     FCGIX_CONF_SPAWN_CMDS
+    FCGIX_CONF_AUTH_CMDS
     FCGIX_AUTHZ_CMDS
     FCGIX_COMPAT_CMDS
     {NULL}

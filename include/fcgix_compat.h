@@ -17,7 +17,6 @@
 
 #include "http_config.h"
 
-#include "fcgix_authz.h"
 #include "fcgix_conf_cmds.h"
 
 /* mod_fastcgi: FastCgiExternalServer <path> -host h:p | -socket s ... */
@@ -91,48 +90,48 @@ const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
                   RSRC_CONF, "alias of FcgixIpcDir"),                      \
     /* mod_fastcgi authorizers: <path> [-compat]; without -compat every  \
      * field of a 200 reaches the environment, as mod_fastcgi did. */      \
-    AP_INIT_TAKE12("FastCgiAuthenticator", fcgix_authz_set_app,            \
-                   FCGIX_AUTHZ_INFO(FCGIX_AUTHN, FCGIX_AUTH_ALL, 1),       \
+    AP_INIT_TAKE12("FastCgiAuthenticator", fcgix_conf_set_auth_app,        \
+                   FCGIX_AUTH_INFO(FCGIX_AUTHN, FCGIX_AUTH_ALL, 1),        \
                    FCGIX_AUTH_CTX, "<path> [-compat]"),                    \
-    AP_INIT_TAKE12("FastCgiAuthorizer", fcgix_authz_set_app,               \
-                   FCGIX_AUTHZ_INFO(FCGIX_AUTHZ, FCGIX_AUTH_ALL, 1),       \
+    AP_INIT_TAKE12("FastCgiAuthorizer", fcgix_conf_set_auth_app,           \
+                   FCGIX_AUTH_INFO(FCGIX_AUTHZ, FCGIX_AUTH_ALL, 1),        \
                    FCGIX_AUTH_CTX, "<path> [-compat]"),                    \
-    AP_INIT_TAKE12("FastCgiAccessChecker", fcgix_authz_set_app,            \
-                   FCGIX_AUTHZ_INFO(FCGIX_ACCESS, FCGIX_AUTH_ALL, 1),      \
+    AP_INIT_TAKE12("FastCgiAccessChecker", fcgix_conf_set_auth_app,        \
+                   FCGIX_AUTH_INFO(FCGIX_ACCESS, FCGIX_AUTH_ALL, 1),       \
                    FCGIX_AUTH_CTX, "<path> [-compat]"),                    \
     AP_INIT_FLAG("FastCgiAuthenticatorAuthoritative",                      \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,      \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,       \
                  "alias of FcgixAuthenticatorAuthoritative"),             \
     AP_INIT_FLAG("FastCgiAuthorizerAuthoritative",                         \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,      \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,       \
                  "alias of FcgixAuthorizerAuthoritative"),                \
     AP_INIT_FLAG("FastCgiAccessCheckerAuthoritative",                      \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,     \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,      \
                  "alias of FcgixAccessCheckerAuthoritative"),             \
     /* mod_fcgid authorizers (spec semantics: Variable-* only) */          \
-    AP_INIT_TAKE12("FcgidAuthenticator", fcgix_authz_set_app,               \
-                  FCGIX_AUTHZ_INFO(FCGIX_AUTHN, FCGIX_AUTH_VARS, 0),       \
+    AP_INIT_TAKE12("FcgidAuthenticator", fcgix_conf_set_auth_app,          \
+                  FCGIX_AUTH_INFO(FCGIX_AUTHN, FCGIX_AUTH_VARS, 0),        \
                   FCGIX_AUTH_CTX, "alias of FcgixAuthenticator"),          \
-    AP_INIT_TAKE12("FcgidAuthorizer", fcgix_authz_set_app,                  \
-                  FCGIX_AUTHZ_INFO(FCGIX_AUTHZ, FCGIX_AUTH_VARS, 0),       \
+    AP_INIT_TAKE12("FcgidAuthorizer", fcgix_conf_set_auth_app,             \
+                  FCGIX_AUTH_INFO(FCGIX_AUTHZ, FCGIX_AUTH_VARS, 0),        \
                   FCGIX_AUTH_CTX, "alias of FcgixAuthorizer"),             \
-    AP_INIT_TAKE12("FcgidAccessChecker", fcgix_authz_set_app,               \
-                  FCGIX_AUTHZ_INFO(FCGIX_ACCESS, FCGIX_AUTH_VARS, 0),      \
+    AP_INIT_TAKE12("FcgidAccessChecker", fcgix_conf_set_auth_app,          \
+                  FCGIX_AUTH_INFO(FCGIX_ACCESS, FCGIX_AUTH_VARS, 0),       \
                   FCGIX_AUTH_CTX, "alias of FcgixAccessChecker"),          \
     AP_INIT_FLAG("FcgidAuthenticatorAuthoritative",                        \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,      \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,       \
                  "alias of FcgixAuthenticatorAuthoritative"),             \
     AP_INIT_FLAG("FcgidAuthorizerAuthoritative",                           \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,      \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,       \
                  "alias of FcgixAuthorizerAuthoritative"),                \
     AP_INIT_FLAG("FcgidAccessCheckerAuthoritative",                        \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,     \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,      \
                  "alias of FcgixAccessCheckerAuthoritative"),             \
     /* mod_fcgid process settings, current and legacy names */             \
     FCGIX_COMPAT_INT("FcgidMaxProcesses", max_procs),                      \

@@ -9,8 +9,9 @@
  *        and the bounds it enforces, the native Fcgix* directive handlers
  *        (parse and store, nothing else) and their command-table pieces.
  *
- * Layer L2. mod_fcgix.c splices FCGIX_CONF_CMDS and FCGIX_CONF_SPAWN_CMDS
- * into the module's one command table, beside fcgix_authz.h's and
+ * Layer L2. mod_fcgix.c splices FCGIX_CONF_CMDS, FCGIX_CONF_AUTH_CMDS and
+ * FCGIX_CONF_SPAWN_CMDS into the module's one command table, beside
+ * fcgix_authz.h's and
  * fcgix_compat.h's; fcgix_compat.c maps the old names onto the handlers
  * declared here. Request code never includes this header: it reads the
  * stored values through fcgix_conf.h's accessors.
@@ -147,6 +148,22 @@ const char *fcgix_conf_cmd_server(cmd_parms *cmd, void *dc, int argc,
                                   char *const argv[]);
 
 /*
+ * Authorizers per phase (the native names here, the old ones in
+ * fcgix_compat.h): cmd->info says the phase, how a 200 feeds the
+ * environment, and whether mod_fastcgi's "-compat" flag is accepted.
+ */
+#define FCGIX_AUTH_INFO(phase, vars, compat_flag)                          \
+    ((void *)(apr_uintptr_t)((phase) | ((vars) << 4) | ((compat_flag) << 8)))
+#define FCGIX_AUTH_CTX (ACCESS_CONF | OR_AUTHCFG)
+
+/** <path> [-compat] for one phase. */
+const char *fcgix_conf_set_auth_app(cmd_parms *cmd, void *dc,
+                                    const char *path, const char *flag);
+/** On|Off for one phase. */
+const char *fcgix_conf_set_auth_authoritative(cmd_parms *cmd, void *dc,
+                                              int on);
+
+/*
  * Settings of spawned applications (fcgix_conf_spawn.c).
  */
 
@@ -225,6 +242,32 @@ const char *fcgix_conf_set_wrapper(cmd_parms *cmd, void *dc,
                     FCGIX_DIR_CTX,                                         \
                     "request headers passed to the application as "        \
                     "HTTP_*"),
+
+#define FCGIX_CONF_AUTH_CMDS                                               \
+    AP_INIT_TAKE12("FcgixAuthenticator", fcgix_conf_set_auth_app,          \
+                   FCGIX_AUTH_INFO(FCGIX_AUTHN, FCGIX_AUTH_VARS, 0),       \
+                   FCGIX_AUTH_CTX,                                         \
+                   "FastCGI authorizer application for authentication"),  \
+    AP_INIT_TAKE12("FcgixAuthorizer", fcgix_conf_set_auth_app,             \
+                   FCGIX_AUTH_INFO(FCGIX_AUTHZ, FCGIX_AUTH_VARS, 0),       \
+                   FCGIX_AUTH_CTX,                                         \
+                   "FastCGI authorizer application for authorization"),   \
+    AP_INIT_TAKE12("FcgixAccessChecker", fcgix_conf_set_auth_app,          \
+                   FCGIX_AUTH_INFO(FCGIX_ACCESS, FCGIX_AUTH_VARS, 0),      \
+                   FCGIX_AUTH_CTX,                                         \
+                   "FastCGI authorizer application for access control"),  \
+    AP_INIT_FLAG("FcgixAuthenticatorAuthoritative",                        \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,       \
+                 "Off: a denial passes to other authentication modules"), \
+    AP_INIT_FLAG("FcgixAuthorizerAuthoritative",                           \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,       \
+                 "Off: a denial passes to other authorization modules"),  \
+    AP_INIT_FLAG("FcgixAccessCheckerAuthoritative",                        \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,      \
+                 "Off: a denial passes to other access modules"),
 
 #define FCGIX_CONF_SPAWN_INT(name, field, help)                            \
     AP_INIT_TAKE1(name, fcgix_conf_set_spawn_int,                          \

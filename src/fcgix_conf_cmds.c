@@ -5,10 +5,13 @@
 
 /*
  * Handlers of the native per-server and per-directory scalars (timeouts,
- * sizes, passed headers): each parses its value and stores it in the
- * configuration record, nothing more. Server definitions are in
- * fcgix_conf_server.c, spawn settings in fcgix_conf_spawn.c.
+ * sizes, passed headers, the authorizer of each phase): each parses its
+ * value and stores it in the configuration record, nothing more. Server
+ * definitions are in fcgix_conf_server.c, spawn settings in
+ * fcgix_conf_spawn.c.
  */
+
+#include <strings.h>
 
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -194,4 +197,37 @@ const char *fcgix_conf_add_pass_header_fcgid(cmd_parms *cmd, void *dcv,
                       const char *) = apr_pstrcat(cmd->pool, "!", arg, NULL);
     }
     return err;
+}
+
+#define INFO_PHASE(i) ((int)((apr_uintptr_t)(i) & 0xf))
+#define INFO_VARS(i) ((int)(((apr_uintptr_t)(i) >> 4) & 0xf))
+#define INFO_COMPAT(i) ((int)(((apr_uintptr_t)(i) >> 8) & 0x1))
+
+const char *fcgix_conf_set_auth_app(cmd_parms *cmd, void *dcv,
+                                    const char *path, const char *flag)
+{
+    fcgix_dir_conf_t *dc = dcv;
+    fcgix_dir_auth_t *a = &dc->auth[INFO_PHASE(cmd->info)];
+
+    a->vars = INFO_VARS(cmd->info);
+    if (flag) {
+        if (!INFO_COMPAT(cmd->info) || strcasecmp(flag, "-compat")) {
+            return apr_psprintf(cmd->pool, "%s: unknown option '%s'",
+                                cmd->cmd->name, flag);
+        }
+        /* mod_fastcgi's -compat: only Variable-* fields, as the spec. */
+        a->vars = FCGIX_AUTH_VARS;
+    }
+    /* Matched like a request filename against the server table. */
+    a->path = path;
+    return NULL;
+}
+
+const char *fcgix_conf_set_auth_authoritative(cmd_parms *cmd, void *dcv,
+                                              int on)
+{
+    fcgix_dir_conf_t *dc = dcv;
+
+    dc->auth[INFO_PHASE(cmd->info)].authoritative = on;
+    return NULL;
 }
