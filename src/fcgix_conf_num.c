@@ -10,6 +10,7 @@
  */
 
 #include <errno.h>
+#include <string.h>
 
 #include "apr_lib.h"
 #include "apr_strings.h"
@@ -27,7 +28,8 @@ static const char *const time_units[] = {
     "", "ms", "s", "mi", "min", "h", "hr", NULL
 };
 
-/* A value past what the largest suffix can multiply without overflow. */
+/* The largest number of hours (the largest suffix) that still fits in
+ * 64 bits of microseconds. */
 #define MAX_HOURS (APR_INT64_MAX / APR_USEC_PER_SEC / 3600)
 
 static apr_status_t scale_bytes(apr_int64_t n, const char *suffix,
