@@ -5,8 +5,10 @@
 
 /*
  * mod_fcgix: FastCGI for Apache httpd 2.4, successor of mod_fcgid and
- * mod_fastcgi. This file holds the module record and hook registration
- * only; every concern lives in src/fcgix_<concern>.c.
+ * mod_fastcgi. This file wires the parts together: the module record, the
+ * one command table (assembled here from the pieces each part exports, so
+ * the configuration needs to know none of the parts that add directives)
+ * and hook registration. Every concern lives in src/fcgix_<concern>.c.
  */
 
 #define FCGIX_MODULE_RECORD
@@ -18,10 +20,20 @@
 #include "fcgix_authz.h"
 #include "fcgix_compat.h"
 #include "fcgix_conf.h"
+#include "fcgix_conf_cmds.h"
 #include "fcgix_handler.h"
 #include "fcgix_spawn.h"
 #include "fcgix_status.h"
 #include "fcgix_upstream.h"
+
+static const command_rec fcgix_cmds[] = {
+    FCGIX_CONF_CMDS
+    FCGIX_CONF_SPAWN_CMDS
+    FCGIX_CONF_AUTH_CMDS
+    FCGIX_AUTHZ_CMDS
+    FCGIX_COMPAT_CMDS
+    {NULL}
+};
 
 static void fcgix_register_hooks(apr_pool_t *p)
 {
@@ -39,7 +51,7 @@ AP_DECLARE_MODULE(fcgix) = {
     fcgix_conf_merge_dir,
     fcgix_conf_create_server,
     fcgix_conf_merge_server,
-    fcgix_conf_cmds,
+    fcgix_cmds,
     fcgix_register_hooks,
     AP_MODULE_FLAG_NONE
 };

@@ -8,7 +8,7 @@
  * @brief mod_fastcgi and mod_fcgid directive names, in one place.
  *
  * Layer L2. Every legacy name is listed in FCGIX_COMPAT_CMDS, which
- * fcgix_conf.c splices into the module's directive table. A legacy name
+ * mod_fcgix.c splices into the module's directive table. A legacy name
  * either maps onto the native handler or, where the old syntax differs,
  * onto a translator here that builds the same native records.
  */
@@ -17,8 +17,7 @@
 
 #include "http_config.h"
 
-#include "fcgix_authz.h"
-#include "fcgix_spawn.h"
+#include "fcgix_conf_cmds.h"
 
 /* mod_fastcgi: FastCgiExternalServer <path> -host h:p | -socket s ... */
 const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
@@ -91,48 +90,48 @@ const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
                   RSRC_CONF, "alias of FcgixIpcDir"),                      \
     /* mod_fastcgi authorizers: <path> [-compat]; without -compat every  \
      * field of a 200 reaches the environment, as mod_fastcgi did. */      \
-    AP_INIT_TAKE12("FastCgiAuthenticator", fcgix_authz_set_app,            \
-                   FCGIX_AUTHZ_INFO(FCGIX_AUTHN, FCGIX_AUTH_ALL, 1),       \
+    AP_INIT_TAKE12("FastCgiAuthenticator", fcgix_conf_set_auth_app,        \
+                   FCGIX_AUTH_INFO(FCGIX_AUTHN, FCGIX_AUTH_ALL, 1),        \
                    FCGIX_AUTH_CTX, "<path> [-compat]"),                    \
-    AP_INIT_TAKE12("FastCgiAuthorizer", fcgix_authz_set_app,               \
-                   FCGIX_AUTHZ_INFO(FCGIX_AUTHZ, FCGIX_AUTH_ALL, 1),       \
+    AP_INIT_TAKE12("FastCgiAuthorizer", fcgix_conf_set_auth_app,           \
+                   FCGIX_AUTH_INFO(FCGIX_AUTHZ, FCGIX_AUTH_ALL, 1),        \
                    FCGIX_AUTH_CTX, "<path> [-compat]"),                    \
-    AP_INIT_TAKE12("FastCgiAccessChecker", fcgix_authz_set_app,            \
-                   FCGIX_AUTHZ_INFO(FCGIX_ACCESS, FCGIX_AUTH_ALL, 1),      \
+    AP_INIT_TAKE12("FastCgiAccessChecker", fcgix_conf_set_auth_app,        \
+                   FCGIX_AUTH_INFO(FCGIX_ACCESS, FCGIX_AUTH_ALL, 1),       \
                    FCGIX_AUTH_CTX, "<path> [-compat]"),                    \
     AP_INIT_FLAG("FastCgiAuthenticatorAuthoritative",                      \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,      \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,       \
                  "alias of FcgixAuthenticatorAuthoritative"),             \
     AP_INIT_FLAG("FastCgiAuthorizerAuthoritative",                         \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,      \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,       \
                  "alias of FcgixAuthorizerAuthoritative"),                \
     AP_INIT_FLAG("FastCgiAccessCheckerAuthoritative",                      \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,     \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,      \
                  "alias of FcgixAccessCheckerAuthoritative"),             \
     /* mod_fcgid authorizers (spec semantics: Variable-* only) */          \
-    AP_INIT_TAKE12("FcgidAuthenticator", fcgix_authz_set_app,               \
-                  FCGIX_AUTHZ_INFO(FCGIX_AUTHN, FCGIX_AUTH_VARS, 0),       \
+    AP_INIT_TAKE12("FcgidAuthenticator", fcgix_conf_set_auth_app,          \
+                  FCGIX_AUTH_INFO(FCGIX_AUTHN, FCGIX_AUTH_VARS, 0),        \
                   FCGIX_AUTH_CTX, "alias of FcgixAuthenticator"),          \
-    AP_INIT_TAKE12("FcgidAuthorizer", fcgix_authz_set_app,                  \
-                  FCGIX_AUTHZ_INFO(FCGIX_AUTHZ, FCGIX_AUTH_VARS, 0),       \
+    AP_INIT_TAKE12("FcgidAuthorizer", fcgix_conf_set_auth_app,             \
+                  FCGIX_AUTH_INFO(FCGIX_AUTHZ, FCGIX_AUTH_VARS, 0),        \
                   FCGIX_AUTH_CTX, "alias of FcgixAuthorizer"),             \
-    AP_INIT_TAKE12("FcgidAccessChecker", fcgix_authz_set_app,               \
-                  FCGIX_AUTHZ_INFO(FCGIX_ACCESS, FCGIX_AUTH_VARS, 0),      \
+    AP_INIT_TAKE12("FcgidAccessChecker", fcgix_conf_set_auth_app,          \
+                  FCGIX_AUTH_INFO(FCGIX_ACCESS, FCGIX_AUTH_VARS, 0),       \
                   FCGIX_AUTH_CTX, "alias of FcgixAccessChecker"),          \
     AP_INIT_FLAG("FcgidAuthenticatorAuthoritative",                        \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,      \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHN, 0, 0), FCGIX_AUTH_CTX,       \
                  "alias of FcgixAuthenticatorAuthoritative"),             \
     AP_INIT_FLAG("FcgidAuthorizerAuthoritative",                           \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,      \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_AUTHZ, 0, 0), FCGIX_AUTH_CTX,       \
                  "alias of FcgixAuthorizerAuthoritative"),                \
     AP_INIT_FLAG("FcgidAccessCheckerAuthoritative",                        \
-                 fcgix_authz_set_authoritative,                            \
-                 FCGIX_AUTHZ_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,     \
+                 fcgix_conf_set_auth_authoritative,                        \
+                 FCGIX_AUTH_INFO(FCGIX_ACCESS, 0, 0), FCGIX_AUTH_CTX,      \
                  "alias of FcgixAccessCheckerAuthoritative"),             \
     /* mod_fcgid process settings, current and legacy names */             \
     FCGIX_COMPAT_INT("FcgidMaxProcesses", max_procs),                      \
@@ -153,9 +152,9 @@ const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
     AP_INIT_TAKE1("MaxRequestsPerProcess", fcgix_compat_max_requests,      \
                   (void *)APR_OFFSETOF(fcgix_srv_conf_t, max_requests),    \
                   RSRC_CONF, "requests per process (0 or -1: any)"),       \
-    AP_INIT_TAKE12("FcgidInitialEnv", fcgix_spawn_add_env, NULL,           \
+    AP_INIT_TAKE12("FcgidInitialEnv", fcgix_conf_add_env, NULL,            \
                    RSRC_CONF, "alias of FcgixInitialEnv"),                 \
-    AP_INIT_TAKE12("DefaultInitEnv", fcgix_spawn_add_env, NULL, RSRC_CONF, \
+    AP_INIT_TAKE12("DefaultInitEnv", fcgix_conf_add_env, NULL, RSRC_CONF,  \
                    "alias of FcgixInitialEnv"),                            \
     AP_INIT_TAKE1("FcgidIPCDir", fcgix_conf_set_ipc_dir, NULL, RSRC_CONF,  \
                   "alias of FcgixIpcDir"),                                 \
@@ -202,10 +201,10 @@ const char *fcgix_compat_fastcgi_wrapper(cmd_parms *cmd, void *dc,
     AP_INIT_TAKE1("FastCgiSuexec", fcgix_compat_fastcgi_wrapper, NULL,     \
                   RSRC_CONF, "alias of FastCgiWrapper"),                   \
     /* mod_fcgid, current and legacy names */                              \
-    AP_INIT_TAKE123("FcgidWrapper", fcgix_spawn_set_wrapper, NULL,         \
+    AP_INIT_TAKE123("FcgidWrapper", fcgix_conf_set_wrapper, NULL,          \
                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                 \
                     "alias of FcgixWrapper"),                              \
-    AP_INIT_TAKE123("FCGIWrapper", fcgix_spawn_set_wrapper, NULL,          \
+    AP_INIT_TAKE123("FCGIWrapper", fcgix_conf_set_wrapper, NULL,           \
                     RSRC_CONF | ACCESS_CONF | OR_FILEINFO,                 \
                     "alias of FcgixWrapper"),                              \
     AP_INIT_TAKE1("FcgidMaxRequestLen", fcgix_conf_set_max_request_len,    \

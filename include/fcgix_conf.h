@@ -5,12 +5,13 @@
 
 /**
  * @file  fcgix_conf.h
- * @brief Configuration: per-server and per-directory records, the native
- *        Fcgix* directives, and the external server table.
+ * @brief Configuration: per-server and per-directory records, their
+ *        accessors and the external server table.
  *
- * Layer L2. The directive table lives here; legacy mod_fastcgi/mod_fcgid
- * names come from fcgix_compat.h and end up in the same table. Request code
- * reads configuration only through the accessors below, which apply the
+ * Layer L2. The directives that fill these records are parsed by the
+ * handlers of fcgix_conf_cmds.h (and of fcgix_compat.h for the old
+ * names); mod_fcgix.c builds the one command table. Request code reads
+ * configuration only through the accessors below, which apply the
  * defaults (written once, here).
  */
 #ifndef FCGIX_CONF_H
@@ -186,12 +187,15 @@ typedef struct fcgix_dir_conf_t {
     apr_array_header_t *wrappers; /**< fcgix_wrapper_t, later ones win */
 } fcgix_dir_conf_t;
 
-extern const command_rec fcgix_conf_cmds[];
-
 void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s);
 void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv);
 void *fcgix_conf_create_dir(apr_pool_t *p, char *dir);
 void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/** Adds NAME=value to the NUL-separated list @p env of @p size bytes,
+ *  @p len used (a static server's, or FcgidCmdOptions'). */
+const char *fcgix_conf_env_add(apr_pool_t *p, char *env, apr_size_t size,
+                               apr_size_t *len, const char *nv);
 
 /** Adds NAME=value to a static server's environment list. */
 const char *fcgix_conf_server_env(apr_pool_t *p, fcgix_server_t *srv,
@@ -203,10 +207,6 @@ const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv);
 /** A new server record for @p path with everything unset. */
 fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
                                       const char *directive);
-
-/** Parses a whole number of seconds >= 0 for @p what. */
-const char *fcgix_conf_parse_secs(apr_pool_t *p, const char *what,
-                                  const char *arg, apr_interval_time_t *out);
 
 /** How many servers the configuration defines (ids 0 to this - 1). */
 int fcgix_conf_server_count(void);
@@ -238,12 +238,6 @@ const char *fcgix_conf_max_request_len_name(const fcgix_dir_conf_t *dc);
 void fcgix_conf_note_name(cmd_parms *cmd, fcgix_named_e which,
                           const char *name);
 
-/** Directive handler of the spawn settings (cmd->info: the offset of an
- *  int in the server config): fcgix_spawn_set_int, remembering the name
- *  used for the settings of fcgix_named_e. */
-const char *fcgix_conf_set_spawn_int(cmd_parms *cmd, void *dc,
-                                     const char *arg);
-
 /** Resolves an IPC directory relative socket name to an absolute path. */
 const char *fcgix_conf_ipc_path(cmd_parms *cmd, const char *name);
 
@@ -270,28 +264,5 @@ apr_off_t fcgix_conf_stderr_max_lines(const fcgix_dir_conf_t *dc);
 apr_off_t fcgix_conf_stderr_max_bytes(const fcgix_dir_conf_t *dc);
 apr_interval_time_t fcgix_conf_abort_timeout(const fcgix_dir_conf_t *dc);
 apr_off_t fcgix_conf_abort_max_bytes(const fcgix_dir_conf_t *dc);
-
-/**
- * NULL when @p name may be passed to applications as HTTP_*, else the
- * error for directive @p what (a bad name, or Proxy: httpoxy).
- */
-const char *fcgix_conf_check_pass_header(apr_pool_t *p, const char *what,
-                                         const char *name);
-
-/* Handlers shared with fcgix_compat.c (legacy names map onto these). */
-const char *fcgix_conf_set_max_request_len(cmd_parms *cmd, void *dc,
-                                           const char *arg);
-const char *fcgix_conf_set_max_request_in_mem(cmd_parms *cmd, void *dc,
-                                              const char *arg);
-const char *fcgix_conf_add_pass_header(cmd_parms *cmd, void *dc,
-                                       const char *arg);
-const char *fcgix_conf_add_pass_header_fcgid(cmd_parms *cmd, void *dc,
-                                             const char *arg);
-const char *fcgix_conf_set_io_timeout(cmd_parms *cmd, void *dc,
-                                      const char *arg);
-const char *fcgix_conf_set_connect_timeout(cmd_parms *cmd, void *dc,
-                                           const char *arg);
-const char *fcgix_conf_set_ipc_dir(cmd_parms *cmd, void *dc,
-                                   const char *arg);
 
 #endif /* FCGIX_CONF_H */

@@ -19,7 +19,7 @@ layer_of() {
     logno|proto|policy|cgi) echo 0 ;;
     addr|pool|mpx|mpx_*|sb|sync|pm|pm_*) echo 1 ;;
     fcgix) echo 2 ;;
-    conf|conf_*|compat|env|body|response|names) echo 2 ;;
+    conf|conf_*|compat|compat_*|env|body|response|names) echo 2 ;;
     upstream|upstream_*|class|spawn|bridge|req|chan|send|reply|loop|fail)
         echo 3 ;;
     handler|authz|status|module) echo 4 ;;

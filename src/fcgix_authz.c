@@ -28,42 +28,6 @@ static const char *const apache_roles[FCGIX_AUTH_PHASES] = {
 };
 
 /* ------------------------------------------------------------------ */
-/* Directives                                                          */
-/* ------------------------------------------------------------------ */
-
-#define INFO_PHASE(i) ((int)((apr_uintptr_t)(i) & 0xf))
-#define INFO_VARS(i) ((int)(((apr_uintptr_t)(i) >> 4) & 0xf))
-#define INFO_COMPAT(i) ((int)(((apr_uintptr_t)(i) >> 8) & 0x1))
-
-const char *fcgix_authz_set_app(cmd_parms *cmd, void *dcv, const char *path,
-                                const char *flag)
-{
-    fcgix_dir_conf_t *dc = dcv;
-    fcgix_dir_auth_t *a = &dc->auth[INFO_PHASE(cmd->info)];
-
-    a->vars = INFO_VARS(cmd->info);
-    if (flag) {
-        if (!INFO_COMPAT(cmd->info) || strcasecmp(flag, "-compat")) {
-            return apr_psprintf(cmd->pool, "%s: unknown option '%s'",
-                                cmd->cmd->name, flag);
-        }
-        /* mod_fastcgi's -compat: only Variable-* fields, as the spec. */
-        a->vars = FCGIX_AUTH_VARS;
-    }
-    /* Matched like a request filename against the server table. */
-    a->path = path;
-    return NULL;
-}
-
-const char *fcgix_authz_set_authoritative(cmd_parms *cmd, void *dcv, int on)
-{
-    fcgix_dir_conf_t *dc = dcv;
-
-    dc->auth[INFO_PHASE(cmd->info)].authoritative = on;
-    return NULL;
-}
-
-/* ------------------------------------------------------------------ */
 /* Running the application                                             */
 /* ------------------------------------------------------------------ */
 

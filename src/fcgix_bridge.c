@@ -128,9 +128,7 @@ static int plan_body(fcgix_req_t *q, fcgix_send_mode_e *mode,
         *mode = FCGIX_SEND_SPOOL;
     }
     else if (clh) {
-        char *end;
-        if (apr_strtoff(cl, clh, &end, 10) != APR_SUCCESS || *end
-            || *cl < 0) {
+        if (!ap_parse_strict_length(cl, clh)) {
             return HTTP_BAD_REQUEST;
         }
         *mode = *cl > 0 ? FCGIX_SEND_STREAM : FCGIX_SEND_NO_BODY;

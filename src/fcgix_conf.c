@@ -3,12 +3,17 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
-#include <errno.h>
-#include <stdlib.h>
-#include <strings.h>
+/*
+ * The configuration records: creating and merging them, the accessors
+ * that apply the defaults, the table of server definitions, the names
+ * settings were given by and the IPC directory. The directive handlers
+ * that fill them are in fcgix_conf_cmds.c, fcgix_conf_server.c and
+ * fcgix_conf_spawn.c.
+ */
+
+#include <string.h>
 
 #include "apr_strings.h"
-#include "apr_lib.h"
 
 #include "httpd.h"
 #include "http_config.h"
@@ -17,9 +22,7 @@
 
 #include "fcgix.h"
 #include "fcgix_conf.h"
-#include "fcgix_authz.h"
-#include "fcgix_compat.h"
-#include "fcgix_spawn.h"
+#include "fcgix_conf_cmds.h"
 
 /* ------------------------------------------------------------------ */
 /* Create and merge                                                    */
@@ -323,8 +326,8 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
     return srv;
 }
 
-const char *fcgix_conf_server_env(apr_pool_t *p, fcgix_server_t *srv,
-                                  const char *nv)
+const char *fcgix_conf_env_add(apr_pool_t *p, char *env, apr_size_t size,
+                               apr_size_t *len, const char *nv)
 {
     apr_size_t n = strlen(nv) + 1;
 
@@ -333,13 +336,20 @@ const char *fcgix_conf_server_env(apr_pool_t *p, fcgix_server_t *srv,
                             "NAME=value)", nv);
     }
     /* The list travels to the process manager in one datagram. */
-    if (srv->env_len + n + 1 > sizeof(srv->env)) {
+    if (*len + n + 1 > size) {
         return "initial environment too large (2 KiB per application)";
     }
-    memcpy(srv->env + srv->env_len, nv, n);
-    srv->env_len += n;
-    srv->env[srv->env_len] = '\0';
+    memcpy(env + *len, nv, n);
+    *len += n;
+    env[*len] = '\0';
     return NULL;
+}
+
+const char *fcgix_conf_server_env(apr_pool_t *p, fcgix_server_t *srv,
+                                  const char *nv)
+{
+    return fcgix_conf_env_add(p, srv->env, sizeof(srv->env), &srv->env_len,
+                              nv);
 }
 
 const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
@@ -391,52 +401,8 @@ int fcgix_conf_server_count(void)
 }
 
 /* ------------------------------------------------------------------ */
-/* Value parsing                                                       */
+/* Names the settings were given by                                    */
 /* ------------------------------------------------------------------ */
-
-const char *fcgix_conf_parse_secs(apr_pool_t *p, const char *what,
-                                  const char *arg, apr_interval_time_t *out)
-{
-    char *end;
-    apr_int64_t v;
-
-    errno = 0;
-    v = apr_strtoi64(arg, &end, 10);
-    if (errno || end == arg || *end || v < 0 || v > 86400 * 365) {
-        return apr_psprintf(p, "%s: '%s' is not a number of seconds "
-                            "(0 to 31536000)", what, arg);
-    }
-    *out = apr_time_from_sec(v);
-    return NULL;
-}
-
-static const char *parse_bytes(cmd_parms *cmd, const char *arg,
-                               apr_off_t *out)
-{
-    char *end;
-    apr_off_t v;
-
-    if (apr_strtoff(&v, arg, &end, 10) != APR_SUCCESS || end == arg
-        || *end || v < 0) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a byte count >= 0",
-                            cmd->cmd->name, arg);
-    }
-    *out = v;
-    return NULL;
-}
-
-/* ------------------------------------------------------------------ */
-/* Directive handlers                                                  */
-/* ------------------------------------------------------------------ */
-
-const char *fcgix_conf_set_max_request_len(cmd_parms *cmd, void *dcv,
-                                           const char *arg)
-{
-    fcgix_dir_conf_t *dc = dcv;
-
-    dc->max_request_len_name = cmd->cmd->name;
-    return parse_bytes(cmd, arg, &dc->max_request_len);
-}
 
 const char *fcgix_conf_max_request_len_name(const fcgix_dir_conf_t *dc)
 {
@@ -461,144 +427,9 @@ void fcgix_conf_note_name(cmd_parms *cmd, fcgix_named_e which,
     sc->names[which] = name;
 }
 
-const char *fcgix_conf_set_spawn_int(cmd_parms *cmd, void *dc,
-                                     const char *arg)
-{
-    const char *err = fcgix_spawn_set_int(cmd, dc, arg);
-    int i;
-
-    for (i = 0; err == NULL && i < FCGIX_NAMED_SRV; i++) {
-        if (named[i].offset == (apr_size_t)cmd->info) {
-            fcgix_conf_note_name(cmd, (fcgix_named_e)i, cmd->cmd->name);
-        }
-    }
-    return err;
-}
-
-const char *fcgix_conf_set_max_request_in_mem(cmd_parms *cmd, void *dcv,
-                                              const char *arg)
-{
-    return parse_bytes(cmd, arg,
-                       &((fcgix_dir_conf_t *)dcv)->max_request_in_mem);
-}
-
-static const char *set_max_response_header(cmd_parms *cmd, void *dcv,
-                                           const char *arg)
-{
-    fcgix_dir_conf_t *dc = dcv;
-    const char *err = parse_bytes(cmd, arg, &dc->max_response_header);
-
-    if (err == NULL && (dc->max_response_header < 1024
-                        || dc->max_response_header > 16 * 1024 * 1024)) {
-        return apr_psprintf(cmd->pool, "%s must be between 1024 and "
-                            "16777216", cmd->cmd->name);
-    }
-    return err;
-}
-
-static const char *set_dir_bytes(cmd_parms *cmd, void *dcv,
-                                 const char *arg)
-{
-    apr_off_t *field = (apr_off_t *)((char *)dcv + (apr_size_t)cmd->info);
-
-    return parse_bytes(cmd, arg, field);
-}
-
-static const char *set_abort_timeout(cmd_parms *cmd, void *dcv,
-                                     const char *arg)
-{
-    fcgix_dir_conf_t *dc = dcv;
-    const char *err = fcgix_conf_parse_secs(cmd->pool, cmd->cmd->name, arg,
-                                            &dc->abort_timeout);
-
-    if (err == NULL && dc->abort_timeout == 0) {
-        return apr_psprintf(cmd->pool, "%s must be at least 1 second",
-                            cmd->cmd->name);
-    }
-    return err;
-}
-
-static int valid_header_name(const char *s)
-{
-    if (!*s) {
-        return 0;
-    }
-    for (; *s; s++) {
-        if (!apr_isalnum(*s) && *s != '-' && *s != '_') {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-const char *fcgix_conf_check_pass_header(apr_pool_t *p, const char *what,
-                                         const char *name)
-{
-    if (!valid_header_name(name)) {
-        return apr_psprintf(p, "%s: invalid header name '%s'", what, name);
-    }
-    /* A client's "Proxy:" would become HTTP_PROXY, which many HTTP
-     * libraries take as their outgoing proxy (httpoxy). */
-    if (!strcasecmp(name, "Proxy")) {
-        return apr_psprintf(p, "%s: the header '%s' may not be passed: as "
-                            "HTTP_PROXY it would set the application's "
-                            "outgoing proxy (httpoxy)", what, name);
-    }
-    return NULL;
-}
-
-const char *fcgix_conf_add_pass_header(cmd_parms *cmd, void *dcv,
-                                       const char *arg)
-{
-    fcgix_dir_conf_t *dc = dcv;
-    const char *err = fcgix_conf_check_pass_header(cmd->pool,
-                                                   cmd->cmd->name, arg);
-
-    if (err) {
-        return err;
-    }
-    if (dc->pass_headers == NULL) {
-        dc->pass_headers = apr_array_make(cmd->pool, 2, sizeof(char *));
-    }
-    APR_ARRAY_PUSH(dc->pass_headers, const char *) = arg;
-    return NULL;
-}
-
-const char *fcgix_conf_add_pass_header_fcgid(cmd_parms *cmd, void *dcv,
-                                             const char *arg)
-{
-    const char *err = fcgix_conf_add_pass_header(cmd, dcv, arg);
-    fcgix_dir_conf_t *dc = dcv;
-
-    if (err == NULL) {
-        /* mod_fcgid also sets the header's own name, unmangled. */
-        APR_ARRAY_IDX(dc->pass_headers, dc->pass_headers->nelts - 1,
-                      const char *) = apr_pstrcat(cmd->pool, "!", arg, NULL);
-    }
-    return err;
-}
-
-const char *fcgix_conf_set_io_timeout(cmd_parms *cmd, void *dcv,
-                                      const char *arg)
-{
-    fcgix_srv_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &fcgix_module);
-
-    (void)dcv;
-    return fcgix_conf_parse_secs(cmd->pool, cmd->cmd->name, arg,
-                                 &sc->io_timeout);
-}
-
-const char *fcgix_conf_set_connect_timeout(cmd_parms *cmd, void *dcv,
-                                           const char *arg)
-{
-    fcgix_srv_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &fcgix_module);
-
-    (void)dcv;
-    return fcgix_conf_parse_secs(cmd->pool, cmd->cmd->name, arg,
-                                 &sc->connect_timeout);
-}
+/* ------------------------------------------------------------------ */
+/* The IPC directory                                                   */
+/* ------------------------------------------------------------------ */
 
 /*
  * The IPC directory is global and must precede the servers that name
@@ -661,307 +492,3 @@ const char *fcgix_conf_ipc_path(cmd_parms *cmd, const char *name)
     }
     return apr_pstrcat(cmd->pool, dir, "/", name, NULL);
 }
-
-/*
- * FcgixExternalServer <path> <address>... [connect-timeout=N]
- *     [io-timeout=N] [pass-header=Name]... [flush=on|off]
- */
-static const char *cmd_external_server(cmd_parms *cmd, void *dcv, int argc,
-                                       char *const argv[])
-{
-    fcgix_server_t *srv;
-    const char *err;
-    int i;
-
-    (void)dcv;
-    if (argc < 2) {
-        return "FcgixExternalServer needs a path and at least one address";
-    }
-    srv = fcgix_conf_server_new(cmd->pool, argv[0], cmd->cmd->name);
-    for (i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        const char *eq = strchr(a, '=');
-
-        if (eq == NULL) {
-            fcgix_addr_t *addr;
-            if ((err = fcgix_addr_parse(cmd->pool, a, 0, &addr)) != NULL) {
-                return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err,
-                                   NULL);
-            }
-            if (srv->addrs->nelts == FCGIX_POOL_MAX_ADDRS) {
-                return apr_psprintf(cmd->pool, "%s: at most %d addresses",
-                                    cmd->cmd->name, FCGIX_POOL_MAX_ADDRS);
-            }
-            APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
-        }
-        else if (!strncasecmp(a, "connect-timeout=", 16)) {
-            err = fcgix_conf_parse_secs(cmd->pool, "connect-timeout",
-                                        eq + 1, &srv->connect_timeout);
-            if (err) {
-                return err;
-            }
-        }
-        else if (!strncasecmp(a, "io-timeout=", 11)) {
-            err = fcgix_conf_parse_secs(cmd->pool, "io-timeout", eq + 1,
-                                        &srv->io_timeout);
-            if (err) {
-                return err;
-            }
-        }
-        else if (!strncasecmp(a, "pass-header=", 12)) {
-            err = fcgix_conf_check_pass_header(cmd->pool, cmd->cmd->name,
-                                               eq + 1);
-            if (err) {
-                return err;
-            }
-            APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
-        }
-        else if (!strncasecmp(a, "keepalive=", 10)) {
-            apr_int64_t n = apr_atoi64(eq + 1);
-            if (n < 0 || n > 1024 || !apr_isdigit(eq[1])) {
-                return apr_psprintf(cmd->pool, "%s: keepalive must be 0 to "
-                                    "1024 idle connections per child",
-                                    cmd->cmd->name);
-            }
-            srv->limits.keepalive = (int)n;
-        }
-        else if (!strncasecmp(a, "keepalive-timeout=", 18)) {
-            err = fcgix_conf_parse_secs(cmd->pool, "keepalive-timeout",
-                                        eq + 1, &srv->limits.idle_ttl);
-            if (err) {
-                return err;
-            }
-        }
-        else if (!strncasecmp(a, "max-conns=", 10)) {
-            apr_int64_t n = apr_atoi64(eq + 1);
-            if (n < 0 || n > 65535 || !apr_isdigit(eq[1])) {
-                return apr_psprintf(cmd->pool, "%s: max-conns must be 0 "
-                                    "(no cap) to 65535 connections per "
-                                    "child", cmd->cmd->name);
-            }
-            srv->limits.max_conns = (int)n;
-        }
-        else if (!strncasecmp(a, "max-conns-wait=", 15)) {
-            err = fcgix_conf_parse_secs(cmd->pool, "max-conns-wait",
-                                        eq + 1, &srv->limits.max_wait);
-            if (err) {
-                return err;
-            }
-        }
-        else if (!strncasecmp(a, "conn-max-requests=", 18)) {
-            apr_int64_t n = apr_atoi64(eq + 1);
-            if (n < 0 || !apr_isdigit(eq[1])) {
-                return apr_psprintf(cmd->pool, "%s: conn-max-requests "
-                                    "must be >= 0", cmd->cmd->name);
-            }
-            srv->limits.max_conn_requests = (apr_uint32_t)n;
-        }
-        else if (!strncasecmp(a, "retry=", 6)) {
-            err = fcgix_conf_parse_secs(cmd->pool, "retry", eq + 1,
-                                        &srv->limits.disable_for);
-            if (err) {
-                return err;
-            }
-        }
-        else if (!strncasecmp(a, "balance=", 8)) {
-            if (!strcasecmp(eq + 1, "least-conn")) {
-                srv->balance = FCGIX_BALANCE_LEAST_CONN;
-            }
-            else if (!strcasecmp(eq + 1, "round-robin")) {
-                srv->balance = FCGIX_BALANCE_ROUND_ROBIN;
-            }
-            else if (!strcasecmp(eq + 1, "hash")) {
-                srv->balance = FCGIX_BALANCE_HASH;
-            }
-            else {
-                return apr_psprintf(cmd->pool, "%s: balance must be "
-                                    "least-conn, round-robin or hash",
-                                    cmd->cmd->name);
-            }
-        }
-        else if (!strncasecmp(a, "mpx=", 4)) {
-            if (!strcasecmp(eq + 1, "auto")) {
-                srv->mpx = FCGIX_MPX_AUTO;
-            }
-            else if (!strcasecmp(eq + 1, "on")) {
-                srv->mpx = FCGIX_MPX_ON;
-            }
-            else if (!strcasecmp(eq + 1, "off")) {
-                srv->mpx = FCGIX_MPX_OFF;
-            }
-            else {
-                return apr_psprintf(cmd->pool, "%s: mpx must be auto, on "
-                                    "or off", cmd->cmd->name);
-            }
-        }
-        else if (!strncasecmp(a, "mpx-max-reqs=", 13)) {
-            apr_int64_t n = apr_atoi64(eq + 1);
-            if (n < 1 || n > 1024) {
-                return apr_psprintf(cmd->pool, "%s: mpx-max-reqs must be 1 "
-                                    "to 1024", cmd->cmd->name);
-            }
-            srv->mpx_limits.max_reqs = (int)n;
-        }
-        else if (!strncasecmp(a, "mpx-buffer=", 11)) {
-            apr_int64_t n = apr_atoi64(eq + 1);
-            if (n < 65536) {
-                return apr_psprintf(cmd->pool, "%s: mpx-buffer must be at "
-                                    "least 65536 bytes", cmd->cmd->name);
-            }
-            srv->mpx_limits.queue_max = (apr_size_t)n;
-        }
-        else if (!strcasecmp(a, "ignore-client-abort=on")) {
-            srv->ignore_client_abort = 1;
-        }
-        else if (!strcasecmp(a, "ignore-client-abort=off")) {
-            srv->ignore_client_abort = 0;
-        }
-        else if (!strcasecmp(a, "get-values=on")) {
-            srv->get_values = 1;
-        }
-        else if (!strcasecmp(a, "get-values=off")) {
-            srv->get_values = 0;
-        }
-        else if (!strcasecmp(a, "flush=on")) {
-            srv->flush = 1;
-        }
-        else if (!strcasecmp(a, "flush=off")) {
-            srv->flush = 0;
-        }
-        else {
-            return apr_psprintf(cmd->pool, "%s: unknown option '%s'",
-                                cmd->cmd->name, a);
-        }
-    }
-    return fcgix_conf_add_server(cmd, srv);
-}
-
-/*
- * FcgixServer <path> [processes=N] [env=NAME=value]... [io-timeout=S]
- *     [connect-timeout=S] [restart-delay=S] [pass-header=Name]
- *     [flush=on|off]: an application mod_fcgix starts at boot and keeps
- * running.
- */
-static const char *cmd_server(cmd_parms *cmd, void *dcv, int argc,
-                              char *const argv[])
-{
-    fcgix_server_t *srv;
-    const char *err = NULL;
-    int i;
-
-    (void)dcv;
-    if (argc < 1) {
-        return "FcgixServer needs a path";
-    }
-    srv = fcgix_conf_server_new(cmd->pool, argv[0], cmd->cmd->name);
-    srv->managed = 1;
-    srv->processes = 1;
-    srv->restart_delay = 5;
-    for (i = 1; i < argc && err == NULL; i++) {
-        const char *a = argv[i], *eq = strchr(a, '=');
-        apr_interval_time_t t;
-
-        if (eq == NULL) {
-            err = apr_psprintf(cmd->pool, "%s: unknown option '%s'",
-                               cmd->cmd->name, a);
-        }
-        else if (!strncasecmp(a, "processes=", 10)) {
-            srv->processes = atoi(eq + 1);
-            if (srv->processes < 1 || srv->processes > 128) {
-                err = "FcgixServer: processes must be 1 to 128";
-            }
-        }
-        else if (!strncasecmp(a, "env=", 4)) {
-            err = fcgix_conf_server_env(cmd->pool, srv, eq + 1);
-        }
-        else if (!strncasecmp(a, "io-timeout=", 11)) {
-            err = fcgix_conf_parse_secs(cmd->pool, "io-timeout", eq + 1,
-                                        &srv->io_timeout);
-        }
-        else if (!strncasecmp(a, "connect-timeout=", 16)) {
-            err = fcgix_conf_parse_secs(cmd->pool, "connect-timeout",
-                                        eq + 1, &srv->connect_timeout);
-        }
-        else if (!strncasecmp(a, "restart-delay=", 14)) {
-            err = fcgix_conf_parse_secs(cmd->pool, "restart-delay", eq + 1,
-                                        &t);
-            srv->restart_delay = (int)apr_time_sec(t);
-        }
-        else if (!strncasecmp(a, "pass-header=", 12)) {
-            err = fcgix_conf_check_pass_header(cmd->pool, cmd->cmd->name,
-                                               eq + 1);
-            APR_ARRAY_PUSH(srv->pass_headers, const char *) = eq + 1;
-        }
-        else if (!strcasecmp(a, "flush=on") || !strcasecmp(a, "flush=off")) {
-            srv->flush = !strcasecmp(a, "flush=on");
-        }
-        else {
-            err = apr_psprintf(cmd->pool, "%s: unknown option '%s'",
-                               cmd->cmd->name, a);
-        }
-    }
-    return err ? err : fcgix_conf_add_server(cmd, srv);
-}
-
-#define FCGIX_DIR_CTX (RSRC_CONF | ACCESS_CONF | OR_FILEINFO)
-
-const command_rec fcgix_conf_cmds[] = {
-    AP_INIT_TAKE_ARGV("FcgixExternalServer", cmd_external_server, NULL,
-                      RSRC_CONF,
-                      "<path> <address>... [connect-timeout=s] "
-                      "[io-timeout=s] [pass-header=Name] [flush=on|off] "
-                      "[keepalive=n] [keepalive-timeout=s] [max-conns=n] "
-                      "[max-conns-wait=s] [conn-max-requests=n] "
-                      "[balance=least-conn|round-robin|hash] [retry=s] "
-                      "[get-values=on|off] "
-                      "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b] "
-                      "[ignore-client-abort=on|off]"),
-    AP_INIT_TAKE_ARGV("FcgixServer", cmd_server, NULL, RSRC_CONF,
-                      "<path> [processes=n] [env=NAME=value] "
-                      "[io-timeout=s] [connect-timeout=s] [restart-delay=s] "
-                      "[pass-header=Name] [flush=on|off]"),
-    AP_INIT_TAKE1("FcgixConnectTimeout", fcgix_conf_set_connect_timeout,
-                  NULL, RSRC_CONF, "seconds to wait for a connection"),
-    AP_INIT_TAKE1("FcgixIOTimeout", fcgix_conf_set_io_timeout, NULL,
-                  RSRC_CONF, "seconds an application may stay silent"),
-    AP_INIT_TAKE1("FcgixIpcDir", fcgix_conf_set_ipc_dir, NULL, RSRC_CONF,
-                  "directory for relative socket names"),
-    AP_INIT_TAKE1("FcgixMaxRequestLen", fcgix_conf_set_max_request_len,
-                  NULL, FCGIX_DIR_CTX,
-                  "largest request body in bytes (0: no own limit); "
-                  "larger gets 413"),
-    AP_INIT_TAKE1("FcgixMaxRequestInMem", fcgix_conf_set_max_request_in_mem,
-                  NULL, FCGIX_DIR_CTX,
-                  "bytes of a chunked body kept in memory before spooling "
-                  "to a temporary file"),
-    AP_INIT_TAKE1("FcgixMaxResponseHeaderLen", set_max_response_header,
-                  NULL, FCGIX_DIR_CTX,
-                  "largest response header block in bytes"),
-    AP_INIT_TAKE1("FcgixStderrMaxLines", set_dir_bytes,
-                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, stderr_max_lines),
-                  FCGIX_DIR_CTX,
-                  "lines of application stderr logged per request (default "
-                  "100); the rest is counted in one line"),
-    AP_INIT_TAKE1("FcgixStderrMaxBytes", set_dir_bytes,
-                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, stderr_max_bytes),
-                  FCGIX_DIR_CTX,
-                  "bytes of application stderr logged per request (default "
-                  "65536)"),
-    AP_INIT_TAKE1("FcgixAbortTimeout", set_abort_timeout, NULL,
-                  FCGIX_DIR_CTX,
-                  "seconds an application gets to end a request after "
-                  "FCGI_ABORT_REQUEST before its connection is closed "
-                  "(default 3)"),
-    AP_INIT_TAKE1("FcgixAbortMaxBytes", set_dir_bytes,
-                  (void *)APR_OFFSETOF(fcgix_dir_conf_t, abort_max_bytes),
-                  FCGIX_DIR_CTX,
-                  "bytes read and discarded after FCGI_ABORT_REQUEST before "
-                  "the connection is closed (default 4194304)"),
-    AP_INIT_ITERATE("FcgixPassHeader", fcgix_conf_add_pass_header, NULL,
-                    FCGIX_DIR_CTX,
-                    "request headers passed to the application as HTTP_*"),
-    FCGIX_SPAWN_CMDS
-    FCGIX_AUTHZ_CMDS
-    FCGIX_COMPAT_CMDS
-    {NULL}
-};

@@ -87,7 +87,7 @@ static void pm_relog(int fd)
 }
 
 /* ------------------------------------------------------------------ */
-/* Directives                                                          */
+/* Virtual hosts of classes                                            */
 /* ------------------------------------------------------------------ */
 
 const char *fcgix_spawn_vhost_name(apr_pool_t *p, apr_uint32_t key)
@@ -105,104 +105,6 @@ const char *fcgix_spawn_vhost_name(apr_pool_t *p, apr_uint32_t key)
         }
     }
     return apr_psprintf(p, "#%08x (gone)", (unsigned)key);
-}
-
-const char *fcgix_spawn_set_int(cmd_parms *cmd, void *dc, const char *arg)
-{
-    fcgix_srv_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &fcgix_module);
-    char *end;
-    apr_int64_t v;
-
-    (void)dc;
-    v = apr_strtoi64(arg, &end, 10);
-    if (end == arg || *end || v < 0 || v > 100000000) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is not a whole number "
-                            ">= 0", cmd->cmd->name, arg);
-    }
-    if ((apr_size_t)cmd->info == APR_OFFSETOF(fcgix_srv_conf_t, max_procs)
-        && (v < 1 || v > FCGIX_SB_PROCS_LIMIT)) {
-        return apr_psprintf(cmd->pool, "%s must be 1 to %d", cmd->cmd->name,
-                            FCGIX_SB_PROCS_LIMIT);
-    }
-    *(int *)((char *)sc + (apr_size_t)cmd->info) = (int)v;
-    return NULL;
-}
-
-const char *fcgix_spawn_add_env(cmd_parms *cmd, void *dc, const char *name,
-                                const char *value)
-{
-    fcgix_srv_conf_t *sc =
-        ap_get_module_config(cmd->server->module_config, &fcgix_module);
-
-    (void)dc;
-    if (!*name || strchr(name, '=')) {
-        return apr_psprintf(cmd->pool, "%s: invalid variable name '%s'",
-                            cmd->cmd->name, name);
-    }
-    APR_ARRAY_PUSH(sc->initial_env, const char *) =
-        apr_pstrcat(cmd->pool, name, "=", value ? value : "", NULL);
-    return NULL;
-}
-
-/*
- * A wrapper runs other people's scripts as a long-lived program, so it
- * must be trustworthy: an absolute, existing, executable file nobody but
- * its owner can change.
- */
-const char *fcgix_spawn_set_wrapper(cmd_parms *cmd, void *dcv,
-                                    const char *command, const char *a2,
-                                    const char *a3)
-{
-    fcgix_dir_conf_t *dc = dcv;
-    fcgix_wrapper_t *w;
-    char **argv;
-    struct stat st;
-    const char *args[2];
-    int i;
-
-    if (apr_tokenize_to_argv(command, &argv, cmd->pool) != APR_SUCCESS
-        || argv[0] == NULL || argv[0][0] != '/') {
-        return apr_psprintf(cmd->pool, "%s: the command must start with an "
-                            "absolute path: '%s'", cmd->cmd->name, command);
-    }
-    if (stat(argv[0], &st) < 0) {
-        return apr_psprintf(cmd->pool, "%s: %s: %s", cmd->cmd->name, argv[0],
-                            strerror(errno));
-    }
-    if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) {
-        return apr_psprintf(cmd->pool, "%s: %s is not an executable file",
-                            cmd->cmd->name, argv[0]);
-    }
-    if (st.st_mode & 022) {
-        return apr_psprintf(cmd->pool, "%s: %s is writable by group or "
-                            "others; refusing to run it", cmd->cmd->name,
-                            argv[0]);
-    }
-    w = apr_pcalloc(cmd->pool, sizeof(*w));
-    w->cmd = command;
-    w->inode = (apr_uint64_t)st.st_ino;
-    w->dev = (apr_uint64_t)st.st_dev;
-    args[0] = a2;
-    args[1] = a3;
-    for (i = 0; i < 2 && args[i]; i++) {
-        if (!strcasecmp(args[i], "virtual")) {
-            w->virtual_ = 1;
-        }
-        else if (args[i][0] == '.' && args[i][1] && !w->suffix) {
-            w->suffix = args[i];
-        }
-        else {
-            return apr_psprintf(cmd->pool, "%s: '%s' is neither a suffix "
-                                "(.php) nor 'virtual'", cmd->cmd->name,
-                                args[i]);
-        }
-    }
-    if (dc->wrappers == NULL) {
-        dc->wrappers = apr_array_make(cmd->pool, 2, sizeof(*w));
-    }
-    APR_ARRAY_PUSH(dc->wrappers, fcgix_wrapper_t) = *w;
-    return NULL;
 }
 
 /* ------------------------------------------------------------------ */

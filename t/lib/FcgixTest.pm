@@ -122,6 +122,8 @@ our %LOG_OWN = (
     'many-backends' => ['00190'],  # t/053: more addresses than slots
     'static-user'   => ['00189'],  # t/076: FastCgiServer -user unknown
     'log-names'     => ['00171'],  # t/087: no process free in time
+    'cfgnum'        => ['00104', '00110'],  # t/089: FcgixIOTimeout 1500ms
+                                   # and FcgixMaxRequestLen 1K at work
 );
 
 # A server that closes early (413, crashes) must not kill the test with
