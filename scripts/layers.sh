@@ -17,7 +17,7 @@ set -u
 layer_of() {
     case "$1" in
     logno|proto|policy|cgi) echo 0 ;;
-    addr|pool|mpx|mpx_*|sb|sync|pm|pm_*) echo 1 ;;
+    addr|pool|limits|mpx|mpx_*|sb|sync|pm|pm_*) echo 1 ;;
     fcgix) echo 2 ;;
     conf|conf_*|compat|compat_*|env|body|response|names) echo 2 ;;
     upstream|upstream_*|class|spawn|bridge|req|chan|send|reply|loop|fail)
@@ -91,8 +91,7 @@ done
 
 # Calls: an object's undefined fcgix_* symbols (but fcgix_module, the
 # module record every layer from L2 up reads its configuration through)
-# must be defined by an
-# object of its own layer or a lower one.
+# must be defined by an object of its own layer or a lower one.
 objs=
 for d in "$@"; do
     for o in "$d"/*.o; do

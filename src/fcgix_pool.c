@@ -319,13 +319,52 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
     return APR_SUCCESS;
 }
 
+/* A new connection in the slot the caller holds; on failure the slot
+ * passes on and the address is disabled for a while. */
+static apr_status_t open_new(fcgix_pool_t *pl,
+                             apr_interval_time_t connect_timeout,
+                             apr_time_t now, fcgix_conn_t **conn)
+{
+    fcgix_conn_t *c;
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    /* Unmanaged: created and destroyed from any thread, with no parent
+     * to tell; its memory comes from the pool's locked allocator. */
+    rv = apr_pool_create_unmanaged_ex(&p, NULL, pl->alloc);
+    if (rv == APR_SUCCESS) {
+        c = apr_pcalloc(p, sizeof(*c));
+        c->p = p;
+        c->pool = pl;
+        c->born = c->used = now;
+        rv = fcgix_addr_connect(pl->addr, connect_timeout, p, &c->sock);
+        if (rv != APR_SUCCESS) {
+            apr_pool_destroy(p);
+        }
+    }
+    if (rv == APR_SUCCESS) {
+        apr_thread_mutex_lock(pl->mu);
+        BUMP(pl, opened, opened, 1);
+        pl->disabled_until = 0;
+        if (pl->shm) {
+            pl->shm->disabled_until = 0;
+        }
+        apr_thread_mutex_unlock(pl->mu);
+        *conn = c;
+        return APR_SUCCESS;
+    }
+    /* A waiter given the slot tries for itself (and likely fails fast). */
+    slot_free(pl, 1);
+    fcgix_pool_disable(pl);
+    return rv;
+}
+
 apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
                                 apr_interval_time_t connect_timeout,
                                 int capped, fcgix_conn_t **conn)
 {
     apr_time_t now = apr_time_now();
     fcgix_conn_t *c, *stale = NULL;
-    apr_pool_t *p;
     apr_status_t rv;
 
     capped = capped && pl->lim.max_conns > 0;
@@ -384,34 +423,7 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
         close_stale(stale);
     }
 
-    /* Unmanaged: created and destroyed from any thread, with no parent
-     * to tell; its memory comes from the pool's locked allocator. */
-    rv = apr_pool_create_unmanaged_ex(&p, NULL, pl->alloc);
-    if (rv == APR_SUCCESS) {
-        c = apr_pcalloc(p, sizeof(*c));
-        c->p = p;
-        c->pool = pl;
-        c->born = c->used = now;
-        rv = fcgix_addr_connect(pl->addr, connect_timeout, p, &c->sock);
-        if (rv != APR_SUCCESS) {
-            apr_pool_destroy(p);
-        }
-    }
-    if (rv == APR_SUCCESS) {
-        apr_thread_mutex_lock(pl->mu);
-        BUMP(pl, opened, opened, 1);
-        pl->disabled_until = 0;
-        if (pl->shm) {
-            pl->shm->disabled_until = 0;
-        }
-        apr_thread_mutex_unlock(pl->mu);
-        *conn = c;
-        return APR_SUCCESS;
-    }
-    /* A waiter given the slot tries for itself (and likely fails fast). */
-    slot_free(pl, 1);
-    fcgix_pool_disable(pl);
-    return rv;
+    return open_new(pl, connect_timeout, now, conn);
 }
 
 void fcgix_pool_disable(fcgix_pool_t *pl)
