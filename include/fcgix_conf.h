@@ -211,6 +211,18 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
 /** How many servers the configuration defines (ids 0 to this - 1). */
 int fcgix_conf_server_count(void);
 
+/** What fcgix_conf_each_server() calls: OK to go on. */
+typedef int fcgix_conf_server_fn(server_rec *vs, const fcgix_srv_conf_t *vc,
+                                 const fcgix_server_t *srv, void *baton);
+
+/**
+ * Calls @p fn for the server definitions of every virtual host, from
+ * @p s on (a definition several hosts share comes once per host).
+ * @return OK, or the first other value @p fn returned
+ */
+int fcgix_conf_each_server(server_rec *s, fcgix_conf_server_fn *fn,
+                           void *baton);
+
 /** Forgets per-pass parse state; called from pre_config. */
 void fcgix_conf_pre_config(void);
 

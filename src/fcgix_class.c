@@ -174,25 +174,32 @@ static int static_check(server_rec *s, const fcgix_srv_conf_t *vc,
     return static_identity(s, vc, srv, id, p);
 }
 
+typedef struct {
+    server_rec *s; /* the main server, which startup errors name */
+    apr_pool_t *p;
+} check_ctx_t;
+
+static int check_one(server_rec *vs, const fcgix_srv_conf_t *vc,
+                     const fcgix_server_t *srv, void *baton)
+{
+    check_ctx_t *ctx = baton;
+
+    (void)vs;
+    if (srv->managed && static_check(ctx->s, vc, srv, ctx->p) != OK) {
+        return !OK;
+    }
+    return OK;
+}
+
 int fcgix_class_post_config(apr_pool_t *pconf, server_rec *s)
 {
-    server_rec *vs;
+    check_ctx_t ctx;
 
     nstatics = fcgix_conf_server_count();
     statics = apr_pcalloc(pconf, sizeof(*statics) * (nstatics + 1));
-    for (vs = s; vs; vs = vs->next) {
-        fcgix_srv_conf_t *vc =
-            ap_get_module_config(vs->module_config, &fcgix_module);
-        int i;
-        for (i = 0; i < vc->servers->nelts; i++) {
-            const fcgix_server_t *srv =
-                APR_ARRAY_IDX(vc->servers, i, fcgix_server_t *);
-            if (srv->managed && static_check(s, vc, srv, pconf) != OK) {
-                return !OK;
-            }
-        }
-    }
-    return OK;
+    ctx.s = s;
+    ctx.p = pconf;
+    return fcgix_conf_each_server(s, check_one, &ctx);
 }
 
 /* ------------------------------------------------------------------ */

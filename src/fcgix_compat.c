@@ -334,6 +334,17 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
     return fcgix_conf_add_server(cmd, srv);
 }
 
+/* A directive taken without effect: said once per start (the first
+ * configuration pass), at @p level; @p fmt names it with one %s. */
+static const char *accepted(cmd_parms *cmd, int level, const char *fmt)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
+        ap_log_error(APLOG_MARK, level, 0, cmd->server, fmt,
+                     cmd->cmd->name);
+    }
+    return NULL;
+}
+
 /*
  * Settings of mod_fcgid and mod_fastcgi that only tuned their own
  * machinery (scan intervals, spawn scores, the shared-memory file name):
@@ -344,12 +355,8 @@ const char *fcgix_compat_ignore(cmd_parms *cmd, void *dc, const char *args)
 {
     (void)dc;
     (void)args;
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, cmd->server,
-                     FCGIX_LOGNO(00180) "%s has no effect with mod_fcgix "
-                     "(not needed)", cmd->cmd->name);
-    }
-    return NULL;
+    return accepted(cmd, APLOG_DEBUG, FCGIX_LOGNO(00180) "%s has no effect "
+                    "with mod_fcgix (not needed)");
 }
 
 /* Windows-only settings: accepted, with one notice per start. */
@@ -357,10 +364,6 @@ const char *fcgix_compat_windows(cmd_parms *cmd, void *dc, const char *args)
 {
     (void)dc;
     (void)args;
-    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, cmd->server,
-                     FCGIX_LOGNO(00181) "%s applies to Windows only; "
-                     "ignored", cmd->cmd->name);
-    }
-    return NULL;
+    return accepted(cmd, APLOG_NOTICE, FCGIX_LOGNO(00181) "%s applies to "
+                    "Windows only; ignored");
 }

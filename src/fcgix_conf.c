@@ -181,29 +181,25 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
 /* Accessors: the only place defaults are applied                     */
 /* ------------------------------------------------------------------ */
 
+static const fcgix_srv_conf_t *sconf_of(const request_rec *r)
+{
+    return ap_get_module_config(r->server->module_config, &fcgix_module);
+}
+
 apr_interval_time_t fcgix_conf_connect_timeout(const request_rec *r,
                                                apr_interval_time_t own)
 {
-    const fcgix_srv_conf_t *sc =
-        ap_get_module_config(r->server->module_config, &fcgix_module);
-
-    if (own > 0) {
-        return own;
-    }
-    return FCGIX_VALUE(sc->connect_timeout, FCGIX_DEFAULT_CONNECT_TIMEOUT);
+    return own > 0 ? own
+                   : FCGIX_VALUE(sconf_of(r)->connect_timeout,
+                                 FCGIX_DEFAULT_CONNECT_TIMEOUT);
 }
 
+/* httpd's own Timeout is what an admin expects to govern a gateway. */
 apr_interval_time_t fcgix_conf_io_timeout(const request_rec *r,
                                           apr_interval_time_t own)
 {
-    const fcgix_srv_conf_t *sc =
-        ap_get_module_config(r->server->module_config, &fcgix_module);
-
-    if (own > 0) {
-        return own;
-    }
-    /* httpd's own Timeout is what an admin expects to govern a gateway. */
-    return FCGIX_VALUE(sc->io_timeout, r->server->timeout);
+    return own > 0 ? own
+                   : FCGIX_VALUE(sconf_of(r)->io_timeout, r->server->timeout);
 }
 
 apr_off_t fcgix_conf_max_request_len(const fcgix_dir_conf_t *dc)
@@ -398,6 +394,27 @@ int fcgix_conf_any_external(void)
 int fcgix_conf_server_count(void)
 {
     return nservers;
+}
+
+int fcgix_conf_each_server(server_rec *s, fcgix_conf_server_fn *fn,
+                           void *baton)
+{
+    server_rec *vs;
+
+    for (vs = s; vs; vs = vs->next) {
+        const fcgix_srv_conf_t *vc =
+            ap_get_module_config(vs->module_config, &fcgix_module);
+        int i, rv;
+
+        for (i = 0; i < vc->servers->nelts; i++) {
+            rv = fn(vs, vc, APR_ARRAY_IDX(vc->servers, i, fcgix_server_t *),
+                    baton);
+            if (rv != OK) {
+                return rv;
+            }
+        }
+    }
+    return OK;
 }
 
 /* ------------------------------------------------------------------ */

@@ -103,38 +103,47 @@ static int claim_backends(runtime_t *rt, fcgix_sb_t *sb, apr_pool_t *pconf)
     return full;
 }
 
+typedef struct {
+    fcgix_sb_t *sb; /* NULL: no scoreboard */
+    apr_pool_t *p;
+    int full;       /* an address found no scoreboard slot */
+} runtime_ctx_t;
+
+static int runtime_one(server_rec *vs, const fcgix_srv_conf_t *vc,
+                       const fcgix_server_t *srv, void *baton)
+{
+    runtime_ctx_t *ctx = baton;
+    runtime_t *rt = &runtime[srv->id];
+
+    (void)vs;
+    (void)vc;
+    if (rt->srv) {
+        return OK; /* seen from another virtual host */
+    }
+    rt->srv = srv;
+    server_settings(srv, &rt->set);
+    if (ctx->sb && !srv->managed) {
+        ctx->full |= claim_backends(rt, ctx->sb, ctx->p);
+    }
+    return OK;
+}
+
 /* After the PM's post_config (APR_HOOK_LAST): the scoreboard exists then,
  * when there is one. */
 static int upstream_post_config(apr_pool_t *pconf, apr_pool_t *plog,
                                 apr_pool_t *ptemp, server_rec *s)
 {
-    fcgix_sb_t *sb = fcgix_spawn_scoreboard();
-    server_rec *vs;
-    int full = 0;
+    runtime_ctx_t ctx;
 
     (void)plog;
     (void)ptemp;
     nruntime = fcgix_conf_server_count();
     runtime = apr_pcalloc(pconf, sizeof(*runtime) * (nruntime + 1));
-    for (vs = s; vs; vs = vs->next) {
-        fcgix_srv_conf_t *vc =
-            ap_get_module_config(vs->module_config, &fcgix_module);
-        int i;
-        for (i = 0; i < vc->servers->nelts; i++) {
-            const fcgix_server_t *srv =
-                APR_ARRAY_IDX(vc->servers, i, fcgix_server_t *);
-            runtime_t *rt = &runtime[srv->id];
-            if (rt->srv) {
-                continue; /* seen from another virtual host */
-            }
-            rt->srv = srv;
-            server_settings(srv, &rt->set);
-            if (sb && !srv->managed) {
-                full |= claim_backends(rt, sb, pconf);
-            }
-        }
-    }
-    if (full) {
+    ctx.sb = fcgix_spawn_scoreboard();
+    ctx.p = pconf;
+    ctx.full = 0;
+    fcgix_conf_each_server(s, runtime_one, &ctx);
+    if (ctx.full) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00190)
                      "more than %d external server addresses: the status "
                      "page counts the others per httpd child",
