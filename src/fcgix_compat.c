@@ -101,23 +101,19 @@ static const char *option_word(cmd_parms *cmd, fcgix_server_t *srv,
     return NULL;
 }
 
-/*
- * mod_fastcgi options are case-insensitive and take their value as the
- * next word. mod_fastcgi kept only the last of several -host/-socket
- * options; we keep them all as alternative addresses.
- */
-const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
-                                         char *const argv[])
+/* One option with its value; 0 when @p opt is not one of the
+ * directive's (*err says why a known one is refused). */
+typedef int option_fn(cmd_parms *cmd, fcgix_server_t *srv, const char *what,
+                      const char *opt, const char *val, const char **err);
+
+/* The options after the path, flags applied on the way. */
+static const char *parse_options(cmd_parms *cmd, fcgix_server_t *srv,
+                                 int argc, char *const argv[],
+                                 option_fn *fn)
 {
-    const char *name = cmd->cmd->name;
-    fcgix_server_t *srv = NULL;
     const char *err;
     int i;
 
-    (void)dc;
-    if ((err = server_new(cmd, argc, argv, &srv)) != NULL) {
-        return err;
-    }
     for (i = 1; i < argc; i++) {
         const char *opt = argv[i];
         const char *val;
@@ -128,34 +124,67 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
         if (val == NULL) {
             continue; /* a flag, applied */
         }
-        if (!strcasecmp(opt, "-host") || !strcasecmp(opt, "-socket")) {
-            fcgix_addr_t *addr;
-            int is_sock = !strcasecmp(opt, "-socket");
-            const char *spec = is_sock
-                ? apr_pstrcat(cmd->pool, "unix:",
-                              fcgix_conf_ipc_path(cmd, val), NULL)
-                : val;
-            if ((err = fcgix_addr_parse(cmd->pool, spec, 0, &addr))) {
-                return apr_psprintf(cmd->pool, "%s %s: %s", name, argv[0],
-                                    err);
-            }
-            if (srv->addrs->nelts == FCGIX_POOL_MAX_ADDRS) {
-                return apr_psprintf(cmd->pool, "%s %s: at most %d addresses",
-                                    name, argv[0], FCGIX_POOL_MAX_ADDRS);
-            }
-            APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
+        if (!fn(cmd, srv, argv[0], opt, val, &err)) {
+            return apr_psprintf(cmd->pool, "%s %s: unknown option %s",
+                                cmd->cmd->name, argv[0], opt);
         }
-        else if (!strcasecmp(opt, "-user") || !strcasecmp(opt, "-group")) {
-            /* An identity for FastCgiWrapper; an external server runs as
-             * whoever started it. */
-        }
-        else if (!common_option(cmd, srv, opt, val, &err)) {
-            return apr_psprintf(cmd->pool, "%s %s: unknown option %s", name,
-                                argv[0], opt);
-        }
-        else if (err) {
+        if (err) {
             return err;
         }
+    }
+    return NULL;
+}
+
+/*
+ * mod_fastcgi options are case-insensitive and take their value as the
+ * next word. mod_fastcgi kept only the last of several -host/-socket
+ * options; we keep them all as alternative addresses.
+ */
+static int external_option(cmd_parms *cmd, fcgix_server_t *srv,
+                           const char *what, const char *opt,
+                           const char *val, const char **err)
+{
+    const char *name = cmd->cmd->name;
+    fcgix_addr_t *addr;
+    const char *spec;
+
+    *err = NULL;
+    if (!strcasecmp(opt, "-user") || !strcasecmp(opt, "-group")) {
+        /* An identity for FastCgiWrapper; an external server runs as
+         * whoever started it. */
+        return 1;
+    }
+    if (strcasecmp(opt, "-host") && strcasecmp(opt, "-socket")) {
+        return common_option(cmd, srv, opt, val, err);
+    }
+    spec = !strcasecmp(opt, "-socket")
+           ? apr_pstrcat(cmd->pool, "unix:", fcgix_conf_ipc_path(cmd, val),
+                         NULL)
+           : val;
+    if ((*err = fcgix_addr_parse(cmd->pool, spec, 0, &addr)) != NULL) {
+        *err = apr_psprintf(cmd->pool, "%s %s: %s", name, what, *err);
+    }
+    else if (srv->addrs->nelts == FCGIX_POOL_MAX_ADDRS) {
+        *err = apr_psprintf(cmd->pool, "%s %s: at most %d addresses", name,
+                            what, FCGIX_POOL_MAX_ADDRS);
+    }
+    else {
+        APR_ARRAY_PUSH(srv->addrs, fcgix_addr_t *) = addr;
+    }
+    return 1;
+}
+
+const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
+                                         char *const argv[])
+{
+    fcgix_server_t *srv = NULL;
+    const char *err;
+
+    (void)dc;
+    if ((err = server_new(cmd, argc, argv, &srv)) != NULL
+        || (err = parse_options(cmd, srv, argc, argv, external_option))
+           != NULL) {
+        return err;
     }
     return fcgix_conf_add_server(cmd, srv);
 }
@@ -237,8 +266,10 @@ static const char *refuse_root(cmd_parms *cmd, const char *path,
  * @return 0 when @p opt is none of them
  */
 static int static_option(cmd_parms *cmd, fcgix_server_t *srv,
-                         const char *opt, const char *val, const char **err)
+                         const char *what, const char *opt, const char *val,
+                         const char **err)
 {
+    (void)what;
     *err = NULL;
     if (!strcasecmp(opt, "-processes")) {
         *err = fcgix_conf_option_int(cmd, opt, val, 1,
@@ -300,7 +331,6 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
 {
     fcgix_server_t *srv = NULL;
     const char *err;
-    int i;
 
     (void)dc;
     if ((err = server_new(cmd, argc, argv, &srv)) != NULL) {
@@ -309,23 +339,8 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
     srv->managed = 1;
     srv->processes = 1;
     srv->restart_delay = 5;
-    for (i = 1; i < argc; i++) {
-        const char *opt = argv[i];
-        const char *val;
-
-        if ((err = option_word(cmd, srv, argc, argv, &i, &val)) != NULL) {
-            return err;
-        }
-        if (val == NULL) {
-            continue; /* a flag, applied */
-        }
-        if (!static_option(cmd, srv, opt, val, &err)) {
-            return apr_psprintf(cmd->pool, "%s %s: unknown option %s",
-                                cmd->cmd->name, argv[0], opt);
-        }
-        if (err) {
-            return err;
-        }
+    if ((err = parse_options(cmd, srv, argc, argv, static_option)) != NULL) {
+        return err;
     }
     if ((err = refuse_root(cmd, argv[0], srv->run_user,
                            srv->run_group)) != NULL) {
