@@ -276,6 +276,7 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
 {
     waiter_t w;
     struct timespec ts;
+    apr_time_t since = apr_time_now();
     int rc;
 
     if (sem_init(&w.sem, 0, 0) != 0) {
@@ -307,6 +308,9 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
             BUMP(pl, busy, inflight, -1);
             apr_thread_mutex_unlock(pl->mu);
             sem_destroy(&w.sem);
+            if (pl->shm) {
+                fcgix_sb_reqs_waited(&pl->shm->reqs, apr_time_now() - since);
+            }
             return FCGIX_POOL_FULL;
         }
         /* Handed over while the wait timed out: the post is coming. */
@@ -315,6 +319,9 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
         }
     }
     sem_destroy(&w.sem);
+    if (pl->shm) {
+        fcgix_sb_reqs_waited(&pl->shm->reqs, apr_time_now() - since);
+    }
     *c = w.conn;
     return APR_SUCCESS;
 }
@@ -629,6 +636,10 @@ void fcgix_pool_mpx_count(fcgix_pool_t *pl, int dconns, int dstreams,
     }
     if (dstreams) {
         __atomic_add_fetch(&b->mpx_streams, dstreams, __ATOMIC_RELAXED);
+        if (dstreams > 0) {
+            __atomic_add_fetch(&b->mpx_streams_total, (apr_uint64_t)dstreams,
+                               __ATOMIC_RELAXED);
+        }
     }
     if (depth > b->mpx_depth) {
         b->mpx_depth = depth; /* a lost race only loses a maximum */

@@ -19,6 +19,7 @@
 
 #include "fcgix.h"
 #include "fcgix_conf.h"
+#include "fcgix_metrics.h"
 #include "fcgix_mpx.h"
 #include "fcgix_pool.h"
 #include "fcgix_sb.h"
@@ -441,6 +442,13 @@ static int status_handler(request_rec *r)
     }
     if (r->method_number != M_GET) {
         return DECLINED;
+    }
+    /* "metrics=" too: what a Prometheus scrape job's params send. */
+    if (r->args && (!strcmp(r->args, "metrics")
+                    || !strcmp(r->args, "metrics="))) {
+        apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+        fcgix_metrics_write(r);
+        return OK;
     }
     if (r->args && !strcmp(r->args, "auto")) {
         how = OUT_AUTO;

@@ -53,6 +53,7 @@ struct fcgix_upstream_t {
     runtime_t *rt;
     apr_uint32_t tried;
     const fcgix_addr_t *last;
+    fcgix_sb_backend_t *last_b; /* its scoreboard slot, or NULL */
     /* A spawned class: what the PM is asked for, the class once it is
      * registered, the process leased, and the request's admission. */
     fcgix_pm_msg_t *m;
@@ -332,6 +333,7 @@ static apr_status_t attach(fcgix_upstream_t *up, fcgix_lease_t *ls, int k,
     apr_status_t rv;
 
     up->last = fcgix_pool_addr(pl);
+    up->last_b = fcgix_pool_shm(pl);
     if (use_mpx(up, pl)) {
         rv = fcgix_mpx_open(up->rt->mpx_groups[k], to, &ls->ms, &ls->rid);
     }
@@ -511,11 +513,15 @@ static fcgix_sb_proc_t *wait_free(fcgix_upstream_t *up, int *status)
     fcgix_sb_class_t *c = up->c;
     apr_int32_t me = my_pid ? my_pid : (apr_int32_t)getpid();
     fcgix_sb_proc_t *p;
+    apr_time_t since = 0;
     int sent = 0;
 
     *status = OK;
     __atomic_add_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
     while ((p = fcgix_sb_child_acquire(up->sb, c, me)) == NULL) {
+        if (since == 0) {
+            since = apr_time_now();
+        }
         apr_uint32_t seen = c->seq;
         apr_interval_time_t left = up->deadline - apr_time_now();
         if ((p = fcgix_sb_child_acquire(up->sb, c, me))) {
@@ -544,6 +550,9 @@ static fcgix_sb_proc_t *wait_free(fcgix_upstream_t *up, int *status)
                                            ? left : apr_time_from_sec(1));
     }
     __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
+    if (since) {
+        fcgix_sb_reqs_waited(&c->reqs, apr_time_now() - since);
+    }
     return p;
 }
 
@@ -707,6 +716,14 @@ void fcgix_upstream_release(fcgix_upstream_t *up, fcgix_lease_t *ls,
         up->tried = 0;
     }
     memset(ls, 0, sizeof(*ls));
+}
+
+fcgix_sb_reqs_t *fcgix_upstream_counters(const fcgix_upstream_t *up)
+{
+    if (up->rt) {
+        return up->last_b ? &up->last_b->reqs : NULL;
+    }
+    return up->c ? &up->c->reqs : NULL;
 }
 
 void fcgix_upstream_register_hooks(apr_pool_t *p)
