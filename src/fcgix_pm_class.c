@@ -184,6 +184,7 @@ int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
     s->lim = c->lim;
     s->starting = 0;
     /* A slot freed by another class: its counters start again. */
+    s->requests = 0;
     s->spawns = 0;
     s->spawn_failures = 0;
     memset((void *)&s->reqs, 0, sizeof(s->reqs));
