@@ -70,6 +70,8 @@ typedef struct fcgix_server_t {
     int get_values;            /**< ask FCGI_GET_VALUES on first contact */
     int mpx;                   /**< fcgix_mpx_mode_e */
     fcgix_mpx_limits_t mpx_limits;
+    apr_uint32_t drain;        /**< bit k: address k is draining (drain=);
+                                    applied at post_config */
     /* A static application mod_fcgix starts (FastCgiServer). */
     int managed;
     int processes;             /**< -processes, kept running */

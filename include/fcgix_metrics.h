@@ -8,9 +8,9 @@
  * @brief The status handler's ?metrics: the scoreboard's counters in the
  *        Prometheus text exposition format (version 0.0.4).
  *
- * Layer L2. Called by the status handler (fcgix_status.c) only. Reads a
- * copy of the scoreboard, so every httpd child's requests are in it; an
- * external server's address without a scoreboard slot (no process
+ * Layer L4 (hooks). Called by the status handler (fcgix_status.c) only.
+ * Reads a copy of the scoreboard, so every httpd child's requests are in
+ * it; an external server's address without a scoreboard slot (no process
  * manager: httpd's User is root) shows this child's pool alone and no
  * request counts.
  */

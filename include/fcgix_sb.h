@@ -218,6 +218,10 @@ typedef struct {
     volatile apr_int32_t max_conns;  /**< FCGI_MAX_CONNS said */
     volatile apr_int32_t max_reqs;   /**< FCGI_MAX_REQS said */
     volatile apr_uint64_t mpx_streams_total; /**< ids ever opened */
+    volatile apr_uint32_t draining;  /**< no new requests (the parent at
+                                          post_config from the
+                                          configuration; the status
+                                          page's POST) */
     fcgix_sb_reqs_t reqs;            /**< requests that ended on it */
 } fcgix_sb_backend_t;
 

@@ -28,7 +28,7 @@ enum {
     V_INFLIGHT, V_WAITING, V_SPAWNS, V_SPAWN_FAILS, V_QUEUED, V_QUEUE_US,
     V_IDLE, V_BUSY, V_RETIRING, V_DEAD, V_OPEN, V_IDLE_CONNS, V_OPENED,
     V_REUSED, V_CONN_FAILS, V_MPX_CONNS, V_MPX_STREAMS, V_MPX_TOTAL, V_UP,
-    NV
+    V_DRAINING, NV
 };
 
 /* One class (processes of the same program, virtual host and user are
@@ -79,6 +79,9 @@ static const family_t backend_families[] = {
     { "fcgix_backend_up", "gauge",
       "1 when the address takes requests, 0 while it is disabled after "
       "failures.", V_UP, 0, NULL },
+    { "fcgix_backend_draining", "gauge",
+      "1 while the address is drained: no new requests, those in flight "
+      "finish.", V_DRAINING, 0, NULL },
     { "fcgix_backend_requests_in_flight", "gauge",
       "Requests on the address now.", V_INFLIGHT, 0, NULL },
     { "fcgix_backend_requests_waiting", "gauge",
@@ -301,6 +304,7 @@ static void backend_values(agg_t *a, fcgix_pool_t *pl, fcgix_mpx_group_t *g,
 
     fcgix_pool_stats(pl, &ps);
     fcgix_mpx_stats(g, &ms);
+    a->v[V_DRAINING] = ps.draining != 0;
     if (b == NULL) {
         /* No scoreboard: this child's own, and no request counts. */
         a->v[V_INFLIGHT] = gauge((apr_int64_t)ps.busy - ms.conns

@@ -50,6 +50,7 @@ struct fcgix_pool_t {
     int mpx_refused;
     int max_conns;
     int max_reqs;
+    int drain;               /* draining, when there is no scoreboard */
 };
 
 /* A counter of this child's pool and, when there is one, its share of
@@ -210,6 +211,44 @@ static int disabled(const fcgix_pool_t *pl, apr_time_t now)
     return pl->disabled_until > now;
 }
 
+static void close_stale(fcgix_conn_t *stale)
+{
+    while (stale) {
+        fcgix_conn_t *next = stale->next;
+        conn_drop(stale);
+        stale = next;
+    }
+}
+
+int fcgix_pool_draining(const fcgix_pool_t *pl)
+{
+    const fcgix_sb_backend_t *b = pl->shm;
+
+    return b ? (int)__atomic_load_n(&b->draining, __ATOMIC_RELAXED)
+             : pl->drain;
+}
+
+void fcgix_pool_set_draining(fcgix_pool_t *pl, int on)
+{
+    pl->drain = on;
+}
+
+/* A draining address's kept connections close as soon as a request of
+ * this child sees it draining (in flight ones close when released). */
+static void close_idle(fcgix_pool_t *pl)
+{
+    fcgix_conn_t *idle;
+    int n;
+
+    apr_thread_mutex_lock(pl->mu);
+    idle = pl->idle;
+    pl->idle = NULL;
+    n = (int)pl->nidle;
+    BUMP(pl, nidle, idle, -n);
+    apr_thread_mutex_unlock(pl->mu);
+    close_stale(idle);
+}
+
 int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
                       apr_uint32_t key, apr_uint32_t tried)
 {
@@ -224,6 +263,13 @@ int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
         for (i = 0; i < n; i++) {
             int k = (int)((start + (apr_uint32_t)i) % (apr_uint32_t)n);
             fcgix_pool_t *pl = pools[k];
+            if (fcgix_pool_draining(pl)) {
+                /* Never, not even when all else failed. */
+                if (pl->nidle) {
+                    close_idle(pl);
+                }
+                continue;
+            }
             if ((tried & (1u << k)) || (pass == 0 && disabled(pl, now))) {
                 continue;
             }
@@ -258,15 +304,6 @@ static fcgix_conn_t *take_idle(fcgix_pool_t *pl, apr_time_t now,
         *stale = c;
     }
     return NULL;
-}
-
-static void close_stale(fcgix_conn_t *stale)
-{
-    while (stale) {
-        fcgix_conn_t *next = stale->next;
-        conn_drop(stale);
-        stale = next;
-    }
 }
 
 /* Waits for a connection or a slot to be handed over; under pl->mu on
@@ -462,7 +499,8 @@ void fcgix_pool_release(fcgix_conn_t *c, int reusable)
         /* Straight to the oldest waiter, even past the idle bound:
          * closing it would only make the waiter open another. */
     }
-    else if (reusable && pl->nidle < (apr_uint32_t)pl->lim.keepalive) {
+    else if (reusable && pl->nidle < (apr_uint32_t)pl->lim.keepalive
+             && !fcgix_pool_draining(pl)) {
         c->next = pl->idle;
         pl->idle = c;
         BUMP(pl, nidle, idle, 1);
@@ -586,6 +624,7 @@ void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st)
     st->max_conns = pl->max_conns;
     st->max_reqs = pl->max_reqs;
     apr_thread_mutex_unlock(pl->mu);
+    st->draining = fcgix_pool_draining(pl);
 }
 
 /* The child leaves: what it still counts in the sums goes with it. */

@@ -100,6 +100,11 @@ static int claim_backends(runtime_t *rt, fcgix_sb_t *sb, apr_pool_t *pconf)
         const fcgix_addr_t *a = APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *);
         rt->sb_backends[k] = fcgix_sb_backend_claim(sb, srv->path, a->spec);
         full |= rt->sb_backends[k] == NULL;
+        if (rt->sb_backends[k]) {
+            /* Each configuration generation says it anew: a graceful
+             * restart takes drain= (and ends a drain the page asked). */
+            rt->sb_backends[k]->draining = (srv->drain >> k) & 1;
+        }
     }
     return full;
 }
@@ -166,6 +171,9 @@ static apr_status_t init_pools(apr_pool_t *pchild, runtime_t *rt)
             &srv->limits, pchild);
         if (rv == APR_SUCCESS && rt->sb_backends) {
             fcgix_pool_set_shm(rt->pools[i], rt->sb_backends[i], pchild);
+        }
+        if (rv == APR_SUCCESS) {
+            fcgix_pool_set_draining(rt->pools[i], (srv->drain >> i) & 1);
         }
         if (rv == APR_SUCCESS) {
             rv = fcgix_mpx_group_create(&rt->mpx_groups[i], rt->pools[i],
@@ -407,6 +415,12 @@ static int lease_address(fcgix_upstream_t *up, fcgix_lease_t *ls)
     for (;;) {
         int k = fcgix_pool_choose(up->rt->pools, n, srv->balance, key,
                                   up->tried);
+        if (k < 0 && up->tried == 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, up->r, FCGIX_LOGNO(00591)
+                          "%s: every address is draining", srv->path);
+            apr_table_setn(up->r->err_headers_out, "Retry-After", "5");
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
         if (k < 0) {
             break;
         }

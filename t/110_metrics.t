@@ -14,6 +14,7 @@ use JSON::PP ();
 use Test::More;
 use Time::HiRes ();
 use FcgixTest qw(:DEFAULT http_start http_finish);
+use FcgixMetrics;
 
 my $docroot = Apache::Test::vars('documentroot');
 my $logs = Apache::Test::vars('t_logs');
@@ -25,59 +26,9 @@ my %DOWN = (server => "$docroot/metrics/down.fcgi",
             address => "unix:$logs/metrics-nobody.sock");
 my %CLS  = (class => "$docroot/pm/metrics/testapp.fcgi");
 
-# name => [ [ {labels}, value ], ... ], plus the TYPE of each family
-sub parse_metrics {
-    my ($text) = @_;
-    my (%m, %type, @bad);
-    for my $l (split /\n/, $text) {
-        if ($l =~ /^# TYPE (\w+) (\w+)$/) {
-            $type{$1} = $2;
-        }
-        elsif ($l =~ /^#/) {
-            next;
-        }
-        elsif ($l =~ /^(\w+)(?:\{(.*)\})? (\S+)$/) {
-            my ($name, $ls, $v) = ($1, $2 // '', $3);
-            my %lab;
-            while ($ls =~ /\G(\w+)="((?:[^"\\]|\\.)*)",?/gc) {
-                my ($k, $x) = ($1, $2);
-                $x =~ s/\\n/\n/g;
-                $x =~ s/\\(.)/$1/g;
-                $lab{$k} = $x;
-            }
-            push @bad, $l if (pos($ls) // 0) != length $ls;
-            push @{ $m{$name} }, [\%lab, $v eq '+Inf' ? 9**9**9 : $v];
-        }
-        else {
-            push @bad, $l;
-        }
-    }
-    return { m => \%m, type => \%type, bad => \@bad };
-}
-
-# The sum of the samples of $name whose labels include %want.
-sub val {
-    my ($p, $name, %want) = @_;
-    my $sum = 0;
-    for my $s (@{ $p->{m}{$name} || [] }) {
-        next if grep { ($s->[0]{$_} // "\0") ne $want{$_} } keys %want;
-        $sum += $s->[1];
-    }
-    return $sum;
-}
-
-sub nsamples {
-    my ($p, $name, %want) = @_;
-    scalar grep {
-        my $s = $_;
-        !grep { ($s->[0]{$_} // "\0") ne $want{$_} } keys %want
-    } @{ $p->{m}{$name} || [] };
-}
-
-sub metrics {
-    my $r = http(path => '/metrics-status?metrics');
-    return ($r, $r->{status} == 200 ? parse_metrics($r->{body}) : undef);
-}
+sub val { metric_val(@_) }
+sub nsamples { metric_count(@_) }
+sub metrics { metrics_get('/metrics-status') }
 
 sub promtool_ok {
     my ($text, $name) = @_;
