@@ -65,55 +65,58 @@ static int read_form(request_rec *r, form_t *f)
     return OK;
 }
 
-/* The scoreboard slot of one configured address, or NULL; *found says
- * whether the address exists at all. */
-static fcgix_sb_backend_t *find_slot(const form_t *f, int *found)
-{
-    server_rec *s;
+/* Looking for one configured address: its scoreboard slot, or NULL;
+ * found says whether the address exists at all. */
+typedef struct {
+    const form_t *f;
+    fcgix_sb_backend_t *slot;
+    int found;
+} find_t;
 
-    *found = 0;
-    for (s = ap_server_conf; s; s = s->next) {
-        fcgix_srv_conf_t *sc =
-            ap_get_module_config(s->module_config, &fcgix_module);
-        int i, k;
-        for (i = 0; i < sc->servers->nelts; i++) {
-            fcgix_server_t *srv = APR_ARRAY_IDX(sc->servers, i,
-                                                fcgix_server_t *);
-            if (srv->managed || strcmp(srv->path, f->server)) {
-                continue;
-            }
-            for (k = 0; k < srv->addrs->nelts; k++) {
-                const fcgix_addr_t *a =
-                    APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *);
-                fcgix_pool_t *pl;
-                fcgix_mpx_group_t *g;
-                if (strcmp(a->spec, f->address)) {
-                    continue;
-                }
-                *found = 1;
-                if (fcgix_upstream_address(srv, k, &pl, &g)) {
-                    return fcgix_pool_shm(pl);
-                }
-                return NULL;
-            }
-        }
+static int find_one(server_rec *vs, const fcgix_srv_conf_t *vc,
+                    const fcgix_server_t *srv, void *baton)
+{
+    find_t *fd = baton;
+    int k;
+
+    (void)vs;
+    (void)vc;
+    if (srv->managed || strcmp(srv->path, fd->f->server)) {
+        return OK;
     }
-    return NULL;
+    for (k = 0; k < srv->addrs->nelts; k++) {
+        fcgix_pool_t *pl;
+        fcgix_mpx_group_t *g;
+        if (strcmp(APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *)->spec,
+                   fd->f->address)) {
+            continue;
+        }
+        fd->found = 1;
+        if (fcgix_upstream_address(srv, k, &pl, &g)) {
+            fd->slot = fcgix_pool_shm(pl);
+        }
+        return DONE;
+    }
+    return OK;
 }
 
 int fcgix_admin_post(request_rec *r)
 {
     fcgix_sb_backend_t *b;
+    find_t fd;
     form_t f;
-    int status, found, on;
+    int status, on;
 
     if ((status = read_form(r, &f)) != OK) {
         return status;
     }
-    b = find_slot(&f, &found);
-    if (!found) {
+    memset(&fd, 0, sizeof(fd));
+    fd.f = &f;
+    fcgix_conf_each_server(ap_server_conf, find_one, &fd);
+    if (!fd.found) {
         return HTTP_NOT_FOUND;
     }
+    b = fd.slot;
     if (b == NULL) {
         /* One child's flag would drain a fraction of the traffic. */
         return HTTP_CONFLICT;

@@ -341,50 +341,60 @@ static void backend_values(agg_t *a, fcgix_pool_t *pl, fcgix_mpx_group_t *g,
     a->v[V_UP] = b->disabled_until <= now && ps.disabled_until <= now;
 }
 
-/* Every address of every external server once (a server listed again by
- * a virtual host shares the main server's pools). */
+typedef struct {
+    request_rec *r;
+    apr_array_header_t *seen;  /* fcgix_pool_t *: shown already */
+    apr_array_header_t *all;   /* agg_t */
+    apr_time_t now;
+} walk_t;
+
+static int backend_one(server_rec *vs, const fcgix_srv_conf_t *vc,
+                       const fcgix_server_t *srv, void *baton)
+{
+    walk_t *w = baton;
+    apr_pool_t *p = w->r->pool;
+    int k, j;
+
+    (void)vs;
+    (void)vc;
+    for (k = 0; k < srv->addrs->nelts; k++) {
+        const fcgix_addr_t *ad = APR_ARRAY_IDX(srv->addrs, k,
+                                               fcgix_addr_t *);
+        fcgix_pool_t *pl;
+        fcgix_mpx_group_t *g;
+        agg_t *a;
+        if (srv->managed || !fcgix_upstream_address(srv, k, &pl, &g)) {
+            break;
+        }
+        for (j = 0; j < w->seen->nelts
+                    && APR_ARRAY_IDX(w->seen, j, void *) != pl; j++) {
+        }
+        if (j < w->seen->nelts) {
+            continue;
+        }
+        APR_ARRAY_PUSH(w->seen, void *) = pl;
+        a = apr_array_push(w->all);
+        memset(a, 0, sizeof(*a));
+        a->labels = apr_psprintf(p, "server=\"%s\",address=\"%s\"",
+                                 lv(p, srv->path), lv(p, ad->spec));
+        backend_values(a, pl, g, w->now);
+    }
+    return OK;
+}
+
+/* Every address of every external server once (a definition several
+ * virtual hosts share has one pool per address). */
 static int backends(request_rec *r, agg_t **out, apr_time_t now)
 {
-    apr_array_header_t *seen = apr_array_make(r->pool, 16, sizeof(void *));
-    apr_array_header_t *all = apr_array_make(r->pool, 16, sizeof(agg_t));
-    server_rec *s;
+    walk_t w;
 
-    for (s = ap_server_conf; s; s = s->next) {
-        fcgix_srv_conf_t *sc =
-            ap_get_module_config(s->module_config, &fcgix_module);
-        int i, k, j;
-        for (i = 0; i < sc->servers->nelts; i++) {
-            fcgix_server_t *srv = APR_ARRAY_IDX(sc->servers, i,
-                                                fcgix_server_t *);
-            for (k = 0; k < srv->addrs->nelts; k++) {
-                const fcgix_addr_t *ad;
-                fcgix_pool_t *pl;
-                fcgix_mpx_group_t *g;
-                agg_t *a;
-                if (srv->managed
-                    || !fcgix_upstream_address(srv, k, &pl, &g)) {
-                    break;
-                }
-                for (j = 0; j < seen->nelts
-                            && APR_ARRAY_IDX(seen, j, void *) != pl; j++) {
-                }
-                if (j < seen->nelts) {
-                    continue;
-                }
-                APR_ARRAY_PUSH(seen, void *) = pl;
-                ad = APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *);
-                a = apr_array_push(all);
-                memset(a, 0, sizeof(*a));
-                a->labels = apr_psprintf(r->pool,
-                                         "server=\"%s\",address=\"%s\"",
-                                         lv(r->pool, srv->path),
-                                         lv(r->pool, ad->spec));
-                backend_values(a, pl, g, now);
-            }
-        }
-    }
-    *out = (agg_t *)all->elts;
-    return all->nelts;
+    w.r = r;
+    w.seen = apr_array_make(r->pool, 16, sizeof(void *));
+    w.all = apr_array_make(r->pool, 16, sizeof(agg_t));
+    w.now = now;
+    fcgix_conf_each_server(ap_server_conf, backend_one, &w);
+    *out = (agg_t *)w.all->elts;
+    return w.all->nelts;
 }
 
 void fcgix_metrics_write(request_rec *r)
