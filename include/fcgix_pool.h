@@ -71,6 +71,7 @@ typedef struct fcgix_pool_stats_t {
     int max_conns;         /**< 0: not said */
     int max_reqs;          /**< 0: not said */
     int draining;          /**< takes no new requests */
+    int down;              /**< failed its active checks */
 } fcgix_pool_stats_t;
 
 apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,

@@ -222,6 +222,14 @@ typedef struct {
                                           post_config from the
                                           configuration; the status
                                           page's POST) */
+    /* Active checks: the child that moves check_next on (CAS) runs the
+     * round; the verdict is for every child. */
+    volatile apr_int64_t check_next; /**< apr_time_t of the next round */
+    volatile apr_uint32_t down;      /**< failed fails= checks in a row */
+    volatile apr_uint32_t check_run; /**< failures (down) or passes (up)
+                                          in a row so far */
+    volatile apr_uint64_t checks;    /**< checks run */
+    volatile apr_uint64_t check_failures; /**< checks failed */
     fcgix_sb_reqs_t reqs;            /**< requests that ended on it */
 } fcgix_sb_backend_t;
 

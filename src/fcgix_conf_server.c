@@ -56,6 +56,11 @@ static const num_option_t external_nums[] = {
       SRV_OFF(mpx_limits.max_reqs) },
     { "mpx-buffer", FCGIX_UNIT_BYTES, FCGIX_LIMIT_MPX_BUFFER_MIN,
       FCGIX_LIMIT_BYTES, AS_SIZE, SRV_OFF(mpx_limits.queue_max) },
+    { "check", FCGIX_UNIT_TIME, 0, TIME_MAX, AS_TIME, SRV_OFF(check) },
+    { "check-status", FCGIX_UNIT_COUNT, 200, 599, AS_INT,
+      SRV_OFF(check_status) },
+    { "fails", FCGIX_UNIT_COUNT, 1, 100, AS_INT, SRV_OFF(check_fails) },
+    { "passes", FCGIX_UNIT_COUNT, 1, 100, AS_INT, SRV_OFF(check_passes) },
     { NULL, FCGIX_UNIT_COUNT, 0, 0, AS_INT, 0 }
 };
 
@@ -238,6 +243,14 @@ static const char *server_word(cmd_parms *cmd, fcgix_server_t *srv,
     }
     if (eq && !strncasecmp(a, "pass-header=", 12)) {
         return pass_header(cmd, srv, eq + 1);
+    }
+    if (eq && external && !strncasecmp(a, "check-uri=", 10)) {
+        if (eq[1] != '/') {
+            return apr_psprintf(cmd->pool, "%s: check-uri must be a path "
+                                "(/...)", cmd->cmd->name);
+        }
+        srv->check_uri = eq + 1;
+        return NULL;
     }
     if (eq && external && !strncasecmp(a, "drain=", 6)) {
         return NULL; /* once every address is known: drain_marks() */

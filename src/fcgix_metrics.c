@@ -28,7 +28,7 @@ enum {
     V_INFLIGHT, V_WAITING, V_SPAWNS, V_SPAWN_FAILS, V_QUEUED, V_QUEUE_US,
     V_IDLE, V_BUSY, V_RETIRING, V_DEAD, V_OPEN, V_IDLE_CONNS, V_OPENED,
     V_REUSED, V_CONN_FAILS, V_MPX_CONNS, V_MPX_STREAMS, V_MPX_TOTAL, V_UP,
-    V_DRAINING, NV
+    V_DRAINING, V_DOWN, V_CHECKS, V_CHECK_FAILS, NV
 };
 
 /* One class (processes of the same program, virtual host and user are
@@ -78,7 +78,14 @@ static const family_t class_families[] = {
 static const family_t backend_families[] = {
     { "fcgix_backend_up", "gauge",
       "1 when the address takes requests, 0 while it is disabled after "
-      "failures.", V_UP, 0, NULL },
+      "failures or down after its checks.", V_UP, 0, NULL },
+    { "fcgix_backend_check_down", "gauge",
+      "1 while the address is down after failing its active checks.",
+      V_DOWN, 0, NULL },
+    { "fcgix_backend_checks_total", "counter",
+      "Active health checks run (check=).", V_CHECKS, 0, NULL },
+    { "fcgix_backend_check_failures_total", "counter",
+      "Active health checks that failed.", V_CHECK_FAILS, 0, NULL },
     { "fcgix_backend_draining", "gauge",
       "1 while the address is drained: no new requests, those in flight "
       "finish.", V_DRAINING, 0, NULL },
@@ -338,7 +345,11 @@ static void backend_values(agg_t *a, fcgix_pool_t *pl, fcgix_mpx_group_t *g,
     a->v[V_MPX_CONNS] = gauge(b->mpx_conns);
     a->v[V_MPX_STREAMS] = gauge(b->mpx_streams);
     a->v[V_MPX_TOTAL] = b->mpx_streams_total;
-    a->v[V_UP] = b->disabled_until <= now && ps.disabled_until <= now;
+    a->v[V_DOWN] = b->down != 0;
+    a->v[V_CHECKS] = b->checks;
+    a->v[V_CHECK_FAILS] = b->check_failures;
+    a->v[V_UP] = b->disabled_until <= now && ps.disabled_until <= now
+                 && !b->down;
 }
 
 typedef struct {

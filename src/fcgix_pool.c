@@ -208,7 +208,10 @@ static int conn_alive(fcgix_conn_t *c)
 
 static int disabled(const fcgix_pool_t *pl, apr_time_t now)
 {
-    return pl->disabled_until > now;
+    /* Down after its active checks: like an address that could not be
+     * reached, chosen only when nothing else is left. */
+    return pl->disabled_until > now
+           || (pl->shm && __atomic_load_n(&pl->shm->down, __ATOMIC_RELAXED));
 }
 
 static void close_stale(fcgix_conn_t *stale)
@@ -625,6 +628,8 @@ void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st)
     st->max_reqs = pl->max_reqs;
     apr_thread_mutex_unlock(pl->mu);
     st->draining = fcgix_pool_draining(pl);
+    st->down = pl->shm ? (int)__atomic_load_n(&pl->shm->down,
+                                              __ATOMIC_RELAXED) : 0;
 }
 
 /* The child leaves: what it still counts in the sums goes with it. */

@@ -289,6 +289,7 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
                    ps->mpxs_conns ? "yes" : "no", ms->conns, ms->streams,
                    ms->max_depth,
                    ps->draining ? "draining"
+                   : ps->down ? "down (checks)"
                    : dis ? apr_psprintf(r->pool, "disabled %" APR_INT64_T_FMT
                                         " s", dis) : "ok");
     }
@@ -296,11 +297,11 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
         ap_rprintf(r, "Backend: %s %s inflight=%u open=%u idle=%u "
                    "waiting=%u waited=%u opened=%u reuses=%u failures=%u "
                    "mpxs=%d mpx_conns=%u mpx_streams=%u disabled=%"
-                   APR_INT64_T_FMT " draining=%d\n",
+                   APR_INT64_T_FMT " draining=%d down=%d\n",
                    srv->path, a->spec, ps->busy, ps->open, ps->idle,
                    ps->waiting, ps->waited, ps->opened,
                    ps->reuses, ps->failures, ps->mpxs_conns, ms->conns,
-                   ms->streams, dis, ps->draining);
+                   ms->streams, dis, ps->draining, ps->down);
     }
     else if (how == OUT_SHORT) {
         ap_rprintf(r, "FcgixBackend: %s %s inflight=%u open=%u idle=%u "
@@ -316,7 +317,8 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
                    "\"max_conns\":%d,\"max_reqs\":%d,\"mpx_conns\":%u,"
                    "\"mpx_streams\":%u,\"mpx_max_depth\":%u,"
                    "\"mpx_overflows\":%u,\"disabled_for\":%"
-                   APR_INT64_T_FMT ",\"draining\":%s}", first ? "" : ",",
+                   APR_INT64_T_FMT ",\"draining\":%s,\"down\":%s}",
+                   first ? "" : ",",
                    json_str(r->pool, srv->path),
                    json_str(r->pool, a->spec), ps->busy, ps->open,
                    ps->idle, ps->waiting, ps->waited,
@@ -324,7 +326,8 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
                    fcgix_pool_caps_str(ps->caps), ps->mpxs_conns,
                    ps->max_conns, ps->max_reqs, ms->conns, ms->streams,
                    ms->max_depth, ms->overflows, dis,
-                   ps->draining ? "true" : "false");
+                   ps->draining ? "true" : "false",
+                   ps->down ? "true" : "false");
     }
 }
 

@@ -18,6 +18,7 @@
 #include "fcgix_sb.h"
 #include "fcgix_spawn.h"
 #include "fcgix_upstream.h"
+#include "fcgix_upstream_check.h"
 
 /* A request gives up on unreachable processes after this many. */
 #define MAX_UNREACHABLE 3
@@ -104,6 +105,10 @@ static int claim_backends(runtime_t *rt, fcgix_sb_t *sb, apr_pool_t *pconf)
             /* Each configuration generation says it anew: a graceful
              * restart takes drain= (and ends a drain the page asked). */
             rt->sb_backends[k]->draining = (srv->drain >> k) & 1;
+            if (srv->check == 0) {
+                /* Checks gone with this configuration: so is a verdict. */
+                rt->sb_backends[k]->down = 0;
+            }
         }
     }
     return full;
@@ -204,7 +209,7 @@ apr_status_t fcgix_upstream_child_init(apr_pool_t *pchild, server_rec *s)
             return rv;
         }
     }
-    return APR_SUCCESS;
+    return fcgix_upstream_check_start(pchild, s);
 }
 
 int fcgix_upstream_address(const fcgix_server_t *srv, int k,

@@ -130,7 +130,7 @@ ok($closed, "B's kept connections were closed");
               @{ $j->{external} || [] };
     ok($e && $e->{draining}, '?json: B "draining": true');
     my $auto = http(path => '/drain-status?auto')->{body};
-    like($auto, qr/^Backend: \Q$RR $B\E .*\bdraining=1$/m,
+    like($auto, qr/^Backend: \Q$RR $B\E .*\bdraining=1\b/m,
          '?auto: B draining=1');
 }
 
