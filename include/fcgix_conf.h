@@ -70,6 +70,15 @@ typedef struct fcgix_server_t {
     int get_values;            /**< ask FCGI_GET_VALUES on first contact */
     int mpx;                   /**< fcgix_mpx_mode_e */
     fcgix_mpx_limits_t mpx_limits;
+    apr_uint32_t drain;        /**< bit k: address k is draining (drain=);
+                                    applied at post_config */
+    /* Active health checks (check=S): one child at a time, elected per
+     * round through the address's scoreboard slot. */
+    apr_interval_time_t check; /**< every S; 0: no active check */
+    const char *check_uri;     /**< a GET to this; NULL: FCGI_GET_VALUES */
+    int check_status;          /**< the status check-uri must get (200) */
+    int check_fails;           /**< failures in a row: down (2) */
+    int check_passes;          /**< passes in a row: up again (2) */
     /* A static application mod_fcgix starts (FastCgiServer). */
     int managed;
     int processes;             /**< -processes, kept running */

@@ -192,7 +192,9 @@ const char *fcgix_conf_set_wrapper(cmd_parms *cmd, void *dc,
                       "[balance=least-conn|round-robin|hash] [retry=s] "   \
                       "[get-values=on|off] "                               \
                       "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b] " \
-                      "[ignore-client-abort=on|off]"),                     \
+                      "[ignore-client-abort=on|off] [drain=address] "      \
+                      "[check=s] [check-uri=/path] [check-status=n] "      \
+                      "[fails=n] [passes=n]"),                             \
     AP_INIT_TAKE_ARGV("FcgixServer", fcgix_conf_cmd_server, NULL,          \
                       RSRC_CONF,                                           \
                       "<path> [processes=n] [env=NAME=value] "             \

@@ -70,6 +70,8 @@ typedef struct fcgix_pool_stats_t {
     int mpxs_conns;
     int max_conns;         /**< 0: not said */
     int max_reqs;          /**< 0: not said */
+    int draining;          /**< takes no new requests */
+    int down;              /**< failed its active checks */
 } fcgix_pool_stats_t;
 
 apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,
@@ -79,9 +81,11 @@ apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,
 const fcgix_addr_t *fcgix_pool_addr(const fcgix_pool_t *pl);
 
 /**
- * Picks the address to use among @p n, skipping those whose bit is set in
- * @p tried and, unless every untried one is, disabled ones.
+ * Picks the address to use among @p n, skipping draining ones always,
+ * those whose bit is set in @p tried and, unless every untried one is,
+ * disabled ones. A draining address's idle connections are closed here.
  * @return the index into @p pools, or -1 when every address was tried
+ *         or is draining
  */
 int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
                       apr_uint32_t key, apr_uint32_t tried);
@@ -147,6 +151,16 @@ void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st);
  */
 void fcgix_pool_set_shm(fcgix_pool_t *pl, fcgix_sb_backend_t *b,
                         apr_pool_t *pchild);
+
+/**
+ * Whether the address takes no new requests (its scoreboard slot's flag,
+ * shared by all children; without one, this child's own): those in
+ * flight finish, and their connections close instead of being kept.
+ */
+int fcgix_pool_draining(const fcgix_pool_t *pl);
+
+/** Sets this child's own draining flag (used only without a slot). */
+void fcgix_pool_set_draining(fcgix_pool_t *pl, int on);
 
 /** The scoreboard slot given by fcgix_pool_set_shm(), or NULL. */
 fcgix_sb_backend_t *fcgix_pool_shm(fcgix_pool_t *pl);

@@ -36,7 +36,7 @@
 #include "apr_time.h"
 
 #define FCGIX_SB_MAGIC 0x46434758u /* "FCGX" */
-#define FCGIX_SB_VERSION 4u
+#define FCGIX_SB_VERSION 5u
 #define FCGIX_SB_MAX_CLASSES 256
 #define FCGIX_SB_MAX_BACKENDS 256
 #define FCGIX_SB_SPEC_MAX 128
@@ -77,6 +77,47 @@ typedef enum {
 } fcgix_exit_e;
 
 const char *fcgix_sb_exit_str(fcgix_exit_e why);
+
+/** How a request ended, as its metrics count it. */
+typedef enum {
+    FCGIX_OUTCOME_OK = 0,      /**< the application's reply was sent */
+    FCGIX_OUTCOME_ABORTED,     /**< the client left first */
+    FCGIX_OUTCOME_REJECTED,    /**< refused before the application (4xx) */
+    FCGIX_OUTCOME_BAD_REPLY,   /**< 502: broken or failed exchange */
+    FCGIX_OUTCOME_UNAVAILABLE, /**< 503: nothing could take it */
+    FCGIX_OUTCOME_TIMEOUT,     /**< 504 */
+    FCGIX_OUTCOME_ERROR,       /**< any other failure (500) */
+    FCGIX_OUTCOMES
+} fcgix_outcome_e;
+
+const char *fcgix_sb_outcome_str(fcgix_outcome_e o);
+
+/** Request duration buckets: the upper bounds in microseconds, the last
+ *  one unbounded (+Inf). */
+#define FCGIX_SB_BUCKETS 12
+
+/** The upper bound of bucket @p i in microseconds, or -1 for +Inf. */
+apr_int64_t fcgix_sb_bucket_bound(int i);
+
+/**
+ * What the requests of one class or address did, summed over every httpd
+ * child (atomic adds; counters only, they never go down). Buckets are
+ * not cumulative here; whoever prints them adds them up.
+ */
+typedef struct {
+    volatile apr_uint64_t outcome[FCGIX_OUTCOMES];
+    volatile apr_uint64_t bucket[FCGIX_SB_BUCKETS];
+    volatile apr_uint64_t dur_us;    /**< sum of the durations */
+    volatile apr_uint64_t queued;    /**< requests that had to wait */
+    volatile apr_uint64_t queue_us;  /**< sum of those waits */
+} fcgix_sb_reqs_t;
+
+/** Counts one request that ended with @p o after @p dur. */
+void fcgix_sb_reqs_count(fcgix_sb_reqs_t *s, fcgix_outcome_e o,
+                         apr_interval_time_t dur);
+
+/** Counts one wait (for a process, or under max-conns) of @p waited. */
+void fcgix_sb_reqs_waited(fcgix_sb_reqs_t *s, apr_interval_time_t waited);
 
 /** Limits of a class, copied in by the PM when it creates the class. */
 typedef struct {
@@ -127,6 +168,10 @@ typedef struct {
      *  last stderr: ..."), for the log line of a refused request and the
      *  status page; empty when it did not. */
     char last_error[FCGIX_SB_ERROR_MAX];
+    /* Metrics: cleared by the PM when it creates the class. */
+    volatile apr_uint64_t spawns;         /**< processes started (PM) */
+    volatile apr_uint64_t spawn_failures; /**< starts that failed (PM) */
+    fcgix_sb_reqs_t reqs;                 /**< children */
 } fcgix_sb_class_t;
 
 typedef struct {
@@ -172,6 +217,20 @@ typedef struct {
     volatile apr_int32_t mpxs_conns; /**< FCGI_MPXS_CONNS said */
     volatile apr_int32_t max_conns;  /**< FCGI_MAX_CONNS said */
     volatile apr_int32_t max_reqs;   /**< FCGI_MAX_REQS said */
+    volatile apr_uint64_t mpx_streams_total; /**< ids ever opened */
+    volatile apr_uint32_t draining;  /**< no new requests (the parent at
+                                          post_config from the
+                                          configuration; the status
+                                          page's POST) */
+    /* Active checks: the child that moves check_next on (CAS) runs the
+     * round; the verdict is for every child. */
+    volatile apr_int64_t check_next; /**< apr_time_t of the next round */
+    volatile apr_uint32_t down;      /**< failed fails= checks in a row */
+    volatile apr_uint32_t check_run; /**< failures (down) or passes (up)
+                                          in a row so far */
+    volatile apr_uint64_t checks;    /**< checks run */
+    volatile apr_uint64_t check_failures; /**< checks failed */
+    fcgix_sb_reqs_t reqs;            /**< requests that ended on it */
 } fcgix_sb_backend_t;
 
 typedef struct fcgix_sb_t {

@@ -34,6 +34,7 @@
 #include "fcgix_limits.h"
 #include "fcgix_mpx.h"
 #include "fcgix_pool.h"
+#include "fcgix_sb.h"
 
 /** How the requests of one target are run; an external or static server
  *  has one built at post_config, a dynamic class one per request. */
@@ -118,6 +119,14 @@ void fcgix_upstream_release(fcgix_upstream_t *up, fcgix_lease_t *ls,
  */
 int fcgix_upstream_address(const fcgix_server_t *srv, int k,
                            fcgix_pool_t **pl, fcgix_mpx_group_t **g);
+
+/**
+ * Where the metrics of @p up's request are counted: the scoreboard slot
+ * of the address it went to last, or of its class.
+ * @return NULL when there is none (no scoreboard, or it got no further
+ *         than resolving)
+ */
+fcgix_sb_reqs_t *fcgix_upstream_counters(const fcgix_upstream_t *up);
 
 /** Builds the connection pools of this child (child_init). */
 apr_status_t fcgix_upstream_child_init(apr_pool_t *pchild, server_rec *s);

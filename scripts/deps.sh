@@ -45,6 +45,9 @@ TEST_PKGS=("${DEMO_PKGS[@]}"
     chromium
     libapache2-mod-fcgid
     # ---- end dropin ----
+    # ---- scale-out ----
+    prometheus             # t/110: promtool check metrics on ?metrics
+    # ---- end scale-out ----
 )
 # Digest::MD5, IO::Socket::IP, Time::HiRes, POSIX and Test::More, which the
 # suite also uses, are part of perl itself (perl-base / perl-modules-5.36).

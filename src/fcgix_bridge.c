@@ -333,11 +333,35 @@ static int exchange(fcgix_req_t *q, plan_t *pl)
     }
 }
 
-int fcgix_bridge_run(request_rec *r, fcgix_upstream_t *up,
-                     const fcgix_role_t *role)
+/* What the metrics call the end of @p q, which returned @p status. */
+static fcgix_outcome_e outcome(const fcgix_req_t *q, int status)
 {
-    fcgix_auth_reply_t *auth = role ? role->reply : NULL;
-    fcgix_req_t *q = new_req(r, up, auth);
+    if (status == OK) {
+        if (q->client_gone) {
+            return FCGIX_OUTCOME_ABORTED;
+        }
+        /* An error bucket ended a reply already under way. */
+        status = q->fail && q->out_started ? q->fail : OK;
+    }
+    switch (status) {
+    case OK:
+        return FCGIX_OUTCOME_OK;
+    case HTTP_BAD_GATEWAY:
+        return FCGIX_OUTCOME_BAD_REPLY;
+    case HTTP_SERVICE_UNAVAILABLE:
+        return FCGIX_OUTCOME_UNAVAILABLE;
+    case HTTP_GATEWAY_TIME_OUT:
+        return FCGIX_OUTCOME_TIMEOUT;
+    default:
+        return ap_is_HTTP_CLIENT_ERROR(status) ? FCGIX_OUTCOME_REJECTED
+                                               : FCGIX_OUTCOME_ERROR;
+    }
+}
+
+static int run(fcgix_req_t *q, fcgix_upstream_t *up, const fcgix_role_t *role)
+{
+    request_rec *r = q->r;
+    fcgix_auth_reply_t *auth = q->auth;
     const apr_table_t *extra = NULL;
     plan_t pl;
     int status;
@@ -363,4 +387,19 @@ int fcgix_bridge_run(request_rec *r, fcgix_upstream_t *up,
                       "%u", SRV_ARGS(q), (unsigned)q->end.app_status);
     }
     return finish(q);
+}
+
+int fcgix_bridge_run(request_rec *r, fcgix_upstream_t *up,
+                     const fcgix_role_t *role)
+{
+    apr_time_t start = apr_time_now();
+    fcgix_req_t *q = new_req(r, up, role ? role->reply : NULL);
+    int status = run(q, up, role);
+    fcgix_sb_reqs_t *reqs = fcgix_upstream_counters(up);
+
+    if (reqs) {
+        fcgix_sb_reqs_count(reqs, outcome(q, status),
+                            apr_time_now() - start);
+    }
+    return status;
 }

@@ -56,6 +56,11 @@ static const num_option_t external_nums[] = {
       SRV_OFF(mpx_limits.max_reqs) },
     { "mpx-buffer", FCGIX_UNIT_BYTES, FCGIX_LIMIT_MPX_BUFFER_MIN,
       FCGIX_LIMIT_BYTES, AS_SIZE, SRV_OFF(mpx_limits.queue_max) },
+    { "check", FCGIX_UNIT_TIME, 0, TIME_MAX, AS_TIME, SRV_OFF(check) },
+    { "check-status", FCGIX_UNIT_COUNT, 200, 599, AS_INT,
+      SRV_OFF(check_status) },
+    { "fails", FCGIX_UNIT_COUNT, 1, 100, AS_INT, SRV_OFF(check_fails) },
+    { "passes", FCGIX_UNIT_COUNT, 1, 100, AS_INT, SRV_OFF(check_passes) },
     { NULL, FCGIX_UNIT_COUNT, 0, 0, AS_INT, 0 }
 };
 
@@ -239,11 +244,49 @@ static const char *server_word(cmd_parms *cmd, fcgix_server_t *srv,
     if (eq && !strncasecmp(a, "pass-header=", 12)) {
         return pass_header(cmd, srv, eq + 1);
     }
+    if (eq && external && !strncasecmp(a, "check-uri=", 10)) {
+        if (eq[1] != '/') {
+            return apr_psprintf(cmd->pool, "%s: check-uri must be a path "
+                                "(/...)", cmd->cmd->name);
+        }
+        srv->check_uri = eq + 1;
+        return NULL;
+    }
+    if (eq && external && !strncasecmp(a, "drain=", 6)) {
+        return NULL; /* once every address is known: drain_marks() */
+    }
     if (eq && !external && !strncasecmp(a, "env=", 4)) {
         return fcgix_conf_server_env(cmd->pool, srv, eq + 1);
     }
     return apr_psprintf(cmd->pool, "%s: unknown option '%s'",
                         cmd->cmd->name, a);
+}
+
+/* drain=ADDRESS (repeatable): an address of this server, as written
+ * among them, that takes no new requests in this configuration. */
+static const char *drain_marks(cmd_parms *cmd, fcgix_server_t *srv,
+                               int argc, char *const argv[])
+{
+    int i, k;
+
+    for (i = 1; i < argc; i++) {
+        const char *spec = argv[i] + 6;
+        if (strncasecmp(argv[i], "drain=", 6)) {
+            continue;
+        }
+        for (k = 0; k < srv->addrs->nelts; k++) {
+            if (!strcmp(APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *)->spec,
+                        spec)) {
+                srv->drain |= 1u << k;
+                break;
+            }
+        }
+        if (k == srv->addrs->nelts) {
+            return apr_psprintf(cmd->pool, "%s: drain=%s is not one of the "
+                                "server's addresses", cmd->cmd->name, spec);
+        }
+    }
+    return NULL;
 }
 
 /*
@@ -254,6 +297,7 @@ const char *fcgix_conf_cmd_external_server(cmd_parms *cmd, void *dcv,
                                            int argc, char *const argv[])
 {
     fcgix_server_t *srv;
+    const char *err;
     int i;
 
     (void)dcv;
@@ -262,10 +306,12 @@ const char *fcgix_conf_cmd_external_server(cmd_parms *cmd, void *dcv,
     }
     srv = fcgix_conf_server_new(cmd->pool, argv[0], cmd->cmd->name);
     for (i = 1; i < argc; i++) {
-        const char *err = server_word(cmd, srv, argv[i], 1);
-        if (err) {
+        if ((err = server_word(cmd, srv, argv[i], 1)) != NULL) {
             return err;
         }
+    }
+    if ((err = drain_marks(cmd, srv, argc, argv)) != NULL) {
+        return err;
     }
     return fcgix_conf_add_server(cmd, srv);
 }

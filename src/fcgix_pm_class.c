@@ -183,6 +183,11 @@ int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
     s->vhost = c->vhost;
     s->lim = c->lim;
     s->starting = 0;
+    /* A slot freed by another class: its counters start again. */
+    s->requests = 0;
+    s->spawns = 0;
+    s->spawn_failures = 0;
+    memset((void *)&s->reqs, 0, sizeof(s->reqs));
     fcgix_pm_class_mirror(pm, ci);
     fcgix_sb_pm_class_publish(pm->sb, s);
     pm->cfg->log(FCGIX_PM_LOG_DEBUG, 0, FCGIX_LOGNO(00202) "class %d: %s, "

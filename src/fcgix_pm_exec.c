@@ -412,6 +412,7 @@ static void spawn_record(pm_t *pm, int ci, int idx, pid_t pid,
     pm->total++;
     sb->total_procs = pm->total;
     sb->classes[ci].last_spawn = now;
+    __atomic_add_fetch(&sb->classes[ci].spawns, 1, __ATOMIC_RELAXED);
     fcgix_pm_class_mirror(pm, ci);
 }
 
@@ -430,6 +431,8 @@ void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0, FCGIX_LOGNO(00150) "scoreboard full "
                      "(%u processes); cannot spawn %s", pm->nslots,
                      c->path);
+        __atomic_add_fetch(&sb->classes[ci].spawn_failures, 1,
+                           __ATOMIC_RELAXED);
         return;
     }
     ps = &pm->slots[idx];
@@ -438,9 +441,13 @@ void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
         pm->cfg->log(FCGIX_PM_LOG_ERR, errno,
                      FCGIX_LOGNO(00151) "cannot create "
                      "socket %s for %s", path, c->path);
+        __atomic_add_fetch(&sb->classes[ci].spawn_failures, 1,
+                           __ATOMIC_RELAXED);
         return;
     }
     if ((pid = spawn_fork(pm, c, ps, path, lfd)) < 0) {
+        __atomic_add_fetch(&sb->classes[ci].spawn_failures, 1,
+                           __ATOMIC_RELAXED);
         return;
     }
     spawn_record(pm, ci, idx, pid, now);

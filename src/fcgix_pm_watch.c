@@ -92,6 +92,8 @@ void fcgix_pm_watch_gone(pm_t *pm, int idx, int status, apr_time_t now)
          * application from fork-looping; say why where the requests
          * that meet the back-off can say it too. */
         fcgix_pm_exec_why(c, ps, status, c->last_error, sizeof(c->last_error));
+        __atomic_add_fetch(&sb->classes[ci].spawn_failures, 1,
+                           __ATOMIC_RELAXED);
         pm->cfg->log(FCGIX_PM_LOG_ERR, 0,
                      FCGIX_LOGNO(00154) "%s (pid %d) could not start: %s; "
                      "next start in %d s", c->path, (int)ps->pid,

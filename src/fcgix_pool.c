@@ -50,6 +50,7 @@ struct fcgix_pool_t {
     int mpx_refused;
     int max_conns;
     int max_reqs;
+    int drain;               /* draining, when there is no scoreboard */
 };
 
 /* A counter of this child's pool and, when there is one, its share of
@@ -207,7 +208,48 @@ static int conn_alive(fcgix_conn_t *c)
 
 static int disabled(const fcgix_pool_t *pl, apr_time_t now)
 {
-    return pl->disabled_until > now;
+    /* Down after its active checks: like an address that could not be
+     * reached, chosen only when nothing else is left. */
+    return pl->disabled_until > now
+           || (pl->shm && __atomic_load_n(&pl->shm->down, __ATOMIC_RELAXED));
+}
+
+static void close_stale(fcgix_conn_t *stale)
+{
+    while (stale) {
+        fcgix_conn_t *next = stale->next;
+        conn_drop(stale);
+        stale = next;
+    }
+}
+
+int fcgix_pool_draining(const fcgix_pool_t *pl)
+{
+    const fcgix_sb_backend_t *b = pl->shm;
+
+    return b ? (int)__atomic_load_n(&b->draining, __ATOMIC_RELAXED)
+             : pl->drain;
+}
+
+void fcgix_pool_set_draining(fcgix_pool_t *pl, int on)
+{
+    pl->drain = on;
+}
+
+/* A draining address's kept connections close as soon as a request of
+ * this child sees it draining (in flight ones close when released). */
+static void close_idle(fcgix_pool_t *pl)
+{
+    fcgix_conn_t *idle;
+    int n;
+
+    apr_thread_mutex_lock(pl->mu);
+    idle = pl->idle;
+    pl->idle = NULL;
+    n = (int)pl->nidle;
+    BUMP(pl, nidle, idle, -n);
+    apr_thread_mutex_unlock(pl->mu);
+    close_stale(idle);
 }
 
 int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
@@ -224,6 +266,13 @@ int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
         for (i = 0; i < n; i++) {
             int k = (int)((start + (apr_uint32_t)i) % (apr_uint32_t)n);
             fcgix_pool_t *pl = pools[k];
+            if (fcgix_pool_draining(pl)) {
+                /* Never, not even when all else failed. */
+                if (pl->nidle) {
+                    close_idle(pl);
+                }
+                continue;
+            }
             if ((tried & (1u << k)) || (pass == 0 && disabled(pl, now))) {
                 continue;
             }
@@ -260,15 +309,6 @@ static fcgix_conn_t *take_idle(fcgix_pool_t *pl, apr_time_t now,
     return NULL;
 }
 
-static void close_stale(fcgix_conn_t *stale)
-{
-    while (stale) {
-        fcgix_conn_t *next = stale->next;
-        conn_drop(stale);
-        stale = next;
-    }
-}
-
 /* Waits for a connection or a slot to be handed over; under pl->mu on
  * entry, not on return. */
 static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
@@ -276,6 +316,7 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
 {
     waiter_t w;
     struct timespec ts;
+    apr_time_t since = apr_time_now();
     int rc;
 
     if (sem_init(&w.sem, 0, 0) != 0) {
@@ -307,6 +348,9 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
             BUMP(pl, busy, inflight, -1);
             apr_thread_mutex_unlock(pl->mu);
             sem_destroy(&w.sem);
+            if (pl->shm) {
+                fcgix_sb_reqs_waited(&pl->shm->reqs, apr_time_now() - since);
+            }
             return FCGIX_POOL_FULL;
         }
         /* Handed over while the wait timed out: the post is coming. */
@@ -315,6 +359,9 @@ static apr_status_t wait_turn(fcgix_pool_t *pl, apr_time_t deadline,
         }
     }
     sem_destroy(&w.sem);
+    if (pl->shm) {
+        fcgix_sb_reqs_waited(&pl->shm->reqs, apr_time_now() - since);
+    }
     *c = w.conn;
     return APR_SUCCESS;
 }
@@ -455,7 +502,8 @@ void fcgix_pool_release(fcgix_conn_t *c, int reusable)
         /* Straight to the oldest waiter, even past the idle bound:
          * closing it would only make the waiter open another. */
     }
-    else if (reusable && pl->nidle < (apr_uint32_t)pl->lim.keepalive) {
+    else if (reusable && pl->nidle < (apr_uint32_t)pl->lim.keepalive
+             && !fcgix_pool_draining(pl)) {
         c->next = pl->idle;
         pl->idle = c;
         BUMP(pl, nidle, idle, 1);
@@ -579,6 +627,9 @@ void fcgix_pool_stats(fcgix_pool_t *pl, fcgix_pool_stats_t *st)
     st->max_conns = pl->max_conns;
     st->max_reqs = pl->max_reqs;
     apr_thread_mutex_unlock(pl->mu);
+    st->draining = fcgix_pool_draining(pl);
+    st->down = pl->shm ? (int)__atomic_load_n(&pl->shm->down,
+                                              __ATOMIC_RELAXED) : 0;
 }
 
 /* The child leaves: what it still counts in the sums goes with it. */
@@ -629,6 +680,10 @@ void fcgix_pool_mpx_count(fcgix_pool_t *pl, int dconns, int dstreams,
     }
     if (dstreams) {
         __atomic_add_fetch(&b->mpx_streams, dstreams, __ATOMIC_RELAXED);
+        if (dstreams > 0) {
+            __atomic_add_fetch(&b->mpx_streams_total, (apr_uint64_t)dstreams,
+                               __ATOMIC_RELAXED);
+        }
     }
     if (depth > b->mpx_depth) {
         b->mpx_depth = depth; /* a lost race only loses a maximum */

@@ -35,6 +35,57 @@ const char *fcgix_sb_exit_str(fcgix_exit_e why)
     return "?";
 }
 
+static const char *const outcome_names[] = {
+    "ok", "aborted", "rejected", "bad_reply", "unavailable", "timeout",
+    "error"
+};
+
+const char *fcgix_sb_outcome_str(fcgix_outcome_e o)
+{
+    if ((unsigned)o < sizeof(outcome_names) / sizeof(*outcome_names)) {
+        return outcome_names[o];
+    }
+    return "?";
+}
+
+/* Prometheus's default buckets: a FastCGI request is a web request. */
+static const apr_int64_t bucket_us[FCGIX_SB_BUCKETS - 1] = {
+    5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+    5000000, 10000000
+};
+
+apr_int64_t fcgix_sb_bucket_bound(int i)
+{
+    return i >= 0 && i < FCGIX_SB_BUCKETS - 1 ? bucket_us[i] : -1;
+}
+
+void fcgix_sb_reqs_count(fcgix_sb_reqs_t *s, fcgix_outcome_e o,
+                         apr_interval_time_t dur)
+{
+    int i = 0;
+
+    if (dur < 0) {
+        dur = 0;
+    }
+    while (i < FCGIX_SB_BUCKETS - 1 && dur > bucket_us[i]) {
+        i++;
+    }
+    if ((unsigned)o >= FCGIX_OUTCOMES) {
+        o = FCGIX_OUTCOME_ERROR;
+    }
+    __atomic_add_fetch(&s->bucket[i], 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->dur_us, (apr_uint64_t)dur, __ATOMIC_RELAXED);
+    /* Last: a reader that sees the count sees its bucket too. */
+    __atomic_add_fetch(&s->outcome[o], 1, __ATOMIC_RELEASE);
+}
+
+void fcgix_sb_reqs_waited(fcgix_sb_reqs_t *s, apr_interval_time_t waited)
+{
+    __atomic_add_fetch(&s->queue_us, (apr_uint64_t)(waited > 0 ? waited : 0),
+                       __ATOMIC_RELAXED);
+    __atomic_add_fetch(&s->queued, 1, __ATOMIC_RELAXED);
+}
+
 char *fcgix_sb_sock_path(apr_pool_t *p, const char *ipc_dir, int idx)
 {
     return apr_psprintf(p, "%s/p%d.sock", ipc_dir, idx);

@@ -18,7 +18,9 @@
 #include "mod_status.h"
 
 #include "fcgix.h"
+#include "fcgix_admin.h"
 #include "fcgix_conf.h"
+#include "fcgix_metrics.h"
 #include "fcgix_mpx.h"
 #include "fcgix_pool.h"
 #include "fcgix_sb.h"
@@ -286,18 +288,20 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
                    fcgix_pool_caps_str(ps->caps),
                    ps->mpxs_conns ? "yes" : "no", ms->conns, ms->streams,
                    ms->max_depth,
-                   dis ? apr_psprintf(r->pool, "disabled %" APR_INT64_T_FMT
-                                      " s", dis) : "ok");
+                   ps->draining ? "draining"
+                   : ps->down ? "down (checks)"
+                   : dis ? apr_psprintf(r->pool, "disabled %" APR_INT64_T_FMT
+                                        " s", dis) : "ok");
     }
     else if (how == OUT_AUTO) {
         ap_rprintf(r, "Backend: %s %s inflight=%u open=%u idle=%u "
                    "waiting=%u waited=%u opened=%u reuses=%u failures=%u "
                    "mpxs=%d mpx_conns=%u mpx_streams=%u disabled=%"
-                   APR_INT64_T_FMT "\n",
+                   APR_INT64_T_FMT " draining=%d down=%d\n",
                    srv->path, a->spec, ps->busy, ps->open, ps->idle,
                    ps->waiting, ps->waited, ps->opened,
                    ps->reuses, ps->failures, ps->mpxs_conns, ms->conns,
-                   ms->streams, dis);
+                   ms->streams, dis, ps->draining, ps->down);
     }
     else if (how == OUT_SHORT) {
         ap_rprintf(r, "FcgixBackend: %s %s inflight=%u open=%u idle=%u "
@@ -313,14 +317,17 @@ static void addr_out(request_rec *r, const fcgix_server_t *srv,
                    "\"max_conns\":%d,\"max_reqs\":%d,\"mpx_conns\":%u,"
                    "\"mpx_streams\":%u,\"mpx_max_depth\":%u,"
                    "\"mpx_overflows\":%u,\"disabled_for\":%"
-                   APR_INT64_T_FMT "}", first ? "" : ",",
+                   APR_INT64_T_FMT ",\"draining\":%s,\"down\":%s}",
+                   first ? "" : ",",
                    json_str(r->pool, srv->path),
                    json_str(r->pool, a->spec), ps->busy, ps->open,
                    ps->idle, ps->waiting, ps->waited,
                    srv->limits.max_conns, ps->opened, ps->reuses, ps->failures,
                    fcgix_pool_caps_str(ps->caps), ps->mpxs_conns,
                    ps->max_conns, ps->max_reqs, ms->conns, ms->streams,
-                   ms->max_depth, ms->overflows, dis);
+                   ms->max_depth, ms->overflows, dis,
+                   ps->draining ? "true" : "false",
+                   ps->down ? "true" : "false");
     }
 }
 
@@ -439,8 +446,19 @@ static int status_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, FCGIX_STATUS_HANDLER)) {
         return DECLINED;
     }
+    if (r->method_number == M_POST) {
+        apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+        return fcgix_admin_post(r);
+    }
     if (r->method_number != M_GET) {
         return DECLINED;
+    }
+    /* "metrics=" too: what a Prometheus scrape job's params send. */
+    if (r->args && (!strcmp(r->args, "metrics")
+                    || !strcmp(r->args, "metrics="))) {
+        apr_table_setn(r->headers_out, "Cache-Control", "no-cache");
+        fcgix_metrics_write(r);
+        return OK;
     }
     if (r->args && !strcmp(r->args, "auto")) {
         how = OUT_AUTO;

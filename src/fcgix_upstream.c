@@ -18,6 +18,7 @@
 #include "fcgix_sb.h"
 #include "fcgix_spawn.h"
 #include "fcgix_upstream.h"
+#include "fcgix_upstream_check.h"
 
 /* A request gives up on unreachable processes after this many. */
 #define MAX_UNREACHABLE 3
@@ -53,6 +54,7 @@ struct fcgix_upstream_t {
     runtime_t *rt;
     apr_uint32_t tried;
     const fcgix_addr_t *last;
+    fcgix_sb_backend_t *last_b; /* its scoreboard slot, or NULL */
     /* A spawned class: what the PM is asked for, the class once it is
      * registered, the process leased, and the request's admission. */
     fcgix_pm_msg_t *m;
@@ -99,6 +101,15 @@ static int claim_backends(runtime_t *rt, fcgix_sb_t *sb, apr_pool_t *pconf)
         const fcgix_addr_t *a = APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *);
         rt->sb_backends[k] = fcgix_sb_backend_claim(sb, srv->path, a->spec);
         full |= rt->sb_backends[k] == NULL;
+        if (rt->sb_backends[k]) {
+            /* Each configuration generation says it anew: a graceful
+             * restart takes drain= (and ends a drain the page asked). */
+            rt->sb_backends[k]->draining = (srv->drain >> k) & 1;
+            if (srv->check == 0) {
+                /* Checks gone with this configuration: so is a verdict. */
+                rt->sb_backends[k]->down = 0;
+            }
+        }
     }
     return full;
 }
@@ -167,6 +178,9 @@ static apr_status_t init_pools(apr_pool_t *pchild, runtime_t *rt)
             fcgix_pool_set_shm(rt->pools[i], rt->sb_backends[i], pchild);
         }
         if (rv == APR_SUCCESS) {
+            fcgix_pool_set_draining(rt->pools[i], (srv->drain >> i) & 1);
+        }
+        if (rv == APR_SUCCESS) {
             rv = fcgix_mpx_group_create(&rt->mpx_groups[i], rt->pools[i],
                                         &rt->set.mpx_limits, pchild);
         }
@@ -195,7 +209,7 @@ apr_status_t fcgix_upstream_child_init(apr_pool_t *pchild, server_rec *s)
             return rv;
         }
     }
-    return APR_SUCCESS;
+    return fcgix_upstream_check_start(pchild, s);
 }
 
 int fcgix_upstream_address(const fcgix_server_t *srv, int k,
@@ -332,6 +346,7 @@ static apr_status_t attach(fcgix_upstream_t *up, fcgix_lease_t *ls, int k,
     apr_status_t rv;
 
     up->last = fcgix_pool_addr(pl);
+    up->last_b = fcgix_pool_shm(pl);
     if (use_mpx(up, pl)) {
         rv = fcgix_mpx_open(up->rt->mpx_groups[k], to, &ls->ms, &ls->rid);
     }
@@ -405,6 +420,12 @@ static int lease_address(fcgix_upstream_t *up, fcgix_lease_t *ls)
     for (;;) {
         int k = fcgix_pool_choose(up->rt->pools, n, srv->balance, key,
                                   up->tried);
+        if (k < 0 && up->tried == 0) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, up->r, FCGIX_LOGNO(00591)
+                          "%s: every address is draining", srv->path);
+            apr_table_setn(up->r->err_headers_out, "Retry-After", "5");
+            return HTTP_SERVICE_UNAVAILABLE;
+        }
         if (k < 0) {
             break;
         }
@@ -511,11 +532,15 @@ static fcgix_sb_proc_t *wait_free(fcgix_upstream_t *up, int *status)
     fcgix_sb_class_t *c = up->c;
     apr_int32_t me = my_pid ? my_pid : (apr_int32_t)getpid();
     fcgix_sb_proc_t *p;
+    apr_time_t since = 0;
     int sent = 0;
 
     *status = OK;
     __atomic_add_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
     while ((p = fcgix_sb_child_acquire(up->sb, c, me)) == NULL) {
+        if (since == 0) {
+            since = apr_time_now();
+        }
         apr_uint32_t seen = c->seq;
         apr_interval_time_t left = up->deadline - apr_time_now();
         if ((p = fcgix_sb_child_acquire(up->sb, c, me))) {
@@ -544,6 +569,9 @@ static fcgix_sb_proc_t *wait_free(fcgix_upstream_t *up, int *status)
                                            ? left : apr_time_from_sec(1));
     }
     __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
+    if (since) {
+        fcgix_sb_reqs_waited(&c->reqs, apr_time_now() - since);
+    }
     return p;
 }
 
@@ -707,6 +735,14 @@ void fcgix_upstream_release(fcgix_upstream_t *up, fcgix_lease_t *ls,
         up->tried = 0;
     }
     memset(ls, 0, sizeof(*ls));
+}
+
+fcgix_sb_reqs_t *fcgix_upstream_counters(const fcgix_upstream_t *up)
+{
+    if (up->rt) {
+        return up->last_b ? &up->last_b->reqs : NULL;
+    }
+    return up->c ? &up->c->reqs : NULL;
 }
 
 void fcgix_upstream_register_hooks(apr_pool_t *p)

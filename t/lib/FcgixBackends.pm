@@ -334,12 +334,12 @@ sub authz_start_backends {
 #   testapp.fcgi   a copy of t/apps/fcgix_testapp
 #   DIR/           copies of app.php app.pl libfcgi.fcgi testapp.fcgi for
 #                  every DIR in pm_dirs(): one directory per test, so each
-#                  counts its own processes by path
+#                  counts its own processes by path (metrics/: t/110)
 #   srv/native.pl  a copy of app.pl for FcgixServer
 # t/060, t/062 and t/065 run httpds of their own under t/logs/pmstatic,
 # pmphp and pmstop; pm_stop ends one an interrupted run left behind.
 sub pm_dirs { qw(fcgid sethandler srv burst wait faults idle maxreq life
-                 busy graceful stop security) }
+                 busy graceful stop security metrics) }
 sub pm_apps { qw(app.php app.pl libfcgi.fcgi testapp.fcgi) }
 sub pm_own_httpds { qw(pmstatic pmphp pmstop) }   # t/logs/NAME
 

@@ -110,6 +110,12 @@ $LOG{abort_spent} = '00300';    # warn: app ignored FCGI_ABORT_REQUEST
                                 # past FcgixAbortTimeout/MaxBytes (056)
 $LOG{abort_spent_mpx} = '00305';  # warn: the same on a shared connection
 # ---- end pool ----
+# ---- scale-out ----
+$LOG{all_draining} = '00591';   # error: 503, every address of an external
+                                # server is draining (t/111)
+$LOG{check_down} = '00592';     # warn: an address failed its active
+                                # checks, down (t/112)
+# ---- end scale-out ----
 # ---- dropin ----
 # t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also
 # provokes body_too_large, chunked_too_large and io_timeout; no new numbers.

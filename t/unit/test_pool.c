@@ -8,7 +8,9 @@
  * address forms of FastCgiExternalServer / FcgixServer (fcgix_addr.c) and
  * choosing among a server's addresses (fcgix_pool_choose): round-robin,
  * hash and least-connections, skipping addresses already tried and those
- * disabled after a failure unless nothing else is left.
+ * disabled after a failure unless nothing else is left; and the request
+ * counters an address's scoreboard slot keeps for the metrics
+ * (fcgix_sb_reqs_count: outcome and duration bucket).
  */
 
 #include <stdio.h>
@@ -22,6 +24,7 @@
 
 #include "fcgix_addr.h"
 #include "fcgix_pool.h"
+#include "fcgix_sb.h"
 #include "fcgix_tap.h"
 
 static apr_pool_t *p;
@@ -235,12 +238,48 @@ static void test_choose(void)
     }
 }
 
+/* A duration lands in the first bucket whose bound it does not pass; the
+ * bounds grow; the last bucket has none. */
+static void test_reqs(void)
+{
+    fcgix_sb_reqs_t st;
+    int i, grows = 1;
+
+    memset(&st, 0, sizeof(st));
+    fcgix_sb_reqs_count(&st, FCGIX_OUTCOME_OK, 0);
+    fcgix_sb_reqs_count(&st, FCGIX_OUTCOME_OK, 5000);
+    fcgix_sb_reqs_count(&st, FCGIX_OUTCOME_TIMEOUT, 5001);
+    fcgix_sb_reqs_count(&st, FCGIX_OUTCOME_UNAVAILABLE,
+                        apr_time_from_sec(3600));
+    fcgix_sb_reqs_count(&st, FCGIX_OUTCOMES, -1);
+    is_int((int)st.outcome[FCGIX_OUTCOME_OK], 2, "reqs: two ok");
+    is_int((int)st.outcome[FCGIX_OUTCOME_TIMEOUT], 1, "reqs: one timeout");
+    is_int((int)st.outcome[FCGIX_OUTCOME_ERROR], 1,
+           "reqs: an outcome out of range counts as an error");
+    is_int((int)st.bucket[0], 3, "reqs: 0, 5 ms and -1 in le 0.005");
+    is_int((int)st.bucket[1], 1, "reqs: 5.001 ms in le 0.01");
+    is_int((int)st.bucket[FCGIX_SB_BUCKETS - 1], 1, "reqs: an hour in +Inf");
+    ok(st.dur_us == 5000 + 5001 + (apr_uint64_t)apr_time_from_sec(3600),
+       "reqs: durations summed (a negative one as 0)");
+    for (i = 1; i < FCGIX_SB_BUCKETS - 1; i++) {
+        grows &= fcgix_sb_bucket_bound(i) > fcgix_sb_bucket_bound(i - 1);
+    }
+    ok(grows && fcgix_sb_bucket_bound(FCGIX_SB_BUCKETS - 1) == -1,
+       "reqs: bounds grow, the last is +Inf");
+    fcgix_sb_reqs_waited(&st, 250);
+    fcgix_sb_reqs_waited(&st, -3);
+    ok(st.queued == 2 && st.queue_us == 250, "reqs: two waits, 250 us");
+    is_int(strcmp(fcgix_sb_outcome_str(FCGIX_OUTCOME_BAD_REPLY),
+                  "bad_reply"), 0, "reqs: outcome names");
+}
+
 int main(void)
 {
     apr_initialize();
     apr_pool_create(&p, NULL);
     test_parse();
     test_choose();
+    test_reqs();
     apr_pool_destroy(p);
     apr_terminate();
     return done_testing();
