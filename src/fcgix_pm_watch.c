@@ -75,12 +75,7 @@ void fcgix_pm_watch_gone(pm_t *pm, int idx, int status, apr_time_t now)
     fcgix_pm_class_limits(c, &pl);
     ex.started = ps->started;
     ex.never_ran = ps->exec_errno != 0;
-    /* A SIGTERM a child asked for (it could not reach the process, or a
-     * request on it failed) is no decision of ours: a process that dies
-     * at start often gets one before it is reaped, and it must still
-     * count as failing to start. */
-    ex.ended_by_pm = ps->term_at != 0 && why != FCGIX_EXIT_UNREACHABLE
-                     && why != FCGIX_EXIT_FAILED;
+    ex.ended_by_pm = ps->term_at != 0;
     ex.served = served;
     starts.failures = c->failures;
     starts.next_spawn = c->next_spawn;
