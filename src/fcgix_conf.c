@@ -23,6 +23,7 @@
 #include "fcgix.h"
 #include "fcgix_conf.h"
 #include "fcgix_conf_cmds.h"
+#include "fcgix_php.h"
 
 /* ------------------------------------------------------------------ */
 /* Create and merge                                                    */
@@ -174,6 +175,7 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
         conf->pass_headers = add->pass_headers ? add->pass_headers
                                                : base->pass_headers;
     }
+    conf->php = fcgix_php_merge(p, base->php, add->php);
     return conf;
 }
 
