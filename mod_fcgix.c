@@ -23,6 +23,7 @@
 #include "fcgix_conf_cmds.h"
 #include "fcgix_handler.h"
 #include "fcgix_php.h"
+#include "fcgix_proxy.h"
 #include "fcgix_spawn.h"
 #include "fcgix_status.h"
 #include "fcgix_upstream.h"
@@ -46,6 +47,7 @@ static void fcgix_register_hooks(apr_pool_t *p)
     fcgix_status_register_hooks(p);
     fcgix_compat_register_hooks(p);
     fcgix_php_register_hooks(p);
+    fcgix_proxy_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(fcgix) = {

@@ -214,6 +214,11 @@ const char *fcgix_conf_server_env(apr_pool_t *p, fcgix_server_t *srv,
 /** Registers a server definition built by a directive handler. */
 const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv);
 
+/** Adds a server that no directive defines (mod_proxy_fcgi's handler
+ *  strings, fcgix_proxy.c) to @p s's table, in post_config before the
+ *  upstream layer counts them; its path matches no file name. */
+void fcgix_conf_register_server(server_rec *s, fcgix_server_t *srv);
+
 /** A new server record for @p path with everything unset. */
 fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
                                       const char *directive);

@@ -388,6 +388,15 @@ const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
     return NULL;
 }
 
+void fcgix_conf_register_server(server_rec *s, fcgix_server_t *srv)
+{
+    fcgix_srv_conf_t *sc = ap_get_module_config(s->module_config,
+                                                &fcgix_module);
+
+    srv->id = nservers++;
+    APR_ARRAY_PUSH(sc->servers, fcgix_server_t *) = srv;
+}
+
 int fcgix_conf_any_external(void)
 {
     return any_external;
