@@ -105,6 +105,7 @@ typedef struct fcgix_server_t {
 /** FcgidCmdOptions for one command (FCGIX_UNSET: not given). */
 typedef struct fcgix_cmd_options_t {
     int max_procs, min_procs, idle_timeout, lifetime, max_requests;
+    int workers; /**< Workers N: one process serves N at once */
     apr_interval_time_t io_timeout, connect_timeout;
     char env[2048];          /**< NUL-separated NAME=value */
     apr_size_t env_len;

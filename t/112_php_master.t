@@ -12,8 +12,13 @@
 #  * the PM runs exactly one php-cgi for the class;
 #  * 8 concurrent requests: all served, never more than 4 at once (the
 #    scripts' own start and end times), by the same 4 workers;
-#  * the class is ended as a whole: after a graceful stop of httpd's PM
-#    (httpd -k stop) no php-cgi of the master is left.
+#  * the class is ended as a whole: after httpd stops, neither the master
+#    nor a worker is left;
+#  * under suexec (tenant A of the hosting tests, its own tree under
+#    /var/www): suexec passes no PHP_FCGI_CHILDREN, so the tenant's
+#    wrapper sets it and "FcgidCmdOptions <wrapper> Workers 4" tells
+#    mod_fcgix; 4 concurrent requests: 4 workers of one master, master and
+#    workers all running as the tenant.
 use strict;
 use warnings;
 use FindBin;
@@ -23,6 +28,7 @@ use File::Path ();
 use Test::More;
 use FcgixTest;
 use FcgixPM qw(pm_wait_until);
+use FcgixHosting ();
 
 my $php = '/usr/bin/php-cgi';
 plan skip_all => "$php not installed (scripts/deps.sh test)" unless -x $php;
@@ -128,4 +134,81 @@ ok(pm_wait_until(10, sub { !kill 0, $master }),
    'the master ends with the PM');
 ok(pm_wait_until(10, sub { !grep { kill 0, $_ } keys %pids }),
    'and its workers with it');
+
+# ---------------------------------------------------------------------
+# Under suexec: the identity is the tenant's, master and workers
+SKIP: {
+    my ($suexec, $why) = FcgixHosting::suexec_state();
+    skip "suexec: $why", 5 unless $suexec;
+    my $ta = FcgixHosting::tenant('a');
+    my $dir = $ta->{dir};
+    skip "tenant tree $dir missing", 5 unless -d "$dir/bin" && -d "$dir/htdocs";
+    my $wrapper = "$dir/bin/php-master.fcgi";
+    open my $w, '>', $wrapper or die "$wrapper: $!";
+    print $w <<'EOS';
+#!/bin/sh
+# t/112: suexec passes no PHP_FCGI_* on: the tenant's wrapper sets them
+PHP_FCGI_CHILDREN=4
+PHP_FCGI_MAX_REQUESTS=0
+export PHP_FCGI_CHILDREN PHP_FCGI_MAX_REQUESTS
+exec /usr/bin/php-cgi -d cgi.force_redirect=0 -d opcache.enable=1 \
+    -d opcache.file_update_protection=0 "$@"
+EOS
+    close $w;
+    chown $ta->{uid}, $ta->{gid}, $wrapper;
+    chmod 0755, $wrapper;
+    File::Path::make_path("$dir/htdocs/master");
+    my $script = "$dir/htdocs/master/w.php";
+    open my $sfh, '>', $script or die "$script: $!";
+    print $sfh <<'EOP';
+<?php
+header('Content-Type: text/plain');
+$t0 = microtime(true);
+echo "pid=", getmypid(), "\nppid=", posix_getppid(), "\nuid=", posix_getuid(), "\n";
+usleep((int)($_GET['ms'] ?? 0) * 1000);
+printf("start=%.6f\nend=%.6f\n", $t0, microtime(true));
+EOP
+    close $sfh;
+    chown $ta->{uid}, $ta->{gid}, "$dir/htdocs/master", $script;
+    chmod 0755, "$dir/htdocs/master";
+    chmod 0644, $script;
+
+    my $lib = Apache::Test::vars('fcgix_libexecdir')
+              || '/usr/lib/apache2/modules';
+    $h = FcgixPM::pm_own_httpd(name => 'phpmaster', body => <<"EOC");
+<IfModule !mod_suexec.c>
+    LoadModule suexec_module "$lib/mod_suexec.so"
+</IfModule>
+FcgidCmdOptions "$wrapper" Workers 4
+FcgidMaxProcessesPerClass 4
+DocumentRoot "$dir/htdocs"
+SuexecUserGroup $ta->{user} $ta->{user}
+<Directory "$dir/htdocs/master">
+    Options +ExecCGI
+    AddHandler fcgid-script .php
+    FcgidWrapper "$wrapper" .php
+    Require all granted
+</Directory>
+EOC
+    my @res = FcgixTest::http_parallel(
+        reqs => [ map { +{ port => $h->{port},
+                           path => "/master/w.php?ms=800" } } 1 .. 4 ],
+        timeout => 30);
+    is(scalar(grep { $_->{status} == 200 } @res), 4, 'suexec: 4 concurrent, all 200')
+        or diag(join("\n", map { FcgixTest::brief($_) } @res), "\n",
+                FcgixHosting::suexec_log_tail(5));
+    my %spids = map { ($_->{kv}{pid} // 0) => 1 } @res;
+    my %sppid = map { ($_->{kv}{ppid} // 0) => 1 } @res;
+    is(scalar(keys %spids), 4, 'suexec: 4 different workers');
+    is(scalar(keys %sppid), 1, 'suexec: of one master');
+    is(scalar(grep { ($_->{kv}{uid} // -1) == $ta->{uid} } @res), 4,
+       "suexec: every worker runs as $ta->{user}");
+    my ($m) = keys %sppid;
+    my $info = $m ? FcgixTest::proc_info($m) : undef;
+    is($info ? $info->{uid} : -1, $ta->{uid},
+       "suexec: the master runs as $ta->{user}");
+    FcgixPM::pm_own_httpd_stop($h);
+    unlink $wrapper, $script;
+    rmdir "$dir/htdocs/master";
+}
 done_testing();
