@@ -216,7 +216,7 @@ static fcgix_policy_state_e policy_state(apr_uint32_t st)
  * it, within the class's limits.
  */
 static apr_uint32_t view(pm_t *pm, int i, fcgix_policy_proc_t *pp,
-                         int *leaving)
+                         int *leaving, int *busy)
 {
     int group = pm->classes[pm->slots[i].cls].workers > 1;
     int j, n = group ? (int)pm->hiwater : i + 1;
@@ -259,6 +259,7 @@ static apr_uint32_t view(pm_t *pm, int i, fcgix_policy_proc_t *pp,
     pp->state = any_leaving ? FCGIX_POLICY_LEAVING
                 : any_busy ? FCGIX_POLICY_BUSY
                 : any_other ? FCGIX_POLICY_OTHER : FCGIX_POLICY_IDLE;
+    *busy = any_busy;
     return members;
 }
 
@@ -285,6 +286,21 @@ static int retire(pm_t *pm, int i)
     return 1;
 }
 
+/* A master one of whose slots a child marked (its request limit, a
+ * failed exchange) while others still serve: no new request goes to it,
+ * and it ends once they are done. */
+static void drain(pm_t *pm, int i)
+{
+    int j, n = (int)pm->hiwater;
+
+    for (j = 0; j < n; j++) {
+        if (member_of(pm, j, i)) {
+            fcgix_sync_cas(&pm->sb->procs[j].state, FCGIX_PROC_IDLE,
+                           FCGIX_PROC_RETIRING);
+        }
+    }
+}
+
 /* Asks the policy about the live process in slot @p i and acts on its
  * verdict; @p staying counts its class's slots not on their way out
  * (less those of each process this ends). */
@@ -295,8 +311,8 @@ static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
     fcgix_policy_limits_t pl;
     fcgix_policy_proc_t pp;
     fcgix_policy_verdict_e v;
-    int leaving;
-    apr_uint32_t members = view(pm, i, &pp, &leaving);
+    int leaving, busy;
+    apr_uint32_t members = view(pm, i, &pp, &leaving, &busy);
     /* the slots that stay if this ends, as for one slot */
     apr_uint32_t left = staying[ci] >= members ? staying[ci] - members + 1
                                                : 0;
@@ -322,6 +338,10 @@ static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
         terminate(pm, i, FCGIX_EXIT_BUSY, now);
         break;
     case FCGIX_POLICY_END_ASKED:
+        if (busy && members > 1) {
+            drain(pm, i);
+            break;
+        }
         terminate(pm, i, why && why <= FCGIX_EXIT_FAILED ? (fcgix_exit_e)why
                                                         : FCGIX_EXIT_UNREACHABLE,
                   now);
@@ -400,12 +420,12 @@ void fcgix_pm_watch_kill(pm_t *pm, apr_time_t now)
         for (j = 0; j < n; j++) {
             fcgix_sb_proc_t *p = &pm->sb->procs[j];
             fcgix_policy_proc_t pp;
-            int leaving;
+            int leaving, busy;
             if (pm->slots[j].pid > 0 && pm->slots[j].cls == (apr_uint32_t)i
                 && !pm->slots[j].master && !pm->slots[j].term_at
                 && p->state == FCGIX_PROC_IDLE
                 && (c->workers <= 1
-                    || (view(pm, j, &pp, &leaving)
+                    || (view(pm, j, &pp, &leaving, &busy)
                         && pp.state == FCGIX_POLICY_IDLE))
                 && (victim < 0 || p->last_active
                                   < pm->sb->procs[victim].last_active)) {

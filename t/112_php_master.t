@@ -29,6 +29,7 @@ use Test::More;
 use FcgixTest;
 use FcgixPM qw(pm_wait_until);
 use FcgixHosting ();
+use Time::HiRes ();
 
 my $php = '/usr/bin/php-cgi';
 plan skip_all => "$php not installed (scripts/deps.sh test)" unless -x $php;
@@ -132,8 +133,46 @@ ok(!grep({ !$pids{$_} } keys %pids8),
 FcgixPM::pm_own_httpd_stop($h);
 ok(pm_wait_until(10, sub { !kill 0, $master }),
    'the master ends with the PM');
-ok(pm_wait_until(10, sub { !grep { kill 0, $_ } keys %pids }),
+my %first_pids = %pids;
+ok(pm_wait_until(10, sub { !grep { kill 0, $_ } keys %first_pids }),
    'and its workers with it');
+
+# A slot at its request limit retires the master whole, once the requests
+# on its other slots are done: none is cut short, and a new master serves
+# afterwards. (php-cgi's workers also finish a request when SIGTERM
+# arrives, so this shows the outcome; that the PM waits is in
+# fcgix_pm_watch.c's drain().)
+$h = FcgixPM::pm_own_httpd(name => 'phpmaster', body => <<"EOC");
+FcgidInitialEnv PHP_FCGI_CHILDREN 4
+FcgidInitialEnv PHP_FCGI_MAX_REQUESTS 0
+FcgidMaxProcessesPerClass 4
+FcgidMaxRequestsPerProcess 2
+DocumentRoot "$www"
+<Directory "$www">
+    Options +ExecCGI
+    AddHandler fcgid-script .php
+    FcgidWrapper "$php" .php
+    Require all granted
+</Directory>
+EOC
+$r = get('/w.php');
+my $m1 = $r->{kv}{ppid} // 0;
+my @slow = map { FcgixTest::http_start(port => $h->{port},
+                                       path => '/w.php?ms=2500') } 1 .. 2;
+Time::HiRes::sleep(0.5);
+my @quick = map { get("/w.php?q=$_") } 1 .. 3;
+is(scalar(grep { $_->{status} == 200 } @quick), 3,
+   'request limit: quick requests beside two slow ones served');
+@slow = map { FcgixTest::http_finish($_) } @slow;
+is(scalar(grep { $_->{status} == 200 } @slow), 2,
+   'request limit: the slow requests on the master were not cut short')
+    or diag(join "\n", map { FcgixTest::brief($_) } @slow);
+ok(pm_wait_until(10, sub { !kill 0, $m1 }),
+   'request limit: then the master ended');
+$r = get('/w.php');
+ok($r->{status} == 200 && ($r->{kv}{ppid} // 0) != $m1,
+   'request limit: a new master serves');
+FcgixPM::pm_own_httpd_stop($h);
 
 # ---------------------------------------------------------------------
 # Under suexec: the identity is the tenant's, master and workers
