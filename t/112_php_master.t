@@ -250,4 +250,20 @@ EOC
     unlink $wrapper, $script;
     rmdir "$dir/htdocs/master";
 }
+
+# A bad Workers value is a configuration error naming it.
+{
+    my $root = "$logs/phpmaster";
+    my $conf = "$root/conf/bad.conf";
+    open my $c, '>', $conf or die "$conf: $!";
+    print $c FcgixPM::pm_own_httpd_conf(root => $root,
+        port => FcgixPM::pm_free_port(),
+        body => "FcgidCmdOptions $php Workers 0\n");
+    close $c;
+    my $httpd = Apache::Test::vars('httpd');
+    my $out = `"$httpd" -t -f "$conf" 2>&1`;
+    isnt($?, 0, 'Workers 0: apache2 -t refuses');
+    like($out, qr/FcgidCmdOptions: Workers must be 1 to 256/,
+         'Workers 0: the message names it') or diag($out);
+}
 done_testing();
