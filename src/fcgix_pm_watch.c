@@ -342,8 +342,9 @@ static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
             drain(pm, i);
             break;
         }
-        terminate(pm, i, why && why <= FCGIX_EXIT_FAILED ? (fcgix_exit_e)why
-                                                        : FCGIX_EXIT_UNREACHABLE,
+        terminate(pm, i,
+                  why && why <= FCGIX_EXIT_FAILED ? (fcgix_exit_e)why
+                                                  : FCGIX_EXIT_UNREACHABLE,
                   now);
         break;
     case FCGIX_POLICY_END_ORPHAN:
