@@ -154,6 +154,9 @@ typedef struct proxy_entry_t {
  * -> proxy_entry_t. NULL while mod_proxy_fcgi is loaded (the handler
  * form is then its own). */
 static apr_hash_t *proxy_servers;
+/* The same servers by address (unix:/path, host:port): a handler string
+ * only .htaccess names goes to the server of its address. */
+static apr_hash_t *proxy_addrs;
 
 /* The real mod_proxy_fcgi, not our name record (src/names/). */
 static int real_proxy_fcgi_loaded(void)
@@ -199,6 +202,9 @@ static void add_server(apr_pool_t *p, server_rec *s, const char *handler,
     fcgix_conf_register_server(s, srv);
     e->srv = srv;
     apr_hash_set(proxy_servers, handler, APR_HASH_KEY_STRING, e);
+    if (!apr_hash_get(proxy_addrs, t->addr, APR_HASH_KEY_STRING)) {
+        apr_hash_set(proxy_addrs, t->addr, APR_HASH_KEY_STRING, e);
+    }
 }
 
 /* Every SetHandler "proxy:..." and AddHandler "proxy:..." the
@@ -233,6 +239,7 @@ static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     proxy_servers = apr_hash_make(pconf);
+    proxy_addrs = apr_hash_make(pconf);
     scan_tree(pconf, s, ap_conftree);
     return OK;
 }
@@ -249,7 +256,7 @@ static int proxy_post_config(apr_pool_t *pconf, apr_pool_t *plog,
 static int proxy_handler(request_rec *r)
 {
     const proxy_entry_t *e;
-    fcgix_proxy_target_t t;
+    fcgix_proxy_target_t t, *own = NULL;
     fcgix_upstream_t *up;
     int status;
 
@@ -261,14 +268,21 @@ static int proxy_handler(request_rec *r)
         if (fcgix_proxy_parse(r->pool, r->handler, &t) || !t.addr) {
             return DECLINED;
         }
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00532)
-                      "SetHandler %s: only a handler the server "
-                      "configuration names is served (not one from "
-                      ".htaccess or an expression)", r->handler);
-        return HTTP_INTERNAL_SERVER_ERROR;
+        /* Servers are made at startup: a string of .htaccess (or an
+         * expression) is served by the server of its address, if the
+         * configuration names that address anywhere. */
+        if ((e = apr_hash_get(proxy_addrs, t.addr, APR_HASH_KEY_STRING))
+            == NULL) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00532)
+                          "SetHandler %s: its address is in no handler of "
+                          "the server configuration, which alone makes "
+                          "servers", r->handler);
+            return HTTP_INTERNAL_SERVER_ERROR;
+        }
+        own = &t;
     }
     r->filename = (char *)fcgix_proxy_script_filename(
-        r, &e->t, e->srv->limits.keepalive);
+        r, own ? own : &e->t, e->srv->limits.keepalive);
     ap_set_module_config(r->request_config, &fcgix_module, e->srv);
     if ((status = fcgix_upstream_resolve(r, NULL, &up)) != OK) {
         return status;

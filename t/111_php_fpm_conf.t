@@ -18,7 +18,11 @@
 #    times) must be equal, key by key. The cases: plain, PATH_INFO with a
 #    query string, a path with an encoded space, Authorization (Debian's
 #    SetEnvIfNoCase line makes it HTTP_AUTHORIZATION, PHP makes it
-#    PHP_AUTH_USER), a POST, a DirectoryIndex, a missing script;
+#    PHP_AUTH_USER), a POST, a DirectoryIndex, a missing script, a
+#    SetHandler of .htaccess to the same socket, proxy-fcgi-pathinfo,
+#    the proxy:fcgi://host:port/ form (the suite's php-fpm on TCP);
+#  * a .htaccess SetHandler to a socket the configuration never names:
+#    500 and FCGIX00532 (servers are made at startup);
 #  * apache2 -M of the mod_fcgix layout lists no proxy_module.
 use strict;
 use warnings;
@@ -105,7 +109,7 @@ ok(-f "$destdir$libexec/mod_fcgix_proxy_fcgi.so",
 
 my $www = "$logs/fpmconf-www";
 File::Path::remove_tree($www);
-my @sub = ('sp ace', qw(idx pi-full pi-unescape pi-first tcp));
+my @sub = ('sp ace', qw(idx pi-full pi-unescape pi-first tcp ht htbad));
 File::Path::make_path(map { "$www/$_" } @sub);
 chmod 0755, $www, map { "$www/$_" } @sub;
 my $env_php = <<'EOP';
@@ -123,7 +127,20 @@ EOP
 spew("$www/env.php", $env_php);
 spew("$www/sp ace/env.php", $env_php);
 spew("$www/idx/index.php", $env_php);
-spew("$www/$_/env.php", $env_php) for qw(pi-full pi-unescape pi-first tcp);
+spew("$www/$_/env.php", $env_php)
+    for qw(pi-full pi-unescape pi-first tcp ht htbad);
+# .htaccess: another handler string for Debian's socket (served by the
+# server of that address), and one for a socket no configuration names
+spew("$www/ht/.htaccess", <<'EOH');
+<FilesMatch "\.php$">
+    SetHandler "proxy:unix:/run/php/php8.2-fpm.sock|fcgi://htaccess.example"
+</FilesMatch>
+EOH
+spew("$www/htbad/.htaccess", <<'EOH');
+<FilesMatch "\.php$">
+    SetHandler "proxy:unix:/run/php/no-such-fpm.sock|fcgi://localhost"
+</FilesMatch>
+EOH
 # The suite's php-fpm on TCP (pool "tcp"): the proxy:fcgi://host:port/ form
 my $fpm_port = Apache::Test::vars('fcgix_fpm_port');
 my $tcp = backend_started('php-fpm') && $fpm_port;
@@ -200,6 +217,12 @@ sub layout {
     <Directory "$www">
         Require all granted
         DirectoryIndex index.php
+    </Directory>
+    <Directory "$www/ht">
+        AllowOverride FileInfo
+    </Directory>
+    <Directory "$www/htbad">
+        AllowOverride FileInfo
     </Directory>
     <Directory "$www/pi-full">
         SetEnv proxy-fcgi-pathinfo full
@@ -278,6 +301,8 @@ my @cases = (
      headers => ['Content-Type' => 'application/x-www-form-urlencoded']],
     ['DirectoryIndex', path => '/idx/'],
     ['missing script', path => '/nope.php'],
+    ['.htaccess SetHandler, a configured socket',
+     path => '/ht/env.php/x?y=1'],
     ['proxy-fcgi-pathinfo full', path => '/pi-full/env.php/a%20b/c.d/e'],
     ['proxy-fcgi-pathinfo unescape', path => '/pi-unescape/env.php/a%20b'],
     ['proxy-fcgi-pathinfo first-dot', path => '/pi-first/env.php/x.y/z'],
@@ -317,10 +342,18 @@ is($seen{Authorization}{PHP_AUTH_USER}, 'alice', 'PHP_AUTH_USER');
 is($seen{Authorization}{PHP_AUTH_PW}, 's3cret', 'PHP_AUTH_PW');
 is($seen{POST}{BODY}, Digest::MD5::md5_hex('x=1&y=2'), 'POST body');
 
+# A socket only .htaccess names: no server was made for it (mod_proxy_fcgi
+# would try it and answer 503).
+my $bad_r = http(port => $h{fcgix}{port}, path => '/htbad/env.php');
+is($bad_r->{status}, 500, '.htaccess SetHandler, a socket nowhere else: 500');
+like(slurp($h{fcgix}{log}),
+     qr/FCGIX00532: SetHandler proxy:unix:\/run\/php\/no-such-fpm\.sock/,
+     '... and FCGIX00532 names the handler');
 # php-fpm's "Primary script unknown" (the missing script) is logged as
 # under mod_proxy_fcgi (AH01071 there); nothing else.
 my @bad = grep { /\[fcgix:(?:error|warn)\]/
-                 && !/FCGIX00101: .*stderr: Primary script unknown/ }
+                 && !/FCGIX00101: .*stderr: Primary script unknown/
+                 && !/FCGIX00532: .*no-such-fpm/ }
           split /\n/, slurp($h{fcgix}{log});
 ok(!@bad, 'no other mod_fcgix error or warning in the layout\'s error.log')
     or diag(join "\n", @bad);
