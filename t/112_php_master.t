@@ -263,7 +263,7 @@ EOC
     my $httpd = Apache::Test::vars('httpd');
     my $out = `"$httpd" -t -f "$conf" 2>&1`;
     isnt($?, 0, 'Workers 0: apache2 -t refuses');
-    like($out, qr/FcgidCmdOptions: Workers must be 1 to 256/,
+    like($out, qr/FcgidCmdOptions Workers: '0' is not a whole number from 1 to 256/,
          'Workers 0: the message names it') or diag($out);
 }
 done_testing();
