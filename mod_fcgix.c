@@ -22,6 +22,8 @@
 #include "fcgix_conf.h"
 #include "fcgix_conf_cmds.h"
 #include "fcgix_handler.h"
+#include "fcgix_php.h"
+#include "fcgix_proxy.h"
 #include "fcgix_spawn.h"
 #include "fcgix_status.h"
 #include "fcgix_upstream.h"
@@ -32,6 +34,7 @@ static const command_rec fcgix_cmds[] = {
     FCGIX_CONF_AUTH_CMDS
     FCGIX_AUTHZ_CMDS
     FCGIX_COMPAT_CMDS
+    FCGIX_PHP_CMDS
     {NULL}
 };
 
@@ -43,6 +46,8 @@ static void fcgix_register_hooks(apr_pool_t *p)
     fcgix_upstream_register_hooks(p);
     fcgix_status_register_hooks(p);
     fcgix_compat_register_hooks(p);
+    fcgix_php_register_hooks(p);
+    fcgix_proxy_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(fcgix) = {

@@ -105,6 +105,7 @@ typedef struct fcgix_server_t {
 /** FcgidCmdOptions for one command (FCGIX_UNSET: not given). */
 typedef struct fcgix_cmd_options_t {
     int max_procs, min_procs, idle_timeout, lifetime, max_requests;
+    int workers; /**< Workers N: one process serves N at once */
     apr_interval_time_t io_timeout, connect_timeout;
     char env[2048];          /**< NUL-separated NAME=value */
     apr_size_t env_len;
@@ -194,6 +195,7 @@ typedef struct fcgix_dir_conf_t {
     apr_array_header_t *pass_headers; /**< const char * */
     fcgix_dir_auth_t auth[FCGIX_AUTH_PHASES];
     apr_array_header_t *wrappers; /**< fcgix_wrapper_t, later ones win */
+    struct fcgix_php_dir_t *php;  /**< php_value & co. (fcgix_php.c) */
 } fcgix_dir_conf_t;
 
 void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s);
@@ -212,6 +214,11 @@ const char *fcgix_conf_server_env(apr_pool_t *p, fcgix_server_t *srv,
 
 /** Registers a server definition built by a directive handler. */
 const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv);
+
+/** Adds a server that no directive defines (mod_proxy_fcgi's handler
+ *  strings, fcgix_proxy.c) to @p s's table, in post_config before the
+ *  upstream layer counts them; its path matches no file name. */
+void fcgix_conf_register_server(server_rec *s, fcgix_server_t *srv);
 
 /** A new server record for @p path with everything unset. */
 fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,

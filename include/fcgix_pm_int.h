@@ -70,6 +70,7 @@ typedef struct {
     apr_uint32_t vhost;
     fcgix_sb_limits_t lim;
     char **env;           /* malloc'ed, or NULL: the global one */
+    apr_uint32_t workers; /* slots one process is: a master's workers */
     apr_uint32_t nprocs;
     apr_uint32_t failures;
     apr_time_t next_spawn;
@@ -81,6 +82,8 @@ typedef struct {
 /* A process slot as the PM knows it (never read back from shm). */
 typedef struct {
     pid_t pid;            /* our child, not yet reaped; 0: none */
+    int master;           /* a worker slot of the master in slot
+                             master - 1 (same pid); 0: a process's own */
     apr_uint32_t cls;     /* index into pm_t.classes */
     apr_time_t started;
     apr_time_t term_at;   /* when SIGTERM was sent, 0: not yet */

@@ -56,6 +56,12 @@ typedef struct {
     uint32_t single_threshold; /**< percent busy, one process left */
     uint32_t multi_threshold;  /**< percent busy, several */
     int winding_down;          /**< superseded or retired class */
+    /** Requests one process serves at once: a master whose N workers
+     *  accept on its socket (php-cgi with PHP_FCGI_CHILDREN=N) is N
+     *  slots, and every count and limit here (max_procs, min_procs,
+     *  max_user_procs, max_total, nprocs, idle, waiters) is in slots.
+     *  0 or 1: a process is one slot. */
+    uint32_t workers;
 } fcgix_policy_limits_t;
 
 /** The start rate window of a class (the PM keeps one per class, zeroed
@@ -89,9 +95,10 @@ int fcgix_policy_allow_spawn(const fcgix_policy_limits_t *lim,
 void fcgix_policy_count_spawn(fcgix_policy_rate_t *rate);
 
 /**
- * How many processes the class wants started: one for each waiting
- * request no idle process serves, and (static classes that are not
- * winding down) up to the minimum. Every one still goes through
+ * How many processes the class wants started: enough for each waiting
+ * request no idle slot serves, and (static classes that are not winding
+ * down) up to the minimum (a master of N workers brings N slots). Every
+ * one still goes through
  * fcgix_policy_allow_spawn(): a forged waiter count only asks.
  */
 uint32_t fcgix_policy_provide(const fcgix_policy_limits_t *lim,

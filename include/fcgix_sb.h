@@ -134,7 +134,10 @@ typedef struct {
     apr_uint32_t kill_interval;      /**< FastCgiConfig: s, 0: no policy */
     apr_uint32_t single_threshold;   /**< percent busy, one process */
     apr_uint32_t multi_threshold;    /**< percent busy, several */
-    apr_uint32_t pad_;
+    /** FcgidCmdOptions Workers: requests one process serves at once (a
+     *  master whose workers accept on its socket); 0: from the class's
+     *  PHP_FCGI_CHILDREN, else 1. */
+    apr_uint32_t workers;
     apr_int64_t rlim[3][2];          /**< CPU, AS, NPROC {cur, max}; -1 */
     apr_int32_t priority;            /**< nice value added (-priority) */
 } fcgix_sb_limits_t;
@@ -185,6 +188,9 @@ typedef struct {
     volatile apr_uint32_t requests;
     volatile apr_uint32_t exit_why;  /**< fcgix_exit_e */
     volatile apr_int32_t exit_status;
+    /** The slot whose socket serves this one: itself, or the slot of
+     *  the master a worker slot belongs to (PM writes, before publish). */
+    volatile apr_uint32_t sock;
 } fcgix_sb_proc_t;
 
 /**

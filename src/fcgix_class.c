@@ -340,6 +340,9 @@ static void apply_cmd_options(const fcgix_srv_conf_t *sc, fcgix_pm_msg_t *m,
     if (o->max_requests != FCGIX_UNSET) {
         m->lim.max_requests = (apr_uint32_t)o->max_requests;
     }
+    if (o->workers != FCGIX_UNSET) {
+        m->lim.workers = (apr_uint32_t)o->workers;
+    }
     if (o->env_len) {
         memcpy(m->env, o->env, sizeof(m->env));
     }

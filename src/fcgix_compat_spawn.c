@@ -113,6 +113,11 @@ static const char *cmd_option(cmd_parms *cmd, fcgix_cmd_options_t *o,
                                   strchr(val, '=') ? val
                                   : apr_pstrcat(cmd->pool, val, "=", NULL));
     }
+    if (!strcasecmp(opt, "Workers")) {
+        /* ours: a master of N workers (php-cgi PHP_FCGI_CHILDREN=N) */
+        return fcgix_conf_option_int(cmd, opt, val, 1, 256,
+                                     FCGIX_UNIT_COUNT, &o->workers);
+    }
     for (i = 0; cmd_nums[i].name && strcasecmp(opt, cmd_nums[i].name); i++) {
     }
     if (cmd_nums[i].name == NULL) {
@@ -157,7 +162,7 @@ const char *fcgix_compat_cmd_options(cmd_parms *cmd, void *dc, int argc,
     }
     o = apr_pcalloc(cmd->pool, sizeof(*o));
     o->max_procs = o->min_procs = o->idle_timeout = FCGIX_UNSET;
-    o->lifetime = o->max_requests = FCGIX_UNSET;
+    o->lifetime = o->max_requests = o->workers = FCGIX_UNSET;
     o->io_timeout = o->connect_timeout = FCGIX_UNSET;
     for (i = 1; i < argc && err == NULL; i += 2) {
         if (i + 1 >= argc) {

@@ -23,6 +23,7 @@
 #include "fcgix.h"
 #include "fcgix_conf.h"
 #include "fcgix_conf_cmds.h"
+#include "fcgix_php.h"
 
 /* ------------------------------------------------------------------ */
 /* Create and merge                                                    */
@@ -174,6 +175,7 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
         conf->pass_headers = add->pass_headers ? add->pass_headers
                                                : base->pass_headers;
     }
+    conf->php = fcgix_php_merge(p, base->php, add->php);
     return conf;
 }
 
@@ -384,6 +386,15 @@ const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv)
         any_external = 1;
     }
     return NULL;
+}
+
+void fcgix_conf_register_server(server_rec *s, fcgix_server_t *srv)
+{
+    fcgix_srv_conf_t *sc = ap_get_module_config(s->module_config,
+                                                &fcgix_module);
+
+    srv->id = nservers++;
+    APR_ARRAY_PUSH(sc->servers, fcgix_server_t *) = srv;
 }
 
 int fcgix_conf_any_external(void)

@@ -12,6 +12,7 @@
 
 #include "fcgix.h"
 #include "fcgix_env.h"
+#include "fcgix_php.h"
 #include "fcgix_proto.h"
 
 /* Multiple of 8, so only the last PARAMS record can need padding. */
@@ -114,6 +115,7 @@ static apr_table_t *collect_vars(request_rec *r,
                        apr_off_t_toa(r->pool, opts->content_length));
         apr_table_unset(vars, "HTTP_TRANSFER_ENCODING");
     }
+    fcgix_php_env(r, dc->php, vars);
     return vars;
 }
 

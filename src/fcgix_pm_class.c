@@ -10,6 +10,7 @@
  * configuration no longer has is retired; both are freed once empty.
  */
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,6 +45,7 @@ void fcgix_pm_class_limits(const pm_class_t *c, fcgix_policy_limits_t *pl)
     pl->single_threshold = c->lim.single_threshold;
     pl->multi_threshold = c->lim.multi_threshold;
     pl->winding_down = winding_down(c);
+    pl->workers = c->workers;
 }
 
 /* The scoreboard's view of class @p ci: what children read. */
@@ -105,6 +107,75 @@ static char **class_env(const char *const *g, const char *list)
     return env;
 }
 
+/* Most workers one master may have: more would only be slots the
+ * scoreboard cannot give it. */
+#define PM_MAX_WORKERS 256
+
+/* PHP_FCGI_CHILDREN=N of an environment, or 0. */
+static apr_uint32_t env_children(const char *const *env)
+{
+    static const char name[] = "PHP_FCGI_CHILDREN=";
+    size_t i;
+
+    for (i = 0; env && env[i]; i++) {
+        if (!strncmp(env[i], name, sizeof(name) - 1)) {
+            long n = strtol(env[i] + sizeof(name) - 1, NULL, 10);
+            return n > 0 ? (apr_uint32_t)(n < PM_MAX_WORKERS
+                                          ? n : PM_MAX_WORKERS)
+                         : 0;
+        }
+    }
+    return 0;
+}
+
+/*
+ * Slots one process of the class is. php-cgi with PHP_FCGI_CHILDREN=N
+ * forks N workers that accept on its socket and share its opcode cache:
+ * one master serves N requests at once. "Workers N" (FcgidCmdOptions)
+ * says so for a wrapper that sets the variable itself (under suexec the
+ * environment does not reach it); else the class's environment does.
+ */
+static apr_uint32_t class_workers(const pm_class_t *c, const pm_t *pm)
+{
+    apr_uint32_t n = c->lim.workers;
+
+    if (!n) {
+        n = env_children(c->env ? (const char *const *)c->env
+                                : (const char *const *)pm->cfg->env);
+    }
+    return n > PM_MAX_WORKERS ? PM_MAX_WORKERS : n > 1 ? n : 1;
+}
+
+/* "Workers N" given: the class's environment list with
+ * PHP_FCGI_CHILDREN=N, unless it names the variable already. */
+static const char *workers_env(const fcgix_pm_msg_t *m, char *buf,
+                               size_t len)
+{
+    const char *e;
+    size_t used = 0;
+    int n;
+
+    if (!m->lim.workers) {
+        return m->env;
+    }
+    for (e = m->env; *e; e += strlen(e) + 1) {
+        if (!strncmp(e, "PHP_FCGI_CHILDREN=", 18)) {
+            return m->env;
+        }
+        used = (size_t)(e + strlen(e) + 1 - m->env);
+    }
+    n = snprintf(buf, len, "PHP_FCGI_CHILDREN=%u",
+                 (unsigned)(m->lim.workers < PM_MAX_WORKERS
+                            ? m->lim.workers : PM_MAX_WORKERS));
+    if (n < 0 || used + (size_t)n + 2 > len) {
+        return m->env;
+    }
+    memmove(buf + used, buf, (size_t)n + 1);
+    memcpy(buf, m->env, used);
+    buf[used + (size_t)n + 1] = '\0';
+    return buf;
+}
+
 static int same_program(const pm_class_t *a, const pm_class_t *b)
 {
     return a->inode == b->inode && a->dev == b->dev && a->uid == b->uid
@@ -159,7 +230,11 @@ int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
     c->gid = m->gid;
     c->vhost = m->vhost;
     c->lim = m->lim;
-    c->env = class_env(pm->cfg->env, m->env);
+    {
+        char wenv[sizeof(m->env) + 32];
+        c->env = class_env(pm->cfg->env, workers_env(m, wenv, sizeof(wenv)));
+    }
+    c->workers = class_workers(c, pm);
     c->used = 1;
     for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
         pm_class_t *o = &pm->classes[i];
@@ -191,8 +266,9 @@ int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
     fcgix_pm_class_mirror(pm, ci);
     fcgix_sb_pm_class_publish(pm->sb, s);
     pm->cfg->log(FCGIX_PM_LOG_DEBUG, 0, FCGIX_LOGNO(00202) "class %d: %s, "
-                 "uid %u gid %u, virtual host %08x, flags %u", ci, c->path,
-                 c->uid, c->gid, (unsigned)c->vhost, c->lim.flags);
+                 "uid %u gid %u, virtual host %08x, flags %u, workers %u",
+                 ci, c->path, c->uid, c->gid, (unsigned)c->vhost,
+                 c->lim.flags, c->workers);
     return ci;
 }
 

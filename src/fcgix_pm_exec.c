@@ -388,12 +388,12 @@ static void spawn_record(pm_t *pm, int ci, int idx, pid_t pid,
     pm_slot_t *ps = &pm->slots[idx];
     fcgix_sb_proc_t *p = &sb->procs[idx];
 
-    fcgix_policy_count_spawn(&c->rate);
     ps->pid = pid;
     ps->cls = (apr_uint32_t)ci;
     ps->started = now;
     ps->term_at = 0;
     ps->settled = 0;
+    ps->master = 0;
     if ((apr_uint32_t)idx >= pm->hiwater) {
         pm->hiwater = (apr_uint32_t)idx + 1;
     }
@@ -408,12 +408,42 @@ static void spawn_record(pm_t *pm, int ci, int idx, pid_t pid,
     p->requests = 0;
     p->exit_why = FCGIX_EXIT_NONE;
     p->exit_status = 0;
+    p->sock = (apr_uint32_t)idx;
     c->nprocs++;
     pm->total++;
     sb->total_procs = pm->total;
     sb->classes[ci].last_spawn = now;
     __atomic_add_fetch(&sb->classes[ci].spawns, 1, __ATOMIC_RELAXED);
     fcgix_pm_class_mirror(pm, ci);
+}
+
+/*
+ * A master of N workers (pm_class_t.workers) has N slots: its own, and
+ * N - 1 more whose requests go to its socket. Each is taken and given
+ * back by children like any slot, so no more than N requests are ever
+ * on the master at once; they come and go with the master (its reap
+ * frees them, fcgix_pm_watch_gone). Fewer free slots: fewer at once.
+ */
+static void spawn_workers(pm_t *pm, int ci, int lead, apr_time_t now)
+{
+    pm_class_t *c = &pm->classes[ci];
+    apr_uint32_t k;
+
+    for (k = 1; k < c->workers; k++) {
+        int idx = slot_claim(pm, now);
+        pm_slot_t *ps;
+        if (idx < 0) {
+            break;
+        }
+        ps = &pm->slots[idx];
+        ps->err_fd = -1;
+        ps->exec_errno = 0;
+        ps->sock.ino = 0;
+        spawn_record(pm, ci, idx, pm->slots[lead].pid, now);
+        ps->master = lead + 1;
+        pm->sb->procs[idx].sock = (apr_uint32_t)lead;
+        fcgix_sb_pm_publish(pm->sb, &pm->sb->procs[idx]);
+    }
 }
 
 void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
@@ -450,6 +480,7 @@ void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
                            __ATOMIC_RELAXED);
         return;
     }
+    fcgix_policy_count_spawn(&c->rate);
     spawn_record(pm, ci, idx, pid, now);
     if (ps->exec_errno) {
         /* It never became the application: no request is sent to it,
@@ -464,6 +495,7 @@ void fcgix_pm_exec_spawn(pm_t *pm, int ci, apr_time_t now)
     /* Listening already: a request can connect now and is served the
      * moment the application reaches accept(). */
     fcgix_sb_pm_publish(sb, &sb->procs[idx]);
+    spawn_workers(pm, ci, idx, now);
     fcgix_sb_wake(&sb->classes[ci]);
     pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00153) "spawned %s pid %d "
                  "(slot %d, %u of max %u)", c->path, (int)pid, idx,

@@ -36,7 +36,12 @@
  * so the pid cannot have been reused by anyone else. */
 static void terminate(pm_t *pm, int idx, fcgix_exit_e why, apr_time_t now)
 {
-    pm_slot_t *ps = &pm->slots[idx];
+    pm_slot_t *ps;
+
+    if (pm->slots[idx].master) {
+        idx = pm->slots[idx].master - 1; /* a worker: its master */
+    }
+    ps = &pm->slots[idx];
 
     if (ps->term_at == 0 && ps->pid > 0) {
         pm->sb->procs[idx].exit_why = why;
@@ -45,7 +50,42 @@ static void terminate(pm_t *pm, int idx, fcgix_exit_e why, apr_time_t now)
     }
 }
 
-/* Slot @p idx's process was reaped: free the slot. */
+/* One slot of a gone process: free for children and for the PM. */
+static void slot_free(pm_t *pm, int idx, int ci)
+{
+    fcgix_sb_proc_t *p = &pm->sb->procs[idx];
+    pm_class_t *c = &pm->classes[ci];
+
+    pm->slots[idx].pid = 0;
+    pm->slots[idx].term_at = 0;
+    pm->slots[idx].master = 0;
+    if (c->nprocs > 0) {
+        c->nprocs--;
+    }
+    if (pm->total > 0) {
+        pm->total--;
+    }
+    p->state = FCGIX_PROC_DEAD;
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    p->pid = 0;
+    p->state = FCGIX_PROC_FREE;
+}
+
+/* The worker slots of the master in slot @p idx go with it. */
+static void workers_gone(pm_t *pm, int idx, int ci)
+{
+    int i, n = (int)pm->hiwater;
+
+    for (i = 0; i < n; i++) {
+        if (pm->slots[i].master == idx + 1) {
+            pm->sb->procs[idx].requests += pm->sb->procs[i].requests;
+            slot_free(pm, i, ci);
+        }
+    }
+}
+
+/* Slot @p idx's process was reaped: free the slot (and a master's
+ * worker slots). */
 void fcgix_pm_watch_gone(pm_t *pm, int idx, int status, apr_time_t now)
 {
     fcgix_sb_t *sb = pm->sb;
@@ -53,7 +93,7 @@ void fcgix_pm_watch_gone(pm_t *pm, int idx, int status, apr_time_t now)
     fcgix_sb_proc_t *p = &sb->procs[idx];
     int ci = (int)ps->cls;
     pm_class_t *c = &pm->classes[ci];
-    apr_uint32_t served = p->requests;
+    apr_uint32_t served;
     apr_uint32_t why = p->exit_why;
     fcgix_policy_limits_t pl;
     fcgix_policy_exit_t ex;
@@ -61,6 +101,8 @@ void fcgix_pm_watch_gone(pm_t *pm, int idx, int status, apr_time_t now)
     uint32_t delay;
     char pbuf[256];
 
+    workers_gone(pm, idx, ci);
+    served = p->requests;
     if (why == FCGIX_EXIT_NONE || why > FCGIX_EXIT_FAILED) {
         why = WIFSIGNALED(status) ? FCGIX_EXIT_SIGNAL : FCGIX_EXIT_SELF;
     }
@@ -105,20 +147,9 @@ void fcgix_pm_watch_gone(pm_t *pm, int idx, int status, apr_time_t now)
     }
     fcgix_pm_sock_unlink(fcgix_pm_sock_path(pm, idx, pbuf, sizeof(pbuf)),
                          &ps->sock);
-    ps->pid = 0;
-    ps->term_at = 0;
-    if (c->nprocs > 0) {
-        c->nprocs--;
-    }
-    if (pm->total > 0) {
-        pm->total--;
-    }
+    slot_free(pm, idx, ci);
     sb->total_procs = pm->total;
     fcgix_pm_class_mirror(pm, ci);
-    p->state = FCGIX_PROC_DEAD;
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    p->pid = 0;
-    p->state = FCGIX_PROC_FREE;
     fcgix_sb_wake(&sb->classes[ci]);
 }
 
@@ -127,7 +158,7 @@ static int slot_of_pid(pm_t *pm, pid_t pid)
     int i, n = (int)pm->hiwater;
 
     for (i = 0; i < n; i++) {
-        if (pm->slots[i].pid == pid) {
+        if (pm->slots[i].pid == pid && !pm->slots[i].master) {
             return i;
         }
     }
@@ -156,36 +187,134 @@ static apr_uint32_t slot_state(const fcgix_sb_proc_t *p)
                                                           : FCGIX_PROC_BUSY;
 }
 
+/* Whether slot @p j is process @p i's: the slot itself, or one of the
+ * worker slots of the master in it. */
+static int member_of(const pm_t *pm, int j, int i)
+{
+    return j == i || pm->slots[j].master == i + 1;
+}
+
+static fcgix_policy_state_e policy_state(apr_uint32_t st)
+{
+    return st == FCGIX_PROC_IDLE ? FCGIX_POLICY_IDLE
+           : st == FCGIX_PROC_BUSY ? FCGIX_POLICY_BUSY
+           : st == FCGIX_PROC_RETIRING || st == FCGIX_PROC_DEAD
+             ? FCGIX_POLICY_LEAVING : FCGIX_POLICY_OTHER;
+}
+
+/*
+ * Process @p i as the policy sees it: for a master, its slots as one
+ * (leaving if any is, else busy if any is, idle only if all are; the
+ * latest activity, the oldest request). @return its slots; @p leaving
+ * the slot a child marked, for its reason. Times and states are the
+ * children's word: at worst they end a process of theirs early or keep
+ * it, within the class's limits.
+ */
+static apr_uint32_t view(pm_t *pm, int i, fcgix_policy_proc_t *pp,
+                         int *leaving, int *busy)
+{
+    int group = pm->classes[pm->slots[i].cls].workers > 1;
+    int j, n = group ? (int)pm->hiwater : i + 1;
+    int any_leaving = 0, any_busy = 0, any_other = 0;
+    apr_uint32_t members = 0;
+
+    memset(pp, 0, sizeof(*pp));
+    pp->started = pm->slots[i].started;
+    pp->term_at = pm->slots[i].term_at;
+    *leaving = i;
+    for (j = group ? 0 : i; j < n; j++) {
+        const fcgix_sb_proc_t *p = &pm->sb->procs[j];
+        fcgix_policy_state_e s;
+        apr_int32_t owner;
+        if (!member_of(pm, j, i)) {
+            continue;
+        }
+        members++;
+        s = policy_state(slot_state(p));
+        if (p->last_active > pp->last_active) {
+            pp->last_active = p->last_active;
+        }
+        any_busy |= s == FCGIX_POLICY_BUSY;
+        any_other |= s == FCGIX_POLICY_OTHER;
+        if (s == FCGIX_POLICY_BUSY) {
+            /* Signal 0 only asks whether the pid exists. */
+            owner = p->owner;
+            pp->owner_gone |= owner > 0 && kill((pid_t)owner, 0) < 0
+                              && errno == ESRCH;
+            if (p->busy_since && (!pp->busy_since
+                                  || p->busy_since < pp->busy_since)) {
+                pp->busy_since = p->busy_since;
+            }
+        }
+        if (s == FCGIX_POLICY_LEAVING && !any_leaving) {
+            any_leaving = 1;
+            *leaving = j;
+        }
+    }
+    pp->state = any_leaving ? FCGIX_POLICY_LEAVING
+                : any_busy ? FCGIX_POLICY_BUSY
+                : any_other ? FCGIX_POLICY_OTHER : FCGIX_POLICY_IDLE;
+    *busy = any_busy;
+    return members;
+}
+
+/* Idle slots of process @p i to RETIRING, all or none: a child may take
+ * one meanwhile, and a master is only ended whole. */
+static int retire(pm_t *pm, int i)
+{
+    int group = pm->classes[pm->slots[i].cls].workers > 1;
+    int j, k, first = group ? 0 : i, n = group ? (int)pm->hiwater : i + 1;
+
+    for (j = first; j < n; j++) {
+        if (member_of(pm, j, i)
+            && !fcgix_sync_cas(&pm->sb->procs[j].state, FCGIX_PROC_IDLE,
+                               FCGIX_PROC_RETIRING)) {
+            for (k = first; k < j; k++) {
+                if (member_of(pm, k, i)) {
+                    fcgix_sync_cas(&pm->sb->procs[k].state,
+                                   FCGIX_PROC_RETIRING, FCGIX_PROC_IDLE);
+                }
+            }
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* A master one of whose slots a child marked (its request limit, a
+ * failed exchange) while others still serve: no new request goes to it,
+ * and it ends once they are done. */
+static void drain(pm_t *pm, int i)
+{
+    int j, n = (int)pm->hiwater;
+
+    for (j = 0; j < n; j++) {
+        if (member_of(pm, j, i)) {
+            fcgix_sync_cas(&pm->sb->procs[j].state, FCGIX_PROC_IDLE,
+                           FCGIX_PROC_RETIRING);
+        }
+    }
+}
+
 /* Asks the policy about the live process in slot @p i and acts on its
- * verdict; @p staying counts its class's processes not on their way
- * out (one less for each this ends). */
+ * verdict; @p staying counts its class's slots not on their way out
+ * (less those of each process this ends). */
 static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
 {
-    fcgix_sb_proc_t *p = &pm->sb->procs[i];
     pm_slot_t *ps = &pm->slots[i];
     apr_uint32_t ci = ps->cls;
-    apr_uint32_t st = slot_state(p);
     fcgix_policy_limits_t pl;
     fcgix_policy_proc_t pp;
     fcgix_policy_verdict_e v;
-    apr_int32_t owner;
+    int leaving, busy;
+    apr_uint32_t members = view(pm, i, &pp, &leaving, &busy);
+    /* the slots that stay if this ends, as for one slot */
+    apr_uint32_t left = staying[ci] >= members ? staying[ci] - members + 1
+                                               : 0;
+    apr_uint32_t why = pm->sb->procs[leaving].exit_why;
 
     fcgix_pm_class_limits(&pm->classes[ci], &pl);
-    /* Times and state are the children's word: at worst they end a
-     * process of theirs early or keep it, within the class's limits. */
-    pp.state = st == FCGIX_PROC_IDLE ? FCGIX_POLICY_IDLE
-               : st == FCGIX_PROC_BUSY ? FCGIX_POLICY_BUSY
-               : st == FCGIX_PROC_RETIRING || st == FCGIX_PROC_DEAD
-                 ? FCGIX_POLICY_LEAVING : FCGIX_POLICY_OTHER;
-    pp.started = ps->started;
-    pp.last_active = p->last_active;
-    pp.busy_since = p->busy_since;
-    pp.term_at = ps->term_at;
-    /* Signal 0 only asks whether the pid exists. */
-    owner = p->owner;
-    pp.owner_gone = st == FCGIX_PROC_BUSY && owner > 0
-                    && kill((pid_t)owner, 0) < 0 && errno == ESRCH;
-    v = fcgix_policy_judge(&pl, &pp, staying[ci], pm->cfg->kill_grace, now);
+    v = fcgix_policy_judge(&pl, &pp, left, pm->cfg->kill_grace, now);
     switch (v) {
     case FCGIX_POLICY_KILL:
         kill(ps->pid, SIGKILL);
@@ -193,8 +322,8 @@ static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
     case FCGIX_POLICY_END_IDLE:
     case FCGIX_POLICY_END_LIFETIME:
         /* Only if no child took it meanwhile. */
-        if (fcgix_sync_cas(&p->state, st, FCGIX_PROC_RETIRING)) {
-            staying[ci]--;
+        if (retire(pm, i)) {
+            staying[ci] -= members < staying[ci] ? members : staying[ci];
             terminate(pm, i, v == FCGIX_POLICY_END_LIFETIME
                              ? FCGIX_EXIT_LIFETIME : FCGIX_EXIT_IDLE,
                       now);
@@ -204,9 +333,13 @@ static void judge(pm_t *pm, int i, apr_uint32_t *staying, apr_time_t now)
         terminate(pm, i, FCGIX_EXIT_BUSY, now);
         break;
     case FCGIX_POLICY_END_ASKED:
-        terminate(pm, i, p->exit_why && p->exit_why <= FCGIX_EXIT_FAILED
-                         ? (fcgix_exit_e)p->exit_why
-                         : FCGIX_EXIT_UNREACHABLE,
+        if (busy && members > 1) {
+            drain(pm, i);
+            break;
+        }
+        terminate(pm, i,
+                  why && why <= FCGIX_EXIT_FAILED ? (fcgix_exit_e)why
+                                                  : FCGIX_EXIT_UNREACHABLE,
                   now);
         break;
     case FCGIX_POLICY_END_ORPHAN:
@@ -239,7 +372,7 @@ void fcgix_pm_watch_scan(pm_t *pm, apr_time_t now)
         }
     }
     for (i = 0; i < n; i++) {
-        if (pm->slots[i].pid > 0) {
+        if (pm->slots[i].pid > 0 && !pm->slots[i].master) {
             judge(pm, i, staying, now);
         }
     }
@@ -279,19 +412,23 @@ void fcgix_pm_watch_kill(pm_t *pm, apr_time_t now)
                                &threshold)) {
             continue;
         }
-        /* The one idle the longest. */
+        /* The one idle the longest (a master: all its slots idle). */
         for (j = 0; j < n; j++) {
             fcgix_sb_proc_t *p = &pm->sb->procs[j];
+            fcgix_policy_proc_t pp;
+            int leaving, busy;
             if (pm->slots[j].pid > 0 && pm->slots[j].cls == (apr_uint32_t)i
-                && !pm->slots[j].term_at && p->state == FCGIX_PROC_IDLE
+                && !pm->slots[j].master && !pm->slots[j].term_at
+                && p->state == FCGIX_PROC_IDLE
+                && (c->workers <= 1
+                    || (view(pm, j, &pp, &leaving, &busy)
+                        && pp.state == FCGIX_POLICY_IDLE))
                 && (victim < 0 || p->last_active
                                   < pm->sb->procs[victim].last_active)) {
                 victim = j;
             }
         }
-        if (victim >= 0
-            && fcgix_sync_cas(&pm->sb->procs[victim].state,
-                              FCGIX_PROC_IDLE, FCGIX_PROC_RETIRING)) {
+        if (victim >= 0 && retire(pm, victim)) {
             pm->cfg->log(FCGIX_PM_LOG_INFO, 0, FCGIX_LOGNO(00204) "%s: "
                          "busy %u%% of the last %u s (threshold %u%%): "
                          "one of its %u processes ends", c->path, load,
@@ -365,6 +502,7 @@ static void settle_dying(pm_t *pm, int ci, apr_time_t now)
         fcgix_sb_proc_t *p = &pm->sb->procs[i];
 
         if (ps->pid <= 0 || ps->cls != (apr_uint32_t)ci || ps->settled
+            || ps->master /* a master's worker slot: waited for as it */
             || p->state != FCGIX_PROC_DEAD || p->requests != 0) {
             continue;
         }

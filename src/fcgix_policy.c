@@ -19,14 +19,32 @@ static int64_t secs(uint32_t s)
     return (int64_t)s * FCGIX_POLICY_SEC;
 }
 
+/* Slots one start adds. A class limit below the workers of one master
+ * still allows one master: it then serves at most that many at once. */
+static uint32_t slots_of(const fcgix_policy_limits_t *lim)
+{
+    uint32_t n = lim->workers > 1 ? lim->workers : 1;
+
+    return lim->max_procs && n > lim->max_procs ? lim->max_procs : n;
+}
+
+/* a + b > limit, without wrapping */
+static int over(uint32_t a, uint32_t b, uint32_t limit)
+{
+    return a > limit || b > limit - a;
+}
+
 int fcgix_policy_allow_spawn(const fcgix_policy_limits_t *lim,
                              const fcgix_policy_load_t *load,
                              fcgix_policy_rate_t *rate, int64_t now)
 {
-    if (load->nprocs >= lim->max_procs || load->total >= load->max_total
+    uint32_t n = slots_of(lim);
+
+    if (over(load->nprocs, n, lim->max_procs)
+        || over(load->total, n, load->max_total)
         || now < load->next_spawn
         || (lim->max_user_procs
-            && load->user_procs >= lim->max_user_procs)) {
+            && over(load->user_procs, n, lim->max_user_procs))) {
         return 0;
     }
     if (now - rate->since > FCGIX_POLICY_SEC) {
@@ -45,6 +63,7 @@ uint32_t fcgix_policy_provide(const fcgix_policy_limits_t *lim,
                               uint32_t nprocs, uint32_t idle,
                               uint32_t waiters)
 {
+    uint32_t n = slots_of(lim);
     uint32_t want = waiters > idle ? waiters - idle : 0;
 
     /* The minimum only keeps processes from the idle timeout (as
@@ -53,7 +72,7 @@ uint32_t fcgix_policy_provide(const fcgix_policy_limits_t *lim,
         && lim->min_procs - nprocs > want) {
         want = lim->min_procs - nprocs;
     }
-    return want;
+    return want / n + (want % n != 0);
 }
 
 uint32_t fcgix_policy_backoff(uint32_t failures)

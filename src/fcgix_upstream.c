@@ -624,8 +624,11 @@ static int connect_process(fcgix_upstream_t *up, fcgix_lease_t *ls)
     fcgix_addr_t *addr = apr_pcalloc(r->pool, sizeof(*addr));
 
     addr->is_unix = 1;
+    /* a worker slot of a master: the master's socket */
     addr->path = fcgix_sb_sock_path(r->pool, fcgix_spawn_ipc_dir(),
-                                    (int)(up->p - up->sb->procs));
+                                    up->p->sock < fcgix_sb_slots()
+                                    ? (int)up->p->sock
+                                    : (int)(up->p - up->sb->procs));
     addr->spec = addr->path;
     if (apr_sockaddr_info_get(&addr->sa, addr->path, APR_UNIX, 0, 0,
                               r->pool) != APR_SUCCESS) {

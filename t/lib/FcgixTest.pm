@@ -130,6 +130,8 @@ our %LOG_OWN = (
     'log-names'     => ['00171'],  # t/087: no process free in time
     'cfgnum'        => ['00104', '00110'],  # t/089: FcgixIOTimeout 1500ms
                                    # and FcgixMaxRequestLen 1K at work
+    'phpini'        => ['00530'],  # t/110: php_value reaches php-cgi
+    'phpmaster'     => [],         # t/112: one php-cgi master
 );
 
 # A server that closes early (413, crashes) must not kill the test with

@@ -103,6 +103,58 @@ static void test_allow_spawn(void)
        "limits checked before the window");
 }
 
+/* A master with N workers (PHP_FCGI_CHILDREN=N) is N slots. */
+static void test_workers(void)
+{
+    fcgix_policy_limits_t l = limits();
+    fcgix_policy_load_t ld = load_of(0, 0);
+    fcgix_policy_rate_t r;
+
+    memset(&r, 0, sizeof(r));
+    l.workers = 4;
+    l.max_procs = 8;
+    ok(fcgix_policy_allow_spawn(&l, &ld, &r, T0), "workers: first master");
+    ld.nprocs = ld.total = 4;
+    ok(fcgix_policy_allow_spawn(&l, &ld, &r, T0), "workers: second fits");
+    ld.nprocs = ld.total = 5;
+    ok(!fcgix_policy_allow_spawn(&l, &ld, &r, T0),
+       "workers: 4 more slots would pass the class limit");
+    ld = load_of(0, 7);
+    ok(!fcgix_policy_allow_spawn(&l, &ld, &r, T0),
+       "workers: 4 more slots would pass the global limit");
+    ld = load_of(0, 0);
+    l.max_user_procs = 6;
+    ld.user_procs = 3;
+    ok(!fcgix_policy_allow_spawn(&l, &ld, &r, T0),
+       "workers: the user limit counts workers");
+    ld.user_procs = 2;
+    ok(fcgix_policy_allow_spawn(&l, &ld, &r, T0),
+       "workers: user limit met exactly");
+    l.max_user_procs = 0;
+    l.max_procs = 2;
+    ok(fcgix_policy_allow_spawn(&l, &ld, &r, T0),
+       "workers: a class limit below the workers allows one master");
+    ld.nprocs = 2;
+    ok(!fcgix_policy_allow_spawn(&l, &ld, &r, T0),
+       "workers: ... and no second");
+    ld.nprocs = UINT32_MAX;
+    ok(!fcgix_policy_allow_spawn(&l, &ld, &r, T0), "workers: no wrap");
+
+    l = limits();
+    l.workers = 4;
+    is_int(fcgix_policy_provide(&l, 0, 0, 1), 1, "workers: 1 waiter, 1");
+    is_int(fcgix_policy_provide(&l, 0, 0, 4), 1, "workers: 4 waiters, 1");
+    is_int(fcgix_policy_provide(&l, 4, 0, 5), 2, "workers: 5 waiters, 2");
+    is_int(fcgix_policy_provide(&l, 4, 3, 3), 0,
+           "workers: idle slots serve them");
+    l.prespawn = 1;
+    l.min_procs = 6;
+    is_int(fcgix_policy_provide(&l, 0, 0, 0), 2,
+           "workers: minimum 6 slots, two masters");
+    l.workers = 1;
+    is_int(fcgix_policy_provide(&l, 0, 0, 0), 6, "workers 1: six");
+}
+
 static void test_provide(void)
 {
     fcgix_policy_limits_t l = limits();
@@ -444,6 +496,8 @@ int main(void)
     test_allow_spawn();
     note("provide");
     test_provide();
+    note("masters with workers");
+    test_workers();
     note("back-off and exits");
     test_backoff();
     note("idle, lifetime, busy timeout");

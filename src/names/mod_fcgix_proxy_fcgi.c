@@ -1,0 +1,34 @@
+/* Licensed under the Apache License, Version 2.0 (the "License"); you may
+ * not use this file except in compliance with the License. You may obtain
+ * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
+ */
+
+/*
+ * mod_proxy_fcgi's name and nothing else: conf/fcgix.conf loads this file
+ * as "LoadModule proxy_fcgi_module ..." when the real mod_proxy_fcgi is
+ * not enabled, so that <IfModule proxy_fcgi_module> and <IfModule
+ * mod_proxy_fcgi.c> sections (Debian's conf-available/php8.2-fpm.conf)
+ * are read for mod_fcgix, which then serves their
+ * SetHandler "proxy:unix:...|fcgi://..." itself.
+ *
+ * A file of its own for the reason src/names/mod_fcgix_fcgid.c gives:
+ * mod_so loads one file per symbol name, so this file and the real
+ * module exclude each other; fcgix.conf, read after every .load file,
+ * loads this one only when proxy_fcgi.load did not load the real one.
+ */
+
+#include "httpd.h"
+#include "http_config.h"
+
+module AP_MODULE_DECLARE_DATA proxy_fcgi_module = {
+    MODULE_MAGIC_NUMBER_MAJOR,
+    MODULE_MAGIC_NUMBER_MINOR,
+    -1,
+    "mod_proxy_fcgi.c",  /* what <IfModule mod_proxy_fcgi.c> compares */
+    NULL,
+    NULL,
+    MODULE_MAGIC_COOKIE,
+    NULL,
+    NULL, NULL, NULL, NULL, NULL, NULL,  /* no configuration, no hooks */
+    AP_MODULE_FLAG_NONE
+};
