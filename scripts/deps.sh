@@ -46,7 +46,7 @@ TEST_PKGS=("${DEMO_PKGS[@]}"
     libapache2-mod-fcgid
     # ---- end dropin ----
     # ---- scale-out ----
-    prometheus             # t/110: promtool check metrics on ?metrics
+    prometheus             # t/130: promtool check metrics on ?metrics
     # ---- end scale-out ----
 )
 # Digest::MD5, IO::Socket::IP, Time::HiRes, POSIX and Test::More, which the

@@ -334,7 +334,7 @@ sub authz_start_backends {
 #   testapp.fcgi   a copy of t/apps/fcgix_testapp
 #   DIR/           copies of app.php app.pl libfcgi.fcgi testapp.fcgi for
 #                  every DIR in pm_dirs(): one directory per test, so each
-#                  counts its own processes by path (metrics/: t/110)
+#                  counts its own processes by path (metrics/: t/130)
 #   srv/native.pl  a copy of app.pl for FcgixServer
 # t/060, t/062 and t/065 run httpds of their own under t/logs/pmstatic,
 # pmphp and pmstop; pm_stop ends one an interrupted run left behind.

@@ -1,5 +1,5 @@
 package FcgixMetrics;
-# The status handler's ?metrics read back (t/110, t/111): the Prometheus
+# The status handler's ?metrics read back (t/130, t/131): the Prometheus
 # text format parsed into samples, and sums of the samples whose labels
 # match.
 #

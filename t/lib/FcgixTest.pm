@@ -112,9 +112,9 @@ $LOG{abort_spent_mpx} = '00305';  # warn: the same on a shared connection
 # ---- end pool ----
 # ---- scale-out ----
 $LOG{all_draining} = '00591';   # error: 503, every address of an external
-                                # server is draining (t/111)
+                                # server is draining (t/131)
 $LOG{check_down} = '00592';     # warn: an address failed its active
-                                # checks, down (t/112)
+                                # checks, down (t/132)
 # ---- end scale-out ----
 # ---- dropin ----
 # t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also
@@ -130,8 +130,8 @@ our %LOG_OWN = (
     'log-names'     => ['00171'],  # t/087: no process free in time
     'cfgnum'        => ['00104', '00110'],  # t/089: FcgixIOTimeout 1500ms
                                    # and FcgixMaxRequestLen 1K at work
-    'phpini'        => ['00530'],  # t/110: php_value reaches php-cgi
-    'phpmaster'     => [],         # t/112: one php-cgi master
+    'phpini'        => ['00530'],  # t/140: php_value reaches php-cgi
+    'phpmaster'     => [],         # t/142: one php-cgi master
 );
 
 # A server that closes early (413, crashes) must not kill the test with

@@ -186,7 +186,7 @@ SKIP: {
     open my $w, '>', $wrapper or die "$wrapper: $!";
     print $w <<'EOS';
 #!/bin/sh
-# t/112: suexec passes no PHP_FCGI_* on: the tenant's wrapper sets them
+# t/142: suexec passes no PHP_FCGI_* on: the tenant's wrapper sets them
 PHP_FCGI_CHILDREN=4
 PHP_FCGI_MAX_REQUESTS=0
 export PHP_FCGI_CHILDREN PHP_FCGI_MAX_REQUESTS
