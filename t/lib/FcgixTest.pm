@@ -124,6 +124,9 @@ our %LOG_OWN = (
     'log-names'     => ['00171'],  # t/087: no process free in time
     'cfgnum'        => ['00104', '00110'],  # t/089: FcgixIOTimeout 1500ms
                                    # and FcgixMaxRequestLen 1K at work
+    # t/110: every way a hostile application's stream fails
+    'hostile'       => [qw(00101 00104 00105 00106 00107 00108 00109
+                           00111 00114 00125)],
 );
 
 # A server that closes early (413, crashes) must not kill the test with
