@@ -153,7 +153,9 @@ static int extra_in(void *data, const char *k, const char *v)
 {
     const char *got;
 
-    if (!*k) {
+    /* A body length we send wins over one of the authorizer's (it has
+     * none in practice: fcgix_authz.c sets the role and the names). */
+    if (!*k || !strcasecmp(k, "CONTENT_LENGTH")) {
         return 1;
     }
     got = apr_table_get(data, k);
