@@ -124,7 +124,7 @@ DocumentRoot "$docs"
     AddHandler fastcgi-script .fcgi
 </Directory>
 FcgixServer "$docs/static.fcgi" processes=2 restart-delay=1
-FcgixExternalServer "$docs/ext.fcgi" unix:$sock{c}
+FcgixExternalServer "$docs/ext.fcgi" unix:$sock{c} keepalive=4 keepalive-timeout=30
 FcgixExternalServer "$docs/mpx.fcgi" unix:$sock{cm} mpx=on
 FcgixExternalServer "$docs/php/echo.php" unix:$sock{fpm}
 FcgixMaxRequestInMem 4096
