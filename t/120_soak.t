@@ -393,7 +393,8 @@ ok($total > $SECS, "requests were served ($total)");
 ok(!@unexplained, 'no request failed that a fault does not explain')
     or diag(join "\n", @unexplained[0 .. ($#unexplained > 20
                                             ? 20 : $#unexplained)]);
-ok(($count{graceful} // 0) >= int($SECS / 4) - 1
+# the schedule slips when the machine is busy (or under ASan): half
+ok(($count{graceful} // 0) >= int($SECS / 8)
    && ($count{pm} // 0) == 2 && $count{cut} && $count{logrotate},
    'every fault was injected');
 
