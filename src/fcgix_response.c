@@ -104,6 +104,14 @@ static const char *parse_lines(apr_pool_t *p, char *q, char *end,
         if (*line == '\0') {
             continue;
         }
+        for (v = line; *v; v++) {
+            /* httpd would refuse the field with a 500 of its own: the
+             * application sent it, so it is a 502. */
+            if (apr_iscntrl((unsigned char)*v) && *v != '\t') {
+                return apr_psprintf(p, "control character in header line "
+                                    "'%.60s'", line);
+            }
+        }
         if (*line == ' ' || *line == '\t') {
             /* obs-fold: continues the previous field's value. */
             if (name == NULL) {

@@ -11,7 +11,7 @@
 #    stream broken after it is a 200 whose body is NOT complete (a cut
 #    response must never look whole to the client);
 #  * other requests (a static file, a valid stream) are served meanwhile,
-#    each within 5 s;
+#    each within 5 s (a valid stream of the spawned class within 10 s);
 #  * the error log grows by about one line per failed request.
 # HOSTILE_N (external, default 1000), HOSTILE_SPAWN_N (spawned, default
 # 200: a process that failed a request is replaced, which is slower) and
@@ -127,8 +127,11 @@ sub storm {
         }
         push @kids, $pid;
     }
-    # meanwhile: the static file and a valid stream, each within 5 s
+    # meanwhile: the static file within 5 s, a valid stream within 5 s
+    # (10 s for the spawned class: its 4 processes are what the storm
+    # uses too, and each that failed a request is replaced after 1 s)
     my ($others, @slow) = (0);
+    my $bound = $path =~ /spawn/ ? 10 : 5;
     while (grep { waitpid($_, POSIX::WNOHANG()) == 0 } @kids) {
         for my $p ('/static.txt', "$path?seed=" . (16 * int(rand(1e6)))) {
             my $r = get($p);
@@ -136,7 +139,7 @@ sub storm {
             push @slow, "$p: " . ($r->{status} // 'none')
                 . " in $r->{secs} s"
                 unless ($r->{status} // 0) == 200 && $r->{complete}
-                       && $r->{secs} < 5;
+                       && $r->{secs} < ($p =~ /static/ ? 5 : $bound);
         }
         Time::HiRes::sleep(0.05);
     }
@@ -179,7 +182,7 @@ for my $t (['external', '/ext.fcgi', 1], ['spawned', '/spawn.fcgi', 100001]) {
         or diag(join "\n", @{ $r->{bad} }[0 .. ($#{ $r->{bad} } > 20
                                                  ? 20 : $#{ $r->{bad} })]);
     ok($r->{others} > 0 && !@{ $r->{slow} },
-       "$name: $r->{others} other requests served meanwhile, each < 5 s")
+       "$name: $r->{others} other requests served meanwhile, in time")
         or diag(join "\n", @{ $r->{slow} }[0 .. ($#{ $r->{slow} } > 10
                                                   ? 10 : $#{ $r->{slow} })]);
     # one line per failed request, and the valid stderr kind's one line

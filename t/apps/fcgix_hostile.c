@@ -25,8 +25,9 @@
  *      line                      10 a broken header block (NUL, no
  *    3 valid, big paddings,         colon, space in a name, bad Status,
  *      UNKNOWN_TYPE and an          interim Status, negative or signed
- *      empty GET_VALUES_RESULT      Content-Length, 70000 bytes)
- *      on id 0                   11 END_REQUEST before any STDOUT
+ *      empty GET_VALUES_RESULT      Content-Length, a control
+ *      on id 0                      character, 70000 bytes)
+ *                                11 END_REQUEST before any STDOUT
  *    4 a record of version != 1  12 END_REQUEST(CANT_MPX_CONN,
  *    5 a record type an app must    OVERLOADED or UNKNOWN_ROLE) first
  *      not send                  13 headers, then body without end:
@@ -295,6 +296,7 @@ static const char *const bad_blocks[] = {
     "Content-Length: -1\r\n\r\n",
     "Content-Length: +5\r\n\r\n",
     " folded: first\r\n\r\n",
+    "Content-Type: text/plain\x05\r\n\r\n",
 };
 
 static void bad_block(buf_t *b, const req_t *q)
