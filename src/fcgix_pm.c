@@ -187,7 +187,7 @@ static void forget_previous(pm_t *pm, apr_time_t now)
     for (i = 0; i < (int)pm->nslots; i++) {
         fcgix_sb_proc_t *p = &sb->procs[i];
         if (p->state != FCGIX_PROC_FREE || p->pid != 0) {
-            unlink(sock_path(pm, i, pbuf, sizeof(pbuf)));
+            unlink(fcgix_pm_sock_path(pm, i, pbuf, sizeof(pbuf)));
             p->state = FCGIX_PROC_DEAD;
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
             p->pid = 0;

@@ -11,9 +11,9 @@
  *
  * What must hold: only a name the answer gives changes its value (an
  * empty answer, as Go's net/http/fcgi sends after its real one, changes
- * nothing); FCGI_MPXS_CONNS is 0 or 1; a limit is the decimal value of
- * its last occurrence in the answer, a negative one is ignored; the slot
- * shows the same as the pool. Links with APR only (connecting is a stub).
+ * nothing); FCGI_MPXS_CONNS is 0 or 1; the limits are what the L0 parser
+ * (fcgix_proto_caps_parse) read, never negative; the slot shows the same
+ * as the pool. Links with APR only (connecting is a stub).
  *
  * Input: the record stream.
  */
@@ -46,49 +46,27 @@ typedef struct {
     int mpxs, max_conns, max_reqs, named;
 } want_t;
 
-/* The value as an application would mean it: leading decimal digits
- * (the reader keeps 15 characters). */
-static int leading_int(const fcgix_nv_t *nv)
-{
-    char buf[16];
-    size_t n = nv->value_len < 15 ? nv->value_len : 15;
-
-    memcpy(buf, nv->value, n);
-    buf[n] = '\0';
-    return atoi(buf);
-}
-
-/* One answer: per name its last value; a negative limit says nothing. */
+/* One answer, read by the L0 parser (its own unit tests hold it to the
+ * names and numbers): what it found must land in the pool and the slot,
+ * and only that. */
 static void expect(want_t *w, const uint8_t *b, size_t len)
 {
-    size_t off = 0, used;
-    fcgix_nv_t nv;
-    int mpxs = -1, conns = -1, reqs = -1;
+    fcgix_caps_t c;
+    int n = fcgix_proto_caps_parse(b, len, &c);
 
-    while (off < len
-           && fcgix_proto_nv_decode(b + off, len - off, &nv, &used)
-                  == FCGIX_OK) {
-        off += used;
-        if (nv_is(&nv, "FCGI_MPXS_CONNS")) {
-            mpxs = leading_int(&nv) == 1;
-        }
-        else if (nv_is(&nv, "FCGI_MAX_CONNS")) {
-            conns = leading_int(&nv);
-        }
-        else if (nv_is(&nv, "FCGI_MAX_REQS")) {
-            reqs = leading_int(&nv);
-        }
+    CHECK(n == (c.mpxs_conns >= 0) + (c.max_conns >= 0)
+               + (c.max_reqs >= 0));
+    CHECK(c.mpxs_conns <= 1);
+    if (c.mpxs_conns >= 0) {
+        w->mpxs = c.mpxs_conns;
     }
-    if (mpxs >= 0) {
-        w->mpxs = mpxs;
+    if (c.max_conns >= 0) {
+        w->max_conns = c.max_conns;
     }
-    if (conns >= 0) {
-        w->max_conns = conns;
+    if (c.max_reqs >= 0) {
+        w->max_reqs = c.max_reqs;
     }
-    if (reqs >= 0) {
-        w->max_reqs = reqs;
-    }
-    w->named |= mpxs >= 0 || conns >= 0 || reqs >= 0;
+    w->named |= n > 0;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -4,8 +4,10 @@
  */
 
 /*
- * libFuzzer target for the multiplexing demux (src/fcgix_mpx.c, included
- * whole, driven through its public calls in one thread): requests open
+ * libFuzzer target for the multiplexing demux (src/fcgix_mpx.c included
+ * whole for its connections and ids, src/fcgix_mpx_demux.c linked for
+ * the queues and reading; driven through the public calls in one
+ * thread): requests open
  * and close ids on one shared connection while a hostile application
  * writes interleaved records for many ids, foreign and ended ids, and
  * truncated records, in pieces of any size, into a socketpair.
@@ -324,7 +326,7 @@ static void tear_down(fcgix_mpx_group_t *g)
     pthread_mutex_lock(&g->mu);
     while ((mc = g->conns) != NULL) {
         CHECK(mc->nstreams == mc->ndetached);
-        mark_broken(mc, APR_EOF, "end of the run");
+        fcgix_mpx_conn_break(mc, APR_EOF, "end of the run");
         CHECK(mc->nstreams == 0);
         mconn_destroy(mc);
     }

@@ -4,18 +4,18 @@
  */
 
 /*
- * libFuzzer target for the CGI response header block of an application
- * (src/fcgix_response.c, included whole): the block finder, resumed at
- * every piece boundary the way fcgix_reply.c grows its buffer; the field
- * parser; the Status rule; the responder's apply step and the
- * authorizer's grant rule of fcgix_reply.c (a grant needs an explicit
- * valid "Status: 200").
+ * libFuzzer target for the CGI response header block of an application:
+ * the block finder (src/fcgix_cgi.c), resumed at every piece boundary the
+ * way fcgix_reply.c grows its buffer; the field parser, -nph status line
+ * included, the Status rule and the responder's checks before httpd's
+ * scanner (src/fcgix_response.c, included whole); the authorizer's grant
+ * rule of fcgix_reply.c (a grant needs an explicit valid "Status: 200").
  *
- * Links with APR and APR-util only: the five httpd calls apply makes are
- * stubs here (content type, mtime, Last-Modified, ap_is_url and the
- * precondition check), so what httpd does with the result, and the
- * authorizer's Variable-* copy and denial (static, in fcgix_authz.c), are
- * not covered.
+ * Links with APR only: httpd's calls are stubs here (its CGI header
+ * scanner, which fcgix_response_apply hands the known fields to, takes
+ * the Status only; strict length parsing, content type, ap_is_url), so
+ * what httpd does with the fields, and the authorizer's Variable-* copy
+ * and denial (static, in fcgix_authz.c), are not covered.
  *
  * Input: byte 0 = flags (bit 0: authorizer, bits 1-7: piece size - 1),
  * then the STDOUT bytes.
@@ -35,21 +35,18 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* httpd stubs: record, decide nothing. */
+module AP_MODULE_DECLARE_DATA fcgix_module;
+
 AP_DECLARE(void) ap_set_content_type(request_rec *r, const char *ct)
 {
     r->content_type = ct;
 }
 
-AP_DECLARE(void) ap_update_mtime(request_rec *r, apr_time_t dependency_mtime)
+AP_DECLARE(void) ap_content_type_tolower(char *s)
 {
-    if (r->mtime < dependency_mtime) {
-        r->mtime = dependency_mtime;
+    for (; *s && *s != ';'; s++) {
+        *s = (char)apr_tolower(*s);
     }
-}
-
-AP_DECLARE(void) ap_set_last_modified(request_rec *r)
-{
-    (void)r;
 }
 
 AP_DECLARE(int) ap_is_url(const char *u)
@@ -62,10 +59,43 @@ AP_DECLARE(int) ap_is_url(const char *u)
     return c > u && *c == ':';
 }
 
-AP_DECLARE(int) ap_meets_conditions(request_rec *r)
+AP_DECLARE(int) ap_parse_strict_length(apr_off_t *len, const char *str)
 {
-    (void)r;
-    return OK;
+    apr_off_t v = 0;
+
+    if (!*str) {
+        return 0;
+    }
+    for (; *str; str++) {
+        if (*str < '0' || *str > '9' || v > (APR_INT64_MAX - 9) / 10) {
+            return 0;
+        }
+        v = v * 10 + (*str - '0');
+    }
+    *len = v;
+    return 1;
+}
+
+/* Reads every line it is given, as httpd's does, and takes the Status. */
+AP_DECLARE(int) ap_scan_script_header_err_core_ex(request_rec *r,
+    char *buffer, int (*getsfunc)(char *, int, void *), void *getsfunc_data,
+    int module_index)
+{
+    char line[MAX_STRING_LEN];
+
+    (void)buffer;
+    (void)module_index;
+    for (;;) {
+        CHECK(getsfunc(line, sizeof(line), getsfunc_data) == 1);
+        CHECK(strlen(line) < sizeof(line));
+        if (line[0] == '\0') {
+            return OK;
+        }
+        CHECK(strchr(line, ':') != NULL);
+        if (!strncasecmp(line, "Status:", 7)) {
+            r->status = atoi(line + 7 + strspn(line + 7, " \t"));
+        }
+    }
 }
 
 static apr_pool_t *root;
@@ -86,22 +116,25 @@ static int all_digits(const char *s)
 /* The finder must give the same answer however the block arrives. */
 static apr_size_t find_end(const char *buf, size_t len, size_t split)
 {
-    apr_size_t whole_scan = 0, scan = 0, have = 0, end = 0;
-    apr_size_t whole = fcgix_response_header_end(buf, len, &whole_scan);
+    size_t whole_scan = 0, scan = 0, have = 0, whole = 0, end = 0;
+    fcgix_cgi_rc_e rc, prc = FCGIX_CGI_AGAIN;
 
-    CHECK(whole <= len);
-    if (whole) {
-        CHECK(buf[whole - 1] == '\n');
+    rc = fcgix_cgi_header_end(buf, len, len + 1, &whole_scan, &whole);
+    CHECK(rc == FCGIX_CGI_FOUND || rc == FCGIX_CGI_AGAIN);
+    if (rc == FCGIX_CGI_FOUND) {
+        CHECK(whole >= 1 && whole <= len && buf[whole - 1] == '\n');
         CHECK(whole == 1 || whole == 2 || buf[whole - 2] == '\n'
               || (buf[whole - 2] == '\r' && buf[whole - 3] == '\n'));
     }
-    CHECK(whole_scan <= len);
-    while (have < len && end == 0) {
+    else {
+        whole = 0;
+    }
+    while (have < len && prc == FCGIX_CGI_AGAIN) {
         have += len - have < split ? len - have : split;
-        end = fcgix_response_header_end(buf, have, &scan);
+        prc = fcgix_cgi_header_end(buf, have, len + 1, &scan, &end);
         CHECK(scan <= have);
     }
-    CHECK(end == whole);
+    CHECK(prc == rc && (rc != FCGIX_CGI_FOUND || end == whole));
     return whole;
 }
 
@@ -163,12 +196,15 @@ static void responder(apr_pool_t *p, apr_table_t *fields)
     CHECK(cl == NULL || all_digits(cl));
 }
 
-static void authorizer(apr_table_t *fields)
+static void authorizer(apr_pool_t *p, apr_table_t *fields)
 {
     const char *st = apr_table_get(fields, "Status");
-    int status = st ? fcgix_response_status(st) : HTTP_FORBIDDEN;
+    int status = HTTP_FORBIDDEN;
 
-    CHECK(status == 0 || (status >= 100 && status <= 999));
+    if (st && fcgix_response_status(p, st, &status) != NULL) {
+        return; /* a malformed reply: 500 for the protected request */
+    }
+    CHECK(status >= 200 && status <= 599);
     if (status == HTTP_OK) {
         /* A grant is said, never implied. */
         CHECK(st && !strncmp(st, "200", 3) && (!st[3] || st[3] == ' '));
@@ -203,12 +239,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_pool_create(&p, root);
     blk = apr_pmemdup(p, data, end);
     fields = apr_table_make(p, 8);
-    err = fcgix_response_parse(p, blk, end, fields);
+    err = fcgix_response_parse(p, blk, end, split > 64, fields);
     if (err == NULL) {
         apr_table_do(count_field, &n, fields, NULL);
         CHECK(n == apr_table_elts(fields)->nelts);
         if (auth) {
-            authorizer(fields);
+            authorizer(p, fields);
         }
         else {
             responder(p, fields);
