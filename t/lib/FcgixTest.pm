@@ -133,7 +133,7 @@ our %LOG_OWN = (
     # restarted, applications and the PM killed, a graceful restart
     # while the PM is being replaced, a slow reader on a shared
     # connection)
-    'soak'          => [qw(00102 00106 00111 00141 00161 00197)],
+    'soak'          => [qw(00102 00106 00111 00141 00161 00172 00197)],
 );
 
 # A server that closes early (413, crashes) must not kill the test with
