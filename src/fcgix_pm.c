@@ -175,15 +175,19 @@ static int open_ctl(pm_t *pm)
  * process group, which the httpd parent ended when it died. Nothing of
  * them is believed: the slots rest a while (a child may still give one
  * back) and the classes wait for a message that defines them again.
+ * Their sockets go: the dead PM could not remove them, and a slot not
+ * used again would keep its file for good.
  */
 static void forget_previous(pm_t *pm, apr_time_t now)
 {
     fcgix_sb_t *sb = pm->sb;
+    char pbuf[256];
     int i;
 
     for (i = 0; i < (int)pm->nslots; i++) {
         fcgix_sb_proc_t *p = &sb->procs[i];
         if (p->state != FCGIX_PROC_FREE || p->pid != 0) {
+            unlink(fcgix_pm_sock_path(pm, i, pbuf, sizeof(pbuf)));
             p->state = FCGIX_PROC_DEAD;
             __atomic_thread_fence(__ATOMIC_SEQ_CST);
             p->pid = 0;

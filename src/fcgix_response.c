@@ -76,6 +76,19 @@ static const char *split_field(apr_pool_t *p, char *line, char **value)
     return NULL;
 }
 
+/* httpd would refuse a field (or status line) holding a control
+ * character but HTAB with a 500 of its own: the application sent it, so
+ * it is the application's malformed header, a 502. */
+static int has_ctl(const char *s)
+{
+    for (; *s; s++) {
+        if (apr_iscntrl((unsigned char)*s) && *s != '\t') {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* The next line of buf[*q..end) with its line end cut off. */
 static char *next_line(char **q, char *end)
 {
@@ -103,6 +116,10 @@ static const char *parse_lines(apr_pool_t *p, char *q, char *end,
 
         if (*line == '\0') {
             continue;
+        }
+        if (has_ctl(line)) {
+            return apr_psprintf(p, "control character in header line "
+                                "'%.60s'", line);
         }
         if (*line == ' ' || *line == '\t') {
             /* obs-fold: continues the previous field's value. */
@@ -145,6 +162,9 @@ static const char *nph_status(apr_pool_t *p, char **buf, apr_size_t *len,
     ll = strlen(line);
     if (ll && line[ll - 1] == '\r') {
         line[ll - 1] = '\0';
+    }
+    if (has_ctl(line)) {
+        return "control character in the -nph status line";
     }
     apr_table_setn(fields, "Status", line);
     *len -= (apr_size_t)(nl - *buf) + 1;

@@ -132,6 +132,14 @@ our %LOG_OWN = (
                                    # and FcgixMaxRequestLen 1K at work
     'phpini'        => ['00530'],  # t/140: php_value reaches php-cgi
     'phpmaster'     => [],         # t/142: one php-cgi master
+    # t/110: every way a hostile application's stream fails
+    'hostile'       => [qw(00101 00104 00105 00106 00107 00108 00109
+                           00111 00114 00125)],
+    # t/120: what its faults explain (an external address cut, php-fpm
+    # restarted, applications and the PM killed, a graceful restart
+    # while the PM is being replaced, a slow reader on a shared
+    # connection)
+    'soak'          => [qw(00102 00106 00111 00141 00161 00172 00197)],
 );
 
 # A server that closes early (413, crashes) must not kill the test with
