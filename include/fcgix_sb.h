@@ -160,8 +160,7 @@ typedef struct {
     fcgix_sb_limits_t lim;
     volatile apr_uint32_t seq;       /**< futex word: bumped on change */
     volatile apr_uint32_t nprocs;    /**< live processes (PM writes) */
-    volatile apr_uint32_t waiters;   /**< requests waiting for a process */
-    volatile apr_uint32_t starting;  /**< spawns asked, not yet done */
+    volatile apr_uint32_t waiters;   /**< requests asleep without a process */
     volatile apr_uint32_t inflight;  /**< requests waiting or served */
     volatile apr_uint32_t failures;  /**< recent start failures */
     volatile apr_uint64_t requests;  /**< served, all processes */

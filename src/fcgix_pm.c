@@ -196,7 +196,6 @@ static void forget_previous(pm_t *pm, apr_time_t now)
     }
     for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
         sb->classes[i].nprocs = 0;
-        sb->classes[i].starting = 0;
         sb->classes[i].failures = 0;
         sb->classes[i].next_spawn = 0;
     }

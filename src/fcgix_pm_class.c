@@ -257,7 +257,6 @@ int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
     s->gid = c->gid;
     s->vhost = c->vhost;
     s->lim = c->lim;
-    s->starting = 0;
     /* A slot freed by another class: its counters start again. */
     s->requests = 0;
     s->spawns = 0;

@@ -212,9 +212,11 @@ void fcgix_sb_wake(fcgix_sb_class_t *c)
 void fcgix_sb_wake_one(fcgix_sb_class_t *c)
 {
     __atomic_add_fetch(&c->seq, 1, __ATOMIC_SEQ_CST);
-    /* A waiter counts itself before it first looks, and the increment
-     * above is a full barrier: nobody counted means nobody can miss the
-     * process, and the common uncontended release costs no syscall. */
+    /* A waiter reads seq before it looks and counts itself before it
+     * sleeps, and the increment above is a full barrier: one not yet
+     * counted finds seq changed and does not sleep, so nobody counted
+     * means nobody to wake, and the uncontended release costs no
+     * syscall. */
     if (__atomic_load_n(&c->waiters, __ATOMIC_SEQ_CST)) {
         fcgix_sync_wake(&c->seq, 1);
     }

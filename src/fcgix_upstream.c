@@ -526,7 +526,13 @@ static void leave(fcgix_upstream_t *up)
 }
 
 /* Sleeps until a process is free: woken by a release or a spawn, never
- * by a timer alone. @return the process, or NULL (*status says why) */
+ * by a timer alone. @return the process, or NULL (*status says why)
+ *
+ * The PM starts (waiters - idle) processes. A request is counted as a
+ * waiter only while it sleeps without a process: counted while holding
+ * one (between a successful take and the uncount) it would make the PM
+ * start a process nobody needs. Uncounted while it looks, it can at
+ * worst delay a start to the PM's next round. */
 static fcgix_sb_proc_t *wait_free(fcgix_upstream_t *up, int *status)
 {
     fcgix_sb_class_t *c = up->c;
@@ -536,39 +542,41 @@ static fcgix_sb_proc_t *wait_free(fcgix_upstream_t *up, int *status)
     int sent = 0;
 
     *status = OK;
-    __atomic_add_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
-    while ((p = fcgix_sb_child_acquire(up->sb, c, me)) == NULL) {
+    for (;;) {
+        /* Read before looking: a release or a spawn after the look
+         * changes it, and the wait below then returns at once. */
+        apr_uint32_t seen = __atomic_load_n(&c->seq, __ATOMIC_SEQ_CST);
+        apr_interval_time_t left;
+
+        if ((p = fcgix_sb_child_acquire(up->sb, c, me)) != NULL) {
+            break;
+        }
         if (since == 0) {
             since = apr_time_now();
         }
-        apr_uint32_t seen = c->seq;
-        apr_interval_time_t left = up->deadline - apr_time_now();
-        if ((p = fcgix_sb_child_acquire(up->sb, c, me))) {
-            break;
-        }
         if (fcgix_class_in_backoff(c)) {
-            __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
             fcgix_sb_wake_one(c);
             *status = fcgix_class_backing_off(up->r, c);
             return NULL;
         }
-        if (left <= 0) {
+        if ((left = up->deadline - apr_time_now()) <= 0) {
             /* A wake meant for us may be lost with us: pass it on. */
             fcgix_sb_wake_one(c);
             break;
         }
+        __atomic_add_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
         /* The PM spawns for waiters on its own tick; a message makes it
          * act at once, and is worth sending only when the class has room
          * (not once per queued request on a busy class). */
         if (!sent && (c->lim.max_procs == 0
-                      || c->nprocs + c->starting < c->lim.max_procs)) {
+                      || c->nprocs < c->lim.max_procs)) {
             fcgix_spawn_send(up->m);
             sent = 1;
         }
         fcgix_sb_child_wait(&c->seq, seen, left < apr_time_from_sec(1)
                                            ? left : apr_time_from_sec(1));
+        __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
     }
-    __atomic_sub_fetch(&c->waiters, 1, __ATOMIC_SEQ_CST);
     if (since) {
         fcgix_sb_reqs_waited(&c->reqs, apr_time_now() - since);
     }

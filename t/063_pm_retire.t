@@ -31,7 +31,7 @@ sub port { Apache::Test::vars("pm_$_[0]_port") }
     is(scalar(keys %pids), 3, 'idle: 3 concurrent requests, 3 processes')
         or diag(join ' / ', map { pm_brief($_) } @r);
     my @p = pm_procs($path);
-    is(scalar @p, 3, 'idle: 3 processes running');
+    is(scalar @p, 3, 'idle: 3 processes running') or diag("running: @p");
     # the three become idle together (the spawns above were staggered)
     @r = pm_parallel(port => port('idle'), timeout => 30,
                      paths => [map { "/pm/idle/app.pl?sleep_ms=500&j=$_" }
