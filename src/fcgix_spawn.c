@@ -9,9 +9,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <signal.h>
 
 #include "apr_file_info.h"
@@ -46,6 +48,8 @@ typedef struct {
     server_rec *server; /* this generation's main server */
     apr_uint32_t nslots; /* process slots of the scoreboard */
     int running;
+    int unreachable;     /* monitor rounds the PM's socket refused */
+    int registered;      /* with apr_proc_other_child, this generation */
 } spawn_state_t;
 
 static server_rec *log_server;
@@ -127,6 +131,7 @@ static apr_status_t pm_launch(spawn_state_t *st)
 
     if (rv == APR_SUCCESS) {
         st->running = 1;
+        st->registered = 1;
         apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
                                       st->pconf);
     }
@@ -146,6 +151,7 @@ static void pm_maintenance(int reason, void *data, apr_wait_t status)
     case APR_OC_REASON_DEATH:
     case APR_OC_REASON_LOST:
         apr_proc_other_child_unregister(st);
+        st->registered = 0;
         st->running = 0;
         if (st->pm.pid > 1) {
             kill(-st->pm.pid, SIGKILL);
@@ -423,6 +429,49 @@ static int state_create(server_rec *s, const fcgix_srv_conf_t *sc,
     return OK;
 }
 
+/* Whether the PM has ended: reaped now (a zombie nobody waited for)
+ * or already (by a wait that was not ours). */
+static int pm_gone(spawn_state_t *st)
+{
+    int status;
+    pid_t w = waitpid(st->pm.pid, &status, WNOHANG);
+
+    return w == st->pm.pid || (w < 0 && errno == ECHILD);
+}
+
+/* Whether our child @p pid is still the PM (its name, set at its start)
+ * and not another child given a reused pid. */
+static int is_pm(pid_t pid)
+{
+    char path[64], name[32];
+    ssize_t n;
+    int fd;
+
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+        return 0;
+    }
+    n = read(fd, name, sizeof(name) - 1);
+    close(fd);
+    return n == 9 && memcmp(name, "fcgix-pm\n", 9) == 0;
+}
+
+/* A PM that ended unnoticed: its applications go with it, as in
+ * pm_maintenance, and nothing is registered for it any more. */
+static void pm_buried(spawn_state_t *st)
+{
+    /* APR's unregister of what is not registered dereferences NULL. */
+    if (st->registered) {
+        apr_proc_other_child_unregister(st);
+        st->registered = 0;
+    }
+    st->running = 0;
+    st->unreachable = 0;
+    if (st->pm.pid > 1) {
+        kill(-st->pm.pid, SIGKILL);
+    }
+}
+
 /* Every generation: the settings a restart may change. */
 static void state_renew(spawn_state_t *st, server_rec *s,
                         const fcgix_srv_conf_t *sc, apr_pool_t *pconf)
@@ -450,8 +499,13 @@ static void state_renew(spawn_state_t *st, server_rec *s,
                         ? apr_pstrdup(ppool, ap_unixd_config.user_name)
                         : NULL;
     st->pconf = pconf;
-    if (st->running && kill(st->pm.pid, 0) < 0) {
-        st->running = 0;
+    st->registered = 0; /* it went with the last configuration pool */
+    /* The registration went with the last configuration pool, so a death
+     * since then told nobody. kill(pid, 0) would pass a dead PM not yet
+     * reaped: reap it here (or learn it was reaped) and start another,
+     * or every later restart keeps a PM that is not there. */
+    if (st->running && pm_gone(st)) {
+        pm_buried(st);
     }
 }
 
@@ -463,6 +517,7 @@ static int pm_keep_or_launch(spawn_state_t *st, server_rec *s,
     apr_status_t rv;
 
     if (st->running) {
+        st->registered = 1;
         apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
                                       pconf);
         /* httpd has just opened its logs again, and its stderr is the
@@ -551,9 +606,71 @@ apr_status_t fcgix_spawn_send(const fcgix_pm_msg_t *m)
     return fcgix_pm_send(current->cfg.ctl_path, m);
 }
 
+/*
+ * The parent's safety net, every few seconds (httpd's monitor hook): a
+ * PM whose end went unnoticed, or that lives without its socket, or
+ * none at all after a failed start, would leave every spawned
+ * application unserved until httpd is started anew. Any of these is
+ * repaired here, within two rounds, and said once.
+ */
+static int fcgix_spawn_monitor(apr_pool_t *p, server_rec *s)
+{
+    spawn_state_t *st = current;
+    fcgix_pm_msg_t m;
+    apr_status_t rv;
+
+    (void)p;
+    if (st == NULL || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING) {
+        return DECLINED;
+    }
+    if (st->running && pm_gone(st)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00710)
+                     "process manager (pid %d) ended unnoticed; starting a "
+                     "new one", (int)st->pm.pid);
+        pm_buried(st);
+    }
+    else if (st->running) {
+        memset(&m, 0, sizeof(m));
+        m.type = FCGIX_PM_MSG_LOOK;
+        rv = fcgix_pm_send(st->cfg.ctl_path, &m);
+        /* A full queue is a busy PM; refused or absent, a broken one. */
+        if (rv == APR_FROM_OS_ERROR(ECONNREFUSED)
+            || rv == APR_FROM_OS_ERROR(ENOENT)) {
+            if (++st->unreachable >= 2 && is_pm(st->pm.pid)) {
+                ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                             FCGIX_LOGNO(00711) "process manager (pid %d) "
+                             "does not take messages at %s; ending it",
+                             (int)st->pm.pid, st->cfg.ctl_path);
+                int k;
+                kill(st->pm.pid, SIGKILL);
+                /* Reaped here, or httpd would find a child it never
+                 * started; SIGKILL ends it within moments. */
+                for (k = 0; k < 100 && !pm_gone(st); k++) {
+                    apr_sleep(apr_time_from_msec(10));
+                }
+                pm_buried(st);
+            }
+        }
+        else {
+            st->unreachable = 0;
+        }
+    }
+    if (!st->running) {
+        if ((rv = pm_launch(st)) == APR_SUCCESS) {
+            tell_config(st);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, FCGIX_LOGNO(00712)
+                         "cannot start the process manager; trying again");
+        }
+    }
+    return DECLINED;
+}
+
 void fcgix_spawn_register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_post_config(fcgix_spawn_post_config, NULL, NULL,
                         APR_HOOK_MIDDLE);
+    ap_hook_monitor(fcgix_spawn_monitor, NULL, NULL, APR_HOOK_MIDDLE);
 }

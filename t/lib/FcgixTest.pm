@@ -140,6 +140,10 @@ our %LOG_OWN = (
     # while the PM is being replaced, a slow reader on a shared
     # connection)
     'soak'          => [qw(00102 00106 00111 00141 00161 00172 00197)],
+    # t/122: the PM killed around graceful restarts (a restart may find
+    # it dead but not yet reaped, a request may find it gone), then its
+    # socket removed
+    'pmlost'        => [qw(00161 00172 00197 00710 00711)],
 );
 
 # A server that closes early (413, crashes) must not kill the test with
