@@ -116,15 +116,19 @@ for my $case (['a connection of its own', '/pool/ab/c.fcgi', 'c'],
 }
 
 # ---------------------------------------------------------------------
-# ignore-client-abort=on: the request runs to its end.
-{
-    my $before = stats_of('c');
-    abort_client(path => '/pool/ab/c-ignore.fcgi?sleep_ms=1000', after => 0.3);
-    my $done = wait_count('c', 'completed', $before, 1, 5);
-    ok(defined $done, 'ignore-client-abort=on: the request completed');
-    is(delta('c', 'aborts', $before), 0,
-       'ignore-client-abort=on: no FCGI_ABORT_REQUEST');
-    next_ok('ignore-client-abort=on', '/pool/ab/c-ignore.fcgi');
+# ignore-client-abort=on: the request runs to its end, on a connection of
+# its own and on a shared one.
+for my $case (['a connection of its own', 'c'], ['a multiplexed one', 'cm']) {
+    my ($what, $app) = @$case;
+    my $path = "/pool/ab/$app-ignore.fcgi";
+    my $before = stats_of($app);
+    abort_client(path => "$path?sleep_ms=1000", after => 0.3);
+    my $done = wait_count($app, 'completed', $before, 1, 5);
+    ok(defined $done, "ignore-client-abort=on, $what: the request "
+       . 'completed');
+    is(delta($app, 'aborts', $before), 0,
+       "ignore-client-abort=on, $what: no FCGI_ABORT_REQUEST");
+    next_ok("ignore-client-abort=on, $what", $path);
 }
 
 done_testing();
