@@ -499,11 +499,11 @@ static void state_renew(spawn_state_t *st, server_rec *s,
                         ? apr_pstrdup(ppool, ap_unixd_config.user_name)
                         : NULL;
     st->pconf = pconf;
-    st->registered = 0; /* it went with the last configuration pool */
     /* The registration went with the last configuration pool, so a death
      * since then told nobody. kill(pid, 0) would pass a dead PM not yet
      * reaped: reap it here (or learn it was reaped) and start another,
      * or every later restart keeps a PM that is not there. */
+    st->registered = 0;
     if (st->running && pm_gone(st)) {
         pm_buried(st);
     }
@@ -637,11 +637,11 @@ static int fcgix_spawn_monitor(apr_pool_t *p, server_rec *s)
         if (rv == APR_FROM_OS_ERROR(ECONNREFUSED)
             || rv == APR_FROM_OS_ERROR(ENOENT)) {
             if (++st->unreachable >= 2 && is_pm(st->pm.pid)) {
+                int k;
                 ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                              FCGIX_LOGNO(00711) "process manager (pid %d) "
                              "does not take messages at %s; ending it",
                              (int)st->pm.pid, st->cfg.ctl_path);
-                int k;
                 kill(st->pm.pid, SIGKILL);
                 /* Reaped here, or httpd would find a child it never
                  * started; SIGKILL ends it within moments. */
