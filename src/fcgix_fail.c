@@ -89,7 +89,7 @@ void fcgix_fail_read_mpx(fcgix_req_t *q, apr_status_t rv, const char *why)
                       "client too slow: more than %" APR_SIZE_T_FMT
                       " bytes queued on a multiplexed connection; "
                       "request aborted", SRV_ARGS(q),
-                      q->srv->mpx_limits.queue_max);
+                      q->set->mpx_limits.queue_max);
     }
     else {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,

@@ -193,7 +193,7 @@ static void mpx_take(fcgix_req_t *q, apr_status_t rv,
         q->rx_bytes += ev->len + 1;
         if (fcgix_reply_event(q, ev) == APR_SUCCESS) {
             /* The event's data is freed by the next call. */
-            fcgix_reply_pass(q, q->srv->flush);
+            fcgix_reply_pass(q, q->set->flush);
         }
     }
 }
@@ -227,7 +227,7 @@ static int mpx_await(fcgix_req_t *q)
 
 static int mpx_go_on(fcgix_req_t *q)
 {
-    return !q->client_gone || q->srv->ignore_client_abort;
+    return !q->client_gone || q->set->ignore_client_abort;
 }
 
 /* Nothing more is ready: lets the client have what we hold and waits. */
@@ -265,7 +265,7 @@ static void wait_reply(fcgix_req_t *q)
  * its reply drained, within limits, so a kept connection stays in step. */
 static int direct_go_on(fcgix_req_t *q)
 {
-    if (q->client_gone && !q->abort_sent && !q->srv->ignore_client_abort) {
+    if (q->client_gone && !q->abort_sent && !q->set->ignore_client_abort) {
         fcgix_send_abort(q);
         if (q->ended || q->fail) {
             return 0;
