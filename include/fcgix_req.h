@@ -117,4 +117,9 @@ const char *fcgix_req_state_str(fcgix_req_state_e st);
 /** Moves @p q to @p st, with a trace line. */
 void fcgix_req_set_state(fcgix_req_t *q, fcgix_req_state_e st);
 
+/** A timeout for a log line, in seconds with the unit: "40 s", "1.5 s",
+ *  "0.25 s" (durations are configured down to milliseconds); in the
+ *  request's pool. */
+const char *fcgix_req_secs(const fcgix_req_t *q, apr_interval_time_t t);
+
 #endif /* FCGIX_REQ_H */

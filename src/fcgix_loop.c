@@ -246,9 +246,8 @@ static void wait_reply(fcgix_req_t *q)
     else if (APR_STATUS_IS_TIMEUP(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
                       FCGIX_LOGNO(00104) SRV_FMT
-                      "no reply within %" APR_TIME_T_FMT " s "
-                      "(I/O timeout)%s", SRV_ARGS(q),
-                      apr_time_sec(q->io_timeout),
+                      "no reply within %s (I/O timeout)%s", SRV_ARGS(q),
+                      fcgix_req_secs(q, q->io_timeout),
                       q->out_started ? "; response aborted" : "");
         q->fail = HTTP_GATEWAY_TIME_OUT;
     }
