@@ -39,7 +39,7 @@
 #define FCGIX_APP_DONE (APR_OS_START_USERERR + 702)
 
 #define SRV_FMT "%s (%s): "
-#define SRV_ARGS(q) (q)->srv->path, (q)->addr ? (q)->addr->spec : "-"
+#define SRV_ARGS(q) (q)->set->path, (q)->addr ? (q)->addr->spec : "-"
 
 /** Request states, in order. */
 typedef enum {
@@ -55,7 +55,7 @@ typedef struct fcgix_req_t {
     request_rec *r;
     conn_rec *c;
     fcgix_upstream_t *up;    /* where it goes (channels are leased here) */
-    const fcgix_settings_t *srv; /* the settings of its server or class */
+    const fcgix_settings_t *set; /* the settings of its server or class */
     const fcgix_dir_conf_t *dc;
     const fcgix_addr_t *addr;
     fcgix_pool_t *pl;
@@ -116,5 +116,10 @@ const char *fcgix_req_state_str(fcgix_req_state_e st);
 
 /** Moves @p q to @p st, with a trace line. */
 void fcgix_req_set_state(fcgix_req_t *q, fcgix_req_state_e st);
+
+/** A timeout for a log line, in seconds with the unit: "40 s", "1.5 s",
+ *  "0.25 s" (durations are configured down to milliseconds); in the
+ *  request's pool. */
+const char *fcgix_req_secs(const fcgix_req_t *q, apr_interval_time_t t);
 
 #endif /* FCGIX_REQ_H */

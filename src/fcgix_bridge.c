@@ -195,9 +195,9 @@ static fcgix_req_t *new_req(request_rec *r, fcgix_upstream_t *up,
     q->r = r;
     q->c = r->connection;
     q->up = up;
-    q->srv = fcgix_upstream_settings(up);
+    q->set = fcgix_upstream_settings(up);
     q->dc = ap_get_module_config(r->per_dir_config, &fcgix_module);
-    q->io_timeout = fcgix_conf_io_timeout(r, q->srv->io_timeout);
+    q->io_timeout = fcgix_conf_io_timeout(r, q->set->io_timeout);
     q->hmax = fcgix_conf_max_response_header(q->dc);
     q->err_max_lines = fcgix_conf_stderr_max_lines(q->dc);
     q->err_max_bytes = fcgix_conf_stderr_max_bytes(q->dc);
@@ -212,7 +212,7 @@ static fcgix_req_t *new_req(request_rec *r, fcgix_upstream_t *up,
 static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
 {
     request_rec *r = q->r;
-    const fcgix_settings_t *srv = q->srv;
+    const fcgix_settings_t *set = q->set;
     fcgix_env_opts_t opts;
     apr_off_t cl;
     int status;
@@ -239,13 +239,13 @@ static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
     opts.content_length = pl->sp ? pl->sp->total : -1;
     opts.no_body = pl->sp ? pl->sp->total == 0
                           : pl->mode == FCGIX_SEND_NO_BODY;
-    opts.keep_conn = srv->keep_conn;
-    if (fcgix_env_build(r, srv->pass_headers, q->dc, &opts, &pl->head,
+    opts.keep_conn = set->keep_conn;
+    if (fcgix_env_build(r, set->pass_headers, q->dc, &opts, &pl->head,
                         &pl->head_len)
         != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
                       FCGIX_LOGNO(00117) "request environment too large "
-                      "to encode for %s", srv->path);
+                      "to encode for %s", set->path);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -254,7 +254,7 @@ static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
     q->hbuf = apr_palloc(r->pool, q->hmax);
     q->ob = apr_brigade_create(r->pool, q->c->bucket_alloc);
     q->keep_conn = opts.keep_conn;
-    if (!q->auth && !q->c->master && !srv->ignore_client_abort) {
+    if (!q->auth && !q->c->master && !set->ignore_client_abort) {
         q->csock = ap_get_conn_socket(q->c);
     }
     return OK;
@@ -270,7 +270,7 @@ static void arm(fcgix_req_t *q, plan_t *pl, int attempt)
     fcgix_send_set_rid(pl->head, pl->head_len, q->rid, q->ms != NULL);
     /* Only with a request that can be sent again: an application
      * may hang up on it. */
-    if (q->ms == NULL && !q->direct && q->srv->get_values && pl->safe
+    if (q->ms == NULL && !q->direct && q->set->get_values && pl->safe
         && fcgix_pool_caps_should_ask(q->pl)) {
         q->pre = fcgix_send_get_values(q->r->pool, &q->pre_len);
     }

@@ -78,9 +78,8 @@ void fcgix_fail_read_mpx(fcgix_req_t *q, apr_status_t rv, const char *why)
     else if (APR_STATUS_IS_TIMEUP(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
                       FCGIX_LOGNO(00140) SRV_FMT
-                      "no reply within %" APR_TIME_T_FMT " s "
-                      "(I/O timeout, request id %u)", SRV_ARGS(q),
-                      apr_time_sec(q->io_timeout), q->rid);
+                      "no reply within %s (I/O timeout, request id %u)",
+                      SRV_ARGS(q), fcgix_req_secs(q, q->io_timeout), q->rid);
         q->fail = HTTP_GATEWAY_TIME_OUT;
     }
     else if (rv == FCGIX_MPX_OVERFLOW) {
@@ -89,7 +88,7 @@ void fcgix_fail_read_mpx(fcgix_req_t *q, apr_status_t rv, const char *why)
                       "client too slow: more than %" APR_SIZE_T_FMT
                       " bytes queued on a multiplexed connection; "
                       "request aborted", SRV_ARGS(q),
-                      q->srv->mpx_limits.queue_max);
+                      q->set->mpx_limits.queue_max);
     }
     else {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
@@ -119,9 +118,9 @@ void fcgix_fail_send(fcgix_req_t *q, apr_status_t rv, int client_err)
     else if (APR_STATUS_IS_TIMEUP(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r,
                       FCGIX_LOGNO(00121) SRV_FMT
-                      "application did not read the request within %"
-                      APR_TIME_T_FMT " s (I/O timeout)", SRV_ARGS(q),
-                      apr_time_sec(q->io_timeout));
+                      "application did not read the request within %s "
+                      "(I/O timeout)", SRV_ARGS(q),
+                      fcgix_req_secs(q, q->io_timeout));
         q->fail = HTTP_GATEWAY_TIME_OUT;
     }
     else if (rv != APR_SUCCESS && rv != FCGIX_APP_DONE

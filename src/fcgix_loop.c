@@ -193,7 +193,7 @@ static void mpx_take(fcgix_req_t *q, apr_status_t rv,
         q->rx_bytes += ev->len + 1;
         if (fcgix_reply_event(q, ev) == APR_SUCCESS) {
             /* The event's data is freed by the next call. */
-            fcgix_reply_pass(q, q->srv->flush);
+            fcgix_reply_pass(q, q->set->flush);
         }
     }
 }
@@ -227,7 +227,7 @@ static int mpx_await(fcgix_req_t *q)
 
 static int mpx_go_on(fcgix_req_t *q)
 {
-    return !q->client_gone || q->srv->ignore_client_abort;
+    return !q->client_gone || q->set->ignore_client_abort;
 }
 
 /* Nothing more is ready: lets the client have what we hold and waits. */
@@ -246,9 +246,8 @@ static void wait_reply(fcgix_req_t *q)
     else if (APR_STATUS_IS_TIMEUP(rv)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
                       FCGIX_LOGNO(00104) SRV_FMT
-                      "no reply within %" APR_TIME_T_FMT " s "
-                      "(I/O timeout)%s", SRV_ARGS(q),
-                      apr_time_sec(q->io_timeout),
+                      "no reply within %s (I/O timeout)%s", SRV_ARGS(q),
+                      fcgix_req_secs(q, q->io_timeout),
                       q->out_started ? "; response aborted" : "");
         q->fail = HTTP_GATEWAY_TIME_OUT;
     }
@@ -265,7 +264,7 @@ static void wait_reply(fcgix_req_t *q)
  * its reply drained, within limits, so a kept connection stays in step. */
 static int direct_go_on(fcgix_req_t *q)
 {
-    if (q->client_gone && !q->abort_sent && !q->srv->ignore_client_abort) {
+    if (q->client_gone && !q->abort_sent && !q->set->ignore_client_abort) {
         fcgix_send_abort(q);
         if (q->ended || q->fail) {
             return 0;

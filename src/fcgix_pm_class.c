@@ -183,44 +183,54 @@ static int same_program(const pm_class_t *a, const pm_class_t *b)
            && a->lim.flags == b->lim.flags && !strcmp(a->path, b->path);
 }
 
-/* A new class from a checked message; its scoreboard copy is written from
- * ours. An index of the scoreboard that already has this key is reused
- * (children of an earlier PM may be waiting on it). */
-int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
-                          apr_uint64_t key)
+/* Another class has this key: children find classes by key, so it must
+ * stay unique, first come first served. */
+static int key_taken(const pm_t *pm, apr_uint64_t key)
 {
-    fcgix_sb_class_t *s;
-    pm_class_t *c;
-    int i, ci = -1;
+    int i;
 
     for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
-        s = &pm->sb->classes[i];
+        if (pm->classes[i].used && pm->classes[i].key == key) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The index a class with @p key gets: the scoreboard's that has this key
+ * already (children of an earlier PM may be waiting on it), else one
+ * without a live class in the scoreboard, else any we do not use; -1 when
+ * the table is full. */
+static int free_index(const pm_t *pm, apr_uint64_t key)
+{
+    int i;
+
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        const fcgix_sb_class_t *s = &pm->sb->classes[i];
         if (!pm->classes[i].used && s->state == 1 && s->key == key) {
-            ci = i;
-            break;
-        }
-    }
-    for (i = 0; ci < 0 && i < FCGIX_SB_MAX_CLASSES; i++) {
-        if (!pm->classes[i].used && pm->sb->classes[i].state != 1) {
-            ci = i;
-        }
-    }
-    for (i = 0; ci < 0 && i < FCGIX_SB_MAX_CLASSES; i++) {
-        if (!pm->classes[i].used) {
-            ci = i; /* a scoreboard entry we never made */
+            return i;
         }
     }
     for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
-        if (pm->classes[i].used && pm->classes[i].key == key) {
-            /* Another definition with this key: children find classes
-             * by key, so it must stay unique, first come first served. */
-            return -2;
+        if (!pm->classes[i].used && pm->sb->classes[i].state != 1) {
+            return i;
         }
     }
-    if (ci < 0) {
-        return -1;
+    for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
+        if (!pm->classes[i].used) {
+            return i; /* a scoreboard entry we never made */
+        }
     }
-    c = &pm->classes[ci];
+    return -1;
+}
+
+/* Our class @p ci, from a checked message. */
+static void class_fill(pm_t *pm, int ci, const fcgix_pm_msg_t *m,
+                       apr_uint64_t key)
+{
+    pm_class_t *c = &pm->classes[ci];
+    char wenv[sizeof(m->env) + 32];
+
     memset(c, 0, sizeof(*c));
     c->key = key;
     apr_cpystrn(c->path, m->path, sizeof(c->path));
@@ -230,26 +240,37 @@ int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
     c->gid = m->gid;
     c->vhost = m->vhost;
     c->lim = m->lim;
-    {
-        char wenv[sizeof(m->env) + 32];
-        c->env = class_env(pm->cfg->env, workers_env(m, wenv, sizeof(wenv)));
-    }
+    c->env = class_env(pm->cfg->env, workers_env(m, wenv, sizeof(wenv)));
     c->workers = class_workers(c, pm);
     c->used = 1;
+}
+
+/* Classes of the same program as @p ci, older: a graceful restart changed
+ * its limits or environment, so their processes end as they come free. */
+static void supersede_older(pm_t *pm, int ci)
+{
+    const pm_class_t *c = &pm->classes[ci];
+    int i;
+
     for (i = 0; i < FCGIX_SB_MAX_CLASSES; i++) {
         pm_class_t *o = &pm->classes[i];
         if (i != ci && o->used && !o->superseded && same_program(o, c)) {
-            /* A graceful restart changed its limits or environment: the
-             * old class's processes end as they come free. */
             o->superseded = 1;
         }
     }
+}
 
-    s = &pm->sb->classes[ci];
+/* The scoreboard's copy of class @p ci, written from ours, then
+ * published for children. */
+static void class_publish(pm_t *pm, int ci)
+{
+    const pm_class_t *c = &pm->classes[ci];
+    fcgix_sb_class_t *s = &pm->sb->classes[ci];
+
     s->state = 0;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     s->id = (apr_uint32_t)ci;
-    s->key = key;
+    s->key = c->key;
     apr_cpystrn(s->path, c->path, sizeof(s->path));
     s->inode = c->inode;
     s->dev = c->dev;
@@ -264,6 +285,26 @@ int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
     memset((void *)&s->reqs, 0, sizeof(s->reqs));
     fcgix_pm_class_mirror(pm, ci);
     fcgix_sb_pm_class_publish(pm->sb, s);
+}
+
+/* A new class from a checked message; its scoreboard copy is written from
+ * ours. -2: another class has the key; -1: the table is full. */
+int fcgix_pm_class_create(pm_t *pm, const fcgix_pm_msg_t *m,
+                          apr_uint64_t key)
+{
+    const pm_class_t *c;
+    int ci;
+
+    if (key_taken(pm, key)) {
+        return -2;
+    }
+    if ((ci = free_index(pm, key)) < 0) {
+        return -1;
+    }
+    class_fill(pm, ci, m, key);
+    supersede_older(pm, ci);
+    class_publish(pm, ci);
+    c = &pm->classes[ci];
     pm->cfg->log(FCGIX_PM_LOG_DEBUG, 0, FCGIX_LOGNO(00202) "class %d: %s, "
                  "uid %u gid %u, virtual host %08x, flags %u, workers %u",
                  ci, c->path, c->uid, c->gid, (unsigned)c->vhost,

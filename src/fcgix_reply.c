@@ -201,7 +201,7 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
     apr_table_t *fields = apr_table_make(q->r->pool, 16);
     const char *err;
 
-    err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, q->srv->nph,
+    err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, q->set->nph,
                                fields);
     if (err == NULL && q->auth) {
         err = auth_reply(q, fields);
@@ -358,6 +358,6 @@ apr_status_t fcgix_reply_pump(fcgix_req_t *q)
          * connection cannot be trusted for another request. */
         q->leftover = 1;
     }
-    fcgix_reply_pass(q, q->srv->flush);
+    fcgix_reply_pass(q, q->set->flush);
     return APR_SUCCESS;
 }

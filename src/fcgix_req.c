@@ -3,6 +3,7 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+#include "apr_strings.h"
 #include "httpd.h"
 #include "http_log.h"
 
@@ -27,4 +28,23 @@ void fcgix_req_set_state(fcgix_req_t *q, fcgix_req_state_e st)
                   SRV_ARGS(q), fcgix_req_state_str(q->state),
                   fcgix_req_state_str(st));
     q->state = st;
+}
+
+const char *fcgix_req_secs(const fcgix_req_t *q, apr_interval_time_t t)
+{
+    int ms = (int)(apr_time_as_msec(t) % 1000);
+    char frac[5];
+    int n = 4;
+
+    if (ms == 0) {
+        return apr_psprintf(q->r->pool, "%" APR_TIME_T_FMT " s",
+                            apr_time_sec(t));
+    }
+    apr_snprintf(frac, sizeof(frac), ".%03d", ms);
+    while (frac[n - 1] == '0') {
+        n--;
+    }
+    frac[n] = '\0';
+    return apr_psprintf(q->r->pool, "%" APR_TIME_T_FMT "%s s",
+                        apr_time_sec(t), frac);
 }

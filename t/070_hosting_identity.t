@@ -126,9 +126,9 @@ like($p->{exe} // '', qr{/php-cgi[\d.]*$}, 'plain php: the process is php-cgi');
 ($r, $e) = served_as('virtual wrapper, dir', 'hosting_plain', '/virt/', $who,
                      app => 'perl', script => "$root/plain/htdocs/virt/");
 # ... and, the point of "virtual", a URL that names no file (SCRIPT_FILENAME:
-# the path as mapped).  MODULE BUG: 404 "script not found" (FCGIX00124):
-# the content handler checks for the file before fcgix_spawn_handle()
-# looks at the wrapper's "virtual".
+# the path as mapped): fcgix_class_script_msg() (fcgix_upstream_resolve()
+# asks it) looks at the wrapper's "virtual" before it wants a file, so no
+# 404 "script not found" (FCGIX00176).
 $r = hget('hosting_plain', '/virt/no/such/file');
 $e = env_of($r);
 ok($r->{status} == 200 && ($e->{app} // '') eq 'perl'

@@ -38,9 +38,10 @@ use File::Path ();
 use File::Spec::Functions qw(catfile);
 use IO::Socket::INET ();
 use Test::More;
-use FcgixTest;
+use FcgixTest qw(:DEFAULT slurp spew);
 use FcgixPM qw(pm_free_port pm_wait_until);
 use FcgixDropin qw(dropin_req dropin_brief);
+use FcgixDebian;
 
 my $php = '/usr/bin/php-cgi';
 plan skip_all => "$php not installed (scripts/deps.sh test)" unless -x $php;
@@ -50,9 +51,6 @@ plan skip_all => "$debian_conf missing" unless -r $debian_conf;
 
 my $top    = Apache::Test::vars('top_dir');
 my $logs   = Apache::Test::vars('t_logs');
-my $httpd  = Apache::Test::vars('httpd');
-my $user   = Apache::Test::vars('user');
-my $group  = Apache::Test::vars('group');
 my $system = '/etc/apache2/mods-available';
 my $have_fcgid = -r "$system/fcgid.load" && -r "$system/fcgid.conf"
                  && -e '/usr/lib/apache2/modules/mod_fcgid.so';
@@ -85,22 +83,6 @@ my %fcgid_files = (
 EOC
 );
 
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or die "$f: $!";
-    local $/;
-    my $t = <$fh>;
-    $t;
-}
-
-sub spew {
-    my ($f, $text, $mode) = @_;
-    open my $fh, '>', $f or die "$f: $!";
-    print $fh $text;
-    close $fh;
-    chmod $mode // 0644, $f;
-}
-
 # ---------------------------------------------------------------------
 # make install DESTDIR=...
 
@@ -121,35 +103,6 @@ BAIL_OUT('nothing to migrate to') if @missing;
 
 # ---------------------------------------------------------------------
 # A Debian layout of its own
-
-my (undef, undef, $uid, $gid) = getpwnam($user);
-
-sub env_of {
-    my ($root) = @_;
-    return (APACHE_CONFDIR => $root, APACHE_ENVVARS => "$root/envvars",
-            APACHE_STATE_DIRECTORY => "$root/state",
-            APACHE_RUN_USER => $user, APACHE_RUN_GROUP => $group,
-            APACHE_PID_FILE => "$root/run/apache2.pid",
-            APACHE_RUN_DIR => "$root/run", APACHE_LOCK_DIR => "$root/lock",
-            APACHE_LOG_DIR => "$root/logs", LANG => 'C');
-}
-
-# One command with the layout's environment: (exit code, output).
-sub run_in {
-    my ($root, @cmd) = @_;
-    local %ENV = (%ENV, env_of($root));
-    my $pid = open my $fh, '-|';
-    die "fork: $!" unless defined $pid;
-    if (!$pid) {
-        open STDERR, '>&', \*STDOUT;
-        open STDIN, '<', '/dev/null';
-        exec @cmd or exit 127;
-    }
-    local $/;
-    my $text = <$fh> // '';
-    close $fh;
-    ($? >> 8, $text);
-}
 
 sub script {
     my ($name, $shebang) = @_;
@@ -177,10 +130,7 @@ sub layout {
     chmod 0755, $root, map { "$root/$_" } @dirs;
 
     File::Copy::copy($debian_conf, "$root/apache2.conf") or die $!;
-    spew("$root/envvars", join '', map { "export $_\n" } do {
-        my %e = env_of($root);
-        map { "$_=$e{$_}" } grep { /^APACHE_(RUN|PID|LOCK|LOG)/ } sort keys %e;
-    });
+    spew("$root/envvars", layout_envvars($root));
     my %port = map { $_ => pm_free_port() } qw(panel fastcgi global);
     spew("$root/ports.conf",
          join '', map { "Listen 127.0.0.1:$port{$_}\n" } sort keys %port);
@@ -283,15 +233,6 @@ EOC
     return { root => $root, port => \%port, old => $old,
              log => "$root/logs/error.log",
              pidfile => "$root/run/apache2.pid" };
-}
-
-# apache2 -d ROOT -f ROOT/apache2.conf @args, as apache2ctl runs it
-sub httpd_ctl {
-    my ($h, @args) = @_;
-    # no core files (Apache::Test's "ulimit -c unlimited" is inherited)
-    run_in($h->{root}, '/bin/sh', '-c',
-           'ulimit -c 0; r=$1; shift; exec "$0" -d "$r" -f "$r/apache2.conf"'
-           . ' "$@"', $httpd, $h->{root}, @args);
 }
 
 sub httpd_pid {

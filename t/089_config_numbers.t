@@ -8,7 +8,7 @@
 # Durations take ms, s, mi and hr (plain numbers stay seconds), sizes K,
 # M and G: accepted by `apache2 -t`, and an httpd of its own
 # (t/logs/cfgnum) shows FcgixIOTimeout 1500ms and FcgixMaxRequestLen 1K
-# at work.
+# at work, and FCGIX00104 saying "1.5 s" (and "0.25 s" for 250ms).
 use strict;
 use warnings;
 use FindBin;
@@ -189,12 +189,29 @@ for my $line (@good) {
 # ---------------------------------------------------------------------
 # 3. At work: an I/O timeout of 1.5 s and a body limit of 1 KiB.
 
-my $h = eval { pm_own_httpd(name => 'cfgnum', body => <<'EOC') };
+# A virtual host of its own has FcgixIOTimeout 250ms, for a timeout under
+# a second in FCGIX00104 (which once said "0 s" for it, and "1 s" for 1.5).
+my $short_port = pm_free_port();
+my $h = eval { pm_own_httpd(name => 'cfgnum', body => <<"EOC") };
 FcgixIOTimeout 1500ms
 FcgixMaxRequestLen 1K
+Listen 127.0.0.1:$short_port
+<VirtualHost 127.0.0.1:$short_port>
+    FcgixIOTimeout 250ms
+</VirtualHost>
 EOC
 ok($h, 'httpd starts with FcgixIOTimeout 1500ms, FcgixMaxRequestLen 1K')
     or BAIL_OUT("own httpd: $@");
+
+# The FCGIX00104 line of this httpd's error_log saying "within $secs".
+sub io_timeout_logged {
+    my ($secs) = @_;
+    pm_wait_until(5, sub {
+        open my $fh, '<', $h->{log} or return;
+        grep { /FCGIX00104: .*no reply within \Q$secs\E \(I\/O timeout\)/ }
+            <$fh>;
+    });
+}
 
 my $r = pm_get(port => $h->{port}, path => '/pm/app.pl?sleep_ms=300');
 is($r->{status}, 200, 'an application answering within 1.5 s: 200')
@@ -204,6 +221,11 @@ is($r->{status}, 504, 'an application silent for 6 s: 504')
     or diag(pm_brief($r));
 ok($r->{secs} >= 1.4 && $r->{secs} < 4.5,
    sprintf('... after 1.5 s, not whole seconds (%.2f s)', $r->{secs}));
+ok(io_timeout_logged('1.5 s'), '... and FCGIX00104 says "within 1.5 s"');
+$r = pm_get(port => $short_port, path => '/pm/app.pl?sleep_ms=3000');
+is($r->{status}, 504, 'FcgixIOTimeout 250ms, silent for 3 s: 504')
+    or diag(pm_brief($r));
+ok(io_timeout_logged('0.25 s'), '... and FCGIX00104 says "within 0.25 s"');
 
 my %post = (port => $h->{port}, method => 'POST', path => '/pm/app.pl',
             proto => '1.0', headers => ['Content-Type' => 'text/plain']);

@@ -28,7 +28,7 @@ use File::Path ();
 use File::Spec::Functions qw(catfile);
 use POSIX ();
 use Test::More;
-use FcgixTest;
+use FcgixTest qw(:DEFAULT spew);
 use FcgixPM qw(pm_free_port pm_wait_until);
 
 my @fpm = sort { $b cmp $a } grep { -x } glob('/usr/sbin/php-fpm*');
@@ -43,14 +43,6 @@ my $httpd = Apache::Test::vars('httpd');
 my $www   = "$logs/phpini-www";
 my $fdir  = "$logs/phpini-fpm";
 my $sock  = "$fdir/fpm.sock";
-
-sub put {
-    my ($path, $text, $mode) = @_;
-    open my $fh, '>', $path or die "$path: $!";
-    print $fh $text;
-    close $fh or die "$path: $!";
-    chmod $mode // 0644, $path;
-}
 
 File::Path::remove_tree($www, $fdir);
 File::Path::make_path($fdir, map { "$www/$_" }
@@ -74,8 +66,8 @@ echo "include_path_after=", ini_get('include_path'), "\n";
 echo "sapi=", PHP_SAPI, "\n";
 EOP
 my @dirs = ('', qw(ht ht/deeper noopt admht badflag vadm plain cgi));
-put("$www/$_/ini.php", $ini_php) for @dirs;
-put("$www/ht/.htaccess", <<'EOH');
+spew("$www/$_/ini.php", $ini_php) for @dirs;
+spew("$www/ht/.htaccess", <<'EOH');
 php_value memory_limit 64M
 php_flag display_errors Off
 # under the virtual host's php_admin_value: has no effect
@@ -83,13 +75,13 @@ php_value include_path /from-htaccess
 php_value session.save_path "2;/tmp/a ${X} \"q\" b\c"
 php_value auto_prepend_file none
 EOH
-put("$www/ht/deeper/.htaccess", "php_value precision 7\n");
-put("$www/noopt/.htaccess", "php_value memory_limit 32M\n");
-put("$www/admht/.htaccess", "php_admin_value memory_limit 8M\n");
-put("$www/badflag/.htaccess", "php_flag display_errors maybe\n");
-put("$www/vadm/.htaccess", "php_value memory_limit 200M\n");
+spew("$www/ht/deeper/.htaccess", "php_value precision 7\n");
+spew("$www/noopt/.htaccess", "php_value memory_limit 32M\n");
+spew("$www/admht/.htaccess", "php_admin_value memory_limit 8M\n");
+spew("$www/badflag/.htaccess", "php_flag display_errors maybe\n");
+spew("$www/vadm/.htaccess", "php_value memory_limit 200M\n");
 
-put("$fdir/php-fpm.conf", <<"EOC");
+spew("$fdir/php-fpm.conf", <<"EOC");
 [global]
 pid = $fdir/php-fpm.pid
 error_log = $fdir/php-fpm.log
@@ -262,9 +254,9 @@ for my $bad (['php_flag display_errors maybe',
               qr/php_admin_value takes two arguments/]) {
     my ($line, $re) = @$bad;
     my $conf = "$logs/phpini/conf/bad.conf";
-    put($conf, FcgixPM::pm_own_httpd_conf(root => "$logs/phpini",
-        port => pm_free_port(), body => "<Directory \"$www\">\n$line\n"
-                                        . "</Directory>\n"));
+    spew($conf, FcgixPM::pm_own_httpd_conf(root => "$logs/phpini",
+         port => pm_free_port(), body => "<Directory \"$www\">\n$line\n"
+                                         . "</Directory>\n"));
     my $out = `"$httpd" -t -f "$conf" 2>&1`;
     isnt($?, 0, "apache2 -t refuses: $line");
     like($out, $re, "apache2 -t names it: $line") or diag($out);

@@ -38,8 +38,9 @@ use IO::Socket::UNIX ();
 use MIME::Base64 ();
 use POSIX ();
 use Test::More;
-use FcgixTest;
+use FcgixTest qw(:DEFAULT slurp spew);
 use FcgixPM qw(pm_free_port pm_wait_until);
+use FcgixDebian;
 
 my $fpm_bin  = '/usr/sbin/php-fpm8.2';
 my $fpm_conf = '/etc/php/8.2/fpm/php-fpm.conf';
@@ -54,24 +55,6 @@ plan skip_all => 'mod_proxy_fcgi not installed (the reference)'
 
 my $top   = Apache::Test::vars('top_dir');
 my $logs  = Apache::Test::vars('t_logs');
-my $httpd = Apache::Test::vars('httpd');
-my $user  = Apache::Test::vars('user');
-my $group = Apache::Test::vars('group');
-
-sub slurp {
-    my ($f) = @_;
-    open my $fh, '<', $f or die "$f: $!";
-    local $/;
-    scalar <$fh>;
-}
-
-sub spew {
-    my ($f, $text, $mode) = @_;
-    open my $fh, '>', $f or die "$f: $!";
-    print $fh $text;
-    close $fh or die "$f: $!";
-    chmod $mode // 0644, $f;
-}
 
 # ---------------------------------------------------------------------
 # Debian's php8.2-fpm, as its service runs it
@@ -145,39 +128,6 @@ EOH
 my $fpm_port = Apache::Test::vars('fcgix_fpm_port');
 my $tcp = backend_started('php-fpm') && $fpm_port;
 
-sub layout_env {
-    my ($root) = @_;
-    return (APACHE_CONFDIR => $root, APACHE_ENVVARS => "$root/envvars",
-            APACHE_STATE_DIRECTORY => "$root/state",
-            APACHE_RUN_USER => $user, APACHE_RUN_GROUP => $group,
-            APACHE_PID_FILE => "$root/run/apache2.pid",
-            APACHE_RUN_DIR => "$root/run", APACHE_LOCK_DIR => "$root/lock",
-            APACHE_LOG_DIR => "$root/logs", LANG => 'C');
-}
-
-sub run_in {
-    my ($root, @cmd) = @_;
-    local %ENV = (%ENV, layout_env($root));
-    my $pid = open my $fh, '-|';
-    die "fork: $!" unless defined $pid;
-    if (!$pid) {
-        open STDERR, '>&', \*STDOUT;
-        open STDIN, '<', '/dev/null';
-        exec @cmd or exit 127;
-    }
-    local $/;
-    my $text = <$fh> // '';
-    close $fh;
-    ($? >> 8, $text);
-}
-
-sub httpd_ctl {
-    my ($h, @args) = @_;
-    run_in($h->{root}, '/bin/sh', '-c',
-           'ulimit -c 0; r=$1; shift; exec "$0" -d "$r" -f "$r/apache2.conf"'
-           . ' "$@"', $httpd, $h->{root}, @args);
-}
-
 # $flavour: fcgix (mod_fcgix) or proxy (mod_proxy + mod_proxy_fcgi)
 sub layout {
     my ($flavour) = @_;
@@ -189,10 +139,7 @@ sub layout {
     chmod 0755, $root, map { "$root/$_" } @dirs;
     File::Copy::copy('/etc/apache2/apache2.conf', "$root/apache2.conf")
         or die $!;
-    spew("$root/envvars", join '', map { "export $_\n" } do {
-        my %e = layout_env($root);
-        map { "$_=$e{$_}" } grep { /^APACHE_(RUN|PID|LOCK|LOG)/ } sort keys %e;
-    });
+    spew("$root/envvars", layout_envvars($root));
     my $port = pm_free_port();
     spew("$root/ports.conf", "Listen 127.0.0.1:$port\n");
     my @mods = qw(mpm_event authz_core mime dir setenvif env);

@@ -9,18 +9,6 @@
  * name lives in a file of its own.
  */
 
-#include "httpd.h"
-#include "http_config.h"
+#include "fcgix_names.h"
 
-module AP_MODULE_DECLARE_DATA fastcgi_module = {
-    MODULE_MAGIC_NUMBER_MAJOR,
-    MODULE_MAGIC_NUMBER_MINOR,
-    -1,
-    "mod_fastcgi.c",  /* what <IfModule mod_fastcgi.c> compares */
-    NULL,
-    NULL,
-    MODULE_MAGIC_COOKIE,
-    NULL,
-    NULL, NULL, NULL, NULL, NULL, NULL,  /* no configuration, no hooks */
-    AP_MODULE_FLAG_NONE
-};
+FCGIX_NAME_MODULE(fastcgi_module, "mod_fastcgi.c");

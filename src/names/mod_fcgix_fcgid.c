@@ -17,18 +17,6 @@
  * file and the real module exclude each other, in either order.
  */
 
-#include "httpd.h"
-#include "http_config.h"
+#include "fcgix_names.h"
 
-module AP_MODULE_DECLARE_DATA fcgid_module = {
-    MODULE_MAGIC_NUMBER_MAJOR,
-    MODULE_MAGIC_NUMBER_MINOR,
-    -1,
-    "mod_fcgid.c",  /* what <IfModule mod_fcgid.c> compares */
-    NULL,
-    NULL,
-    MODULE_MAGIC_COOKIE,
-    NULL,
-    NULL, NULL, NULL, NULL, NULL, NULL,  /* no configuration, no hooks */
-    AP_MODULE_FLAG_NONE
-};
+FCGIX_NAME_MODULE(fcgid_module, "mod_fcgid.c");

@@ -17,18 +17,6 @@
  * loads this one only when proxy_fcgi.load did not load the real one.
  */
 
-#include "httpd.h"
-#include "http_config.h"
+#include "fcgix_names.h"
 
-module AP_MODULE_DECLARE_DATA proxy_fcgi_module = {
-    MODULE_MAGIC_NUMBER_MAJOR,
-    MODULE_MAGIC_NUMBER_MINOR,
-    -1,
-    "mod_proxy_fcgi.c",  /* what <IfModule mod_proxy_fcgi.c> compares */
-    NULL,
-    NULL,
-    MODULE_MAGIC_COOKIE,
-    NULL,
-    NULL, NULL, NULL, NULL, NULL, NULL,  /* no configuration, no hooks */
-    AP_MODULE_FLAG_NONE
-};
+FCGIX_NAME_MODULE(proxy_fcgi_module, "mod_proxy_fcgi.c");

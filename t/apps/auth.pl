@@ -72,6 +72,9 @@ use IO::Handle;
 use POSIX ();
 use Socket qw(:DEFAULT);
 use Time::HiRes ();
+use FindBin;
+use lib $FindBin::Bin;
+use FcgixPrefork;
 
 my ($path, $nworkers, $pidfile, $reqlog, $rawpath) = @ARGV;
 die "usage: $0 SOCKET WORKERS PIDFILE REQLOG [RAWSOCKET]\n"
@@ -96,56 +99,13 @@ if ($rawpath) {
     chmod 0666, $rawpath;
 }
 
-if ($pidfile) {
-    open my $fh, '>', "$pidfile.tmp" or die "$pidfile.tmp: $!";
-    print $fh "$$\n";
-    close $fh;
-    rename "$pidfile.tmp", $pidfile or die "rename $pidfile: $!";
-}
-
-my $parent = $$;
-my %kids;   # pid => 'fcgi' | 'raw'
-my $stopping = 0;
-
-sub spawn {
-    my ($kind) = @_;
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if (!$pid) {
-        $SIG{TERM} = $SIG{INT} = 'DEFAULT';
-        $SIG{CHLD} = 'DEFAULT';
-        $SIG{PIPE} = 'IGNORE';
-        $kind eq 'raw' ? raw_worker() : worker();
-        POSIX::_exit(0);
-    }
-    $kids{$pid} = $kind;
-}
-
-$SIG{TERM} = $SIG{INT} = sub { $stopping = 1; kill 'TERM', keys %kids };
-spawn('fcgi') for 1 .. $nworkers;
-spawn('raw') if $raw;
-while (!$stopping) {
-    my $pid = waitpid(-1, 0);
-    if ($pid > 0) {
-        my $kind = delete $kids{$pid};
-        spawn($kind) if $kind && !$stopping;
-    }
-    elsif ($pid < 0 && !$stopping) {
-        sleep 1;
-    }
-}
-kill 'TERM', keys %kids;
-for (1 .. 50) {
-    last unless %kids;
-    my $pid = waitpid(-1, POSIX::WNOHANG());
-    if ($pid > 0) { delete $kids{$pid}; next }
-    Time::HiRes::sleep(0.05);
-}
-kill 'KILL', keys %kids if %kids;
-if ($$ == $parent) {
-    unlink $path;
-    unlink $rawpath if $rawpath;
-}
+prefork_pidfile($pidfile);
+# a write to a connection httpd closed fails rather than ending the worker
+prefork_run(fcgi => [$nworkers, sub { $SIG{PIPE} = 'IGNORE'; worker() }],
+            $raw ? (raw => [1, sub { $SIG{PIPE} = 'IGNORE'; raw_worker() }])
+                 : ());
+unlink $path;
+unlink $rawpath if $rawpath;
 exit 0;
 
 # ---------------------------------------------------------------------

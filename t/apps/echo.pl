@@ -25,8 +25,10 @@ use warnings;
 use FCGI;
 use IO::Handle;
 use Digest::MD5;
-use POSIX ();
 use Time::HiRes ();
+use FindBin;
+use lib $FindBin::Bin;
+use FcgixPrefork;
 
 my ($path, $nworkers, $pidfile) = @ARGV;
 die "usage: $0 SOCKET_PATH [WORKERS] [PIDFILE]\n" unless $path;
@@ -48,52 +50,9 @@ my $sock = FCGI::OpenSocket($path, 128)
     or die "$0: cannot listen on $path: $!\n";
 chmod 0666, $path;
 
-if ($pidfile) {
-    open my $fh, '>', "$pidfile.tmp" or die "$pidfile.tmp: $!";
-    print $fh "$$\n";
-    close $fh;
-    rename "$pidfile.tmp", $pidfile or die "rename $pidfile: $!";
-}
-
-my $parent = $$;
-my %kids;
-my $stopping = 0;
-
-sub spawn {
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if (!$pid) {
-        $SIG{TERM} = $SIG{INT} = 'DEFAULT';
-        $SIG{CHLD} = 'DEFAULT';
-        worker();
-        POSIX::_exit(0);
-    }
-    $kids{$pid} = 1;
-}
-
-# perl restarts waitpid() after a signal, so the handler itself stops the
-# workers; the waitpid below then returns as they exit.
-$SIG{TERM} = $SIG{INT} = sub { $stopping = 1; kill 'TERM', keys %kids };
-spawn() for 1 .. $nworkers;
-while (!$stopping) {
-    my $pid = waitpid(-1, 0);
-    if ($pid > 0) {
-        delete $kids{$pid};
-        spawn() unless $stopping;
-    }
-    elsif ($pid < 0 && !$stopping) {
-        sleep 1;
-    }
-}
-kill 'TERM', keys %kids;
-for (1 .. 50) {
-    last unless %kids;
-    my $pid = waitpid(-1, POSIX::WNOHANG());
-    if ($pid > 0) { delete $kids{$pid}; next }
-    Time::HiRes::sleep(0.05);
-}
-kill 'KILL', keys %kids if %kids;
-unlink $path if $$ == $parent;
+prefork_pidfile($pidfile);
+prefork_run(fcgi => [$nworkers, \&worker]);
+unlink $path;
 exit 0;
 
 # ---------------------------------------------------------------------

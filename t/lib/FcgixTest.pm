@@ -36,7 +36,7 @@ use Time::HiRes ();
 
 use Exporter 'import';
 our @EXPORT_OK = qw(brief http_start http_finish http_result_of
-                    http_request_text http_parallel);
+                    http_request_text http_parallel slurp spew);
 our @EXPORT = qw(http env_of digest_of pattern_md5 log_mark log_tag_ok
                  log_new_lines healthy_ok backend_started backend_tests
                  static_content chunked_post_pieces big_body header headers
@@ -599,6 +599,23 @@ sub chunked_post_pieces {
 # ---------------------------------------------------------------------
 # Small shared pieces (also behind FcgixPM's pm_* and FcgixDropin's
 # dropin_* names)
+
+# A file's text (dies when it cannot be read).
+sub slurp {
+    my ($f) = @_;
+    open my $fh, '<', $f or die "$f: $!";
+    local $/;
+    scalar <$fh>;
+}
+
+# Writes a file, mode $mode (0644).
+sub spew {
+    my ($f, $text, $mode) = @_;
+    open my $fh, '>', $f or die "$f: $!";
+    print $fh $text;
+    close $fh or die "$f: $!";
+    chmod $mode // 0644, $f;
+}
 
 # NAME=VALUE lines of a text as a hash ref.
 sub kv_of {

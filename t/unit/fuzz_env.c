@@ -31,14 +31,7 @@
 
 #include "../../src/fcgix_env.c"
 
-#define CHECK(c) \
-    do { \
-        if (!(c)) { \
-            abort(); \
-        } \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 module AP_MODULE_DECLARE_DATA fcgix_module;
 

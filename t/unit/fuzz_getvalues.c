@@ -22,14 +22,7 @@
 
 #include "../../src/fcgix_pool.c"
 
-#define CHECK(c) \
-    do { \
-        if (!(c)) { \
-            abort(); \
-        } \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 apr_status_t fcgix_addr_connect(const fcgix_addr_t *a,
                                 apr_interval_time_t timeout,

@@ -38,19 +38,12 @@
 
 #include "../../src/fcgix_mpx.c"
 
-#define CHECK(c) \
-    do { \
-        if (!(c)) { \
-            abort(); \
-        } \
-    } while (0)
+#include "fuzz_check.h"
 
 #define MAXS 16
 #define MAXRID 8
 /* What the application sent per id, per record type (STDOUT, STDERR). */
 #define REF_CAP 8192
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 typedef struct {
     uint8_t out[2][REF_CAP];

@@ -21,14 +21,7 @@
 
 #include "fcgix_proto.h"
 
-#define CHECK(c) \
-    do { \
-        if (!(c)) { \
-            abort(); \
-        } \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 typedef struct {
     uint64_t h;

@@ -25,14 +25,7 @@
 
 #include "../../src/fcgix_response.c"
 
-#define CHECK(c) \
-    do { \
-        if (!(c)) { \
-            abort(); \
-        } \
-    } while (0)
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_check.h"
 
 /* httpd stubs: record, decide nothing. */
 module AP_MODULE_DECLARE_DATA fcgix_module;
