@@ -114,6 +114,8 @@ typedef struct {
     int64_t started;
     int never_ran;        /**< the exec (or what came before) failed */
     int ended_by_pm;      /**< the PM had sent it SIGTERM */
+    int signaled;         /**< it ended by a signal */
+    int exit_code;        /**< else its exit code */
     uint32_t served;      /**< requests, as the scoreboard says */
 } fcgix_policy_exit_t;
 
@@ -126,7 +128,8 @@ typedef struct {
 /**
  * Updates @p st for a process of the class that was reaped at @p now.
  * A process that never ran, or died within FCGIX_POLICY_MIN_LIFE, before
- * serving and without the PM ending it, failed to start: the back-off
+ * serving and without the PM ending it (a SIGTERM it answered by a
+ * signal death or exit code 0), failed to start: the back-off
  * doubles, so a broken application does not fork-loop. A process that
  * served clears the failures; a static class's -restart-delay holds the
  * next start.

@@ -118,6 +118,8 @@ void fcgix_pm_watch_gone(pm_t *pm, int idx, int status, apr_time_t now)
     ex.started = ps->started;
     ex.never_ran = ps->exec_errno != 0;
     ex.ended_by_pm = ps->term_at != 0;
+    ex.signaled = WIFSIGNALED(status);
+    ex.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 0;
     ex.served = served;
     starts.failures = c->failures;
     starts.next_spawn = c->next_spawn;

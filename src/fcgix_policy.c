@@ -87,8 +87,12 @@ uint32_t fcgix_policy_reaped(const fcgix_policy_limits_t *lim,
                              fcgix_policy_starts_t *st, int64_t now)
 {
     int early = now - ex->started < FCGIX_POLICY_MIN_LIFE;
+    /* A process that exits at start is often told to end as well (a
+     * child that could not reach it reports it dead): its own exit code
+     * crossed our SIGTERM, and the start still failed. */
+    int by_pm = ex->ended_by_pm && (ex->signaled || ex->exit_code == 0);
 
-    if ((early || ex->never_ran) && !ex->ended_by_pm && ex->served == 0) {
+    if ((early || ex->never_ran) && !by_pm && ex->served == 0) {
         uint32_t delay = fcgix_policy_backoff(st->failures);
         st->failures++;
         st->next_spawn = now + secs(delay);

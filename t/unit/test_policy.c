@@ -224,7 +224,17 @@ static void test_backoff(void)
     memset(&st, 0, sizeof(st));
     ex.ended_by_pm = 1;
     is_int(fcgix_policy_reaped(&l, &ex, &st, T0 + SEC), 0,
-           "ended early by the PM: no back-off");
+           "ended early by the PM (exit 0): no back-off");
+    ex.signaled = 1;
+    is_int(fcgix_policy_reaped(&l, &ex, &st, T0 + SEC), 0,
+           "ended early by the PM (its signal): no back-off");
+    ex.signaled = 0;
+    ex.exit_code = 3;
+    is_int(fcgix_policy_reaped(&l, &ex, &st, T0 + SEC), 1,
+           "told to end, but exited 3 at start by itself: failed start");
+    is_int(st.failures, 1, "that failure counted");
+    memset(&st, 0, sizeof(st));
+    ex.exit_code = 0;
     ex.ended_by_pm = 0;
     ex.served = 1;
     is_int(fcgix_policy_reaped(&l, &ex, &st, T0 + SEC), 0,
