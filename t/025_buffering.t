@@ -108,6 +108,10 @@ streamed_ok('C app, flush=on server', timed("/buffering/flush.fcgi?$q", @c),
             $pattern);
 held_ok('C app, flush=on server, X-Accel-Buffering: yes',
         timed("/buffering/flush.fcgi?$q" . $hdr->('yes'), @c), $pattern, 3);
+held_ok('C app on a shared connection (mpx), X-Accel-Buffering: yes',
+        timed("/buffering/cm.fcgi?$q" . $hdr->('yes'), @c), $pattern, 3);
+streamed_ok('C app on a shared connection (mpx), X-Accel-Buffering: no',
+            timed("/buffering/cm.fcgi?$q" . $hdr->('no'), @c), $pattern);
 streamed_ok('C app, X-Accel-Buffering: nonsense (ignored, dropped)',
             timed("/buffering/c.fcgi?$q" . $hdr->('maybe'), @c), $pattern);
 

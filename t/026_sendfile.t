@@ -134,6 +134,19 @@ ok($r->{status} == 200 && $r->{body} eq "from the second root\n",
    'a file under the second root (configured with a trailing /)')
     or diag(brief($r));
 
+# the application's body is read to its end and dropped: a kept
+# connection serves the next request; a shared one carries it too
+for my $app ('ka', 'cm') {
+    $r = http(path => "/sendfile/$app.fcgi?bytes=300000&hdr="
+                      . uri_escape("X-Sendfile: $root/small.txt"));
+    ok($r->{status} == 200 && $r->{body} eq $small,
+       "$app.fcgi: file sent, the application's 300000 bytes dropped")
+        or diag(brief($r));
+    $r = http(path => "/sendfile/$app.fcgi?after=1");
+    ok($r->{status} == 200 && $r->{body} =~ /^QUERY_STRING=after=1$/m,
+       "$app.fcgi: the next request is served") or diag(brief($r));
+}
+
 # ---------------------------------------------------------------------
 # Refused
 
