@@ -253,7 +253,7 @@ for my $bad ('http://example.com/x', '//example.com/x', 'static.txt') {
 # php-fpm
 
 SKIP: {
-    skip 'backend php-fpm was not started', 9
+    skip 'backend php-fpm was not started', 10
         unless backend_started('php-fpm');
     my $q = 'file=' . uri_escape("$root/small.txt")
             . '&type=' . uri_escape('application/x-report');
@@ -275,6 +275,12 @@ SKIP: {
     ok($r->{status} == 403 && $r->{body} !~ /secret/,
        'PHP: a symlink out of the root: 403') or diag(brief($r));
     log_tag_ok($off, 'sendfile_refused', 'PHP symlink out');
+    $r = http(path => '/sendfile/send.php?notype=1&file='
+                      . uri_escape("$base/root2/other.txt"));
+    ok($r->{status} == 200 && $r->{body} eq "from the second root\n"
+       && (header($r, 'Content-Type') // '') =~ m{^text/plain\b},
+       'PHP without Content-Type: the file\'s own type (text/plain)')
+        or diag(brief($r));
     $r = http(path => '/sendfile/send.php?uri=/static.txt');
     ok($r->{status} == 200 && $r->{body} eq static_content()
        && !defined header($r, 'X-Accel-Redirect'),

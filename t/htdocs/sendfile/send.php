@@ -1,6 +1,10 @@
 <?php
 // t/026_sendfile.t: an application that checked access and hands the
 // file (?file=) or a URI (?uri=) back to httpd, with headers of its own.
+if (isset($_GET['notype'])) {
+    // no Content-Type at all: httpd types the file
+    ini_set('default_mimetype', '');
+}
 if (isset($_GET['type'])) {
     header('Content-Type: ' . $_GET['type']);
 }
