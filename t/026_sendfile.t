@@ -8,7 +8,8 @@
 # log line), a missing one is a 404; off by default the header is passed
 # on like any other.  Last, the application's only process (a class of
 # one, virtual host sendfile_one) serves a second request while httpd
-# still sends a 256 MiB file to a client that reads slowly.
+# still sends a 256 MiB file to a client that reads slowly.  Bad values
+# of the directives stop `apache2 -t`.
 use strict;
 use warnings;
 use FindBin;
@@ -328,6 +329,48 @@ SKIP: {
     }
     ok($more > 0, 'the slow download is still open and going');
     close $sock if $sock;
+}
+
+# ---------------------------------------------------------------------
+# The directives: bad values stop `apache2 -t`
+
+{
+    my $t = Apache::Test::vars('serverroot');
+    my $libexec = Apache::Test::vars('fcgix_libexecdir')
+                  // '/usr/lib/apache2/modules';
+    my $mpm = -e "$libexec/mod_mpm_event.so" ? 'mpm_event' : 'mpm_prefork';
+    my $conf = "$base/check.conf";
+    my $check = sub {
+        my ($text) = @_;
+        spew($conf, join "\n", qq{ServerRoot "$t"},
+             'ServerName 127.0.0.1', 'Listen 127.0.0.1:80',
+             qq{PidFile "$base/check.pid"}, qq{ErrorLog "$base/check.log"},
+             qq{DefaultRuntimeDir "$base"},
+             qq{LoadModule ${mpm}_module "$libexec/mod_$mpm.so"},
+             qq{LoadModule authz_core_module "$libexec/mod_authz_core.so"},
+             'LoadModule fcgix_module ../.libs/mod_fcgix.so', $text, '');
+        my $cmd = Apache::Test::vars('httpd');
+        my $out = `sh -c 'ulimit -c 0; exec "\$0" -t -f "\$1" 2>&1' \\
+                   "$cmd" "$conf"`;
+        return ($? >> 8, $out);
+    };
+    my ($rc, $out) = $check->(join "\n",
+        qq{<Directory "$base">},
+        '    FcgixSendfile On',
+        qq{    FcgixSendfileRoot "$root" relative/root},
+        '    FcgixSendfileHeader X-LIGHTTPD-send-file',
+        '    FcgixAccelRedirectHeader X_Internal',
+        '</Directory>');
+    ok($rc == 0 && $out =~ /Syntax OK/, 'the directives in <Directory>: '
+                                       . 'Syntax OK') or diag($out);
+    for my $c (['FcgixSendfile maybe', qr/FcgixSendfile/],
+               ['FcgixSendfileHeader "X Bad"',
+                qr/FcgixSendfileHeader: 'X Bad' is not a header name/],
+               ['FcgixAccelRedirectHeader X:Y',
+                qr/FcgixAccelRedirectHeader: 'X:Y' is not a header name/]) {
+        ($rc, $out) = $check->($c->[0]);
+        ok($rc != 0 && $out =~ $c->[1], "$c->[0]: refused") or diag($out);
+    }
 }
 
 File::Path::remove_tree($base);
