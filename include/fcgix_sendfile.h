@@ -81,8 +81,8 @@ fcgix_sendfile_dir_t *fcgix_sendfile_merge(apr_pool_t *p,
  * X-Accel-Redirect fields (configured names), out of a responder's parsed
  * @p fields, so they never reach the client; fills @p xs.
  */
-void fcgix_sendfile_take(request_rec *r, const fcgix_sendfile_dir_t *sd,
-                         apr_table_t *fields, fcgix_sendfile_t *xs);
+void fcgix_sendfile_take(const fcgix_sendfile_dir_t *sd, apr_table_t *fields,
+                         fcgix_sendfile_t *xs);
 
 /**
  * Serves what @p xs asks for, after the application's header was applied

@@ -229,7 +229,7 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
         err = auth_reply(q, fields);
     }
     else if (err == NULL) {
-        fcgix_sendfile_take(q->r, q->dc->sendfile, fields, &q->xs);
+        fcgix_sendfile_take(q->dc->sendfile, fields, &q->xs);
         err = fcgix_response_apply(q->r, fields, &q->action, &q->location,
                                    &q->cond_status);
     }

@@ -146,12 +146,11 @@ static const char *name_of(const fcgix_sendfile_dir_t *sd, int which)
 /* The header fields                                                   */
 /* ------------------------------------------------------------------ */
 
-void fcgix_sendfile_take(request_rec *r, const fcgix_sendfile_dir_t *sd,
-                         apr_table_t *fields, fcgix_sendfile_t *xs)
+void fcgix_sendfile_take(const fcgix_sendfile_dir_t *sd, apr_table_t *fields,
+                         fcgix_sendfile_t *xs)
 {
     const char *v;
 
-    (void)r;
     memset(xs, 0, sizeof(*xs));
     if ((v = apr_table_get(fields, BUFFERING_HEADER)) != NULL) {
         if (!strcasecmp(v, "no")) {
@@ -392,7 +391,9 @@ static int send_file(request_rec *r, const fcgix_sendfile_dir_t *sd,
     if (!xs->app_type) {
         type_of_file(r, real);
     }
-    /* The file's validators, not any the application sent. */
+    /* The file's validators, not any the application sent; a Location
+     * the file won over means nothing here. */
+    apr_table_unset(r->headers_out, "Location");
     apr_table_unset(r->headers_out, "Content-Range");
     apr_table_unset(r->headers_out, "Content-Length");
     r->mtime = 0;
