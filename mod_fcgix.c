@@ -24,6 +24,7 @@
 #include "fcgix_handler.h"
 #include "fcgix_php.h"
 #include "fcgix_proxy.h"
+#include "fcgix_sendfile.h"
 #include "fcgix_spawn.h"
 #include "fcgix_status.h"
 #include "fcgix_upstream.h"
@@ -35,6 +36,7 @@ static const command_rec fcgix_cmds[] = {
     FCGIX_AUTHZ_CMDS
     FCGIX_COMPAT_CMDS
     FCGIX_PHP_CMDS
+    FCGIX_SENDFILE_CMDS
     {NULL}
 };
 

@@ -196,6 +196,7 @@ typedef struct fcgix_dir_conf_t {
     fcgix_dir_auth_t auth[FCGIX_AUTH_PHASES];
     apr_array_header_t *wrappers; /**< fcgix_wrapper_t, later ones win */
     struct fcgix_php_dir_t *php;  /**< php_value & co. (fcgix_php.c) */
+    struct fcgix_sendfile_dir_t *sendfile; /**< FcgixSendfile* */
 } fcgix_dir_conf_t;
 
 void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s);

@@ -24,6 +24,7 @@
 #include "fcgix_pool.h"
 #include "fcgix_proto.h"
 #include "fcgix_response.h"
+#include "fcgix_sendfile.h"
 #include "fcgix_upstream.h"
 
 /* Large reads: one syscall per up to 64 KiB of application output. */
@@ -92,6 +93,10 @@ typedef struct fcgix_req_t {
     fcgix_resp_action_e action;
     const char *location;
     int cond_status;
+    /* X-Sendfile, X-Accel-Redirect (served once the channel is back) and
+     * X-Accel-Buffering. */
+    fcgix_sendfile_t xs;
+    apr_size_t held;         /* bytes held under X-Accel-Buffering: yes */
     /* Output to the client. */
     apr_bucket_brigade *ob;
     int unflushed;

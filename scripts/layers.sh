@@ -19,7 +19,8 @@ layer_of() {
     logno|proto|policy|cgi) echo 0 ;;
     addr|pool|limits|mpx|mpx_*|sb|sync|pm|pm_*) echo 1 ;;
     fcgix) echo 2 ;;
-    conf|conf_*|compat|compat_*|env|body|response|names|php) echo 2 ;;
+    conf|conf_*|compat|compat_*|env|body|response|names|php|sendfile)
+        echo 2 ;;
     upstream|upstream_*|class|spawn|bridge|req|chan|send|reply|loop|fail)
         echo 3 ;;
     handler|authz|status|metrics|admin|proxy|module) echo 4 ;;

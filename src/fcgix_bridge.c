@@ -47,6 +47,9 @@ static int respond(fcgix_req_t *q)
 {
     request_rec *r = q->r;
 
+    if (q->xs.file || q->xs.uri) {
+        return fcgix_sendfile_serve(r, q->dc->sendfile, &q->xs);
+    }
     switch (q->action) {
     case FCGIX_RESP_INTERNAL_REDIRECT:
         r->method = "GET";

@@ -24,6 +24,7 @@
 #include "fcgix_conf.h"
 #include "fcgix_conf_cmds.h"
 #include "fcgix_php.h"
+#include "fcgix_sendfile.h"
 
 /* ------------------------------------------------------------------ */
 /* Create and merge                                                    */
@@ -176,6 +177,7 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
                                                : base->pass_headers;
     }
     conf->php = fcgix_php_merge(p, base->php, add->php);
+    conf->sendfile = fcgix_sendfile_merge(p, base->sendfile, add->sendfile);
     return conf;
 }
 

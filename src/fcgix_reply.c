@@ -110,19 +110,41 @@ static apr_status_t out_data(fcgix_req_t *q, const char *data,
     if (len == 0 || q->client_gone || q->r->header_only) {
         return APR_SUCCESS;
     }
+    if (q->xs.buffering == FCGIX_BUFFERING_YES) {
+        /* Held past this read: copied out of rbuf. */
+        q->held += len;
+        return apr_brigade_write(q->ob, NULL, NULL, data, len);
+    }
     APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_transient_create(
                                        data, len, q->c->bucket_alloc));
     return APR_SUCCESS;
 }
 
 /* Passes what is queued; transient buckets point into rbuf, so this runs
- * before rbuf is read into again. */
+ * before rbuf is read into again. The application's X-Accel-Buffering
+ * overrides @p flush: "no" flushes whatever a read brought, "yes" holds
+ * the body until its end or FCGIX_BUFFERING_HOLD_MAX bytes. */
 void fcgix_reply_pass(fcgix_req_t *q, int flush)
 {
     apr_status_t rv;
 
-    if (q->auth || q->client_gone
-        || (APR_BRIGADE_EMPTY(q->ob) && !flush)) {
+    if (q->auth || q->client_gone) {
+        return;
+    }
+    if (q->xs.buffering == FCGIX_BUFFERING_YES) {
+        if (q->held < FCGIX_BUFFERING_HOLD_MAX
+            && (APR_BRIGADE_EMPTY(q->ob)
+                || !APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(q->ob)))) {
+            return;
+        }
+        q->held = 0;
+        flush = 0;
+    }
+    else if (q->xs.buffering == FCGIX_BUFFERING_NO
+             && !APR_BRIGADE_EMPTY(q->ob)) {
+        flush = 1;
+    }
+    if (APR_BRIGADE_EMPTY(q->ob) && !flush) {
         return;
     }
     if (flush) {
@@ -207,6 +229,7 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
         err = auth_reply(q, fields);
     }
     else if (err == NULL) {
+        fcgix_sendfile_take(q->dc->sendfile, fields, &q->xs);
         err = fcgix_response_apply(q->r, fields, &q->action, &q->location,
                                    &q->cond_status);
     }
@@ -215,6 +238,12 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
                       FCGIX_LOGNO(00108) SRV_FMT
                       "malformed response header: %s", SRV_ARGS(q), err);
         return fail_502(q);
+    }
+    if (q->xs.file || q->xs.uri) {
+        /* httpd sends the file once the application is done: its body
+         * is read and dropped. */
+        fcgix_req_set_state(q, FCGIX_REQ_DISCARD);
+        return APR_SUCCESS;
     }
     if (q->action == FCGIX_RESP_SEND) {
         fcgix_req_set_state(q, FCGIX_REQ_BODY);

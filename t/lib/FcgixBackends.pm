@@ -339,7 +339,7 @@ sub authz_start_backends {
 # t/060, t/062 and t/065 run httpds of their own under t/logs/pmstatic,
 # pmphp and pmstop; pm_stop ends one an interrupted run left behind.
 sub pm_dirs { qw(fcgid sethandler srv burst wait faults idle maxreq life
-                 busy graceful stop security metrics) }
+                 busy graceful stop security metrics sendfile) }
 sub pm_apps { qw(app.php app.pl libfcgi.fcgi testapp.fcgi) }
 sub pm_own_httpds { qw(pmstatic pmphp pmstop) }   # t/logs/NAME
 

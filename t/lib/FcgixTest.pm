@@ -116,6 +116,14 @@ $LOG{all_draining} = '00591';   # error: 503, every address of an external
 $LOG{check_down} = '00592';     # warn: an address failed its active
                                 # checks, down (t/132)
 # ---- end scale-out ----
+# ---- sendfile ----
+# t/026 (X-Sendfile, X-Accel-Redirect).
+$LOG{accel_not_local}  = '00640';  # error: 502, X-Accel-Redirect is no
+                                   # local URI
+$LOG{sendfile_refused} = '00641';  # error: 403, X-Sendfile outside the
+                                   # roots, "..", relative, not a file
+$LOG{sendfile_open_failed} = '00643';  # error: 403, httpd cannot open it
+# ---- end sendfile ----
 # ---- dropin ----
 # t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also
 # provokes body_too_large, chunked_too_large and io_timeout; no new numbers.
