@@ -173,4 +173,58 @@ for my $kind (@kinds) {
 # Each kind still serves after the failures.
 filtered_ok($_, 'hello.txt', 'GET') for @kinds;
 
+# The directive: what `apache2 -t` refuses, naming the directive.
+{
+    my $vars = Apache::Test::config()->{vars};
+    my $httpd = $vars->{httpd} || '/usr/sbin/apache2';
+    my $libexec = $vars->{fcgix_libexecdir} || '/usr/lib/apache2/modules';
+    my $work = "$vars->{t_logs}/filter-t";
+    File::Path::remove_tree($work);
+    File::Path::make_path($work);
+    my $head = join "\n",
+        qq{ServerRoot "$work"},
+        'ServerName localhost',
+        qq{PidFile "$work/httpd.pid"},
+        qq{ErrorLog "$work/error_log"},
+        qq{DefaultRuntimeDir "$work"},
+        qq{LoadModule mpm_prefork_module "$libexec/mod_mpm_prefork.so"},
+        qq{LoadModule fcgix_module "$vars->{top_dir}/.libs/mod_fcgix.so"},
+        'Listen 127.0.0.1:1', '';
+    my $n = 0;
+    my $t = sub {
+        my ($body) = @_;
+        my $conf = sprintf '%s/c%02d.conf', $work, ++$n;
+        open my $fh, '>', $conf or die "$conf: $!";
+        print $fh $head, $body, "\n";
+        close $fh;
+        my $out = `ulimit -c 0; '$httpd' -t -f '$conf' 2>&1`;
+        return ($? >> 8, $out);
+    };
+    my @bad = (
+        ['FcgixFilter BYTERANGE /srv/f.fcgi',
+         qr/FcgixFilter: BYTERANGE is already an output filter/],
+        ['FcgixFilter F f.fcgi',
+         qr/FcgixFilter F: 'f.fcgi' is not an absolute/],
+        ['FcgixFilter F', qr/FcgixFilter: NAME and an absolute path/],
+        ['FcgixFilter F /srv/f.fcgi color=red',
+         qr/FcgixFilter F: unknown option 'color=red'/],
+        ['FcgixFilter F /srv/f.fcgi max-bytes=0', qr/FcgixFilter max-bytes/],
+        ['FcgixFilter F /srv/f.fcgi max-bytes=1Q', qr/FcgixFilter max-bytes/],
+        ["FcgixFilter F /srv/f.fcgi\nFcgixFilter f /srv/g.fcgi",
+         qr/FcgixFilter: f is defined twice/],
+        ["<Directory /srv>\nFcgixFilter F /srv/f.fcgi\n</Directory>",
+         qr/FcgixFilter.*not allowed/],
+    );
+    for my $c (@bad) {
+        my ($rc, $out) = $t->($c->[0]);
+        ok($rc != 0 && $out =~ $c->[1], "apache2 -t refuses: $c->[0]")
+            or diag("rc=$rc: $out");
+    }
+    my ($rc, $out) = $t->("FcgixFilter F /srv/f.fcgi max-bytes=2M\n"
+                          . "<VirtualHost 127.0.0.1:1>\n"
+                          . "FcgixFilter F /srv/g.fcgi\n</VirtualHost>");
+    is($rc, 0, 'apache2 -t: a virtual host may define a name again')
+        or diag($out);
+}
+
 done_testing();
