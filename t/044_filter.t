@@ -115,6 +115,20 @@ for my $kind (@kinds) {
          'byext: hello.txt keeps its type');
 }
 
+# A FastCGI responder's output, of no known length and no mtime.
+{
+    my $r = get('/filter/resp/c.fcgi?x=1');
+    is($r->{status}, 200, 'resp: 200') or diag(brief($r));
+    like($r->{body}, qr/^QUERY_STRING=X=1$/m,
+         'resp: the responder\'s output is transformed');
+    unlike($r->{body}, qr/[a-z]/, 'resp: no lower case letter left');
+    is(header($r, 'X-Data-Length'), length $r->{body},
+       'resp: FCGI_DATA_LENGTH is what the responder wrote');
+    is(header($r, 'X-Data-Last-Mod'), 0, 'resp: FCGI_DATA_LAST_MOD is 0');
+    is(header($r, 'Content-Type'), 'text/x-fcgix-upper',
+       'resp: the filter\'s Content-Type');
+}
+
 # What the handler did not send as 200 passes untouched.
 {
     my $r = get('/filter/dyn/hello.txt',
@@ -217,7 +231,8 @@ filtered_ok($_, 'hello.txt', 'GET') for @kinds;
     );
     for my $c (@bad) {
         my ($rc, $out) = $t->($c->[0]);
-        ok($rc != 0 && $out =~ $c->[1], "apache2 -t refuses: $c->[0]")
+        ok($rc != 0 && $out =~ $c->[1],
+           "apache2 -t refuses: " . ($c->[0] =~ s{\n}{ / }gr))
             or diag("rc=$rc: $out");
     }
     my ($rc, $out) = $t->("FcgixFilter F /srv/f.fcgi max-bytes=2M\n"
