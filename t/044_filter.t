@@ -149,39 +149,45 @@ for my $kind (@kinds) {
 }
 
 # Failures: one log line each.
+sub one_line_ok {
+    my ($off, $key, $name) = @_;
+    log_tag_ok($off, $key, $name);
+    my @l = grep { /\[fcgix:(?:error|warn)\]/ } log_new_lines($off);
+    is(scalar @l, 1, "$name: one log line") or diag(@l);
+}
 {
     my $off = log_mark();
     my $r = get('/filter/dyn/hello.txt?fail=exit');
     is($r->{status}, 502, 'the filter application exits: 502')
         or diag(brief($r));
-    log_tag_ok($off, 'app_closed', 'filter exits');
+    one_line_ok($off, 'app_closed', 'filter exits');
 
     $off = log_mark();
     $r = get('/filter/ext/hello.txt?fail=bad');
     is($r->{status}, 502, 'a malformed filter reply: 502');
-    log_tag_ok($off, 'bad_header', 'filter bad reply');
+    one_line_ok($off, 'bad_header', 'filter bad reply');
 
     $off = log_mark();
     $r = get('/filter/static/hello.txt?fail=redirect');
     is($r->{status}, 502, 'a filter reply with Location: 502');
-    log_tag_ok($off, 'filter_redirect', 'filter redirect');
+    one_line_ok($off, 'filter_redirect', 'filter redirect');
 
     $off = log_mark();
     $r = get('/filter/small/big.txt');
     is($r->{status}, 500, 'over max-bytes: 500') or diag(brief($r));
     unlike($r->{body}, qr/LINE 0/, '... and nothing of the application');
-    log_tag_ok($off, 'filter_too_large', 'over max-bytes');
+    one_line_ok($off, 'filter_too_large', 'over max-bytes');
     filtered_ok('small', 'hello.txt', 'GET');
 
     $off = log_mark();
     $r = get('/filter/none/hello.txt');
     is($r->{status}, 500, 'a filter whose program does not exist: 500');
-    log_tag_ok($off, 'authz_no_server', 'no such program');
+    one_line_ok($off, 'authz_no_server', 'no such program');
 
     $off = log_mark();
     $r = get('/filter/elsewhere/hello.txt', port => Apache::Test::vars('port'));
     is($r->{status}, 500, 'a filter not defined in this virtual host: 500');
-    log_tag_ok($off, 'filter_undefined', 'undefined here');
+    one_line_ok($off, 'filter_undefined', 'undefined here');
 }
 
 # Each kind still serves after the failures.
