@@ -21,6 +21,7 @@
 #include "fcgix_compat.h"
 #include "fcgix_conf.h"
 #include "fcgix_conf_cmds.h"
+#include "fcgix_filter.h"
 #include "fcgix_handler.h"
 #include "fcgix_php.h"
 #include "fcgix_proxy.h"
@@ -34,6 +35,7 @@ static const command_rec fcgix_cmds[] = {
     FCGIX_CONF_SPAWN_CMDS
     FCGIX_CONF_AUTH_CMDS
     FCGIX_AUTHZ_CMDS
+    FCGIX_FILTER_CMDS
     FCGIX_COMPAT_CMDS
     FCGIX_PHP_CMDS
     FCGIX_SENDFILE_CMDS

@@ -15,8 +15,9 @@
  * connection), fcgix_send.c, fcgix_reply.c, fcgix_loop.c and fcgix_fail.c,
  * which share a fcgix_req_t (fcgix_req.h); fcgix_bridge.c holds the
  * roles. Buckets and brigades appear in those files and in fcgix_body.c
- * only. Called by the content handler (fcgix_handler.c) and the
- * authorizer hooks (fcgix_authz.c), in a request thread, with a target
+ * only. Called by the content handler (fcgix_handler.c), the
+ * authorizer hooks (fcgix_authz.c) and FcgixFilter's output filter
+ * (fcgix_filter.c), in a request thread, with a target
  * fcgix_upstream_resolve() found; the channel comes from the upstream
  * layer (fcgix_upstream.h).
  */
@@ -25,6 +26,7 @@
 
 #include "apr_buckets.h"
 #include "httpd.h"
+#include "util_filter.h"
 
 #include "fcgix_conf.h"
 #include "fcgix_upstream.h"
@@ -39,13 +41,20 @@ typedef struct fcgix_auth_reply_t {
     apr_bucket_brigade *body;  /**< its body (copied) */
 } fcgix_auth_reply_t;
 
-/** What a request asks of the application: to respond, or to
- *  authorize (FCGI_AUTHORIZER) with role variables and a captured reply. */
+/** What a request asks of the application: to respond, to authorize
+ *  (FCGI_AUTHORIZER) with role variables and a captured reply, or to
+ *  filter (FCGI_FILTER) a data stream. Zero what is not used. */
 typedef struct fcgix_role_t {
-    /** Role variables (FCGI_APACHE_ROLE, REMOTE_PASSWD...): they go to
-     *  this application only, never into r->subprocess_env. */
+    /** Role variables (FCGI_APACHE_ROLE, REMOTE_PASSWD, FCGI_DATA_*...):
+     *  they go to this application only, never into r->subprocess_env. */
     const apr_table_t *extra;
-    fcgix_auth_reply_t *reply; /**< NULL: responder */
+    fcgix_auth_reply_t *reply; /**< NULL: responder or filter */
+    /** FCGI_FILTER: the data, sent as FCGI_DATA after an empty STDIN and
+     *  kept whole (a retry sends it again); NULL: another role. */
+    apr_bucket_brigade *data;
+    /** Where the reply goes (a filter's f->next); NULL: the request's
+     *  output filters. */
+    ap_filter_t *out;
 } fcgix_role_t;
 
 /**

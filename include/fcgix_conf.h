@@ -153,6 +153,9 @@ typedef struct fcgix_srv_conf_t {
     const char *ipc_dir;
     int fastcgi_wrapper;     /**< FastCgiWrapper On (global) */
     apr_table_t *auth_providers; /**< provider name -> application path */
+    /** FcgixFilter: lower-case filter name -> its definition (owned and
+     *  read by fcgix_filter.c); a vhost sees the main server's too. */
+    apr_hash_t *filters;
 } fcgix_srv_conf_t;
 
 /** The three Apache phases an authorizer application can serve. */

@@ -90,6 +90,8 @@ typedef struct fcgix_req_t {
     char *hbuf;
     apr_size_t hlen, hmax, hscan;
     fcgix_auth_reply_t *auth; /* authorizer role: capture, don't send */
+    apr_bucket_brigade *data; /* filter role: FCGI_DATA to send */
+    ap_filter_t *out;         /* where the reply goes */
     fcgix_resp_action_e action;
     const char *location;
     int cond_status;

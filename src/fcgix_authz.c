@@ -62,6 +62,7 @@ static int ask(request_rec *r, const char *path, int phase,
     if (require) {
         apr_table_setn(extra, "FCGIX_REQUIRE", require);
     }
+    memset(&role, 0, sizeof(role));
     role.extra = extra;
     role.reply = rep;
     if ((status = fcgix_upstream_resolve(r, path, &up)) == OK) {

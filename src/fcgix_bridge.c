@@ -52,6 +52,13 @@ static int respond(fcgix_req_t *q)
     }
     switch (q->action) {
     case FCGIX_RESP_INTERNAL_REDIRECT:
+        if (q->data) {
+            /* The response it filters is already under way. */
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00680)
+                          SRV_FMT "a filter cannot redirect internally "
+                          "(Location: %s)", SRV_ARGS(q), q->location);
+            return HTTP_BAD_GATEWAY;
+        }
         r->method = "GET";
         r->method_number = M_GET;
         apr_table_unset(r->headers_in, "Content-Length");
@@ -191,8 +198,9 @@ typedef struct {
 } plan_t;
 
 static fcgix_req_t *new_req(request_rec *r, fcgix_upstream_t *up,
-                            fcgix_auth_reply_t *auth)
+                            const fcgix_role_t *role)
 {
+    fcgix_auth_reply_t *auth = role ? role->reply : NULL;
     fcgix_req_t *q = apr_pcalloc(r->pool, sizeof(*q));
 
     q->r = r;
@@ -206,6 +214,8 @@ static fcgix_req_t *new_req(request_rec *r, fcgix_upstream_t *up,
     q->err_max_bytes = fcgix_conf_stderr_max_bytes(q->dc);
     q->state = FCGIX_REQ_CONNECT;
     q->auth = auth;
+    q->data = role ? role->data : NULL;
+    q->out = role && role->out ? role->out : r->output_filters;
     fcgix_reader_init(&q->rd, FCGIX_READ_FROM_APP);
     return q;
 }
@@ -226,6 +236,10 @@ static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
         pl->mode = FCGIX_SEND_NO_BODY;
         q->auth->body = apr_brigade_create(r->pool, q->c->bucket_alloc);
     }
+    else if (q->data) {
+        /* The handler has had the body; the filter gets its output. */
+        pl->mode = FCGIX_SEND_NO_BODY;
+    }
     else if ((status = plan_body(q, &pl->mode, &cl)) != OK) {
         return status;
     }
@@ -237,7 +251,9 @@ static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
 
     memset(&opts, 0, sizeof(opts));
     opts.request_id = SOLE_RID;
-    opts.role = q->auth ? FCGIX_ROLE_AUTHORIZER : FCGIX_ROLE_RESPONDER;
+    opts.role = q->auth   ? FCGIX_ROLE_AUTHORIZER
+                : q->data ? FCGIX_ROLE_FILTER
+                          : FCGIX_ROLE_RESPONDER;
     opts.extra = extra;
     opts.content_length = pl->sp ? pl->sp->total : -1;
     opts.no_body = pl->sp ? pl->sp->total == 0
@@ -373,6 +389,9 @@ static int run(fcgix_req_t *q, fcgix_upstream_t *up, const fcgix_role_t *role)
         memset(auth, 0, sizeof(*auth));
         extra = role->extra ? role->extra : apr_table_make(r->pool, 1);
     }
+    else if (role) {
+        extra = role->extra;
+    }
     if ((status = fcgix_upstream_reserve(up)) != OK) {
         return status;
     }
@@ -396,7 +415,7 @@ int fcgix_bridge_run(request_rec *r, fcgix_upstream_t *up,
                      const fcgix_role_t *role)
 {
     apr_time_t start = apr_time_now();
-    fcgix_req_t *q = new_req(r, up, role ? role->reply : NULL);
+    fcgix_req_t *q = new_req(r, up, role);
     int status = run(q, up, role);
     fcgix_sb_reqs_t *reqs = fcgix_upstream_counters(up);
 

@@ -494,7 +494,8 @@ int fcgix_class_program_msg(request_rec *r, const char *path,
     if (stat(path, &sb) < 0 || !S_ISREG(sb.st_mode) || !(sb.st_mode & 0111)
         || strlen(path) >= sizeof(m->path)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00183)
-                      "authorizer %s: not an executable file", path);
+                      "application %s (authorizer or filter): not an "
+                      "executable file", path);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     msg_init(m, fcgix_class_vhost_key(r->server));

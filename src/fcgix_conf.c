@@ -47,6 +47,7 @@ void *fcgix_conf_create_server(apr_pool_t *p, server_rec *s)
     sc->max_user_procs = sc->max_user_requests = FCGIX_UNSET;
     sc->fix_pathinfo = sc->output_buffer = FCGIX_UNSET;
     sc->cmd_options = apr_hash_make(p);
+    sc->filters = apr_hash_make(p);
     sc->initial_env = apr_array_make(p, 4, sizeof(const char *));
     return sc;
 }
@@ -113,6 +114,7 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->ipc_dir = add->ipc_dir ? add->ipc_dir : base->ipc_dir;
     conf->auth_providers = apr_table_overlay(p, base->auth_providers,
                                              add->auth_providers);
+    conf->filters = apr_hash_overlay(p, add->filters, base->filters);
     return conf;
 }
 

@@ -151,7 +151,7 @@ void fcgix_reply_pass(fcgix_req_t *q, int flush)
         APR_BRIGADE_INSERT_TAIL(q->ob,
                                 apr_bucket_flush_create(q->c->bucket_alloc));
     }
-    rv = ap_pass_brigade(q->r->output_filters, q->ob);
+    rv = ap_pass_brigade(q->out, q->ob);
     apr_brigade_cleanup(q->ob);
     q->out_started = 1;
     q->unflushed = !flush;
@@ -179,7 +179,7 @@ void fcgix_reply_abort(fcgix_req_t *q, int status)
                                        status, NULL, q->r->pool,
                                        c->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_eos_create(c->bucket_alloc));
-    ap_pass_brigade(q->r->output_filters, q->ob);
+    ap_pass_brigade(q->out, q->ob);
     apr_brigade_cleanup(q->ob);
     c->keepalive = AP_CONN_CLOSE;
     q->r->no_cache = 1;

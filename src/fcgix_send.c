@@ -88,9 +88,11 @@ static void batch_raw(batch_t *b, const void *data, apr_size_t len)
     b->niov++;
 }
 
-/* Queues data as STDIN records; len 0 queues the end-of-stream record. */
-static apr_status_t batch_stdin(fcgix_req_t *q, batch_t *b,
-                                const char *data, apr_size_t len)
+/* Queues data as records of stream @p type; len 0 queues the
+ * end-of-stream record. */
+static apr_status_t batch_stream(fcgix_req_t *q, batch_t *b,
+                                 uint8_t type, const char *data,
+                                 apr_size_t len)
 {
     apr_status_t rv;
 
@@ -103,7 +105,7 @@ static apr_status_t batch_stdin(fcgix_req_t *q, batch_t *b,
                 return rv;
             }
         }
-        pad = fcgix_proto_rec_header(b->hdr[b->nhdr], FCGIX_STDIN, q->rid,
+        pad = fcgix_proto_rec_header(b->hdr[b->nhdr], type, q->rid,
                                      (uint16_t)n);
         batch_raw(b, b->hdr[b->nhdr++], FCGIX_HEADER_LEN);
         if (n) {
@@ -116,6 +118,12 @@ static apr_status_t batch_stdin(fcgix_req_t *q, batch_t *b,
         len -= n;
     } while (len > 0);
     return APR_SUCCESS;
+}
+
+static apr_status_t batch_stdin(fcgix_req_t *q, batch_t *b,
+                                const char *data, apr_size_t len)
+{
+    return batch_stream(q, b, FCGIX_STDIN, data, len);
 }
 
 typedef struct {
@@ -223,6 +231,45 @@ static apr_status_t send_spooled_body(fcgix_req_t *q, const char *head,
     return batch_flush(q, b);
 }
 
+/* The Filter role: after the opening records (which end with the empty
+ * STDIN), the data as DATA records and the empty one. The brigade is
+ * read, not consumed: a retry sends it again. */
+static apr_status_t send_filter_data(fcgix_req_t *q, const char *head,
+                                     apr_size_t head_len)
+{
+    batch_t *b = apr_palloc(q->r->pool, sizeof(*b));
+    apr_bucket *e;
+    apr_status_t rv;
+
+    b->niov = b->nhdr = 0;
+    if (q->pre) {
+        batch_raw(b, q->pre, q->pre_len);
+    }
+    batch_raw(b, head, head_len);
+    for (e = APR_BRIGADE_FIRST(q->data); e != APR_BRIGADE_SENTINEL(q->data);
+         e = APR_BUCKET_NEXT(e)) {
+        const char *data;
+        apr_size_t len;
+
+        if (APR_BUCKET_IS_METADATA(e)) {
+            continue;
+        }
+        /* A file bucket splits into the part read and the rest. */
+        if ((rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ))
+            != APR_SUCCESS) {
+            return rv;
+        }
+        if (len && (rv = batch_stream(q, b, FCGIX_DATA, data, len))
+                       != APR_SUCCESS) {
+            return rv;
+        }
+    }
+    if ((rv = batch_stream(q, b, FCGIX_DATA, NULL, 0)) != APR_SUCCESS) {
+        return rv;
+    }
+    return batch_flush(q, b);
+}
+
 /* Tells the application the client is gone; the connection stays usable
  * if the application then ends the request properly. */
 void fcgix_send_abort(fcgix_req_t *q)
@@ -298,7 +345,10 @@ apr_status_t fcgix_send_request(fcgix_req_t *q, fcgix_send_mode_e mode,
     apr_status_t rv;
 
     fcgix_req_set_state(q, FCGIX_REQ_SEND);
-    if (sp && sp->total > 0) {
+    if (q->data) {
+        rv = send_filter_data(q, head, head_len);
+    }
+    else if (sp && sp->total > 0) {
         rv = send_spooled_body(q, head, head_len, sp);
     }
     else if (mode == FCGIX_SEND_STREAM) {

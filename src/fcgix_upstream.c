@@ -230,16 +230,17 @@ int fcgix_upstream_address(const fcgix_server_t *srv, int k,
 /* ------------------------------------------------------------------ */
 
 /* A dynamic class's settings: FcgidCmdOptions of its command, and
- * FcgidOutputBufferSize 0 (flush). */
+ * FcgidOutputBufferSize 0 (flush); log lines name @p name. */
 static const fcgix_settings_t *class_settings(request_rec *r,
-                                              const char *cmd)
+                                              const char *cmd,
+                                              const char *name)
 {
     const fcgix_srv_conf_t *sc =
         ap_get_module_config(r->server->module_config, &fcgix_module);
     const fcgix_cmd_options_t *o = fcgix_class_cmd_options(sc, cmd);
     fcgix_settings_t *set = apr_pcalloc(r->pool, sizeof(*set));
 
-    set->path = r->filename;
+    set->path = name;
     set->connect_timeout = o ? o->connect_timeout : FCGIX_UNSET;
     set->io_timeout = o ? o->io_timeout : FCGIX_UNSET;
     set->flush = FCGIX_VALUE(sc->output_buffer, -1) == 0;
@@ -254,7 +255,8 @@ static int no_pm(request_rec *r, const char *app, const fcgix_server_t *srv)
 {
     if (app) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00182)
-                      "authorizer %s: no process manager to run it", app);
+                      "application %s (authorizer or filter): no process "
+                      "manager to run it", app);
     }
     else if (srv) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00173)
@@ -311,7 +313,8 @@ int fcgix_upstream_resolve(request_rec *r, const char *app,
     status = app ? fcgix_class_program_msg(r, app, up->m)
                  : fcgix_class_script_msg(r, up->m);
     if (status == OK) {
-        up->set = class_settings(r, up->m->path);
+        /* An authorizer or a filter program, not the request's file. */
+        up->set = class_settings(r, up->m->path, app ? app : r->filename);
     }
     return status;
 }

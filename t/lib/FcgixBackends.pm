@@ -441,6 +441,39 @@ sub dropin_clean {
 }
 # ---- end dropin ----
 
+# ---- filter (044) ----
+# t/044_filter.t (t/conf/filter.conf.in): FastCGI's Filter role with
+# t/apps/fcgix_filterapp (libfcgi's filter API; built by Makefile.apxs
+# all). filter_setup copies it into t/htdocs/filter/app/ for the process
+# manager (dyn.fcgi a program, static.fcgi an FcgixServer, fastcgi.fcgi a
+# FastCgiServer: distinct paths, since a server covering a path wins) and
+# starts it as an external server:
+#   filter   t/apps/fcgix_filterapp -l t/logs/filter.sock
+# Without the binary (no libfcgi-dev) t/044 skips.
+sub filter_apps { qw(dyn.fcgi static.fcgi fastcgi.fcgi) }
+
+sub filter_setup {
+    my ($vars, $need) = @_;
+    my $bin = "$vars->{top_dir}/t/apps/fcgix_filterapp";
+    my $d = "$vars->{documentroot}/filter/app";
+    unless (-x $bin) {
+        warning "$bin not built (libfcgi-dev?): t/044_filter.t will skip";
+        return;
+    }
+    File::Path::make_path($d);
+    chmod 0755, "$vars->{documentroot}/filter", $d;
+    pm_copy($bin, "$d/$_", 0755) for filter_apps();
+    my $sock = "$vars->{t_logs}/filter.sock";
+    my $pid = spawn($vars, 'filter', [$bin, '-l', $sock]);
+    $need->{filter} = [$pid, "unix:$sock"];
+}
+
+sub filter_clean {
+    my ($vars) = @_;
+    File::Path::remove_tree("$vars->{documentroot}/filter");
+}
+# ---- end filter ----
+
 # ---- pool helpers (050-054) ----
 # Backends of the connection pool tests t/050..t/054 (config in
 # t/conf/pool.conf.in, helpers in t/lib/FcgixPool.pm), each with its own
@@ -641,6 +674,10 @@ sub start_processes {
     pool_start_backends($vars, $app, \%need);
     # ---- end pool backends ----
 
+    # ---- filter (044) ----
+    filter_setup($vars, \%need);
+    # ---- end filter ----
+
     start_blackhole($vars);
 
     wait_ready($vars, $_, @{ $need{$_} }) for sort keys %need;
@@ -730,6 +767,9 @@ sub clean_backend_files {
     # ---- dropin (080-089) ----
     dropin_clean($vars);
     # ---- end dropin ----
+    # ---- filter (044) ----
+    filter_clean($vars);
+    # ---- end filter ----
     rmdir $logs;
 }
 

@@ -124,6 +124,14 @@ $LOG{sendfile_refused} = '00641';  # error: 403, X-Sendfile outside the
                                    # roots, "..", relative, not a file
 $LOG{sendfile_open_failed} = '00643';  # error: 403, httpd cannot open it
 # ---- end sendfile ----
+# ---- filter ----
+# t/044 (FcgixFilter) also provokes app_closed, bad_header and
+# authz_no_server (a filter whose program does not exist).
+$LOG{filter_redirect}  = '00680';  # error: 502, a filter's reply redirects
+$LOG{filter_undefined} = '00681';  # error: 500, no FcgixFilter of that name
+                                   # in the request's virtual host
+$LOG{filter_too_large} = '00682';  # error: 500, body over max-bytes
+# ---- end filter ----
 # ---- dropin ----
 # t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also
 # provokes body_too_large, chunked_too_large and io_timeout; no new numbers.
