@@ -8,8 +8,8 @@
 # log line), a missing one is a 404; off by default the header is passed
 # on like any other.  Last, the application's only process (a class of
 # one, virtual host sendfile_one) serves a second request while httpd
-# still sends a 256 MiB file to a client that reads slowly.  Bad values
-# of the directives stop `apache2 -t`.
+# still sends a 1 GiB (sparse) file to a client that reads slowly.  Bad
+# values of the directives stop `apache2 -t`.
 use strict;
 use warnings;
 use FindBin;
@@ -23,7 +23,7 @@ use FcgixTest qw(:DEFAULT http_start);
 
 my $base = Apache::Test::vars('t_logs') . '/sendfile';
 my $root = "$base/root";
-my $BIG = 256 * 1024 * 1024;
+my $BIG = 1024 * 1024 * 1024;
 
 sub spew {
     my ($f, $data, $mode) = @_;
@@ -315,7 +315,7 @@ SKIP: {
             if index($raw, "\r\n\r\n") >= 0;
     }
     like($raw, qr{^HTTP/1\.1 200 .*\r\nContent-Length: $BIG\r\n}s,
-         'slow client: 200 with the 256 MiB length')
+         'slow client: 200 with the 1 GiB length')
         or diag(substr $raw, 0, 300);
     # the other request of the class while the file is under way
     my $r2 = http(port => $port, path => "$app?second=1", timeout => 8);
