@@ -148,6 +148,41 @@ for my $app ('ka', 'cm') {
        "$app.fcgi: the next request is served") or diag(brief($r));
 }
 
+# Go's net/http/fcgi on a multiplexed connection: the file, a range, a
+# 304 and X-Accel-Redirect
+SKIP: {
+    skip 'backend go was not started', 6
+        unless backend_started('go');
+    my $go = sub {
+        my ($hdr, %a) = @_;
+        http(path => '/sendfile/go.fcgi?cookies=1&hdr=' . uri_escape($hdr),
+             %a);
+    };
+    $r = $go->("X-Sendfile: $root/small.txt");
+    ok($r->{status} == 200 && $r->{body} eq $small
+       && (header($r, 'Set-Cookie') // '') eq 'c1=v1'
+       && !defined header($r, 'X-Sendfile'),
+       'Go: X-Sendfile: the file, the application\'s cookie, no header')
+        or diag(brief($r));
+    my $getag = header($r, 'ETag');
+    $r = $go->("X-Sendfile: $root/small.txt",
+               headers => ['Range' => 'bytes=0-9']);
+    ok($r->{status} == 206 && $r->{body} eq substr($small, 0, 10),
+       'Go: Range: 206, the first 10 bytes') or diag(brief($r));
+    $r = $go->("X-Sendfile: $root/small.txt",
+               headers => ['If-None-Match' => $getag // '"none"']);
+    is($r->{status}, 304, 'Go: If-None-Match with the ETag: 304')
+        or diag(brief($r));
+    my $off = log_mark();
+    $r = $go->("X-Sendfile: $root/link-out");
+    ok($r->{status} == 403 && $r->{body} !~ /secret/,
+       'Go: a symlink out of the root: 403') or diag(brief($r));
+    log_tag_ok($off, 'sendfile_refused', 'Go, symlink out');
+    $r = $go->('X-Accel-Redirect: /static.txt');
+    ok($r->{status} == 200 && $r->{body} eq static_content(),
+       'Go: X-Accel-Redirect to a static URI') or diag(brief($r));
+}
+
 # ---------------------------------------------------------------------
 # Refused
 

@@ -22,6 +22,7 @@
 //	status=NNN             Status: NNN Text, body "status NNN\n"
 //	location=URL           Location: URL, empty body
 //	cookies=N              Set-Cookie: c<i>=v<i>, i = 1..N
+//	hdr=NAME: VALUE        that header added (repeatable)
 //	headers_then_sleep=MS  "first\n", flush, sleep MS, "last\n"
 //	sleep_ms=MS            sleep MS before answering (after the body)
 //	stats                  with -s only: the counters above
@@ -162,6 +163,11 @@ func handler(w http.ResponseWriter, r *http.Request) {
 	}
 	for i := int64(1); i <= num("cookies"); i++ {
 		hd.Add("Set-Cookie", fmt.Sprintf("c%d=v%d", i, i))
+	}
+	for _, line := range q["hdr"] {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			hd.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+		}
 	}
 	code := http.StatusOK
 	if has("status") {
