@@ -21,6 +21,9 @@ package FcgixTest;
 #      hdr=LINE [hdr_pad=N]   (C app only) LINE added to the header block,
 #                             the last one padded with N 'x'
 #      nph=TEXT               (C app only) "HTTP/1.1 TEXT" as the first line
+#      interim=TEXT [interim_ms=MS]  (C app only) an interim header block
+#                             "TEXT\r\n\r\n" before the real one (may
+#                             repeat), then flush and sleep MS
 #      headers_then_sleep=MS  "first\n", flush, sleep MS, "last\n"
 use strict;
 use warnings;
