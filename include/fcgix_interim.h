@@ -25,7 +25,8 @@
 /** Internal status: the block was an interim one, the next follows. */
 #define FCGIX_INTERIM (APR_OS_START_USERERR + 711)
 
-/** The code of a block whose Status is 1xx, else 0 (a final block). */
+/** The code of a block whose Status is 1xx but 101, else 0 (a final
+ *  block; 101 is refused there as any final 1xx is). */
 int fcgix_interim_code(const apr_table_t *fields);
 
 /**
@@ -34,7 +35,7 @@ int fcgix_interim_code(const apr_table_t *fields);
  * not ask for (or was already sent). r->status, r->status_line and
  * r->headers_out are the same afterwards.
  * @return FCGIX_INTERIM, or FCGIX_FAILED (logged; q->fail is 502) for
- *         101 or more than FCGIX_INTERIM_MAX blocks
+ *         more than FCGIX_INTERIM_MAX blocks
  */
 apr_status_t fcgix_interim_send(fcgix_req_t *q, const apr_table_t *fields,
                                 int code);

@@ -408,6 +408,10 @@ static int exchange(fcgix_req_t *q, plan_t *pl)
 /* What the metrics call the end of @p q, which returned @p status. */
 static fcgix_outcome_e outcome(const fcgix_req_t *q, int status)
 {
+    if (q->action == FCGIX_RESP_ERROR_PAGE && !q->fail) {
+        /* The application answered; httpd only dresses its status. */
+        status = OK;
+    }
     if (status == OK) {
         if (q->client_gone) {
             return FCGIX_OUTCOME_ABORTED;

@@ -19,7 +19,10 @@ int fcgix_interim_code(const apr_table_t *fields)
     const char *st = apr_table_get(fields, "Status");
     int code = st ? fcgix_cgi_status(st) : 0;
 
-    return code >= 100 && code < 200 ? code : 0;
+    /* 101 is no interim response but a switch of the connection, which
+     * is httpd's: it stays a final Status the reply may not have. */
+    return code >= 100 && code < 200 && code != HTTP_SWITCHING_PROTOCOLS
+           ? code : 0;
 }
 
 static apr_status_t refuse(fcgix_req_t *q)
@@ -49,13 +52,6 @@ apr_status_t fcgix_interim_send(fcgix_req_t *q, const apr_table_t *fields,
     const char *saved_line = r->status_line;
     int saved_status = r->status, i;
 
-    if (code == HTTP_SWITCHING_PROTOCOLS) {
-        /* The connection is httpd's, not the application's to switch. */
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00660)
-                      SRV_FMT "application sent 101 Switching Protocols, "
-                      "which cannot be relayed", SRV_ARGS(q));
-        return refuse(q);
-    }
     if (++q->interims > FCGIX_INTERIM_MAX) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, FCGIX_LOGNO(00661)
                       SRV_FMT "more than %d interim (1xx) header blocks",

@@ -93,7 +93,7 @@ sub interim_codes { [map { $_->{status} } @{ $_[0]{interim} }] }
     my $off = log_mark();
     my $r = http(path => '/ext/c.fcgi?' . q_interim("Status: 101"));
     is($r->{status}, 502, 'Status: 101 from the app: 502') or diag(brief($r));
-    log_tag_ok($off, 'interim_101', 'Status: 101');
+    log_tag_ok($off, 'bad_header', 'Status: 101');
 
     $off = log_mark();
     $r = http(path => '/ext/c.fcgi?'

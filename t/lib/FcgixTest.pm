@@ -136,9 +136,9 @@ $LOG{filter_undefined} = '00681';  # error: 500, no FcgixFilter of that name
 $LOG{filter_too_large} = '00682';  # error: 500, body over max-bytes
 # ---- end filter ----
 # ---- appresp ----
-# t/027-029 (issue 16: what applications ask of the server); t/029 also
-# provokes connect_failed (nothing listens, Expect: 100-continue).
-$LOG{interim_101} = '00660';      # error: 502, app sent 101 (t/028)
+# t/027-029 (issue 16: what applications ask of the server); t/028 also
+# provokes bad_header (Status: 101), t/029 connect_failed (nothing
+# listens, Expect: 100-continue).
 $LOG{interim_too_many} = '00661'; # error: 502, more than 8 interim
                                   # blocks (t/028)
 # ---- end appresp ----
