@@ -85,6 +85,18 @@ sub interim_codes { [map { $_->{status} } @{ $_[0]{interim} }] }
     $r = http(path => '/ext/c.fcgi?' . q_interim("Status: 100 Continue"));
     ok($r->{status} == 200 && !@{ $r->{interim} },
        '"Status: 100" without Expect: dropped, the 200') or diag(brief($r));
+    # expected, and httpd sent none (an empty body is never read): sent
+    $r = http(method => 'POST', body => '', expect => 5,
+              path => '/ext/c.fcgi?' . q_interim("Status: 100 Continue"));
+    ok($r->{status} == 200 && "@{ interim_codes($r) }" eq '100',
+       '"Status: 100" with Expect and an empty body: one 100, the 200')
+        or diag(brief($r));
+    # expected, but httpd sent its own when the body was read: no second
+    $r = http(method => 'POST', body => 'abc', expect => 5,
+              path => '/ext/c.fcgi?' . q_interim("Status: 100 Continue"));
+    ok($r->{status} == 200 && "@{ interim_codes($r) }" eq '100',
+       '"Status: 100" with Expect after httpd\'s 100: not sent again')
+        or diag(brief($r));
 }
 
 # --- bad: 101, more than 8 blocks ------------------------------------------

@@ -160,8 +160,9 @@ our %LOG_OWN = (
     'phpmaster'     => [],         # t/142: one php-cgi master
     'h2c'           => [],         # t/028: mod_http2, 103 over h2c
     # t/029: a spawned class at its limit (00171) and one that cannot
-    # start (00106 and 00154, then 503 in back-off: 00194), with Expect
-    'continue'      => [qw(00106 00154 00171 00194)],
+    # start (00106, 00154 and 00172 while it is tried, then 503 in
+    # back-off: 00194), with Expect
+    'continue'      => [qw(00106 00154 00171 00172 00194)],
     # t/110: every way a hostile application's stream fails
     'hostile'       => [qw(00101 00104 00105 00106 00107 00108 00109
                            00111 00114 00125)],
