@@ -364,7 +364,8 @@ static int exchange(fcgix_req_t *q, plan_t *pl)
 
     for (attempt = 0;; attempt++) {
         if (attempt == 0 && pl->held && held_gone(q)) {
-            fcgix_chan_release(q, 0);
+            /* As a retry: the same address may be chosen again. */
+            fcgix_chan_release(q, 1);
             pl->held = 0;
         }
         if (!(attempt == 0 && pl->held)

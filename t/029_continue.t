@@ -18,8 +18,10 @@ use Digest::MD5 ();
 use Test::More;
 use Time::HiRes ();
 use FcgixTest qw(:DEFAULT brief);
+use File::Spec::Functions qw(catfile);
 use FcgixPM qw(pm_own_httpd pm_own_httpd_stop pm_wait_until pm_start
                pm_finish);
+use FcgixPool qw(backend_addr kill_backend respawn_backend);
 
 my $body = join '', map { "line $_ of the upload\n" } 1 .. 2000;
 my @pieces = chunked_post_pieces($body);
@@ -87,6 +89,38 @@ for my $case (['/err/noport.fcgi', 'nothing listens on the TCP port'],
     log_tag_ok($off, 'connect_failed', $what);
 }
 healthy_ok('after the refused uploads');
+
+# --- the connection held during the upload, closed by the application ------
+
+SKIP: {
+    skip 'pool-r backend not started', 5 unless backend_started('pool-r');
+    # kept connections in every child first, so the upload takes one
+    my @warm = map { http(path => "/pool/fo/r-keep.fcgi?w=$_") } 1 .. 12;
+    is(scalar(grep { $_->{status} == 200 } @warm), 12,
+       'pool-r: 12 requests on kept connections');
+    my $sock = backend_addr('r');
+    my $app = catfile(Apache::Test::vars('top_dir'), 't', 'apps',
+                      'fcgix_testapp');
+    my $restarted;
+    # the application restarts after the 100, before the body is sent:
+    # the connection leased for the upload is gone when it is complete
+    my $r = http(method => 'POST', expect => 5, timeout => 30,
+                 chunks => \@pieces, path => '/pool/fo/r-keep.fcgi?digest',
+                 on_continue => sub {
+                     $restarted = kill_backend('pool-r', 'TERM')
+                         && respawn_backend('pool-r', $sock, $app, '-m',
+                                            '-l', $sock);
+                 });
+    ok($restarted, 'pool-r restarted during the upload');
+    is(codes($r), '100', 'held connection: 100 Continue came')
+        or diag(brief($r));
+    is($r->{status}, 200, 'held connection closed by the application '
+       . 'meanwhile: a new one serves the upload (200)') or diag(brief($r));
+    my ($len, $md5) = digest_of($r);
+    ok(($len // -1) == length($body)
+       && ($md5 // '') eq Digest::MD5::md5_hex($body),
+       '... with the whole body') or diag(brief($r));
+}
 
 # --- spawned classes, in an httpd of its own --------------------------------
 

@@ -221,7 +221,8 @@ sub backend_started {
 #      timeout => 60, port => the suite's httpd,
 #      expect => S (send "Expect: 100-continue" and only the head, then
 #      wait up to S s for a response before sending the body; a final
-#      response meanwhile means the body is never sent))
+#      response meanwhile means the body is never sent; on_continue =>
+#      sub {...} runs after an interim response came, before the body))
 # returns the suite's one result shape:
 #         {status, reason, proto, head, headers => [[name, value]...],
 #          body, len, md5, chunked, complete, eof, raw_tail, error,
@@ -344,6 +345,7 @@ sub http_start {
             $res->{body_withheld} = 1;
             return $h;
         }
+        $a{on_continue}->() if $a{on_continue} && @{ $res->{interim} };
     }
 
     # write everything while reading whatever comes back
