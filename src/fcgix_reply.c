@@ -271,40 +271,36 @@ static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
 
     switch (q->state) {
     case FCGIX_REQ_HEADERS:
-        /* More than once only after interim (1xx) blocks. */
-        do {
-            take = q->hmax - q->hlen;
-            if (take > len) {
-                take = len;
-            }
-            memcpy(q->hbuf + q->hlen, data, take);
-            q->hlen += take;
-            data += take;
-            len -= take;
-            switch (fcgix_cgi_header_end(q->hbuf, q->hlen, q->hmax,
-                                         &q->hscan, &body_off)) {
-            case FCGIX_CGI_AGAIN:
-                return APR_SUCCESS;
-            case FCGIX_CGI_TOOBIG:
-                ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                              FCGIX_LOGNO(00109) SRV_FMT
-                              "response header block exceeds %"
-                              APR_SIZE_T_FMT
-                              " bytes (FcgixMaxResponseHeaderLen)",
-                              SRV_ARGS(q), q->hmax);
-                return fail_502(q);
-            case FCGIX_CGI_FOUND:
-                break;
-            }
-            if ((rv = headers_complete(q, body_off)) == FCGIX_INTERIM) {
-                fcgix_interim_drop(q, body_off);
-            }
-        } while (rv == FCGIX_INTERIM);
+        take = q->hmax - q->hlen;
+        if (take > len) {
+            take = len;
+        }
+        memcpy(q->hbuf + q->hlen, data, take);
+        q->hlen += take;
+        switch (fcgix_cgi_header_end(q->hbuf, q->hlen, q->hmax, &q->hscan,
+                                     &body_off)) {
+        case FCGIX_CGI_AGAIN:
+            return APR_SUCCESS;
+        case FCGIX_CGI_TOOBIG:
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                          FCGIX_LOGNO(00109) SRV_FMT
+                          "response header block exceeds %" APR_SIZE_T_FMT
+                          " bytes (FcgixMaxResponseHeaderLen)",
+                          SRV_ARGS(q), q->hmax);
+            return fail_502(q);
+        case FCGIX_CGI_FOUND:
+            break;
+        }
+        if ((rv = headers_complete(q, body_off)) == FCGIX_INTERIM) {
+            /* The next block follows (at most FCGIX_INTERIM_MAX deep). */
+            fcgix_interim_drop(q, body_off);
+            return on_stdout(q, data + take, len - take);
+        }
         if (rv != APR_SUCCESS) {
             return FCGIX_FAILED;
         }
         if (q->state == FCGIX_REQ_BODY) {
-            return out_data(q, data, len);
+            return out_data(q, data + take, len - take);
         }
         return APR_SUCCESS;
     case FCGIX_REQ_BODY:
