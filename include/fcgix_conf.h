@@ -195,6 +195,7 @@ typedef struct fcgix_dir_conf_t {
     apr_off_t stderr_max_bytes;   /**< FcgixStderrMaxBytes */
     apr_interval_time_t abort_timeout; /**< FcgixAbortTimeout */
     apr_off_t abort_max_bytes;    /**< FcgixAbortMaxBytes */
+    int error_override;           /**< FcgixErrorOverride (FCGIX_UNSET: Off) */
     apr_array_header_t *pass_headers; /**< const char * */
     fcgix_dir_auth_t auth[FCGIX_AUTH_PHASES];
     apr_array_header_t *wrappers; /**< fcgix_wrapper_t, later ones win */
@@ -296,5 +297,8 @@ apr_off_t fcgix_conf_stderr_max_lines(const fcgix_dir_conf_t *dc);
 apr_off_t fcgix_conf_stderr_max_bytes(const fcgix_dir_conf_t *dc);
 apr_interval_time_t fcgix_conf_abort_timeout(const fcgix_dir_conf_t *dc);
 apr_off_t fcgix_conf_abort_max_bytes(const fcgix_dir_conf_t *dc);
+/** FcgixErrorOverride: an application's 4xx/5xx becomes httpd's error
+ *  page (ErrorDocument). */
+int fcgix_conf_error_override(const fcgix_dir_conf_t *dc);
 
 #endif /* FCGIX_CONF_H */

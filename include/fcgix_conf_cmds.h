@@ -140,6 +140,8 @@ const char *fcgix_conf_set_dir_count(cmd_parms *cmd, void *dc,
                                      const char *arg);
 const char *fcgix_conf_set_abort_timeout(cmd_parms *cmd, void *dc,
                                          const char *arg);
+/** cmd->info: offset of an int in the directory record (On: 1). */
+const char *fcgix_conf_set_dir_flag(cmd_parms *cmd, void *dc, int on);
 /** FcgixExternalServer <path> <address>... [key=value]... */
 const char *fcgix_conf_cmd_external_server(cmd_parms *cmd, void *dc,
                                            int argc, char *const argv[]);
@@ -240,6 +242,11 @@ const char *fcgix_conf_set_wrapper(cmd_parms *cmd, void *dc,
                   FCGIX_DIR_CTX,                                           \
                   "bytes read and discarded after FCGI_ABORT_REQUEST "     \
                   "before the connection is closed (default 4M)"),         \
+    AP_INIT_FLAG("FcgixErrorOverride", fcgix_conf_set_dir_flag,            \
+                 (void *)APR_OFFSETOF(fcgix_dir_conf_t, error_override),   \
+                 FCGIX_DIR_CTX,                                            \
+                 "On: an application's 4xx/5xx reply is replaced by the "  \
+                 "ErrorDocument (default Off)"),                           \
     AP_INIT_ITERATE("FcgixPassHeader", fcgix_conf_add_pass_header, NULL,   \
                     FCGIX_DIR_CTX,                                         \
                     "request headers passed to the application as "        \

@@ -99,6 +99,7 @@ typedef struct fcgix_req_t {
      * X-Accel-Buffering. */
     fcgix_sendfile_t xs;
     apr_size_t held;         /* bytes held under X-Accel-Buffering: yes */
+    int interims;            /* interim (1xx) blocks seen */
     /* Output to the client. */
     apr_bucket_brigade *ob;
     int unflushed;

@@ -24,7 +24,9 @@ typedef enum {
     FCGIX_RESP_SEND = 0,          /**< stream the body to the client */
     FCGIX_RESP_INTERNAL_REDIRECT, /**< Location: /local, status 200 */
     FCGIX_RESP_EXTERNAL_REDIRECT, /**< Location: scheme://..., status 200 */
-    FCGIX_RESP_CONDITIONAL        /**< precondition result: *cond_status */
+    FCGIX_RESP_CONDITIONAL,       /**< precondition result: *cond_status */
+    FCGIX_RESP_ERROR_PAGE         /**< 4xx/5xx replaced by httpd's error
+                                       page (set by fcgix_reply.c) */
 } fcgix_resp_action_e;
 
 /**

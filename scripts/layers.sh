@@ -23,6 +23,7 @@ layer_of() {
         echo 2 ;;
     upstream|upstream_*|class|spawn|bridge|req|chan|send|reply|loop|fail)
         echo 3 ;;
+    interim|override) echo 3 ;;
     handler|authz|filter|status|metrics|admin|proxy|module) echo 4 ;;
     *) echo "" ;;
     esac

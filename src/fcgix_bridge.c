@@ -5,6 +5,7 @@
 
 #include "apr_strings.h"
 #include "apr_buckets.h"
+#include "apr_poll.h"
 
 #include "httpd.h"
 #include "http_core.h"
@@ -20,6 +21,7 @@
 #include "fcgix_env.h"
 #include "fcgix_fail.h"
 #include "fcgix_loop.h"
+#include "fcgix_override.h"
 #include "fcgix_reply.h"
 #include "fcgix_req.h"
 #include "fcgix_send.h"
@@ -68,6 +70,8 @@ static int respond(fcgix_req_t *q)
     case FCGIX_RESP_EXTERNAL_REDIRECT:
         r->status_line = NULL;
         return HTTP_MOVED_TEMPORARILY;
+    case FCGIX_RESP_ERROR_PAGE:
+        return fcgix_override_status(q);
     case FCGIX_RESP_CONDITIONAL:
         r->status_line = NULL;
         if (q->cond_status != HTTP_NOT_MODIFIED) {
@@ -195,7 +199,49 @@ typedef struct {
     char *head;              /* BEGIN_REQUEST + PARAMS (+ empty STDIN) */
     apr_size_t head_len;
     int safe;                /* may be sent again (resend_safe()) */
+    int held;                /* the channel was leased before the body
+                                was read (continue_first()) */
 } plan_t;
+
+/*
+ * httpd sends "100 Continue" when the body is first read. A client that
+ * waits for it must get an unreachable or overloaded application's 503
+ * instead, so the channel is leased before the body is spooled (a
+ * streamed body is read only after the lease anyway) and held meanwhile.
+ */
+static int continue_first(fcgix_req_t *q, plan_t *pl)
+{
+    int status;
+
+    if (!q->r->expecting_100) {
+        return OK;
+    }
+    if ((status = fcgix_chan_connect(q)) == OK) {
+        pl->held = 1;
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, q->r, SRV_FMT
+                      "leased before reading the body (100-continue)",
+                      SRV_ARGS(q));
+    }
+    return status;
+}
+
+/* A kept connection held while the client sent its body may have been
+ * closed by the application meanwhile (readable: EOF); one of our own is
+ * taken instead, as if it had not been held. */
+static int held_gone(fcgix_req_t *q)
+{
+    apr_pollfd_t pfd;
+    apr_int32_t n = 0;
+
+    if (q->conn == NULL || q->direct) {
+        return 0;
+    }
+    memset(&pfd, 0, sizeof(pfd));
+    pfd.desc_type = APR_POLL_SOCKET;
+    pfd.desc.s = q->sock;
+    pfd.reqevents = APR_POLLIN;
+    return apr_poll(&pfd, 1, &n, 0) == APR_SUCCESS && n > 0;
+}
 
 static fcgix_req_t *new_req(request_rec *r, fcgix_upstream_t *up,
                             const fcgix_role_t *role)
@@ -243,9 +289,11 @@ static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
     else if ((status = plan_body(q, &pl->mode, &cl)) != OK) {
         return status;
     }
-    /* A spooled body is read before any connection is held. */
+    /* A spooled body is read before any connection is held, unless the
+     * client waits for "100 Continue". */
     if (pl->mode == FCGIX_SEND_SPOOL
-        && (status = spool_body(q, &pl->sp)) != OK) {
+        && ((status = continue_first(q, pl)) != OK
+            || (status = spool_body(q, &pl->sp)) != OK)) {
         return status;
     }
 
@@ -315,7 +363,13 @@ static int exchange(fcgix_req_t *q, plan_t *pl)
     apr_status_t rv;
 
     for (attempt = 0;; attempt++) {
-        if ((status = fcgix_chan_connect(q)) != OK) {
+        if (attempt == 0 && pl->held && held_gone(q)) {
+            /* As a retry: the same address may be chosen again. */
+            fcgix_chan_release(q, 1);
+            pl->held = 0;
+        }
+        if (!(attempt == 0 && pl->held)
+            && (status = fcgix_chan_connect(q)) != OK) {
             return status;
         }
         arm(q, pl, attempt);
@@ -355,6 +409,10 @@ static int exchange(fcgix_req_t *q, plan_t *pl)
 /* What the metrics call the end of @p q, which returned @p status. */
 static fcgix_outcome_e outcome(const fcgix_req_t *q, int status)
 {
+    if (q->action == FCGIX_RESP_ERROR_PAGE && !q->fail) {
+        /* The application answered; httpd only dresses its status. */
+        status = OK;
+    }
     if (status == OK) {
         if (q->client_gone) {
             return FCGIX_OUTCOME_ABORTED;

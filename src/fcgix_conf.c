@@ -131,6 +131,7 @@ void *fcgix_conf_create_dir(apr_pool_t *p, char *dir)
     dc->stderr_max_bytes = FCGIX_UNSET;
     dc->abort_timeout = FCGIX_UNSET;
     dc->abort_max_bytes = FCGIX_UNSET;
+    dc->error_override = FCGIX_UNSET;
     for (i = 0; i < FCGIX_AUTH_PHASES; i++) {
         dc->auth[i].authoritative = FCGIX_UNSET;
     }
@@ -164,6 +165,7 @@ void *fcgix_conf_merge_dir(apr_pool_t *p, void *basev, void *addv)
     FCGIX_MERGE(stderr_max_bytes);
     FCGIX_MERGE(abort_timeout);
     FCGIX_MERGE(abort_max_bytes);
+    FCGIX_MERGE(error_override);
     if (add->wrappers && base->wrappers) {
         conf->wrappers = apr_array_append(p, base->wrappers, add->wrappers);
     }
@@ -243,6 +245,11 @@ apr_interval_time_t fcgix_conf_abort_timeout(const fcgix_dir_conf_t *dc)
 apr_off_t fcgix_conf_abort_max_bytes(const fcgix_dir_conf_t *dc)
 {
     return FCGIX_VALUE(dc->abort_max_bytes, FCGIX_DEFAULT_ABORT_MAX_BYTES);
+}
+
+int fcgix_conf_error_override(const fcgix_dir_conf_t *dc)
+{
+    return FCGIX_VALUE(dc->error_override, 0);
 }
 
 /* ------------------------------------------------------------------ */

@@ -103,6 +103,12 @@ const char *fcgix_conf_set_dir_count(cmd_parms *cmd, void *dcv,
     return err;
 }
 
+const char *fcgix_conf_set_dir_flag(cmd_parms *cmd, void *dcv, int on)
+{
+    *(int *)((char *)dcv + (apr_size_t)cmd->info) = on;
+    return NULL;
+}
+
 const char *fcgix_conf_set_abort_timeout(cmd_parms *cmd, void *dcv,
                                          const char *arg)
 {

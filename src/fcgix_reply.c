@@ -12,6 +12,8 @@
 
 #include "fcgix.h"
 #include "fcgix_cgi.h"
+#include "fcgix_interim.h"
+#include "fcgix_override.h"
 #include "fcgix_reply.h"
 #include "fcgix_req.h"
 #include "fcgix_response.h"
@@ -222,9 +224,14 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
 {
     apr_table_t *fields = apr_table_make(q->r->pool, 16);
     const char *err;
+    int code;
 
     err = fcgix_response_parse(q->r->pool, q->hbuf, body_off, q->set->nph,
                                fields);
+    if (err == NULL && !q->auth && !q->data
+        && (code = fcgix_interim_code(fields))) {
+        return fcgix_interim_send(q, fields, code);
+    }
     if (err == NULL && q->auth) {
         err = auth_reply(q, fields);
     }
@@ -245,6 +252,9 @@ static apr_status_t headers_complete(fcgix_req_t *q, apr_size_t body_off)
         fcgix_req_set_state(q, FCGIX_REQ_DISCARD);
         return APR_SUCCESS;
     }
+    if (fcgix_override_wanted(q)) {
+        q->action = FCGIX_RESP_ERROR_PAGE;
+    }
     if (q->action == FCGIX_RESP_SEND) {
         fcgix_req_set_state(q, FCGIX_REQ_BODY);
         return out_data(q, q->hbuf + body_off, q->hlen - body_off);
@@ -257,6 +267,7 @@ static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
                               apr_size_t len)
 {
     apr_size_t take, body_off = 0;
+    apr_status_t rv;
 
     switch (q->state) {
     case FCGIX_REQ_HEADERS:
@@ -280,7 +291,12 @@ static apr_status_t on_stdout(fcgix_req_t *q, const char *data,
         case FCGIX_CGI_FOUND:
             break;
         }
-        if (headers_complete(q, body_off) != APR_SUCCESS) {
+        if ((rv = headers_complete(q, body_off)) == FCGIX_INTERIM) {
+            /* The next block follows (at most FCGIX_INTERIM_MAX deep). */
+            fcgix_interim_drop(q, body_off);
+            return on_stdout(q, data + take, len - take);
+        }
+        if (rv != APR_SUCCESS) {
             return FCGIX_FAILED;
         }
         if (q->state == FCGIX_REQ_BODY) {

@@ -198,7 +198,8 @@ const char *fcgix_response_status(apr_pool_t *p, const char *value,
     if (code < 200 || code > 599) {
         /* An interim (1xx) status as the final one would leave the client
          * waiting for the real response on a connection we go on writing
-         * to; nothing sends 103 Early Hints yet. */
+         * to (a responder's interim blocks are taken before this, by
+         * fcgix_interim.c). */
         return apr_psprintf(p, "final Status %d is not 200 to 599", code);
     }
     *status = code;

@@ -1,6 +1,8 @@
 # Hardening of the responder (security issue, items 9b and 9c):
-#  * a final Status outside 200..599 (1xx included: 103 Early Hints are
-#    not supported) is a 502 with one FCGIX00108 line, 200 and 599 pass;
+#  * a final Status outside 200..599 (101 included) is a 502 with one
+#    FCGIX00108 line, 200 and 599 pass; a reply whose only block is an
+#    interim one (100, 103, 199: t/028 sends them) has no final header
+#    block: 502 with one FCGIX00107 line;
 #  * a chunked body spooled to a temporary file has no name while the
 #    upload runs: the httpd child holds it open only as "(deleted)".
 # Config: /ext/c.fcgi and /spool/c.fcgi (FcgixMaxRequestInMem 1024) in
@@ -17,7 +19,7 @@ use FcgixTest;
 use FcgixPool qw(httpd_children);
 
 # --- 9b: final status range --------------------------------------------
-for my $code (100, 101, 103, 199, 600, 999) {
+for my $code (101, 600, 999) {
     my $off = log_mark();
     my $r = http(path => "/ext/c.fcgi?status=$code");
     is($r->{status}, 502, "Status: $code from the application: 502")
@@ -25,6 +27,15 @@ for my $code (100, 101, 103, 199, 600, 999) {
     my @m = log_tag_ok($off, 'bad_header', "Status: $code");
     is(scalar(grep { /final Status $code is not 200 to 599/ } @m), 1,
        "Status: $code: one line naming it");
+}
+for my $code (100, 103, 199) {
+    my $off = log_mark();
+    my $r = http(path => "/ext/c.fcgi?status=$code");
+    is($r->{status}, 502, "only an interim block (Status: $code): 502")
+        or diag("got $r->{status}");
+    my @m = log_tag_ok($off, 'end_before_headers', "Status: $code alone");
+    is(scalar(grep { /before a complete response header/ } @m), 1,
+       "Status: $code alone: one line naming it");
 }
 for my $code (200, 204, 404, 599) {
     my $r = http(path => "/ext/c.fcgi?status=$code");

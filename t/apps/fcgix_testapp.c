@@ -65,6 +65,10 @@
  *                      the others (may repeat; each adds one line)
  *   hdr_pad=N          N 'x' added to the end of the last hdr= line
  *   nph=TEXT           the block starts with the line "HTTP/1.1 TEXT"
+ *   interim=TEXT       an interim header block "TEXT\r\n\r\n" before the
+ *                      real one (TEXT holds its lines, e.g. "Status: 103
+ *                      %0D%0ALink: </a.css>"; may repeat, in order)
+ *   interim_ms=N       after the interim blocks, flush and sleep N ms
  *   sleep_ms=N         sleep before answering (abortable)
  *   stderr=TEXT        TEXT as FCGI_STDERR record(s) (then an empty one)
  *                      before any STDOUT
@@ -821,8 +825,9 @@ typedef struct opts_t {
     unsigned int status;
     sb_t location;
     int has_location;
-    sb_t hdrs, nph;
+    sb_t hdrs, nph, interim;
     int has_nph;
+    unsigned long long interim_ms;
     sb_t errtext;
     int has_stderr;
     int crash;
@@ -954,6 +959,18 @@ static void opt_nph(opts_t *o, const char *s, sb_t *v)
     sb_put(&o->nph, s, v->len);
 }
 
+static void opt_interim(opts_t *o, const char *s, sb_t *v)
+{
+    sb_put(&o->interim, s, v->len);
+    sb_str(&o->interim, "\r\n\r\n");
+}
+
+static void opt_interim_ms(opts_t *o, const char *s, sb_t *v)
+{
+    (void)s;
+    o->interim_ms = num(v);
+}
+
 static void opt_stderr(opts_t *o, const char *s, sb_t *v)
 {
     o->has_stderr = 1;
@@ -1021,6 +1038,8 @@ static const struct {
     { "hdr", opt_hdr },
     { "hdr_pad", opt_hdr_pad },
     { "nph", opt_nph },
+    { "interim", opt_interim },
+    { "interim_ms", opt_interim_ms },
     { "stderr", opt_stderr },
     { "stderr_lines", opt_stderr_lines },
     { "stderr_len", opt_stderr_len },
@@ -1516,9 +1535,15 @@ static void handle(req_t *r)
         sb_str(&hdr, "\r\n");
     }
     sb_str(&hdr, "\r\n");
-    if (hdr.err || text.err || o.hdrs.err || o.nph.err) {
+    if (hdr.err || text.err || o.hdrs.err || o.nph.err || o.interim.err) {
         conn_crash(r);
         goto done;
+    }
+    if (o.interim.len) {
+        if (out_write(r, o.interim.p, o.interim.len) < 0
+            || out_flush(r) < 0 || nap(r, o.interim_ms) < 0) {
+            goto done;
+        }
     }
 
     if (out_write(r, hdr.p, hdr.len) < 0) {
@@ -1635,6 +1660,7 @@ done:
     free(o.location.p);
     free(o.hdrs.p);
     free(o.nph.p);
+    free(o.interim.p);
     free(o.errtext.p);
     free(o.stderr_tag.p);
     free(o.crash_once.p);

@@ -21,6 +21,9 @@ package FcgixTest;
 #      hdr=LINE [hdr_pad=N]   (C app only) LINE added to the header block,
 #                             the last one padded with N 'x'
 #      nph=TEXT               (C app only) "HTTP/1.1 TEXT" as the first line
+#      interim=TEXT [interim_ms=MS]  (C app only) an interim header block
+#                             "TEXT\r\n\r\n" before the real one (may
+#                             repeat), then flush and sleep MS
 #      headers_then_sleep=MS  "first\n", flush, sleep MS, "last\n"
 use strict;
 use warnings;
@@ -132,6 +135,13 @@ $LOG{filter_undefined} = '00681';  # error: 500, no FcgixFilter of that name
                                    # in the request's virtual host
 $LOG{filter_too_large} = '00682';  # error: 500, body over max-bytes
 # ---- end filter ----
+# ---- appresp ----
+# t/027-029 (issue 16: what applications ask of the server); t/028 also
+# provokes bad_header (Status: 101), t/029 connect_failed (nothing
+# listens, Expect: 100-continue).
+$LOG{interim_too_many} = '00661'; # error: 502, more than 8 interim
+                                  # blocks (t/028)
+# ---- end appresp ----
 # ---- dropin ----
 # t/080 (mod_fcgid site: FcgidMaxRequestLen 1000, FcgidIOTimeout 3) also
 # provokes body_too_large, chunked_too_large and io_timeout; no new numbers.
@@ -148,6 +158,11 @@ our %LOG_OWN = (
                                    # and FcgixMaxRequestLen 1K at work
     'phpini'        => ['00530'],  # t/140: php_value reaches php-cgi
     'phpmaster'     => [],         # t/142: one php-cgi master
+    'h2c'           => [],         # t/028: mod_http2, 103 over h2c
+    # t/029: a spawned class at its limit (00171) and one that cannot
+    # start (00106, 00154 and 00172 while it is tried, then 503 in
+    # back-off: 00194), with Expect
+    'continue'      => [qw(00106 00154 00171 00172 00194)],
     # t/110: every way a hostile application's stream fails
     'hostile'       => [qw(00101 00104 00105 00106 00107 00108 00109
                            00111 00114 00125)],
@@ -203,11 +218,19 @@ sub backend_started {
 #      keepalive => 0, pipeline => $raw_second_request,
 #      md5 => 1 (don't keep the body, return md5 + length),
 #      proto => '1.1' ('1.0': HTTP/1.0, no Connection header),
-#      timeout => 60, port => the suite's httpd)
+#      timeout => 60, port => the suite's httpd,
+#      expect => S (send "Expect: 100-continue" and only the head, then
+#      wait up to S s for a response before sending the body; a final
+#      response meanwhile means the body is never sent; on_continue =>
+#      sub {...} runs after an interim response came, before the body))
 # returns the suite's one result shape:
 #         {status, reason, proto, head, headers => [[name, value]...],
 #          body, len, md5, chunked, complete, eof, raw_tail, error,
-#          secs, kv}
+#          secs, kv, interim => [{status, reason, head, headers, at}...],
+#          at (time the final head came), body_withheld (expect: a final
+#          response came before the body was sent), expect_timeout}
+# interim: the 1xx responses before the final one, in order (at: when
+# each came, Time::HiRes::time()).
 # complete: chunked: terminating 0-chunk seen; Content-Length: all bytes
 # seen; otherwise: EOF.  raw_tail: bytes after the end of the (complete)
 # response, e.g. a pipelined second response.  head: the response head as
@@ -221,7 +244,7 @@ sub backend_started {
 
 sub _result_new {
     return { status => 0, head => '', headers => [], body => '', len => 0,
-             complete => 0, eof => 0, raw_tail => '' };
+             complete => 0, eof => 0, raw_tail => '', interim => [] };
 }
 
 sub _result_end {
@@ -298,9 +321,32 @@ sub http_start {
               deadline => Time::HiRes::time() + $timeout,
               keepalive => $a{keepalive},
               pipelined => defined $a{pipeline} };
-    my $wbuf = http_request_text(%a, port => $port);
+    my $wbuf = http_request_text(%a, port => $port,
+        $a{expect} ? (headers => [@{ $a{headers} || [] },
+                                  Expect => '100-continue']) : ());
     my $woff = 0;
     my $rbuf;
+    if ($a{expect}) {
+        # the head alone, then what the server says within $a{expect} s
+        my $head_len = index($wbuf, "\r\n\r\n") + 4;
+        syswrite($sock, $wbuf, $head_len) == $head_len
+            or do { $res->{write_error} = "$!"; return $h };
+        $woff = $head_len;
+        my $until = Time::HiRes::time() + $a{expect};
+        while (!@{ $res->{interim} || [] } && $st->{head}) {
+            my $left = $until - Time::HiRes::time();
+            if ($left <= 0) { $res->{expect_timeout} = 1; last }
+            next unless $sel->can_read($left);
+            my $n = sysread($sock, $rbuf, 65536);
+            if (!$n) { $res->{eof} = 1; last }
+            _parse($st, $rbuf);
+        }
+        if (!$st->{head} || $res->{eof}) {
+            $res->{body_withheld} = 1;
+            return $h;
+        }
+        $a{on_continue}->() if $a{on_continue} && @{ $res->{interim} };
+    }
 
     # write everything while reading whatever comes back
     while ($woff < length $wbuf) {
@@ -433,24 +479,30 @@ sub _parse {
         my $i = index $st->{buf}, "\r\n\r\n";
         return if $i < 0;
         my $head = substr $st->{buf}, 0, $i;
-        $res->{head} = $head;
         substr($st->{buf}, 0, $i + 4) = '';
-        $st->{head} = 0;
         my ($line, @lines) = split /\r\n/, $head;
-        @{$res}{qw(proto status reason)} =
+        my %h = (head => $head, headers => [],
+                 at => Time::HiRes::time());
+        @h{qw(proto status reason)} =
             $line =~ m{^(HTTP/\d\.\d) (\d{3})(?: (.*))?$} or do {
                 $res->{error} = "bad status line: $line";
             };
-        $res->{reason} //= '';
+        $h{reason} //= '';
         for (@lines) {
             my ($k, $v) = /^([^:]+):\s*(.*?)\s*$/ or next;
-            push @{ $res->{headers} }, [$k, $v];
+            push @{ $h{headers} }, [$k, $v];
         }
+        if (($h{status} // 0) >= 100 && $h{status} < 200) {
+            # an interim response: the final one follows
+            push @{ $res->{interim} }, \%h;
+            return _parse($st, '');
+        }
+        $st->{head} = 0;
+        $res->{$_} = $h{$_} for qw(head headers at proto status reason);
         my $te = header($res, 'Transfer-Encoding') // '';
         my $cl = header($res, 'Content-Length');
         my $s = $res->{status};
-        if ($st->{method} eq 'HEAD' || $s == 204 || $s == 304
-            || ($s >= 100 && $s < 200)) {
+        if ($st->{method} eq 'HEAD' || $s == 204 || $s == 304) {
             $st->{mode} = 'none';
         }
         elsif ($te =~ /chunked/i) {
