@@ -527,15 +527,22 @@ void fcgix_pm_watch_provide(pm_t *pm, int ci, apr_time_t now)
 {
     pm_class_t *c = &pm->classes[ci];
     fcgix_policy_limits_t pl;
-    apr_uint32_t want, k;
+    apr_uint32_t want, k, idle, waiters;
 
     /* A process that already died at start puts the class in back-off:
      * learn it before starting another. */
     fcgix_pm_watch_reap(pm, now);
     settle_dying(pm, ci, now);
     fcgix_pm_class_limits(c, &pl);
-    want = fcgix_policy_provide(&pl, c->nprocs, idle_count(pm, ci),
-                                pm->sb->classes[ci].waiters);
+    /* Idle processes first, then waiters: a waiter uncounts itself
+     * before it takes a process, so read in this order a request is
+     * never seen both waiting and holding the process it just took
+     * (which would start one nobody needs). */
+    idle = idle_count(pm, ci);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    waiters = __atomic_load_n(&pm->sb->classes[ci].waiters,
+                              __ATOMIC_SEQ_CST);
+    want = fcgix_policy_provide(&pl, c->nprocs, idle, waiters);
     for (k = 0; spawn_allowed(pm, c, now) && k < want; k++) {
         apr_uint32_t before = c->nprocs;
         fcgix_pm_exec_spawn(pm, ci, now);
