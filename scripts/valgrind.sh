@@ -14,7 +14,9 @@
 # Fails on any invalid read or write, use of uninitialised memory, bad
 # free or syscall parameter anywhere, and on a definitely lost block whose
 # stack is in the module; what httpd, APR and mod_perl keep is counted,
-# not judged. Logs: /tmp/fcgix-valgrind/vg.PID.
+# not judged. The tests' own results are printed, not judged: a server
+# ten times slower misses some of their timings (t/051's slow readers).
+# Logs: /tmp/fcgix-valgrind/vg.PID.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -83,5 +85,4 @@ lost=$(grep -h 'definitely lost:' "$out"/vg.* 2>/dev/null \
        | awk '{gsub(",", ""); b += $4; k += $7} END{print b+0 " bytes in " k+0 " blocks"}')
 echo "scripts/valgrind.sh: $n processes traced, tests rc $rc, definitely" \
      "lost in all: $lost, module reports: $bad"
-[ "$bad" = 0 ] && exit "$rc"
-exit 1
+exit "$bad"
