@@ -139,25 +139,35 @@ static apr_status_t stream_piece(void *ctxv, const char *data,
     return batch_stdin(x->q, x->b, data, len);
 }
 
+/* A batch that starts with what goes first (an opened connection's
+ * GET_VALUES, then the opening records @p head). */
+static batch_t *batch_open(fcgix_req_t *q, const char *head,
+                           apr_size_t head_len)
+{
+    batch_t *b = apr_palloc(q->r->pool, sizeof(*b));
+
+    b->niov = b->nhdr = 0;
+    if (q->pre) {
+        batch_raw(b, q->pre, q->pre_len);
+    }
+    batch_raw(b, head, head_len);
+    return b;
+}
+
 /* Streams a body of known length from the client as it arrives. */
 static apr_status_t send_streamed_body(fcgix_req_t *q, const char *head,
                                        apr_size_t head_len, int *client_err)
 {
     request_rec *r = q->r;
     apr_bucket_brigade *ib = apr_brigade_create(r->pool, q->c->bucket_alloc);
-    batch_t *b = apr_palloc(r->pool, sizeof(*b));
+    /* The first body bytes travel in the same write as the params. */
+    batch_t *b = batch_open(q, head, head_len);
     stream_ctx_t x;
     int seen_eos = 0;
     apr_status_t rv;
 
-    b->niov = b->nhdr = 0;
     x.q = q;
     x.b = b;
-    /* The first body bytes travel in the same write as the params. */
-    if (q->pre) {
-        batch_raw(b, q->pre, q->pre_len);
-    }
-    batch_raw(b, head, head_len);
     while (!seen_eos) {
         rv = fcgix_body_read(r, ib, BODY_READ, stream_piece, &x, &seen_eos,
                              client_err);
@@ -177,32 +187,45 @@ static apr_status_t send_streamed_body(fcgix_req_t *q, const char *head,
     return APR_SUCCESS;
 }
 
-static apr_status_t send_spooled_body(fcgix_req_t *q, const char *head,
-                                      apr_size_t head_len,
-                                      fcgix_spool_t *sp)
+/* Every data bucket of @p bb as @p type records. The brigade is read,
+ * not consumed (a retry sends it again); a file bucket splits into the
+ * part read and the rest. */
+static apr_status_t batch_brigade(fcgix_req_t *q, batch_t *b,
+                                  apr_bucket_brigade *bb, uint8_t type)
 {
-    batch_t *b = apr_palloc(q->r->pool, sizeof(*b));
-    char *fbuf = NULL;
     apr_bucket *e;
     apr_status_t rv;
 
-    b->niov = b->nhdr = 0;
-    if (q->pre) {
-        batch_raw(b, q->pre, q->pre_len);
-    }
-    batch_raw(b, head, head_len);
-    for (e = APR_BRIGADE_FIRST(sp->mem); e != APR_BRIGADE_SENTINEL(sp->mem);
+    for (e = APR_BRIGADE_FIRST(bb); e != APR_BRIGADE_SENTINEL(bb);
          e = APR_BUCKET_NEXT(e)) {
         const char *data;
         apr_size_t len;
 
+        if (APR_BUCKET_IS_METADATA(e)) {
+            continue;
+        }
         if ((rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ))
             != APR_SUCCESS) {
             return rv;
         }
-        if (len && (rv = batch_stdin(q, b, data, len)) != APR_SUCCESS) {
+        if (len && (rv = batch_stream(q, b, type, data, len))
+                       != APR_SUCCESS) {
             return rv;
         }
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t send_spooled_body(fcgix_req_t *q, const char *head,
+                                      apr_size_t head_len,
+                                      fcgix_spool_t *sp)
+{
+    batch_t *b = batch_open(q, head, head_len);
+    char *fbuf = NULL;
+    apr_status_t rv;
+
+    if ((rv = batch_brigade(q, b, sp->mem, FCGIX_STDIN)) != APR_SUCCESS) {
+        return rv;
     }
     if (sp->file) {
         fbuf = apr_palloc(q->r->pool, BODY_READ);
@@ -232,39 +255,15 @@ static apr_status_t send_spooled_body(fcgix_req_t *q, const char *head,
 }
 
 /* The Filter role: after the opening records (which end with the empty
- * STDIN), the data as DATA records and the empty one. The brigade is
- * read, not consumed: a retry sends it again. */
+ * STDIN), the data as DATA records and the empty one. */
 static apr_status_t send_filter_data(fcgix_req_t *q, const char *head,
                                      apr_size_t head_len)
 {
-    batch_t *b = apr_palloc(q->r->pool, sizeof(*b));
-    apr_bucket *e;
+    batch_t *b = batch_open(q, head, head_len);
     apr_status_t rv;
 
-    b->niov = b->nhdr = 0;
-    if (q->pre) {
-        batch_raw(b, q->pre, q->pre_len);
-    }
-    batch_raw(b, head, head_len);
-    for (e = APR_BRIGADE_FIRST(q->data); e != APR_BRIGADE_SENTINEL(q->data);
-         e = APR_BUCKET_NEXT(e)) {
-        const char *data;
-        apr_size_t len;
-
-        if (APR_BUCKET_IS_METADATA(e)) {
-            continue;
-        }
-        /* A file bucket splits into the part read and the rest. */
-        if ((rv = apr_bucket_read(e, &data, &len, APR_BLOCK_READ))
-            != APR_SUCCESS) {
-            return rv;
-        }
-        if (len && (rv = batch_stream(q, b, FCGIX_DATA, data, len))
-                       != APR_SUCCESS) {
-            return rv;
-        }
-    }
-    if ((rv = batch_stream(q, b, FCGIX_DATA, NULL, 0)) != APR_SUCCESS) {
+    if ((rv = batch_brigade(q, b, q->data, FCGIX_DATA)) != APR_SUCCESS
+        || (rv = batch_stream(q, b, FCGIX_DATA, NULL, 0)) != APR_SUCCESS) {
         return rv;
     }
     return batch_flush(q, b);

@@ -5,8 +5,8 @@
 # the faults.  soak/run.sh runs it for as long as asked (SOAK_SECONDS;
 # 90 s here, in make test).
 #
-# Backends: fcgix_testapp external on a unix socket (kept-alive
-# connections), fcgix_testapp -m external (multiplexed, mpx=on),
+# Backends: fcgix_testapp external on two unix sockets (one server, two
+# addresses, kept-alive connections), fcgix_testapp -m external (multiplexed, mpx=on),
 # fcgix_testapp as a FcgixServer (2 processes) and spawned on demand
 # (AddHandler), php-fpm (a pool of its own) when installed.
 # Load: SOAK_CLIENTS clients (6) in a loop over them (GET, a streamed
@@ -16,13 +16,14 @@
 # request is dropped when its queue overflows, the others go on).
 # Faults: a graceful restart every 4 s; kill -9 of a random spawned
 # application every 5 s; kill -9 of the process manager at 30% and 80%;
-# the external socket renamed away for 2 s at 45%; a log rotation
+# one external address's socket renamed away for 2 s at 45% (its
+# requests fail over to the other address); a log rotation
 # (rename + graceful) at 55%; a php-fpm restart at 65%.
 #
 # Promise: every request succeeds (200, the whole reply) but those an
 # injected fault explains: a spawned application's request in flight
-# when one was killed (502/503), the external server's during its cut
-# (503), php-fpm's during its restart (502/503).  After the run: the
+# when one was killed (502/503), php-fpm's during its restart (its
+# workers killed: 502/503); none of the external server's.  After the run: the
 # parent's and the process manager's descriptors and RSS, the number of
 # httpd and application processes, zombies, descriptors of deleted
 # files (spooled bodies), body temp files, the sockets in the IPC
@@ -51,7 +52,8 @@ my $top = Apache::Test::vars('top_dir');
 my $logs = Apache::Test::vars('t_logs');
 my $testapp = "$top/t/apps/fcgix_testapp";
 my $docs = "$logs/soak-docs";
-my %sock = (c => "$logs/soak-c.sock", cm => "$logs/soak-cm.sock",
+my %sock = (c => "$logs/soak-c.sock", c2 => "$logs/soak-c2.sock",
+            cm => "$logs/soak-cm.sock",
             fpm => "$logs/soak-fpm.sock");
 my ($fpm) = sort { $b cmp $a } grep { -x } glob('/usr/sbin/php-fpm*');
 my %bg;    # name => pid of what this test started
@@ -110,9 +112,10 @@ File::Copy::copy("$top/t/htdocs/php/$_", "$docs/php/$_") for qw(echo.php
                                                                 echo.inc);
 unlink values %sock;
 start_bg('c', $testapp, '-l', "unix:$sock{c}");
+start_bg('c2', $testapp, '-l', "unix:$sock{c2}");
 start_bg('cm', $testapp, '-m', '-l', "unix:$sock{cm}");
 start_fpm() if $fpm;
-pm_wait_until(10, sub { -S $sock{c} && -S $sock{cm} });
+pm_wait_until(10, sub { -S $sock{c} && -S $sock{c2} && -S $sock{cm} });
 
 my $conf = <<"EOC";
 DocumentRoot "$docs"
@@ -124,7 +127,7 @@ DocumentRoot "$docs"
     AddHandler fastcgi-script .fcgi
 </Directory>
 FcgixServer "$docs/static.fcgi" processes=2 restart-delay=1
-FcgixExternalServer "$docs/ext.fcgi" unix:$sock{c} keepalive=4 keepalive-timeout=30
+FcgixExternalServer "$docs/ext.fcgi" unix:$sock{c} unix:$sock{c2} keepalive=4 keepalive-timeout=30 retry=5
 FcgixExternalServer "$docs/mpx.fcgi" unix:$sock{cm} mpx=on
 FcgixExternalServer "$docs/php/echo.php" unix:$sock{fpm}
 FcgixMaxRequestInMem 4096
@@ -373,7 +376,6 @@ for my $f (glob("$dir/load.*")) {
             next if $e < $a - 0.5 || $s > $b + 1;
             $why = $k if ($k eq 'app' || $k eq 'pm')
                          && $name =~ /^(static|dyn)$/;
-            $why = $k if $k eq 'cut' && $name eq 'ext';
             $why = $k if $k eq 'fpm' && $name eq 'fpm';
         }
         if ($why) {
