@@ -112,6 +112,10 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
  */
 void fcgix_pool_release(fcgix_conn_t *conn, int reusable);
 
+/** Whether kept connection @p c is still silent: readable means the
+ * application closed it or sent what no request asked for. */
+int fcgix_pool_conn_alive(const fcgix_conn_t *c);
+
 /** The request never got going on this address: count a failure. */
 void fcgix_pool_disable(fcgix_pool_t *pl);
 

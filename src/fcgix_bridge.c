@@ -5,7 +5,6 @@
 
 #include "apr_strings.h"
 #include "apr_buckets.h"
-#include "apr_poll.h"
 
 #include "httpd.h"
 #include "http_core.h"
@@ -226,21 +225,11 @@ static int continue_first(fcgix_req_t *q, plan_t *pl)
 }
 
 /* A kept connection held while the client sent its body may have been
- * closed by the application meanwhile (readable: EOF); one of our own is
- * taken instead, as if it had not been held. */
-static int held_gone(fcgix_req_t *q)
+ * closed by the application meanwhile; one of our own is taken instead,
+ * as if it had not been held. */
+static int held_gone(const fcgix_req_t *q)
 {
-    apr_pollfd_t pfd;
-    apr_int32_t n = 0;
-
-    if (q->conn == NULL || q->direct) {
-        return 0;
-    }
-    memset(&pfd, 0, sizeof(pfd));
-    pfd.desc_type = APR_POLL_SOCKET;
-    pfd.desc.s = q->sock;
-    pfd.reqevents = APR_POLLIN;
-    return apr_poll(&pfd, 1, &n, 0) == APR_SUCCESS && n > 0;
+    return q->conn && !q->direct && !fcgix_pool_conn_alive(q->conn);
 }
 
 static fcgix_req_t *new_req(request_rec *r, fcgix_upstream_t *up,

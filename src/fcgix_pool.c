@@ -190,7 +190,7 @@ static void conn_drop(fcgix_conn_t *c)
  * unusable. This is the race every keep-alive client has; a request that
  * still loses it is retried once by the bridge.
  */
-static int conn_alive(fcgix_conn_t *c)
+int fcgix_pool_conn_alive(const fcgix_conn_t *c)
 {
     apr_pollfd_t pfd;
     apr_int32_t n = 0;
@@ -451,7 +451,7 @@ apr_status_t fcgix_pool_acquire(fcgix_pool_t *pl,
     close_stale(stale);
 
     while (c) {
-        if (conn_alive(c)) {
+        if (fcgix_pool_conn_alive(c)) {
             c->reused = 1;
             c->next = NULL;
             *conn = c;
