@@ -374,20 +374,16 @@ SKIP: {
     my $libexec = Apache::Test::vars('fcgix_libexecdir')
                   // '/usr/lib/apache2/modules';
     my $mpm = -e "$libexec/mod_mpm_event.so" ? 'mpm_event' : 'mpm_prefork';
-    my $conf = "$base/check.conf";
+    my $head = join "\n", qq{ServerRoot "$t"},
+        'ServerName 127.0.0.1', 'Listen 127.0.0.1:80',
+        qq{PidFile "$base/check.pid"}, qq{ErrorLog "$base/check.log"},
+        qq{DefaultRuntimeDir "$base"},
+        qq{LoadModule ${mpm}_module "$libexec/mod_$mpm.so"},
+        qq{LoadModule authz_core_module "$libexec/mod_authz_core.so"},
+        'LoadModule fcgix_module ../.libs/mod_fcgix.so', '';
     my $check = sub {
-        my ($text) = @_;
-        spew($conf, join "\n", qq{ServerRoot "$t"},
-             'ServerName 127.0.0.1', 'Listen 127.0.0.1:80',
-             qq{PidFile "$base/check.pid"}, qq{ErrorLog "$base/check.log"},
-             qq{DefaultRuntimeDir "$base"},
-             qq{LoadModule ${mpm}_module "$libexec/mod_$mpm.so"},
-             qq{LoadModule authz_core_module "$libexec/mod_authz_core.so"},
-             'LoadModule fcgix_module ../.libs/mod_fcgix.so', $text, '');
-        my $cmd = Apache::Test::vars('httpd');
-        my $out = `sh -c 'ulimit -c 0; exec "\$0" -t -f "\$1" 2>&1' \\
-                   "$cmd" "$conf"`;
-        return ($? >> 8, $out);
+        my ($rc, undef, $out) = FcgixTest::config_check($base, $head, $_[0]);
+        return ($rc, $out);
     };
     my ($rc, $out) = $check->(join "\n",
         qq{<Directory "$base">},

@@ -196,7 +196,6 @@ filtered_ok($_, 'hello.txt', 'GET') for @kinds;
 # The directive: what `apache2 -t` refuses, naming the directive.
 {
     my $vars = Apache::Test::config()->{vars};
-    my $httpd = $vars->{httpd} || '/usr/sbin/apache2';
     my $libexec = $vars->{fcgix_libexecdir} || '/usr/lib/apache2/modules';
     my $work = "$vars->{t_logs}/filter-t";
     File::Path::remove_tree($work);
@@ -210,15 +209,9 @@ filtered_ok($_, 'hello.txt', 'GET') for @kinds;
         qq{LoadModule mpm_prefork_module "$libexec/mod_mpm_prefork.so"},
         qq{LoadModule fcgix_module "$vars->{top_dir}/.libs/mod_fcgix.so"},
         'Listen 127.0.0.1:1', '';
-    my $n = 0;
     my $t = sub {
-        my ($body) = @_;
-        my $conf = sprintf '%s/c%02d.conf', $work, ++$n;
-        open my $fh, '>', $conf or die "$conf: $!";
-        print $fh $head, $body, "\n";
-        close $fh;
-        my $out = `ulimit -c 0; '$httpd' -t -f '$conf' 2>&1`;
-        return ($? >> 8, $out);
+        my ($rc, undef, $out) = FcgixTest::config_check($work, $head, $_[0]);
+        return ($rc, $out);
     };
     my @bad = (
         ['FcgixFilter BYTERANGE /srv/f.fcgi',

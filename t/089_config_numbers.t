@@ -22,7 +22,6 @@ use FcgixTest;
 use FcgixPM;
 
 my $vars = Apache::Test::config()->{vars};
-my $httpd = $vars->{httpd} || '/usr/sbin/apache2';
 my $libexec = $vars->{fcgix_libexecdir} || '/usr/lib/apache2/modules';
 my $so = "$vars->{top_dir}/.libs/mod_fcgix.so";
 my $work = catfile($vars->{t_logs}, 'cfgnum-t');
@@ -48,18 +47,8 @@ Listen 127.0.0.1:1
 EOF
 my $head_lines = () = $head =~ /\n/g;
 
-# apache2 -t on $head + $line; returns (exit code, signal, output)
-my $n = 0;
-sub config_test {
-    my ($line) = @_;
-    my $conf = sprintf '%s/c%03d.conf', $work, ++$n;
-    open my $fh, '>', $conf or die "$conf: $!";
-    print $fh $head, $line, "\n";
-    close $fh;
-    # no core file (Apache::Test would report it)
-    my $out = `ulimit -c 0; '$httpd' -t -f '$conf' 2>&1`;
-    return ($? >> 8, $? & 127, $out, $conf);
-}
+# apache2 -t on $head + $line; returns (exit code, signal, output, file)
+sub config_test { FcgixTest::config_check($work, $head, $_[0]) }
 
 # ---------------------------------------------------------------------
 # 1. Refused: [line, what the message names, the value]. Each family and

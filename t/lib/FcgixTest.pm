@@ -39,7 +39,8 @@ use Time::HiRes ();
 
 use Exporter 'import';
 our @EXPORT_OK = qw(brief http_start http_finish http_result_of
-                    http_request_text http_parallel slurp spew);
+                    http_request_text http_parallel slurp spew
+                    config_check);
 our @EXPORT = qw(http env_of digest_of pattern_md5 log_mark log_tag_ok
                  log_new_lines healthy_ok backend_started backend_tests
                  static_content chunked_post_pieces big_body header headers
@@ -683,6 +684,20 @@ sub spew {
     print $fh $text;
     close $fh or die "$f: $!";
     chmod $mode // 0644, $f;
+}
+
+# `apache2 -t` on $head and $body, written to a new file in $dir, with
+# no core file (Apache::Test would report one); returns (exit code,
+# signal, output, the file).
+my %config_files;
+sub config_check {
+    my ($dir, $head, $body) = @_;
+    my $conf = sprintf '%s/c%03d.conf', $dir, ++$config_files{$dir};
+    my $httpd = vars('httpd') || '/usr/sbin/apache2';
+    spew($conf, $head . $body . "\n");
+    my $out = `sh -c 'ulimit -c 0; exec "\$0" -t -f "\$1" 2>&1' \\
+               '$httpd' '$conf'`;
+    return ($? >> 8, $? & 127, $out, $conf);
 }
 
 # NAME=VALUE lines of a text as a hash ref.
