@@ -138,6 +138,22 @@ static apr_status_t pm_launch(spawn_state_t *st)
     return rv;
 }
 
+/* The PM has ended: its applications go with it (see pm_maintenance),
+ * and nothing stays registered for it. */
+static void pm_buried(spawn_state_t *st)
+{
+    /* APR's unregister of what is not registered dereferences NULL. */
+    if (st->registered) {
+        apr_proc_other_child_unregister(st);
+        st->registered = 0;
+    }
+    st->running = 0;
+    st->unreachable = 0;
+    if (st->pm.pid > 1) {
+        kill(-st->pm.pid, SIGKILL);
+    }
+}
+
 /* The parent learns of the PM's death here and starts another. The dead
  * PM's applications are in its process group: nobody could manage them
  * any more, so they end with it (the group's id cannot have been reused
@@ -150,12 +166,7 @@ static void pm_maintenance(int reason, void *data, apr_wait_t status)
     switch (reason) {
     case APR_OC_REASON_DEATH:
     case APR_OC_REASON_LOST:
-        apr_proc_other_child_unregister(st);
-        st->registered = 0;
-        st->running = 0;
-        if (st->pm.pid > 1) {
-            kill(-st->pm.pid, SIGKILL);
-        }
+        pm_buried(st);
         if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_EXITING) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, log_server,
                          FCGIX_LOGNO(00161) "process manager (pid %d) "
@@ -454,22 +465,6 @@ static int is_pm(pid_t pid)
     n = read(fd, name, sizeof(name) - 1);
     close(fd);
     return n == 9 && memcmp(name, "fcgix-pm\n", 9) == 0;
-}
-
-/* A PM that ended unnoticed: its applications go with it, as in
- * pm_maintenance, and nothing is registered for it any more. */
-static void pm_buried(spawn_state_t *st)
-{
-    /* APR's unregister of what is not registered dereferences NULL. */
-    if (st->registered) {
-        apr_proc_other_child_unregister(st);
-        st->registered = 0;
-    }
-    st->running = 0;
-    st->unreachable = 0;
-    if (st->pm.pid > 1) {
-        kill(-st->pm.pid, SIGKILL);
-    }
 }
 
 /* Every generation: the settings a restart may change. */
