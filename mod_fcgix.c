@@ -18,6 +18,7 @@
 
 #include "fcgix.h"
 #include "fcgix_authz.h"
+#include "fcgix_body.h"
 #include "fcgix_compat.h"
 #include "fcgix_conf.h"
 #include "fcgix_conf_cmds.h"
@@ -52,6 +53,7 @@ static void fcgix_register_hooks(apr_pool_t *p)
     fcgix_compat_register_hooks(p);
     fcgix_php_register_hooks(p);
     fcgix_proxy_register_hooks(p);
+    fcgix_body_register_hooks(p);
 }
 
 AP_DECLARE_MODULE(fcgix) = {

@@ -10,7 +10,9 @@
  *        unlinked temporary file, so the application gets CONTENT_LENGTH.
  *
  * Layer L2. Called by fcgix_bridge.c before it connects. Bodies whose
- * length is known are never spooled: the bridge streams those.
+ * length is known are never spooled: the bridge streams those, read in
+ * large pieces where the connection's input chain is httpd's plain one
+ * (fcgix_body_fast()).
  */
 #ifndef FCGIX_BODY_H
 #define FCGIX_BODY_H
@@ -56,5 +58,20 @@ apr_status_t fcgix_body_read(request_rec *r, apr_bucket_brigade *bb,
 apr_status_t fcgix_body_spool(request_rec *r, apr_off_t max_len,
                               apr_off_t max_mem, fcgix_spool_t **out,
                               const char **where);
+
+/** Registers the input filter of fcgix_body_fast(). */
+void fcgix_body_register_hooks(apr_pool_t *p);
+
+/**
+ * Lets the reads of @p r's body (of known length) take large pieces
+ * straight from the client socket instead of the core's 8000-byte ones,
+ * when nothing but httpd's own HTTP/1.x body filter and the core sit
+ * between the request and the socket. HTTP_IN still counts the body
+ * (Content-Length, LimitRequestBody, 100-continue, EOS) and the socket's
+ * timeout (the server's Timeout) still applies; any other connection
+ * input filter (TLS, mod_reqtimeout, mod_logio...) keeps today's path.
+ * @return 1 if the large reads are on, 0 if today's path is kept
+ */
+int fcgix_body_fast(request_rec *r);
 
 #endif /* FCGIX_BODY_H */

@@ -8,13 +8,20 @@
 #include "apr_file_io.h"
 
 #include "httpd.h"
+#include "http_core.h"
 #include "http_protocol.h"
+#include "mod_core.h"
 #include "util_filter.h"
 
 #include "fcgix.h"
 #include "fcgix_body.h"
 
 #define SPOOL_READ 65536
+/* The largest single read of the client socket on the fast path. */
+#define FAST_READ (256 * 1024)
+
+static ap_filter_rec_t *fast_in_handle;
+static APR_OPTIONAL_FN_TYPE(ap_logio_add_bytes_in) *logio_add_in;
 
 static apr_status_t open_tempfile(request_rec *r, apr_file_t **f)
 {
@@ -153,4 +160,131 @@ apr_status_t fcgix_body_spool(request_rec *r, apr_off_t max_len,
     }
     *out = sp;
     return APR_SUCCESS;
+}
+
+/*
+ * The core input filter under @p f, if nothing else is in between but
+ * mod_logio's counter (compiled into Debian's httpd), whose count the
+ * large reads keep up through its own function (*logio set).
+ */
+static ap_filter_t *plain_core(ap_filter_t *next, int *logio)
+{
+    *logio = 0;
+    if (next && logio_add_in
+        && strcmp(next->frec->name, "log_input_output") == 0) {
+        *logio = 1;
+        next = next->next;
+    }
+    if (next == NULL || next->frec != ap_core_input_filter_handle
+        || next->next != NULL) {
+        return NULL;
+    }
+    return next;
+}
+
+/*
+ * Sits right under HTTP_IN, which has already cut readbytes to what is
+ * left of the Content-Length, so a read here never takes a byte of the
+ * next pipelined request. What the core holds already (read with the
+ * headers) is taken through the chain without touching the socket; once
+ * it holds nothing, one recv() of up to readbytes replaces the core's
+ * 8000-byte socket bucket reads, under the socket's timeout as the
+ * core's would be. Every other case goes down the chain as it is.
+ */
+static apr_status_t fast_in(ap_filter_t *f, apr_bucket_brigade *bb,
+                            ap_input_mode_t mode, apr_read_type_e block,
+                            apr_off_t readbytes)
+{
+    ap_filter_t *core;
+    core_net_rec *net;
+    apr_bucket *e;
+    apr_off_t held = 0;
+    apr_size_t n;
+    char *buf;
+    int logio;
+    apr_status_t rv;
+
+    if (mode != AP_MODE_READBYTES || block != APR_BLOCK_READ
+        || readbytes <= 0 || (core = plain_core(f->next, &logio)) == NULL
+        || (net = core->ctx) == NULL || net->in_ctx == NULL
+        || net->in_ctx->b == NULL) {
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    for (e = APR_BRIGADE_FIRST(net->in_ctx->b);
+         e != APR_BRIGADE_SENTINEL(net->in_ctx->b) && !APR_BUCKET_IS_SOCKET(e);
+         e = APR_BUCKET_NEXT(e)) {
+        if (e->length == (apr_size_t)-1) {
+            return ap_get_brigade(f->next, bb, mode, block, readbytes);
+        }
+        held += (apr_off_t)e->length;
+    }
+    if (held > 0 || e == APR_BRIGADE_SENTINEL(net->in_ctx->b)) {
+        /* No more than the core holds: it need not read the socket. */
+        return ap_get_brigade(f->next, bb, mode, block,
+                              held > 0 && held < readbytes ? held
+                                                           : readbytes);
+    }
+    n = readbytes > FAST_READ ? FAST_READ : (apr_size_t)readbytes;
+    buf = apr_bucket_alloc(n, f->c->bucket_alloc);
+    rv = apr_socket_recv(e->data, buf, &n);
+    if (rv == APR_SUCCESS && n > 0) {
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_heap_create(
+                                        buf, n, apr_bucket_free,
+                                        f->c->bucket_alloc));
+        if (logio) {
+            logio_add_in(f->c, (apr_off_t)n);
+        }
+        return APR_SUCCESS;
+    }
+    apr_bucket_free(buf);
+    if (rv == APR_EOF || rv == APR_SUCCESS) {
+        /* The client closed: the core reads the same end and says EOS. */
+        return ap_get_brigade(f->next, bb, mode, block, readbytes);
+    }
+    return rv;
+}
+
+static void retrieve_fns(void)
+{
+    logio_add_in = APR_RETRIEVE_OPTIONAL_FN(ap_logio_add_bytes_in);
+}
+
+void fcgix_body_register_hooks(apr_pool_t *p)
+{
+    (void)p;
+    fast_in_handle = ap_register_input_filter("FCGIX_BODY_IN", fast_in, NULL,
+                                              AP_FTYPE_PROTOCOL + 5);
+    ap_hook_optional_fn_retrieve(retrieve_fns, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+int fcgix_body_fast(request_rec *r)
+{
+    ap_filter_t *f, *prev = NULL, *mine;
+    int logio;
+
+    if (r->proto_num >= HTTP_VERSION(2, 0) || r->main
+        || fast_in_handle == NULL) {
+        return 0;
+    }
+    for (f = r->input_filters; f; f = f->next) {
+        if (f->frec == fast_in_handle) {
+            return 1;
+        }
+    }
+    mine = ap_add_input_filter_handle(fast_in_handle, NULL, r, r->connection);
+    if (mine == NULL) {
+        return 0;
+    }
+    for (f = r->input_filters; f && f != mine; f = f->next) {
+        prev = f;
+    }
+    /* Checked once here; fast_in() checks the connection side on every
+     * read, as a filter may be added to the connection meanwhile. */
+    if (f == mine && prev && prev->frec == ap_http_input_filter_handle
+        && mine->next == r->connection->input_filters
+        && plain_core(mine->next, &logio)) {
+        return 1;
+    }
+    ap_remove_input_filter(mine);
+    return 0;
 }

@@ -22,6 +22,8 @@
 #define BODY_READ (64 * 1024)
 /* Multiple of 8: full STDIN records need no padding. */
 #define STDIN_CHUNK 65528u
+/* A streamed body's read: two full STDIN records in one writev. */
+#define STREAM_READ (2 * STDIN_CHUNK)
 #define BATCH_IOV 64
 
 static const char zero_pad[8];
@@ -168,8 +170,9 @@ static apr_status_t send_streamed_body(fcgix_req_t *q, const char *head,
 
     x.q = q;
     x.b = b;
+    (void)fcgix_body_fast(r);
     while (!seen_eos) {
-        rv = fcgix_body_read(r, ib, BODY_READ, stream_piece, &x, &seen_eos,
+        rv = fcgix_body_read(r, ib, STREAM_READ, stream_piece, &x, &seen_eos,
                              client_err);
         if (rv != APR_SUCCESS) {
             return rv;
