@@ -23,6 +23,11 @@
 static ap_filter_rec_t *fast_in_handle;
 static APR_OPTIONAL_FN_TYPE(ap_logio_add_bytes_in) *logio_add_in;
 
+/* The connection's FCGIX_BODY_IN: which request it reads for, if any. */
+typedef struct {
+    request_rec *r;
+} fast_ctx_t;
+
 static apr_status_t open_tempfile(request_rec *r, apr_file_t **f)
 {
     const char *dir = NULL, *name = NULL;
@@ -183,18 +188,22 @@ static ap_filter_t *plain_core(ap_filter_t *next, int *logio)
 }
 
 /*
- * Sits right under HTTP_IN, which has already cut readbytes to what is
- * left of the Content-Length, so a read here never takes a byte of the
- * next pipelined request. What the core holds already (read with the
- * headers) is taken through the chain without touching the socket; once
- * it holds nothing, one recv() of up to readbytes replaces the core's
- * 8000-byte socket bucket reads, under the socket's timeout as the
- * core's would be. Every other case goes down the chain as it is.
+ * A connection filter under mod_reqtimeout's (which still sets the socket
+ * timeout before each read and counts what it returns against its
+ * minimum rate) and over the core's, on for one request at a time. That
+ * request's HTTP_IN has already cut readbytes to what is left of the
+ * Content-Length, so a read here never takes a byte of the next pipelined
+ * request. What the core holds already (read with the headers) is taken
+ * through it without touching the socket; once it holds nothing, one
+ * recv() of up to readbytes replaces the core's 8000-byte socket bucket
+ * reads, under the socket's timeout as the core's would be. Every other
+ * case goes down the chain as it is.
  */
 static apr_status_t fast_in(ap_filter_t *f, apr_bucket_brigade *bb,
                             ap_input_mode_t mode, apr_read_type_e block,
                             apr_off_t readbytes)
 {
+    fast_ctx_t *x = f->ctx;
     ap_filter_t *core;
     core_net_rec *net;
     apr_bucket *e;
@@ -204,8 +213,9 @@ static apr_status_t fast_in(ap_filter_t *f, apr_bucket_brigade *bb,
     int logio;
     apr_status_t rv;
 
-    if (mode != AP_MODE_READBYTES || block != APR_BLOCK_READ
-        || readbytes <= 0 || (core = plain_core(f->next, &logio)) == NULL
+    if (x->r == NULL || mode != AP_MODE_READBYTES
+        || block != APR_BLOCK_READ || readbytes <= 0
+        || (core = plain_core(f->next, &logio)) == NULL
         || (net = core->ctx) == NULL || net->in_ctx == NULL
         || net->in_ctx->b == NULL) {
         return ap_get_brigade(f->next, bb, mode, block, readbytes);
@@ -252,39 +262,71 @@ static void retrieve_fns(void)
 void fcgix_body_register_hooks(apr_pool_t *p)
 {
     (void)p;
+    /* Under mod_reqtimeout's (CONNECTION + 8), over the core's. */
     fast_in_handle = ap_register_input_filter("FCGIX_BODY_IN", fast_in, NULL,
-                                              AP_FTYPE_PROTOCOL + 5);
+                                              AP_FTYPE_CONNECTION + 9);
     ap_hook_optional_fn_retrieve(retrieve_fns, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+static apr_status_t fast_off(void *xv)
+{
+    ((fast_ctx_t *)xv)->r = NULL;
+    return APR_SUCCESS;
+}
+
+/* HTTP_IN right over the connection's filters, which are, down to
+ * @p mine, mod_reqtimeout's and mod_logio's at most (both see what
+ * fast_in() returns); under it, plain_core(). */
+static int chain_plain(request_rec *r, ap_filter_t *mine)
+{
+    conn_rec *c = r->connection;
+    ap_filter_t *f, *prev = NULL;
+    int logio;
+
+    for (f = r->input_filters; f && f != c->input_filters; f = f->next) {
+        prev = f;
+    }
+    if (f == NULL || prev == NULL
+        || prev->frec != ap_http_input_filter_handle) {
+        return 0;
+    }
+    for (; f != mine; f = f->next) {
+        if (f == NULL || (strcmp(f->frec->name, "reqtimeout") != 0
+                          && strcmp(f->frec->name, "log_input_output") != 0)) {
+            return 0;
+        }
+    }
+    return plain_core(mine->next, &logio) != NULL;
 }
 
 int fcgix_body_fast(request_rec *r)
 {
-    ap_filter_t *f, *prev = NULL, *mine;
-    int logio;
+    conn_rec *c = r->connection;
+    ap_filter_t *f;
+    fast_ctx_t *x;
 
     if (r->proto_num >= HTTP_VERSION(2, 0) || r->main
         || fast_in_handle == NULL) {
         return 0;
     }
-    for (f = r->input_filters; f; f = f->next) {
-        if (f->frec == fast_in_handle) {
-            return 1;
+    for (f = c->input_filters; f && f->frec != fast_in_handle; f = f->next) {
+    }
+    if (f == NULL) {
+        x = apr_pcalloc(c->pool, sizeof(*x));
+        /* With r, a filter that becomes the connection's first is linked
+         * into r's chain too. */
+        if ((f = ap_add_input_filter_handle(fast_in_handle, x, r, c)) == NULL) {
+            return 0;
         }
     }
-    mine = ap_add_input_filter_handle(fast_in_handle, NULL, r, r->connection);
-    if (mine == NULL) {
-        return 0;
-    }
-    for (f = r->input_filters; f && f != mine; f = f->next) {
-        prev = f;
-    }
-    /* Checked once here; fast_in() checks the connection side on every
-     * read, as a filter may be added to the connection meanwhile. */
-    if (f == mine && prev && prev->frec == ap_http_input_filter_handle
-        && mine->next == r->connection->input_filters
-        && plain_core(mine->next, &logio)) {
+    x = f->ctx;
+    if (x->r == r) {
         return 1;
     }
-    ap_remove_input_filter(mine);
-    return 0;
+    if (!chain_plain(r, f)) {
+        return 0;
+    }
+    x->r = r;
+    apr_pool_cleanup_register(r->pool, x, fast_off, apr_pool_cleanup_null);
+    return 1;
 }
