@@ -170,7 +170,11 @@ static apr_status_t send_streamed_body(fcgix_req_t *q, const char *head,
 
     x.q = q;
     x.b = b;
-    (void)fcgix_body_fast(r);
+    if (fcgix_body_fast(r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, FCGIX_LOGNO(00740)
+                      "request body read in large pieces from the client "
+                      "socket");
+    }
     while (!seen_eos) {
         rv = fcgix_body_read(r, ib, STREAM_READ, stream_piece, &x, &seen_eos,
                              client_err);
