@@ -154,6 +154,33 @@ for my $case (['a connection of its own', '/pool/bf/c.fcgi', 'c'],
 }
 
 # ---------------------------------------------------------------------
+# A client that leaves mid-body: the read sees the end at once (no wait
+# for the Timeout), one log line, the application is told.
+
+for my $case (['a connection of its own', '/pool/bf/c.fcgi', 'c'],
+              ['a multiplexed connection', '/pool/bf/cm.fcgi', 'cm']) {
+    my ($what, $path, $app) = @$case;
+    my $before = stats_of($app);
+    my $off = log_mark();
+    my $h = http_start(method => 'POST', path => "$path?digest",
+                       headers => ['Content-Length' => 3 * 1048576],
+                       body => big_body(1048576), keepalive => 1);
+    ok($h, "client gone mid-body on $what: request sent") or next;
+    Time::HiRes::sleep(0.3);
+    close $h->{s};
+    ok(FcgixTest::log_wait($off, qr/FCGIX00120/, 10),
+       "client gone mid-body on $what: the request ends within 10 s "
+       . "(FCGIX00120, not the server's 60 s Timeout)");
+    my $told = $app eq 'cm'
+        ? wait_for(5, sub { delta($app, 'aborts', $before) >= 1 }, 0.05)
+        : wait_for(5, sub { delta($app, 'open', $before) <= 0 }, 0.05);
+    ok($told, "client gone mid-body on $what: the application is told");
+    my @m = grep { /FCGIX00120/ } FcgixTest::log_new_lines($off);
+    is(scalar @m, 1, "client gone mid-body on $what: one FCGIX00120 line");
+    healthy_ok("client gone mid-body on $what");
+}
+
+# ---------------------------------------------------------------------
 # A client that trickles (1000 bytes every 0.5 s, never idle for the 2 s
 # Timeout): mod_reqtimeout's "body=3" still ends it, long before the
 # 100000 bytes it announced are sent.
