@@ -4,7 +4,9 @@
 # over HTTP/1.1 and 1.0; the rules that apply to bodies still hold:
 # LimitRequestBody (413), a pipelined request behind the body, the
 # server's Timeout for a client that stalls mid-body, mod_reqtimeout's
-# body rule for one that trickles. Config: t/conf/pool.conf.in.
+# body rule for one that trickles. HTTP/2 bodies (an httpd of its own
+# with mod_http2, h2c) keep the core's reads and arrive intact, with and
+# without a length. Config: t/conf/pool.conf.in.
 use strict;
 use warnings;
 use FindBin;
@@ -16,6 +18,7 @@ use Time::HiRes ();
 use FcgixTest qw(:DEFAULT brief http_start http_finish http_result_of
                   http_parallel);
 use FcgixPool;
+use FcgixPM qw(pm_own_httpd pm_own_httpd_stop pm_wait_until pm_docroot);
 
 $SIG{PIPE} = 'IGNORE';
 
@@ -211,6 +214,45 @@ SKIP: {
        "trickle: the request ends (status $r->{status})")
         or diag(brief($r));
     fast_logged($off, 'trickle');
+}
+
+# ---------------------------------------------------------------------
+# HTTP/2 (h2c): not the fast path's; the body arrives intact with its
+# length (streamed) and without (spooled).
+
+SKIP: {
+    my $lib = Apache::Test::vars('fcgix_libexecdir')
+              || '/usr/lib/apache2/modules';
+    my $features = `curl --version 2>&1`;
+    ok($features =~ /^Features:.*\bHTTP2\b/m && -f "$lib/mod_http2.so",
+       'curl with HTTP/2 and mod_http2 are installed');
+    my $docroot = pm_docroot();
+    my $logs = Apache::Test::vars('t_logs');
+    my $h = eval { pm_own_httpd(name => 'bodyh2', body => <<"EOC") };
+LoadModule http2_module "$lib/mod_http2.so"
+Protocols h2c http/1.1
+FcgixExternalServer "$docroot/ext/c.fcgi" unix:$logs/c.sock
+EOC
+    ok($h, 'httpd with mod_http2 (h2c) starts') or diag($@);
+    skip 'no h2c httpd', 4 unless $h;
+    my $m = 3 * 1048576 + 7;
+    my $file = "$logs/bodyh2.bin";
+    open my $fh, '>:raw', $file or die "$file: $!";
+    print $fh big_body($m);
+    close $fh;
+    my $want = Digest::MD5::md5_hex(big_body($m));
+    my $url = "http://127.0.0.1:$h->{port}/ext/c.fcgi?digest";
+    for my $case (['with its length', "--data-binary \@$file"],
+                  ['without a length', "-X POST -T - <$file"]) {
+        my ($what, $args) = @$case;
+        my $out = `curl -s --max-time 60 --http2-prior-knowledge -w '%{http_version}' $args '$url' 2>&1`;
+        like($out, qr/\Alen=$m md5=$want\n/,
+             "HTTP/2 body $what: intact") or diag(substr $out, 0, 300);
+        like($out, qr/2\z/, "HTTP/2 body $what: over HTTP/2");
+    }
+    unlink $file;
+    pm_own_httpd_stop($h);
+    pm_wait_until(10, sub { !-e $h->{pidfile} });
 }
 
 done_testing();

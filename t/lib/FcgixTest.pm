@@ -160,6 +160,7 @@ our %LOG_OWN = (
     'phpini'        => ['00530'],  # t/140: php_value reaches php-cgi
     'phpmaster'     => [],         # t/142: one php-cgi master
     'h2c'           => [],         # t/028: mod_http2, 103 over h2c
+    'bodyh2'        => [],         # t/059: bodies over h2c
     # t/029: a spawned class at its limit (00171) and one that cannot
     # start (00106, 00154 and 00172 while it is tried, then 503 in
     # back-off: 00194), with Expect
