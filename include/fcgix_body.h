@@ -65,11 +65,13 @@ void fcgix_body_register_hooks(apr_pool_t *p);
 /**
  * Lets the reads of @p r's body (of known length) take large pieces
  * straight from the client socket instead of the core's 8000-byte ones,
- * when nothing but httpd's own HTTP/1.x body filter and the core sit
- * between the request and the socket. HTTP_IN still counts the body
- * (Content-Length, LimitRequestBody, 100-continue, EOS) and the socket's
- * timeout (the server's Timeout) still applies; any other connection
- * input filter (TLS, mod_reqtimeout, mod_logio...) keeps today's path.
+ * when nothing but httpd's own HTTP/1.x body filter, mod_reqtimeout's
+ * and mod_logio's filters and the core sit between the request and the
+ * socket. HTTP_IN still counts the body (Content-Length,
+ * LimitRequestBody, 100-continue, EOS), mod_reqtimeout still sets the
+ * socket's timeout and counts its minimum rate, mod_logio still counts
+ * the bytes; any other input filter (TLS, HTTP/2, a request filter) keeps
+ * today's path.
  * @return 1 if the large reads are on, 0 if today's path is kept
  */
 int fcgix_body_fast(request_rec *r);
