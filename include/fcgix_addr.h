@@ -6,7 +6,8 @@
 /**
  * @file  fcgix_addr.h
  * @brief Backend addresses: parsing "host:port", "[v6]:port" and
- *        "unix:/path", resolving them once, and connecting with a timeout.
+ *        "unix:/path", resolving them once (every record of a name),
+ *        and connecting with a timeout.
  *
  * Layer L1: APR only, no httpd. Parsing runs at configuration time (the
  * caller turns an error string into a directive error); connecting runs in
@@ -25,7 +26,28 @@ typedef struct fcgix_addr_t {
     const char *host;     /**< host when TCP */
     apr_port_t port;      /**< port when TCP */
     apr_sockaddr_t *sa;   /**< resolved at configuration time */
+    /** A host name's address: the name as written ("host:port"), which
+     *  drain= may name; NULL for an address written as such. */
+    const char *name;
+    /** resolve=: the position among the name's max-addrs ones (from 0),
+     *  whose address the resolver sets at run time; -1 otherwise. */
+    int pos;
 } fcgix_addr_t;
+
+/** Whether @p host is an IPv4 or IPv6 literal, not a name. */
+int fcgix_addr_is_literal(const char *host);
+
+/**
+ * The address @p family (APR_INET or APR_INET6) @p ip (4 or 16 bytes)
+ * and @p port as a new fcgix_addr_t named "ip:port" / "[ip]:port".
+ * @return NULL when APR refuses it
+ */
+fcgix_addr_t *fcgix_addr_from_ip(apr_pool_t *p, int family,
+                                 const unsigned char *ip, apr_port_t port);
+
+/** The raw address of @p sa: its family (APR_INET or APR_INET6, else 0)
+ *  and 4 or 16 bytes into @p ip. */
+int fcgix_addr_raw(const apr_sockaddr_t *sa, unsigned char ip[16]);
 
 /**
  * Parses and resolves @p spec ("unix:/abs/path", "/abs/path" when

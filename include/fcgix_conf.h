@@ -51,6 +51,10 @@ typedef enum {
 
 #define FCGIX_DEFAULT_MPX_MAX_REQS 100
 #define FCGIX_DEFAULT_MPX_BUFFER (4 * 1024 * 1024)
+/** resolve=: positions per name (max-addrs), a new address's ramp in
+ *  seconds (slow-start). */
+#define FCGIX_DEFAULT_MAX_ADDRS 16
+#define FCGIX_DEFAULT_SLOW_START 10
 
 /** A FastCGI server httpd does not start (FcgixExternalServer). */
 typedef struct fcgix_server_t {
@@ -79,6 +83,11 @@ typedef struct fcgix_server_t {
     int check_status;          /**< the status check-uri must get (200) */
     int check_fails;           /**< failures in a row: down (2) */
     int check_passes;          /**< passes in a row: up again (2) */
+    /* Host names re-resolved (resolve=S): each name has max_addrs
+     * positions among addrs, whose addresses follow its answers. */
+    apr_interval_time_t resolve;    /**< every S; 0: once, at startup */
+    apr_interval_time_t slow_start; /**< a new address's ramp */
+    int max_addrs;                  /**< positions per name */
     /* A static application mod_fcgix starts (FastCgiServer). */
     int managed;
     int processes;             /**< -processes, kept running */

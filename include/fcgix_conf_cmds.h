@@ -143,6 +143,11 @@ const char *fcgix_conf_set_abort_timeout(cmd_parms *cmd, void *dc,
 /** cmd->info: offset of an int in the directory record (On: 1). */
 const char *fcgix_conf_set_dir_flag(cmd_parms *cmd, void *dc, int on);
 /** FcgixExternalServer <path> <address>... [key=value]... */
+/** After the words of an external server: each host name among its
+ *  addresses becomes every address it has (or, with resolve=, max-addrs
+ *  positions that follow its answers). @return an error, or NULL */
+const char *fcgix_conf_server_names(cmd_parms *cmd, fcgix_server_t *srv);
+
 const char *fcgix_conf_cmd_external_server(cmd_parms *cmd, void *dc,
                                            int argc, char *const argv[]);
 /** FcgixServer <path> [key=value]... */

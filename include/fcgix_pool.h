@@ -81,9 +81,26 @@ apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,
 const fcgix_addr_t *fcgix_pool_addr(const fcgix_pool_t *pl);
 
 /**
+ * A position of a re-resolved name (resolve=) takes its current state:
+ * @p addr (NULL: keep the last one), @p dyn 0 in the answer, 1 gone from
+ * it (draining), 2 vacant (no address: never chosen, not shown); joined
+ * at @p joined, ramping up over @p ramp (slow-start; 0: none). A new
+ * address forgets what the last one's application said.
+ */
+void fcgix_pool_set_addr(fcgix_pool_t *pl, const fcgix_addr_t *addr,
+                         int dyn, apr_time_t joined,
+                         apr_interval_time_t ramp);
+
+/** Closes this child's kept connections of @p pl (it drains). */
+void fcgix_pool_close_idle(fcgix_pool_t *pl);
+
+/** A position without an address (fcgix_pool_set_addr() dyn 2). */
+int fcgix_pool_vacant(const fcgix_pool_t *pl);
+
+/**
  * Picks the address to use among @p n, skipping draining ones always,
  * those whose bit is set in @p tried and, unless every untried one is,
- * disabled ones. A draining address's idle connections are closed here.
+ * disabled ones and the ramping ones a slow-start draw turns away. A draining address's idle connections are closed here.
  * @return the index into @p pools, or -1 when every address was tried
  *         or is draining
  */

@@ -36,7 +36,7 @@
 #include "apr_time.h"
 
 #define FCGIX_SB_MAGIC 0x46434758u /* "FCGX" */
-#define FCGIX_SB_VERSION 5u
+#define FCGIX_SB_VERSION 6u
 #define FCGIX_SB_MAX_CLASSES 256
 #define FCGIX_SB_MAX_BACKENDS 256
 #define FCGIX_SB_SPEC_MAX 128
@@ -236,7 +236,40 @@ typedef struct {
     volatile apr_uint64_t checks;    /**< checks run */
     volatile apr_uint64_t check_failures; /**< checks failed */
     fcgix_sb_reqs_t reqs;            /**< requests that ended on it */
+    /* A position of a re-resolved name (resolve=): its current address,
+     * written by the child that won the name's round (or the parent when
+     * it claims the slot fresh) between two bumps of dyn_seq (odd while
+     * writing); a reader copies it between two equal even values and
+     * validates what it copied (state, family) before use. */
+    volatile apr_uint32_t dyn_seq;
+    volatile apr_uint32_t dyn_state; /**< fcgix_addrset_e */
+    volatile apr_uint32_t dyn_family;/**< 4 or 6 */
+    volatile unsigned char dyn_ip[16];
+    volatile apr_int64_t dyn_since;  /**< joined or left, apr_time_t */
+    /* The name's round (its position 0's slot only): the child whose CAS
+     * moves resolve_next on resolves; the others read the result. */
+    volatile apr_int64_t resolve_next;
+    volatile apr_uint32_t resolve_failing; /**< last lookup failed */
+    volatile apr_uint32_t resolve_over;    /**< records were left out */
 } fcgix_sb_backend_t;
+
+/** A position's address, as a child copies it out of its slot. */
+typedef struct {
+    apr_uint32_t seq;
+    apr_uint32_t state;
+    apr_uint32_t family;
+    unsigned char ip[16];
+    apr_int64_t since;
+} fcgix_sb_dyn_t;
+
+/** Copies slot @p b's position (seqlock). @return 0 while it is being
+ *  written (try again later), else 1 (*d as found: unvalidated). */
+int fcgix_sb_dyn_read(const fcgix_sb_backend_t *b, fcgix_sb_dyn_t *d);
+
+/** Writes slot @p b's position (the name's resolver, or the parent). */
+void fcgix_sb_dyn_write(fcgix_sb_backend_t *b, apr_uint32_t state,
+                        apr_uint32_t family, const unsigned char *ip,
+                        apr_int64_t since);
 
 typedef struct fcgix_sb_t {
     apr_uint32_t magic;

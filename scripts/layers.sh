@@ -16,7 +16,7 @@ set -u
 
 layer_of() {
     case "$1" in
-    logno|proto|policy|cgi) echo 0 ;;
+    logno|proto|policy|cgi|addrset) echo 0 ;;
     addr|pool|limits|mpx|mpx_*|sb|sync|pm|pm_*) echo 1 ;;
     fcgix) echo 2 ;;
     conf|conf_*|compat|compat_*|env|body|response|names|php|sendfile)

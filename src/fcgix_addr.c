@@ -4,7 +4,9 @@
  */
 
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
+#include <arpa/inet.h>
 
 #include "apr_strings.h"
 #include "apr_lib.h"
@@ -66,6 +68,7 @@ const char *fcgix_addr_parse(apr_pool_t *p, const char *spec,
     const char *err;
 
     a->spec = apr_pstrdup(p, spec);
+    a->pos = -1;
     if (strncasecmp(spec, "unix:", 5) == 0) {
         err = parse_unix(p, spec + 5, a);
     }
@@ -107,4 +110,49 @@ apr_status_t fcgix_addr_connect(const fcgix_addr_t *a,
     apr_socket_timeout_set(s, 0);
     *sock = s;
     return APR_SUCCESS;
+}
+
+int fcgix_addr_is_literal(const char *host)
+{
+    unsigned char buf[16];
+
+    return inet_pton(AF_INET, host, buf) == 1
+           || inet_pton(AF_INET6, host, buf) == 1;
+}
+
+fcgix_addr_t *fcgix_addr_from_ip(apr_pool_t *p, int family,
+                                 const unsigned char *ip, apr_port_t port)
+{
+    fcgix_addr_t *a = apr_pcalloc(p, sizeof(*a));
+    char buf[INET6_ADDRSTRLEN];
+
+    if ((family != APR_INET && family != APR_INET6)
+        || inet_ntop(family, ip, buf, sizeof(buf)) == NULL) {
+        return NULL;
+    }
+    a->host = apr_pstrdup(p, buf);
+    a->port = port;
+    a->pos = -1;
+    a->spec = family == APR_INET6 ? apr_psprintf(p, "[%s]:%u", buf, port)
+                                  : apr_psprintf(p, "%s:%u", buf, port);
+    /* A numeric host: no lookup happens here. */
+    if (apr_sockaddr_info_get(&a->sa, a->host, family, port, 0, p)
+        != APR_SUCCESS) {
+        return NULL;
+    }
+    a->sa->next = NULL;
+    return a;
+}
+
+int fcgix_addr_raw(const apr_sockaddr_t *sa, unsigned char ip[16])
+{
+    if (sa->family == APR_INET) {
+        memcpy(ip, &sa->sa.sin.sin_addr, 4);
+        return APR_INET;
+    }
+    if (sa->family == APR_INET6) {
+        memcpy(ip, &sa->sa.sin6.sin6_addr, 16);
+        return APR_INET6;
+    }
+    return 0;
 }

@@ -87,12 +87,17 @@ static int find_one(server_rec *vs, const fcgix_srv_conf_t *vc,
     for (k = 0; k < srv->addrs->nelts; k++) {
         fcgix_pool_t *pl;
         fcgix_mpx_group_t *g;
-        if (strcmp(APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *)->spec,
-                   fd->f->address)) {
+        int have = fcgix_upstream_address(srv, k, &pl, &g);
+        /* A name's position is named by its current address. */
+        const fcgix_addr_t *a = have && !fcgix_pool_vacant(pl)
+                                ? fcgix_pool_addr(pl)
+                                : APR_ARRAY_IDX(srv->addrs, k,
+                                                fcgix_addr_t *);
+        if (strcmp(a->spec, fd->f->address)) {
             continue;
         }
         fd->found = 1;
-        if (fcgix_upstream_address(srv, k, &pl, &g)) {
+        if (have) {
             fd->slot = fcgix_pool_shm(pl);
         }
         return DONE;

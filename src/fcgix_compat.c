@@ -183,7 +183,8 @@ const char *fcgix_compat_external_server(cmd_parms *cmd, void *dc, int argc,
     (void)dc;
     if ((err = server_new(cmd, argc, argv, &srv)) != NULL
         || (err = parse_options(cmd, srv, argc, argv, external_option))
-           != NULL) {
+           != NULL
+        || (err = fcgix_conf_server_names(cmd, srv)) != NULL) {
         return err;
     }
     return fcgix_conf_add_server(cmd, srv);

@@ -332,6 +332,7 @@ fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,
     srv->mpx = FCGIX_MPX_AUTO;
     srv->mpx_limits.max_reqs = FCGIX_DEFAULT_MPX_MAX_REQS;
     srv->mpx_limits.queue_max = FCGIX_DEFAULT_MPX_BUFFER;
+    srv->slow_start = FCGIX_UNSET;
     return srv;
 }
 

@@ -61,6 +61,12 @@ static const num_option_t external_nums[] = {
       SRV_OFF(check_status) },
     { "fails", FCGIX_UNIT_COUNT, 1, 100, AS_INT, SRV_OFF(check_fails) },
     { "passes", FCGIX_UNIT_COUNT, 1, 100, AS_INT, SRV_OFF(check_passes) },
+    { "resolve", FCGIX_UNIT_TIME, apr_time_from_sec(1), TIME_MAX, AS_TIME,
+      SRV_OFF(resolve) },
+    { "slow-start", FCGIX_UNIT_TIME, 0, TIME_MAX, AS_TIME,
+      SRV_OFF(slow_start) },
+    { "max-addrs", FCGIX_UNIT_COUNT, 1, FCGIX_POOL_MAX_ADDRS, AS_INT,
+      SRV_OFF(max_addrs) },
     { NULL, FCGIX_UNIT_COUNT, 0, 0, AS_INT, 0 }
 };
 
@@ -267,25 +273,110 @@ static const char *server_word(cmd_parms *cmd, fcgix_server_t *srv,
 static const char *drain_marks(cmd_parms *cmd, fcgix_server_t *srv,
                                int argc, char *const argv[])
 {
-    int i, k;
+    int i, k, found;
 
     for (i = 1; i < argc; i++) {
         const char *spec = argv[i] + 6;
         if (strncasecmp(argv[i], "drain=", 6)) {
             continue;
         }
-        for (k = 0; k < srv->addrs->nelts; k++) {
-            if (!strcmp(APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *)->spec,
-                        spec)) {
+        for (k = 0, found = 0; k < srv->addrs->nelts; k++) {
+            const fcgix_addr_t *a = APR_ARRAY_IDX(srv->addrs, k,
+                                                  fcgix_addr_t *);
+            /* A name drains all of its addresses. */
+            if (!strcmp(a->spec, spec) || (a->name && !strcmp(a->name,
+                                                              spec))) {
                 srv->drain |= 1u << k;
-                break;
+                found = 1;
             }
         }
-        if (k == srv->addrs->nelts) {
+        if (!found) {
             return apr_psprintf(cmd->pool, "%s: drain=%s is not one of the "
                                 "server's addresses", cmd->cmd->name, spec);
         }
     }
+    return NULL;
+}
+
+/* The name's addresses, as the startup lookup found them (none twice).
+ * With resolve=, the name gets max-addrs positions instead, the first
+ * of which keeps the lookup's answer for the first set. */
+static const char *expand_name(cmd_parms *cmd, const fcgix_server_t *srv,
+                               fcgix_addr_t *named,
+                               apr_array_header_t *out)
+{
+    int first = out->nelts, k;
+    apr_sockaddr_t *sa;
+
+    if (srv->resolve > 0) {
+        for (k = 0; k < srv->max_addrs; k++) {
+            fcgix_addr_t *a = apr_pmemdup(cmd->pool, named, sizeof(*a));
+            a->name = named->spec;
+            a->pos = k;
+            a->spec = apr_psprintf(cmd->pool, "%s#%d", named->spec, k);
+            if (k > 0) {
+                a->sa = NULL;
+            }
+            APR_ARRAY_PUSH(out, fcgix_addr_t *) = a;
+        }
+        return NULL;
+    }
+    for (sa = named->sa; sa; sa = sa->next) {
+        unsigned char ip[16];
+        int fam = fcgix_addr_raw(sa, ip);
+        fcgix_addr_t *a = fam ? fcgix_addr_from_ip(cmd->pool, fam, ip,
+                                                   named->port) : NULL;
+        if (a == NULL) {
+            continue;
+        }
+        for (k = first; k < out->nelts; k++) {
+            if (!strcmp(APR_ARRAY_IDX(out, k, fcgix_addr_t *)->spec,
+                        a->spec)) {
+                break;
+            }
+        }
+        if (k == out->nelts) {
+            a->name = named->spec;
+            APR_ARRAY_PUSH(out, fcgix_addr_t *) = a;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * A host name among the addresses stands for every address it has (A and
+ * AAAA), found at startup, or followed at run time with resolve=.
+ */
+const char *fcgix_conf_server_names(cmd_parms *cmd, fcgix_server_t *srv)
+{
+    apr_array_header_t *out;
+    int k;
+
+    if (srv->max_addrs == 0) {
+        srv->max_addrs = FCGIX_DEFAULT_MAX_ADDRS;
+    }
+    if (srv->slow_start == FCGIX_UNSET) {
+        srv->slow_start = apr_time_from_sec(FCGIX_DEFAULT_SLOW_START);
+    }
+    out = apr_array_make(cmd->pool, srv->addrs->nelts,
+                         sizeof(fcgix_addr_t *));
+    for (k = 0; k < srv->addrs->nelts; k++) {
+        fcgix_addr_t *a = APR_ARRAY_IDX(srv->addrs, k, fcgix_addr_t *);
+        const char *err;
+        if (a->is_unix || fcgix_addr_is_literal(a->host)) {
+            APR_ARRAY_PUSH(out, fcgix_addr_t *) = a;
+        }
+        else if ((err = expand_name(cmd, srv, a, out)) != NULL) {
+            return err;
+        }
+    }
+    if (out->nelts > FCGIX_POOL_MAX_ADDRS) {
+        return apr_psprintf(cmd->pool, "%s %s: %d addresses (names count "
+                            "max-addrs each with resolve=, else each of "
+                            "their records): at most %d", cmd->cmd->name,
+                            srv->path, out->nelts, FCGIX_POOL_MAX_ADDRS);
+    }
+    srv->addrs = out;
     return NULL;
 }
 
@@ -310,7 +401,8 @@ const char *fcgix_conf_cmd_external_server(cmd_parms *cmd, void *dcv,
             return err;
         }
     }
-    if ((err = drain_marks(cmd, srv, argc, argv)) != NULL) {
+    if ((err = fcgix_conf_server_names(cmd, srv)) != NULL
+        || (err = drain_marks(cmd, srv, argc, argv)) != NULL) {
         return err;
     }
     return fcgix_conf_add_server(cmd, srv);

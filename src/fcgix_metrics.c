@@ -369,14 +369,17 @@ static int backend_one(server_rec *vs, const fcgix_srv_conf_t *vc,
     (void)vs;
     (void)vc;
     for (k = 0; k < srv->addrs->nelts; k++) {
-        const fcgix_addr_t *ad = APR_ARRAY_IDX(srv->addrs, k,
-                                               fcgix_addr_t *);
+        const fcgix_addr_t *ad;
         fcgix_pool_t *pl;
         fcgix_mpx_group_t *g;
         agg_t *a;
         if (srv->managed || !fcgix_upstream_address(srv, k, &pl, &g)) {
             break;
         }
+        if (fcgix_pool_vacant(pl)) {
+            continue; /* a name's position without an address */
+        }
+        ad = fcgix_pool_addr(pl); /* a name's current one */
         for (j = 0; j < w->seen->nelts
                     && APR_ARRAY_IDX(w->seen, j, void *) != pl; j++) {
         }

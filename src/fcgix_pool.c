@@ -12,6 +12,7 @@
 #include "apr_strings.h"
 #include "apr_time.h"
 
+#include "fcgix_addrset.h"
 #include "fcgix_pool.h"
 #include "fcgix_proto.h"
 
@@ -51,6 +52,13 @@ struct fcgix_pool_t {
     int max_conns;
     int max_reqs;
     int drain;               /* draining, when there is no scoreboard */
+    /* A position of a re-resolved name: gone from the name's answer
+     * (1, draining) or without an address (2); when it joined and how
+     * long its slow start is; the choices that reached it ramping. */
+    int dyn;
+    apr_time_t joined;
+    apr_interval_time_t ramp;
+    apr_uint32_t ramp_tick;
 };
 
 /* A counter of this child's pool and, when there is one, its share of
@@ -114,7 +122,33 @@ apr_status_t fcgix_pool_create(fcgix_pool_t **out, const fcgix_addr_t *addr,
 
 const fcgix_addr_t *fcgix_pool_addr(const fcgix_pool_t *pl)
 {
-    return pl->addr;
+    return __atomic_load_n(&pl->addr, __ATOMIC_ACQUIRE);
+}
+
+void fcgix_pool_set_addr(fcgix_pool_t *pl, const fcgix_addr_t *addr,
+                         int dyn, apr_time_t joined,
+                         apr_interval_time_t ramp)
+{
+    apr_thread_mutex_lock(pl->mu);
+    if (addr && addr != pl->addr) {
+        /* Another application: what the last one said does not hold. */
+        pl->caps = FCGIX_CAPS_UNKNOWN;
+        pl->mpxs_conns = 0;
+        pl->mpx_refused = 0;
+        pl->max_conns = 0;
+        pl->max_reqs = 0;
+        pl->disabled_until = 0;
+        __atomic_store_n(&pl->addr, addr, __ATOMIC_RELEASE);
+    }
+    pl->joined = joined;
+    pl->ramp = ramp;
+    __atomic_store_n(&pl->dyn, dyn, __ATOMIC_RELEASE);
+    apr_thread_mutex_unlock(pl->mu);
+}
+
+int fcgix_pool_vacant(const fcgix_pool_t *pl)
+{
+    return __atomic_load_n(&pl->dyn, __ATOMIC_ACQUIRE) == 2;
 }
 
 static void conn_close(fcgix_conn_t *c)
@@ -214,6 +248,23 @@ static int disabled(const fcgix_pool_t *pl, apr_time_t now)
            || (pl->shm && __atomic_load_n(&pl->shm->down, __ATOMIC_RELAXED));
 }
 
+/* A newly joined address takes part of its share only: a request that
+ * reaches it while it ramps up goes elsewhere unless the draw says so. */
+static int ramping_away(fcgix_pool_t *pl, apr_time_t now)
+{
+    int pct;
+
+    if (pl->ramp <= 0) {
+        return 0;
+    }
+    pct = fcgix_addrset_ramp(now - pl->joined, pl->ramp);
+    if (pct >= 100) {
+        return 0;
+    }
+    return !fcgix_addrset_admit(pct, __atomic_fetch_add(&pl->ramp_tick, 1,
+                                                        __ATOMIC_RELAXED));
+}
+
 static void close_stale(fcgix_conn_t *stale)
 {
     while (stale) {
@@ -227,6 +278,9 @@ int fcgix_pool_draining(const fcgix_pool_t *pl)
 {
     const fcgix_sb_backend_t *b = pl->shm;
 
+    if (__atomic_load_n(&pl->dyn, __ATOMIC_ACQUIRE)) {
+        return 1; /* left its name's answer, or no address at all */
+    }
     return b ? (int)__atomic_load_n(&b->draining, __ATOMIC_RELAXED)
              : pl->drain;
 }
@@ -238,7 +292,7 @@ void fcgix_pool_set_draining(fcgix_pool_t *pl, int on)
 
 /* A draining address's kept connections close as soon as a request of
  * this child sees it draining (in flight ones close when released). */
-static void close_idle(fcgix_pool_t *pl)
+void fcgix_pool_close_idle(fcgix_pool_t *pl)
 {
     fcgix_conn_t *idle;
     int n;
@@ -269,11 +323,13 @@ int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
             if (fcgix_pool_draining(pl)) {
                 /* Never, not even when all else failed. */
                 if (pl->nidle) {
-                    close_idle(pl);
+                    fcgix_pool_close_idle(pl);
                 }
                 continue;
             }
-            if ((tried & (1u << k)) || (pass == 0 && disabled(pl, now))) {
+            if ((tried & (1u << k))
+                || (pass == 0
+                    && (disabled(pl, now) || ramping_away(pl, now)))) {
                 continue;
             }
             if (how != FCGIX_BALANCE_LEAST_CONN) {
@@ -384,7 +440,7 @@ static apr_status_t open_new(fcgix_pool_t *pl,
         c->p = p;
         c->pool = pl;
         c->born = c->used = now;
-        rv = fcgix_addr_connect(pl->addr, connect_timeout, p, &c->sock);
+        rv = fcgix_addr_connect(fcgix_pool_addr(pl), connect_timeout, p, &c->sock);
         if (rv != APR_SUCCESS) {
             apr_pool_destroy(p);
         }

@@ -311,3 +311,42 @@ apr_status_t fcgix_sb_child_wait(volatile apr_uint32_t *word,
     return fcgix_sync_wait(word, seen, (int64_t)timeout) ? APR_TIMEUP
                                                           : APR_SUCCESS;
 }
+
+int fcgix_sb_dyn_read(const fcgix_sb_backend_t *b, fcgix_sb_dyn_t *d)
+{
+    apr_uint32_t s1 = __atomic_load_n(&b->dyn_seq, __ATOMIC_ACQUIRE);
+    int i;
+
+    if (s1 & 1) {
+        return 0;
+    }
+    d->state = b->dyn_state;
+    d->family = b->dyn_family;
+    for (i = 0; i < 16; i++) {
+        d->ip[i] = b->dyn_ip[i];
+    }
+    d->since = b->dyn_since;
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    d->seq = s1;
+    return __atomic_load_n(&b->dyn_seq, __ATOMIC_RELAXED) == s1;
+}
+
+void fcgix_sb_dyn_write(fcgix_sb_backend_t *b, apr_uint32_t state,
+                        apr_uint32_t family, const unsigned char *ip,
+                        apr_int64_t since)
+{
+    int i;
+
+    __atomic_add_fetch(&b->dyn_seq, 1, __ATOMIC_SEQ_CST);
+    b->dyn_state = state;
+    b->dyn_family = family;
+    for (i = 0; i < 16; i++) {
+        b->dyn_ip[i] = ip ? ip[i] : 0;
+    }
+    b->dyn_since = since;
+    __atomic_thread_fence(__ATOMIC_RELEASE);
+    /* Back to even, and never 0 again: 0 means never written. */
+    if (__atomic_add_fetch(&b->dyn_seq, 1, __ATOMIC_SEQ_CST) == 0) {
+        __atomic_add_fetch(&b->dyn_seq, 2, __ATOMIC_SEQ_CST);
+    }
+}

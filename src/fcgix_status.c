@@ -398,12 +398,14 @@ static void externals(request_rec *r, out_e how, apr_time_t now)
                     || !fcgix_upstream_address(srv, k, &pl, &g)) {
                     break;
                 }
+                if (fcgix_pool_vacant(pl)) {
+                    continue; /* a name's position without an address */
+                }
                 fcgix_pool_stats(pl, &ps);
                 fcgix_mpx_stats(g, &ms);
                 shm_sums(fcgix_pool_shm(pl), &ps, &ms);
-                addr_out(r, srv, APR_ARRAY_IDX(srv->addrs, k,
-                                               fcgix_addr_t *),
-                         &ps, &ms, first, how, now);
+                addr_out(r, srv, fcgix_pool_addr(pl), &ps, &ms, first, how,
+                         now);
                 first = 0;
             }
         }

@@ -19,6 +19,7 @@
 #include "fcgix_spawn.h"
 #include "fcgix_upstream.h"
 #include "fcgix_upstream_check.h"
+#include "fcgix_upstream_dns.h"
 
 /* A request gives up on unreachable processes after this many. */
 #define MAX_UNREACHABLE 3
@@ -36,6 +37,9 @@ typedef struct {
      * (child_init; NULL: none). */
     fcgix_pool_t **pools;
     fcgix_mpx_group_t **mpx_groups;
+    /* resolve=: its names' positions as this child follows them (NULL:
+     * none). */
+    fcgix_dns_t *dns;
 } runtime_t;
 
 /* Indexed by server id: this generation's, in its configuration pool,
@@ -111,6 +115,7 @@ static int claim_backends(runtime_t *rt, fcgix_sb_t *sb, apr_pool_t *pconf)
             }
         }
     }
+    fcgix_upstream_dns_seed(srv, rt->sb_backends);
     return full;
 }
 
@@ -189,11 +194,16 @@ static apr_status_t init_pools(apr_pool_t *pchild, runtime_t *rt)
             return rv;
         }
     }
+    rt->dns = fcgix_upstream_dns_create(pchild, srv, rt->pools,
+                                        rt->sb_backends);
     return APR_SUCCESS;
 }
 
 apr_status_t fcgix_upstream_child_init(apr_pool_t *pchild, server_rec *s)
 {
+    apr_array_header_t *dns = apr_array_make(pchild, 1,
+                                             sizeof(fcgix_dns_t *));
+    apr_status_t rv;
     int i;
 
     (void)s;
@@ -201,13 +211,18 @@ apr_status_t fcgix_upstream_child_init(apr_pool_t *pchild, server_rec *s)
     my_pid = (apr_int32_t)getpid();
     for (i = 0; i < nruntime; i++) {
         runtime_t *rt = &runtime[i];
-        apr_status_t rv;
         if (rt->srv == NULL || rt->srv->managed) {
             continue;
         }
         if ((rv = init_pools(pchild, rt)) != APR_SUCCESS) {
             return rv;
         }
+        if (rt->dns) {
+            APR_ARRAY_PUSH(dns, fcgix_dns_t *) = rt->dns;
+        }
+    }
+    if ((rv = fcgix_upstream_dns_start(pchild, s, dns)) != APR_SUCCESS) {
+        return rv;
     }
     return fcgix_upstream_check_start(pchild, s);
 }
@@ -219,6 +234,9 @@ int fcgix_upstream_address(const fcgix_server_t *srv, int k,
 
     if (rt == NULL || rt->pools == NULL || k >= srv->addrs->nelts) {
         return 0;
+    }
+    if (k == 0) {
+        fcgix_upstream_dns_sync(rt->dns); /* a walk over them begins */
     }
     *pl = rt->pools[k];
     *g = rt->mpx_groups[k];
@@ -414,6 +432,7 @@ static int lease_address(fcgix_upstream_t *up, fcgix_lease_t *ls)
                       "%s: no connection pools in this child", srv->path);
         return HTTP_SERVICE_UNAVAILABLE;
     }
+    fcgix_upstream_dns_sync(up->rt->dns);
     if (srv->balance == FCGIX_BALANCE_HASH) {
         /* One client keeps reaching the same address. */
         for (ip = up->r->useragent_ip; ip && *ip; ip++) {

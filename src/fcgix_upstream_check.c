@@ -29,7 +29,7 @@
 
 typedef struct {
     const fcgix_server_t *srv;
-    const fcgix_addr_t *addr;
+    fcgix_pool_t *pl;   /* its address: a name's position may change */
     fcgix_sb_backend_t *b;
 } target_t;
 
@@ -172,7 +172,8 @@ static int probe(const target_t *t, apr_pool_t *p)
     apr_size_t len;
     int ok = 0;
 
-    if (fcgix_addr_connect(t->addr, to, p, &sock) != APR_SUCCESS) {
+    if (fcgix_addr_connect(fcgix_pool_addr(t->pl), to, p, &sock)
+        != APR_SUCCESS) {
         return 0;
     }
     req = t->srv->check_uri ? uri_request(p, t->srv->check_uri, &len)
@@ -221,14 +222,14 @@ static void verdict(const checker_t *ck, const target_t *t, int ok)
     if (b->down) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ck->s, FCGIX_LOGNO(00592)
                      "%s %s: failed %d checks in a row (%s); down",
-                     t->srv->path, t->addr->spec, need,
+                     t->srv->path, fcgix_pool_addr(t->pl)->spec, need,
                      t->srv->check_uri ? t->srv->check_uri
                                        : "FCGI_GET_VALUES");
     }
     else {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ck->s, FCGIX_LOGNO(00593)
                      "%s %s: passed %d checks in a row; up", t->srv->path,
-                     t->addr->spec, need);
+                     fcgix_pool_addr(t->pl)->spec, need);
     }
 }
 
@@ -245,6 +246,14 @@ static void *APR_THREAD_FUNC run(apr_thread_t *th, void *data)
             apr_int64_t next = __atomic_load_n(&t->b->check_next,
                                                __ATOMIC_ACQUIRE);
             apr_time_t now = apr_time_now();
+            fcgix_pool_t *pl;
+            fcgix_mpx_group_t *g;
+            /* Follows a name's positions even in a child without
+             * requests; one without an address has nothing to check. */
+            fcgix_upstream_address(t->srv, 0, &pl, &g);
+            if (fcgix_pool_vacant(t->pl)) {
+                continue;
+            }
             if (now < next
                 || !__atomic_compare_exchange_n(&t->b->check_next, &next,
                                                 now + t->srv->check, 0,
@@ -298,7 +307,7 @@ static int add_targets(server_rec *vs, const fcgix_srv_conf_t *vc,
         }
         t = apr_array_push(targets);
         t->srv = srv;
-        t->addr = fcgix_pool_addr(pl);
+        t->pl = pl;
         t->b = fcgix_pool_shm(pl);
     }
     return OK;
