@@ -310,15 +310,21 @@ int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
                       apr_uint32_t key, apr_uint32_t tried)
 {
     apr_time_t now = apr_time_now();
-    apr_uint32_t start;
-    int best = -1, i, pass;
+    int cand[FCGIX_POOL_MAX_ADDRS];
+    int best = -1, i, pass, m;
+    apr_uint32_t start = how == FCGIX_BALANCE_HASH ? key : 0;
 
-    start = (how == FCGIX_BALANCE_HASH) ? key : pools[0]->rr++;
+    if (how != FCGIX_BALANCE_HASH) {
+        /* Turns taken among the candidates, not the positions: a name's
+         * vacant positions must not hand their turns to the next one. */
+        start = __atomic_fetch_add(&pools[0]->rr, 1, __ATOMIC_RELAXED);
+    }
     /* First pass skips disabled addresses; if all are, try them anyway:
      * refusing outright would turn a blip into an outage. */
     for (pass = 0; pass < 2 && best < 0; pass++) {
-        for (i = 0; i < n; i++) {
-            int k = (int)((start + (apr_uint32_t)i) % (apr_uint32_t)n);
+        for (i = 0, m = 0; i < n && i < FCGIX_POOL_MAX_ADDRS; i++) {
+            int k = how == FCGIX_BALANCE_HASH
+                    ? (int)((start + (apr_uint32_t)i) % (apr_uint32_t)n) : i;
             fcgix_pool_t *pl = pools[k];
             if (fcgix_pool_draining(pl)) {
                 /* Never, not even when all else failed. */
@@ -332,12 +338,19 @@ int fcgix_pool_choose(fcgix_pool_t *const *pools, int n, fcgix_balance_e how,
                     && (disabled(pl, now) || ramping_away(pl, now)))) {
                 continue;
             }
+            cand[m++] = k;
+            if (how == FCGIX_BALANCE_HASH) {
+                break;
+            }
+        }
+        for (i = 0; i < m; i++) {
+            int k = cand[(start + (apr_uint32_t)i) % (apr_uint32_t)m];
             if (how != FCGIX_BALANCE_LEAST_CONN) {
                 best = k;
                 break;
             }
             /* Unlocked read: a stale count only skews one choice. */
-            if (best < 0 || pl->busy < pools[best]->busy) {
+            if (best < 0 || pools[k]->busy < pools[best]->busy) {
                 best = k;
             }
         }

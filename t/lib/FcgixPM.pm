@@ -205,8 +205,11 @@ sub pm_own_httpd {
     my $httpd = Apache::Test::vars('httpd');
     # no core files (Apache::Test's "ulimit -c unlimited" is inherited):
     # a crash shows in the exit status (t/065)
-    system('/bin/sh', '-c', 'ulimit -c 0; exec "$0" -f "$1" -k start',
-           $httpd, $h->{conf}) == 0
+    # prefix: a command httpd is started through (t/133: a mount
+    # namespace of its own), which execs the rest of its arguments
+    system('/bin/sh', '-c', 'ulimit -c 0; exec "$@"', 'sh',
+           @{ $a{prefix} || [] }, $httpd, '-f', $h->{conf}, '-k', 'start')
+        == 0
         or die "$httpd -f $h->{conf} -k start failed ($?)\n";
     my $up = pm_wait_until(20, sub {
         my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port",
