@@ -25,6 +25,11 @@ TEST_PKGS=("${DEMO_PKGS[@]}"
     golang-go              # t/apps/echo.go (net/http/fcgi)
     clang libclang-rt-14-dev   # libFuzzer + sanitizers (make fuzz / check)
     strace                 # t/023: which files a request makes httpd stat
+    # t/133: the name server of a re-resolved host name (run by the test
+    # on 127.0.0.133:53). dnsmasq-base is the program alone: the package
+    # "dnsmasq" adds a system service that would take port 53 on every
+    # address at install. iproute2: the test's network namespaces.
+    dnsmasq-base iproute2
     # ---- hosting ----
     # t/070-079: httpd's suexec (/usr/lib/apache2/suexec, setuid root).
     # pristine, not custom: its compiled-in docroot /var/www and userdir
