@@ -94,6 +94,12 @@ my @bad = (
      'FcgixExternalServer conn-max-requests', '-1'],
     ["FcgixExternalServer /x 127.0.0.1:9 retry=5q",
      'FcgixExternalServer retry', '5q'],
+    ["FcgixExternalServer /x localhost:9 resolve=0",
+     'FcgixExternalServer resolve', '0'],
+    ["FcgixExternalServer /x localhost:9 resolve=1 max-addrs=33",
+     'FcgixExternalServer max-addrs', '33'],
+    ["FcgixExternalServer /x localhost:9 resolve=1 slow-start=2x",
+     'FcgixExternalServer slow-start', '2x'],
     [qq{FcgixServer "$app" restart-delay=5x}, 'FcgixServer restart-delay',
      '5x'],
     [qq{FcgixServer "$app" processes=129}, 'FcgixServer processes', '129'],
@@ -165,6 +171,9 @@ my @good = (
     qq{FastCgiServer "$app" -restart-delay 1mi -idle-timeout 1500ms }
     . '-processes 2 -priority 19 -port 9000',
     'FastCgiExternalServer /x -host 127.0.0.1:9 -appConnTimeout 2s',
+    'FcgixExternalServer /x localhost:9 127.0.0.1:8 resolve=2s '
+    . 'slow-start=0 max-addrs=4 drain=localhost:9',
+    'FastCgiExternalServer /y -host localhost:9',
     'FastCgiConfig -killInterval 5mi -appConnTimeout 2s -maxProcesses 50',
     qq{FcgidCmdOptions "$app" IOTimeout 1500ms IdleTimeout 2mi }
     . 'MaxRequestsPerProcess -1',
@@ -173,6 +182,17 @@ for my $line (@good) {
     my ($rc, $sig, $out) = config_test($line);
     ok($rc == 0 && !$sig && $out =~ /Syntax OK/, "accepted: $line")
         or diag("exit $rc" . ($sig ? " signal $sig" : '') . ":\n$out");
+}
+
+# A name re-resolved counts max-addrs addresses: three names of 16 are
+# more than a server may have; drain= of an unknown name is refused.
+for my $t (["FcgixExternalServer /x localhost:1 localhost:2 localhost:3 "
+            . 'resolve=1', qr/48 addresses .*at most 32/],
+           ['FcgixExternalServer /x localhost:1 resolve=1 drain=other:1',
+            qr/drain=other:1 is not one of the server's addresses/]) {
+    my ($rc, $sig, $out) = config_test($t->[0]);
+    ok($rc != 0 && !$sig && $out =~ $t->[1], "refused: $t->[0]")
+        or diag("exit $rc:\n$out");
 }
 
 # ---------------------------------------------------------------------

@@ -17,6 +17,10 @@
  *   ?class=UID:GID:PATH          a published class running PATH as
  *                                UID:GID with a waiting request
  *   ?wild                        out-of-range class index and high-water
+ *   ?dyn=STATE:FAMILY&at=IPV4    the position of a re-resolved name
+ *                                holding IPV4 (t/133) says STATE and
+ *                                FAMILY instead, as its resolver would
+ *                                write them (sequence word included)
  *   ?undo                        clears what the above wrote
  *   ?msg=KIND&ctl=PATH           a malformed or hostile datagram to the PM
  *   ?redefine=PATH&ctl=SOCK      the message of the class running PATH,
@@ -31,6 +35,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 
 #include "httpd.h"
 #include "http_config.h"
@@ -342,6 +347,30 @@ static int forge_handler(request_rec *r)
         }
         sb->hiwater = 0x7fffffffu;
         ap_rputs("hiwater_set=1\n", r);
+    }
+    if ((v = apr_table_get(a, "dyn")) != NULL) {
+        unsigned char ip[4];
+        const char *at = apr_table_get(a, "at");
+        int i, n = 0;
+        if (at == NULL || inet_pton(AF_INET, at, ip) != 1) {
+            ap_rputs("dyn=bad at\n", r);
+            return OK;
+        }
+        for (i = 0; i < FCGIX_SB_MAX_BACKENDS; i++) {
+            fcgix_sb_backend_t *b = &sb->backends[i];
+            if (b->state != 1 || b->dyn_seq == 0 || b->dyn_state != 1
+                || b->dyn_family != 4 || memcmp((const void *)b->dyn_ip, ip,
+                                                4)) {
+                continue;
+            }
+            __atomic_add_fetch(&b->dyn_seq, 1, __ATOMIC_SEQ_CST);
+            b->dyn_state = (apr_uint32_t)atoi(v);
+            b->dyn_family = (apr_uint32_t)atoi(strchr(v, ':') ? strchr(v, ':')
+                                                               + 1 : "0");
+            __atomic_add_fetch(&b->dyn_seq, 1, __ATOMIC_SEQ_CST);
+            n++;
+        }
+        ap_rprintf(r, "dyn=%d\n", n);
     }
     if ((v = apr_table_get(a, "msg")) != NULL) {
         ap_rprintf(r, "msg=%s\n",
