@@ -67,4 +67,12 @@ apr_status_t fcgix_addr_connect(const fcgix_addr_t *a,
                                 apr_interval_time_t timeout,
                                 apr_pool_t *p, apr_socket_t **sock);
 
+/**
+ * Data sent on @p s that the peer's host has not acknowledged within
+ * @p limit ends the connection (ETIMEDOUT; TCP_USER_TIMEOUT). 0: the
+ * system's rule. Linux counts a zero window in too, so only for what
+ * fits in the socket's buffers (a request without a body).
+ */
+void fcgix_addr_unacked_limit(apr_socket_t *s, apr_interval_time_t limit);
+
 #endif /* FCGIX_ADDR_H */

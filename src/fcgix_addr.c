@@ -88,32 +88,6 @@ const char *fcgix_addr_parse(apr_pool_t *p, const char *spec,
     return err;
 }
 
-/*
- * What we send and the application's host does not acknowledge within the
- * connect timeout ends the connection (ETIMEDOUT) instead of waiting for
- * the I/O timeout: a host cut off while a kept connection idled never got
- * the request, so it fails fast and, being unacknowledged, may be sent
- * elsewhere (the bridge's rule for a kept connection that broke before
- * any reply). A request the host did acknowledge is unaffected, however
- * long its application takes.
- */
-static void user_timeout(apr_socket_t *s, apr_interval_time_t timeout)
-{
-#ifdef TCP_USER_TIMEOUT
-    apr_os_sock_t fd;
-    unsigned int ms;
-
-    if (timeout <= 0 || apr_os_sock_get(&fd, s) != APR_SUCCESS) {
-        return;
-    }
-    ms = (unsigned int)apr_time_as_msec(timeout);
-    setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
-#else
-    (void)s;
-    (void)timeout;
-#endif
-}
-
 apr_status_t fcgix_addr_connect(const fcgix_addr_t *a,
                                 apr_interval_time_t timeout,
                                 apr_pool_t *p, apr_socket_t **sock)
@@ -129,7 +103,6 @@ apr_status_t fcgix_addr_connect(const fcgix_addr_t *a,
     if (!a->is_unix) {
         /* Records are written whole; Nagle would only add latency. */
         apr_socket_opt_set(s, APR_TCP_NODELAY, 1);
-        user_timeout(s, timeout);
     }
     /* A positive timeout makes APR connect non-blocking and poll. */
     apr_socket_timeout_set(s, timeout > 0 ? timeout : -1);
@@ -186,4 +159,20 @@ int fcgix_addr_raw(const apr_sockaddr_t *sa, unsigned char ip[16])
         return APR_INET6;
     }
     return 0;
+}
+
+void fcgix_addr_unacked_limit(apr_socket_t *s, apr_interval_time_t limit)
+{
+#ifdef TCP_USER_TIMEOUT
+    apr_os_sock_t fd;
+    unsigned int ms = limit > 0 ? (unsigned int)apr_time_as_msec(limit) : 0;
+
+    if (apr_os_sock_get(&fd, s) == APR_SUCCESS) {
+        /* Not TCP (a unix socket): refused, and nothing to do. */
+        (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+    }
+#else
+    (void)s;
+    (void)limit;
+#endif
 }

@@ -341,6 +341,17 @@ static void arm(fcgix_req_t *q, plan_t *pl, int attempt)
                         && (q->ms || q->conn->reused || q->pre);
     q->may_retry = again && pl->safe;
     q->no_resend = again && !pl->safe;
+    if (q->conn && !q->direct) {
+        /* A request that may be sent again and that the application's
+         * host does not acknowledge within the connect timeout (it was
+         * cut off while the connection idled) never reached it: the
+         * connection ends then, and the request goes elsewhere instead
+         * of waiting out the I/O timeout. Not with a body: a window the
+         * application keeps shut would count too. */
+        fcgix_addr_unacked_limit(q->conn->sock, pl->safe
+            ? fcgix_conf_connect_timeout(q->r, q->set->connect_timeout)
+            : 0);
+    }
 }
 
 /* Connects, sends, reads the reply; once more after a silent failure.
