@@ -12,12 +12,17 @@
 # machine sees that name server. Which host answered: the application's
 # pid (?conninfo, X-Fcgix-Pid).
 #
+#  0. without resolve= (FcgixExternalServer, FastCgiExternalServer -host)
+#     the name is every record it had at startup;
 #  1. C (v4) and D (AAAA only) join the name: both serve within
-#     resolve + slow-start; the status page lists their addresses;
+#     resolve + slow-start; the status page lists their addresses; C is
+#     drained and resumed on the status page by its address;
 #  2. A leaves the name under a bounded load (160 requests, 8 at a time):
 #     none fails, A gets no request after, and its position is freed;
 #  3. B's application hangs (SIGSTOP): the checks mark it down before a
-#     request on it times out (io-timeout=6);
+#     request on it times out (io-timeout=6); then another httpd child
+#     (t/apps/mod_fcgix_forge.c) writes a bad state or family into B's
+#     position: taken for none, healed by the next lookup;
 #  4. C is cut off (its link down in its namespace): requests sent after
 #     lose nothing (connect-timeout=1, then another address);
 #  5. dnsmasq stopped: the lookup fails, the set stays, one FCGIX00720;
@@ -287,6 +292,30 @@ sub log_count {
        'slow start over: all four take full turns: ' . show($by));
     ok(mval('fcgix_backend_requests_total', spec('d')) >= 10,
        '?metrics counts the requests of D under its address');
+}
+
+# ---------------------------------------------------------------------
+# 1b. A name's address drained and resumed on the status page, by the
+# address it has now
+sub admin {
+    my ($action, $spec) = @_;
+    FcgixTest::http(port => $port, method => 'POST', path => '/dns-status',
+           headers => ['Content-Type' => 'application/x-www-form-urlencoded'],
+           body => "action=$action&server=" . uri_escape($srv)
+                   . '&address=' . uri_escape($spec));
+}
+{
+    my $r = admin('drain', spec('c'));
+    like($r->{body}, qr/^draining \Q$srv\E \Q@{[spec('c')]}\E$/m,
+         'POST action=drain of C by its address') or diag(brief($r));
+    my $by = served(12, 'cdrained');
+    ok(!$by->{c} && !grep({ /status/ } keys %$by),
+       'C drained: no request for it, all 200: ' . show($by));
+    admin('resume', spec('c'));
+    my $i = 0;
+    ok(FcgixTest::wait_until(3, sub {
+           my (undef, $k) = get('cresumed=' . ++$i); $k eq 'c' }, 0.02),
+       'C resumed: it serves again');
 }
 
 # ---------------------------------------------------------------------
