@@ -26,7 +26,8 @@
 #  4. C is cut off (its link down in its namespace): requests sent after
 #     lose nothing (connect-timeout=1, then another address);
 #  5. dnsmasq stopped: the lookup fails, the set stays, one FCGIX00720;
-#     started again: one FCGIX00721.
+#     started again: one FCGIX00721;
+#  6. more records than max-addrs=4: one left out, one FCGIX00725.
 # Everything made here is removed on every exit (END).
 use strict;
 use warnings;
@@ -429,6 +430,22 @@ for my $forge ('1:9', '9:4') {
     Time::HiRes::sleep(1.5);
     is(log_count('00721'), 1, 'logged once');
     is(log_count('00720'), 1, 'and no new failure');
+}
+
+# ---------------------------------------------------------------------
+# 6. More records than max-addrs=4: one left out, said once; nothing
+# fails (198.18.131.3 is A's too, where nothing listens: refused, and the
+# request goes elsewhere)
+{
+    run(qw(ip -n fx133a addr add 198.18.131.3/24 dev fx133an));
+    $H{e} = { ip => '198.18.131.3' };
+    hosts_file(qw(b c d a e));
+    ok(FcgixTest::wait_until(5, sub { log_count('00725') >= 1 }, 0.2),
+       'five records for four places: FCGIX00725');
+    my $by = served(12, 'over');
+    ok(!grep({ /status/ } keys %$by), 'all 200: ' . show($by));
+    Time::HiRes::sleep(1.5);
+    is(log_count('00725'), 1, 'said once');
 }
 
 done_testing();

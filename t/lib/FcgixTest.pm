@@ -179,8 +179,9 @@ our %LOG_OWN = (
     'pmlost'        => [qw(00161 00172 00197 00710 00711)],
     # t/133: a host name re-resolved; its name server stopped (00720),
     # a host whose application hangs (checks: 00592; requests that had
-    # reached it time out: 00104) and one cut off (00592)
-    'resolve'       => [qw(00104 00592 00720)],
+    # reached it time out: 00104), one cut off (00592), more records
+    # than max-addrs (00725)
+    'resolve'       => [qw(00104 00592 00720 00725)],
 );
 
 # A server that closes early (413, crashes) must not kill the test with
