@@ -100,7 +100,8 @@ int fcgix_pool_vacant(const fcgix_pool_t *pl);
 /**
  * Picks the address to use among @p n, skipping draining ones always,
  * those whose bit is set in @p tried and, unless every untried one is,
- * disabled ones and the ramping ones a slow-start draw turns away. A draining address's idle connections are closed here.
+ * disabled ones and the ramping ones a slow-start draw turns away. A
+ * draining address's idle connections are closed here.
  * @return the index into @p pools, or -1 when every address was tried
  *         or is draining
  */

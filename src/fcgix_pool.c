@@ -453,7 +453,8 @@ static apr_status_t open_new(fcgix_pool_t *pl,
         c->p = p;
         c->pool = pl;
         c->born = c->used = now;
-        rv = fcgix_addr_connect(fcgix_pool_addr(pl), connect_timeout, p, &c->sock);
+        rv = fcgix_addr_connect(fcgix_pool_addr(pl), connect_timeout, p,
+                                &c->sock);
         if (rv != APR_SUCCESS) {
             apr_pool_destroy(p);
         }
