@@ -72,7 +72,11 @@ apr_status_t fcgix_addr_connect(const fcgix_addr_t *a,
  * @p limit ends the connection (ETIMEDOUT; TCP_USER_TIMEOUT). 0: the
  * system's rule. Linux counts a zero window in too, so only for what
  * fits in the socket's buffers (a request without a body).
+ * @param cur what the socket has now, kept by the caller per socket
+ *        (0 when opened): the call makes no system call when it would
+ *        not change it, nor ever again for a socket that is not TCP
  */
-void fcgix_addr_unacked_limit(apr_socket_t *s, apr_interval_time_t limit);
+void fcgix_addr_unacked_limit(apr_socket_t *s, apr_interval_time_t limit,
+                              int *cur);
 
 #endif /* FCGIX_ADDR_H */

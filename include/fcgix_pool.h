@@ -52,6 +52,7 @@ typedef struct fcgix_conn_t {
     apr_time_t used;
     apr_uint32_t served;    /**< requests completed on it */
     int reused;             /**< taken from the idle list */
+    int unacked_ms;         /**< fcgix_addr_unacked_limit()'s record */
     struct fcgix_conn_t *next;
 } fcgix_conn_t;
 

@@ -161,18 +161,28 @@ int fcgix_addr_raw(const apr_sockaddr_t *sa, unsigned char ip[16])
     return 0;
 }
 
-void fcgix_addr_unacked_limit(apr_socket_t *s, apr_interval_time_t limit)
+void fcgix_addr_unacked_limit(apr_socket_t *s, apr_interval_time_t limit,
+                              int *cur)
 {
 #ifdef TCP_USER_TIMEOUT
     apr_os_sock_t fd;
     unsigned int ms = limit > 0 ? (unsigned int)apr_time_as_msec(limit) : 0;
 
-    if (apr_os_sock_get(&fd, s) == APR_SUCCESS) {
-        /* Not TCP (a unix socket): refused, and nothing to do. */
-        (void)setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms));
+    /* A system call per request is what the small requests' CPU budget
+     * cannot spare: only a change is made. */
+    if (*cur < 0 || (unsigned int)*cur == ms
+        || apr_os_sock_get(&fd, s) != APR_SUCCESS) {
+        return;
     }
+    if (setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms))) {
+        /* Not TCP (a unix socket): nothing to do, now or later. */
+        *cur = -1;
+        return;
+    }
+    *cur = (int)ms;
 #else
     (void)s;
     (void)limit;
+    *cur = -1;
 #endif
 }

@@ -350,7 +350,7 @@ static void arm(fcgix_req_t *q, plan_t *pl, int attempt)
          * application keeps shut would count too. */
         fcgix_addr_unacked_limit(q->conn->sock, pl->safe
             ? fcgix_conf_connect_timeout(q->r, q->set->connect_timeout)
-            : 0);
+            : 0, &q->conn->unacked_ms);
     }
 }
 
