@@ -85,7 +85,12 @@ typedef struct fcgix_req_t {
     apr_interval_time_t io_timeout;
     fcgix_req_state_e state;
     fcgix_reader_t rd;
+    /* The read buffer (fcgix_reply_pump) and the heap bucket that owns
+     * it: STDOUT goes down as slices of that bucket, no copy, and a
+     * buffer still referenced by a slice the core output filter set aside
+     * is left to it (freed with the last) for a fresh one. */
     char *rbuf;
+    apr_bucket *rroot;
     /* Header block collected from FCGI_STDOUT. */
     char *hbuf;
     apr_size_t hlen, hmax, hscan;

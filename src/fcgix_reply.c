@@ -3,6 +3,9 @@
  * a copy of the License at http://www.apache.org/licenses/LICENSE-2.0
  */
 
+#include <stdint.h>
+#include <stdlib.h>
+
 #include "apr_strings.h"
 
 #include "httpd.h"
@@ -95,6 +98,8 @@ static void stderr_feed(fcgix_req_t *q, const char *data, apr_size_t len)
 static apr_status_t out_data(fcgix_req_t *q, const char *data,
                              apr_size_t len)
 {
+    apr_bucket *b;
+
     if (q->auth && len) {
         apr_off_t have = 0;
         apr_brigade_length(q->auth->body, 0, &have);
@@ -117,6 +122,23 @@ static apr_status_t out_data(fcgix_req_t *q, const char *data,
         q->held += len;
         return apr_brigade_write(q->ob, NULL, NULL, data, len);
     }
+    if (q->rroot && (uintptr_t)data >= (uintptr_t)q->rbuf
+        && (uintptr_t)data < (uintptr_t)q->rbuf + RBUF_SIZE) {
+        /* A slice of the read buffer's own bucket: nothing is copied,
+         * even when the client is slow and the core sets it aside. */
+        apr_bucket_copy(q->rroot, &b);
+        b->start = data - q->rbuf;
+        b->length = len;
+        APR_BRIGADE_INSERT_TAIL(q->ob, b);
+        return APR_SUCCESS;
+    }
+    if (q->ms && (b = fcgix_mpx_bucket(q->ms, data, len,
+                                       q->c->bucket_alloc)) != NULL) {
+        /* The record as the shared connection's reader queued it. */
+        APR_BRIGADE_INSERT_TAIL(q->ob, b);
+        return APR_SUCCESS;
+    }
+    /* The header block's tail (hbuf). */
     APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_transient_create(
                                        data, len, q->c->bucket_alloc));
     return APR_SUCCESS;
@@ -370,6 +392,37 @@ static int pump_event(void *baton, const fcgix_event_t *ev)
     return pp->rv != APR_SUCCESS || pp->q->ended;
 }
 
+static apr_status_t rbuf_drop(void *data)
+{
+    fcgix_req_t *q = data;
+
+    if (q->rroot) {
+        apr_bucket_destroy(q->rroot);
+        q->rroot = NULL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The buffer the next read goes into: the last one, unless slices of it
+ * are still down the filter chain (set aside by the core, waiting for the
+ * client), which keep it until they are sent. */
+static void rbuf_ready(fcgix_req_t *q)
+{
+    if (q->rroot == NULL) {
+        apr_pool_cleanup_register(q->r->pool, q, rbuf_drop,
+                                  apr_pool_cleanup_null);
+    }
+    else if (((apr_bucket_heap *)q->rroot->data)->refcount.refcount == 1) {
+        return;
+    }
+    else {
+        apr_bucket_destroy(q->rroot);
+    }
+    q->rbuf = ap_malloc(RBUF_SIZE);
+    q->rroot = apr_bucket_heap_create(q->rbuf, RBUF_SIZE, free,
+                                      q->c->bucket_alloc);
+}
+
 /* One non-blocking read and everything it yields. */
 apr_status_t fcgix_reply_pump(fcgix_req_t *q)
 {
@@ -379,6 +432,7 @@ apr_status_t fcgix_reply_pump(fcgix_req_t *q)
     apr_status_t rv;
     int rc;
 
+    rbuf_ready(q);
     rv = apr_socket_recv(q->sock, q->rbuf, &len);
     if (len == 0) {
         return rv == APR_SUCCESS ? APR_EOF : rv;
