@@ -31,6 +31,7 @@
 
 #include <sys/uio.h>
 
+#include "apr_buckets.h"
 #include "apr_pools.h"
 
 #include "fcgix_limits.h"
@@ -80,6 +81,16 @@ apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
  */
 apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
                             fcgix_event_t *ev, const char **why);
+
+/**
+ * Hands the record fcgix_mpx_next gave last to the caller as a heap
+ * bucket holding @p len bytes at @p data (which must lie in that
+ * record's data), freed with the bucket instead of by the next call:
+ * the reply goes down without a second copy. NULL when @p data is not
+ * the record's or it was handed over already.
+ */
+apr_bucket *fcgix_mpx_bucket(fcgix_mstream_t *ms, const char *data,
+                             apr_size_t len, apr_bucket_alloc_t *ba);
 
 /**
  * Detaches the request. One that has not seen its END_REQUEST gets

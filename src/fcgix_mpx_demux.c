@@ -11,6 +11,7 @@
  */
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -385,6 +386,25 @@ static void chunk_event(fcgix_mstream_t *ms, fcgix_event_t *ev)
     ev->data = (const uint8_t *)c->data;
     ev->len = c->len;
     ev->end = c->end;
+}
+
+apr_bucket *fcgix_mpx_bucket(fcgix_mstream_t *ms, const char *data,
+                             apr_size_t len, apr_bucket_alloc_t *ba)
+{
+    chunk_t *c = ms->cur;
+    apr_size_t off;
+    apr_bucket *b;
+
+    if (c == NULL || (uintptr_t)data < (uintptr_t)c->data
+        || (uintptr_t)data + len > (uintptr_t)c->data + c->len) {
+        return NULL;
+    }
+    off = (apr_size_t)(data - (const char *)c);
+    b = apr_bucket_heap_create((char *)c, off + len, free, ba);
+    b->start = off;
+    b->length = len;
+    ms->cur = NULL;
+    return b;
 }
 
 /* Sleeps on the stream's semaphore until posted or @p deadline. Group
