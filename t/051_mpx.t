@@ -247,6 +247,7 @@ sub slow_client_with_others {
     }
     close $slow;
     FcgixTest::_parse_eof($st);
+    $res->{md5} = $st->{md5}->hexdigest if $st->{md5};
     return ($res, $lport, @o);
 }
 
@@ -304,6 +305,41 @@ sub small_others {
     ok($aborts, "mpx-buffer=65536: the application got FCGI_ABORT_REQUEST "
        . '(' . ($aborts || 0) . ' times)');
     healthy_ok('mpx-buffer overflow');
+}
+
+# Replies are passed on as the records arrived, without a copy: slices of
+# the direct path's read buffer, and the records a shared connection's
+# reader queued. Many tiny records and records of 65535 bytes, several
+# requests at once, and a slow client (its buckets wait in the core while
+# the reading goes on) must all come out byte for byte.
+sub intact {
+    my ($r, $n) = @_;
+    return $r->{status} == 200 && $r->{complete} && $r->{len} == $n
+        && $r->{md5} eq pattern_md5($n);
+}
+
+for my $p (['mpx', '/pool/mpx/cm.fcgi'], ['direct', '/pool/mpx/cm-off.fcgi']) {
+    my ($name, $path) = @$p;
+    my %q = (tiny => [40000, '&chunk=7'], huge => [3 * 1048576 + 11, '']);
+    for my $kind (sort keys %q) {
+        my ($n, $extra) = @{ $q{$kind} };
+        my @r = parallel(map { { path => "$path?bytes=$n$extra", md5 => 1,
+                                 timeout => 60 } } 1 .. 6);
+        my @bad = grep { !intact($_, $n) } @r;
+        ok(!@bad, "$name: 6 parallel replies of $kind records, byte-exact")
+            or diag(join "\n", map { brief($_) } @bad);
+    }
+    my $n = 6 * 1048576 + 5;
+    my ($r, $lport, @bad) = slow_client_with_others(
+        "$path?bytes=$n", sub {
+            my @o = parallel(map { { path => "$path?bytes=200003", md5 => 1,
+                                     timeout => 60 } } 1 .. 6);
+            return grep { !intact($_, 200003) } @o;
+        });
+    ok(intact($r, $n), "$name: a slow client's 6 MiB reply byte-exact")
+        or diag(brief($r));
+    ok(!@bad, "$name: the replies read meanwhile byte-exact")
+        or diag(join "\n", map { brief($_) } @bad);
 }
 
 done_testing();
