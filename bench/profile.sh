@@ -22,9 +22,12 @@
 #
 # Environment (defaults in brackets):
 #   PROF_SERVERS      fcgix static            [fcgix static]
-#   PROF_REQUESTS     requests measured (perf) [40000]
+#   PROF_WORKLOAD     small: GET, 14 bytes; get1m: GET of 1 MiB; post1m:
+#                     POST of 1 MiB, 14-byte reply (the static server
+#                     reads and discards it)          [small]
+#   PROF_REQUESTS     requests measured (perf) [40000; 1 MiB: 4000]
 #   PROF_CONNS        ab -c (perf)             [16]
-#   PROF_CG_REQUESTS  requests measured (callgrind) [2000]
+#   PROF_CG_REQUESTS  requests measured (callgrind) [2000; 1 MiB: 200]
 #   PROF_TOP          functions listed         [25]
 #   PROF_DIR          scratch directory        [/tmp/fcgix-bench-prof]
 #   PROF_PORT         TCP port on 127.0.0.1    [18190]
@@ -47,9 +50,16 @@ for arg in "$@"; do
     esac
 done
 PROF_SERVERS=${PROF_SERVERS:-fcgix static}
-PROF_REQUESTS=${PROF_REQUESTS:-40000}
+PROF_WORKLOAD=${PROF_WORKLOAD:-small}
+case $PROF_WORKLOAD in
+    small)        PROF_REQUESTS=${PROF_REQUESTS:-40000}
+                  PROF_CG_REQUESTS=${PROF_CG_REQUESTS:-2000} ;;
+    get1m|post1m) PROF_REQUESTS=${PROF_REQUESTS:-4000}
+                  PROF_CG_REQUESTS=${PROF_CG_REQUESTS:-200} ;;
+    *) echo "bench/profile.sh: PROF_WORKLOAD is small, get1m or post1m" >&2
+       exit 2 ;;
+esac
 PROF_CONNS=${PROF_CONNS:-16}
-PROF_CG_REQUESTS=${PROF_CG_REQUESTS:-2000}
 PROF_TOP=${PROF_TOP:-25}
 PROF_DIR=${PROF_DIR:-/tmp/fcgix-bench-prof}
 PROF_PORT=${PROF_PORT:-18190}
@@ -119,6 +129,8 @@ REV=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
 git -C "$TOP" diff --quiet HEAD -- src include mod_fcgix.c 2>/dev/null ||
     REV="$REV+local changes"
 printf 'Hello, world!\n' >"$D/htdocs/hello.txt"
+head -c 1048576 /dev/zero | tr '\0' x >"$D/htdocs/1m.bin"
+head -c 1048576 /dev/zero | tr '\0' p >"$D/post.bin"
 chmod -R a+rX "$D"
 
 SOCK=$D/run/libfcgi.sock
@@ -171,12 +183,14 @@ EOF
     echo "$c"
 }
 
-url_of() {
-    if [ "$1" = fcgix ]; then
-        echo "http://127.0.0.1:$PROF_PORT/hello"
-    else
-        echo "http://127.0.0.1:$PROF_PORT/hello.txt"
-    fi
+url_of() { # server [small: the URL that answers "Hello, world!"]
+    local w=${2:-$PROF_WORKLOAD}
+    case $1/$w in
+        fcgix/get1m)  echo "http://127.0.0.1:$PROF_PORT/hello?bytes=1048576" ;;
+        fcgix/*)      echo "http://127.0.0.1:$PROF_PORT/hello" ;;
+        static/get1m) echo "http://127.0.0.1:$PROF_PORT/1m.bin" ;;
+        static/*)     echo "http://127.0.0.1:$PROF_PORT/hello.txt" ;;
+    esac
 }
 
 wait_up() { # server url [tries]
@@ -191,8 +205,11 @@ wait_up() { # server url [tries]
 }
 
 ab_run() { # n conns url -> checks every request succeeded
-    local out=$D/ab.txt failed non2xx
-    ab -q -k -n "$1" -c "$2" "$3" >"$out" 2>&1 || { cat "$out" >&2; die "ab failed"; }
+    local out=$D/ab.txt failed non2xx post=()
+    [ "$PROF_WORKLOAD" = post1m ] &&
+        post=(-p "$D/post.bin" -T application/octet-stream)
+    ab -q -k "${post[@]}" -n "$1" -c "$2" "$3" >"$out" 2>&1 ||
+        { cat "$out" >&2; die "ab failed"; }
     failed=$(awk '/^Failed requests:/ { print $3 }' "$out")
     non2xx=$(awk '/^Non-2xx responses:/ { print $3 }' "$out")
     [ "${failed:-0}" = 0 ] && [ "${non2xx:-0}" = 0 ] ||
@@ -235,7 +252,7 @@ profile_perf() { # server
     url=$(url_of "$s")
     c=$(conf "$s")
     start_proc srv "$D/$s.stdout" /usr/sbin/apache2 -f "$c" -DFOREGROUND
-    wait_up "$s" "$url"
+    wait_up "$s" "$(url_of "$s" small)"
     log "$s: warm-up"
     ab_run $(( PROF_REQUESTS / 5 )) "$PROF_CONNS" "$url"
     pids=$(session_pids "${PID[srv]}" | paste -sd, -)
@@ -342,7 +359,7 @@ cg_run() { # server n
         --init-groups valgrind --tool=callgrind \
         --callgrind-out-file="$out.%p" /usr/sbin/apache2 -X -f "$c" -DFOREGROUND
     local vpid=${PID[srv]}
-    wait_up "$s" "$url" 300
+    wait_up "$s" "$(url_of "$s" small)" 300
     ab_run 100 1 "$url"
     log "$s: $n requests under callgrind (ab -k -c 1)"
     ab_run "$n" 1 "$url"
@@ -389,14 +406,19 @@ done
 # ---------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------
-echo "# Per-request CPU of a small GET (bench/profile.sh, $MODE)"
+case $PROF_WORKLOAD in
+    small)  WTXT="a small GET (14-byte reply)" ;;
+    get1m)  WTXT="a GET of 1 MiB" ;;
+    post1m) WTXT="a POST of 1 MiB (14-byte reply; static: read and discarded)" ;;
+esac
+echo "# Per-request CPU of $WTXT (bench/profile.sh, $MODE)"
 echo
 echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, mod_fcgix $REV;" \
      "$(/usr/sbin/apache2 -v | sed -n 's/Server version: //p'), event MPM."
 echo
 if [ "$MODE" = perf ]; then
     echo "httpd's user + system CPU per request over $PROF_REQUESTS requests" \
-         "(ab -k -c $PROF_CONNS, 14-byte reply; mod_fcgix: libfcgi app, $PROF_PROCS processes," \
+         "(ab -k -c $PROF_CONNS, $WTXT; mod_fcgix: libfcgi app, $PROF_PROCS processes," \
          "keepalive=$KA max-conns=$KA), split by perf cpu-clock samples of httpd's processes." \
          "µs per request; the backend and ab are not counted."
     UNIT="µs/req"
