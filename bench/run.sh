@@ -64,9 +64,11 @@ BENCH_BACKENDS=${BENCH_BACKENDS:-libfcgi php go}
 BENCH_WORKLOADS=${BENCH_WORKLOADS:-small get1m post1m}
 BENCH_CONNS=${BENCH_CONNS:-16 64}
 # Three interleaved runs of 1 + 3 s keep the full matrix (90 cells) at
-# about 24 minutes on the 2-core machine; 5 s would take 33.
+# about 23 minutes on the 2-core machine; 5 s would take 33.
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-3}
+[[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] ||
+    { echo "bench/run.sh: BENCH_RUNS must be a positive number" >&2; exit 2; }
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_THREADS=${BENCH_THREADS:-2}
 BENCH_PROCS=${BENCH_PROCS:-8}
