@@ -32,6 +32,9 @@
 #   PROF_DIR          scratch directory        [/tmp/fcgix-bench-prof]
 #   PROF_PORT         TCP port on 127.0.0.1    [18190]
 #   PROF_PROCS        libfcgi processes        [8]
+#   PROF_MODULE       a mod_fcgix.so to profile instead of building this
+#                     tree's (another worktree's .libs/mod_fcgix.so: the
+#                     before of a before/after)  [this tree, built]
 # Output: Markdown on stdout; perf.data / callgrind.out and the generated
 # configuration stay in PROF_DIR.  Every process started here is stopped
 # by its pid on exit.
@@ -120,14 +123,22 @@ esac
 mkdir -p "$D/htdocs" "$D/run"
 chmod 0755 "$D" "$D/run"
 
-log "building mod_fcgix and the libfcgi app"
-make -C "$TOP" -f Makefile.apxs .libs/mod_fcgix.so >"$D/build.log" 2>&1 ||
-    { tail -20 "$D/build.log" >&2; die "mod_fcgix build failed"; }
+if [ -n "${PROF_MODULE:-}" ]; then
+    [ -f "$PROF_MODULE" ] || die "PROF_MODULE $PROF_MODULE not found"
+    MODULE=$(cd "$(dirname "$PROF_MODULE")" && pwd)/$(basename "$PROF_MODULE")
+    REV="$MODULE"
+else
+    log "building mod_fcgix"
+    make -C "$TOP" -f Makefile.apxs .libs/mod_fcgix.so >"$D/build.log" 2>&1 ||
+        { tail -20 "$D/build.log" >&2; die "mod_fcgix build failed"; }
+    MODULE=$TOP/.libs/mod_fcgix.so
+    REV=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git -C "$TOP" diff --quiet HEAD -- src include mod_fcgix.c 2>/dev/null ||
+        REV="$REV+local changes"
+fi
+log "building the libfcgi app"
 cc -std=gnu99 -O2 -Wall -Wextra -o "$D/hello_libfcgi" \
     "$HERE/apps/hello_libfcgi.c" -lfcgi || die "hello_libfcgi build failed"
-REV=$(git -C "$TOP" rev-parse --short HEAD 2>/dev/null || echo unknown)
-git -C "$TOP" diff --quiet HEAD -- src include mod_fcgix.c 2>/dev/null ||
-    REV="$REV+local changes"
 printf 'Hello, world!\n' >"$D/htdocs/hello.txt"
 head -c 1048576 /dev/zero | tr '\0' x >"$D/htdocs/1m.bin"
 head -c 1048576 /dev/zero | tr '\0' p >"$D/post.bin"
@@ -142,7 +153,7 @@ conf() { # server -> path of its httpd.conf
     local s=$1 c=$D/$1.conf extra
     mkdir -p "$D/$s"
     if [ "$s" = fcgix ]; then
-        extra="LoadModule fcgix_module $TOP/.libs/mod_fcgix.so
+        extra="LoadModule fcgix_module $MODULE
 FcgixExternalServer $D/htdocs/hello unix:$SOCK keepalive=$KA max-conns=$KA"
     else
         extra="# static: core's default handler"
