@@ -63,8 +63,9 @@ BENCH_SERVERS=${BENCH_SERVERS:-static fcgix fcgixpm fcgixka proxy nginx nginxt f
 BENCH_BACKENDS=${BENCH_BACKENDS:-libfcgi php go}
 BENCH_WORKLOADS=${BENCH_WORKLOADS:-small get1m post1m}
 BENCH_CONNS=${BENCH_CONNS:-16 64}
-# Three interleaved runs of 1 + 3 s keep the full matrix (90 cells) at
-# about 23 minutes on the 2-core machine; 5 s would take 33.
+# Three interleaved runs of 1 + 3 s: the full matrix (90 cells) takes
+# about 23 minutes on the quiet 2-core machine, 28 under other sessions'
+# load (README); 5 s would add 13.
 BENCH_RUNS=${BENCH_RUNS:-3}
 BENCH_SECONDS=${BENCH_SECONDS:-3}
 [[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] ||
