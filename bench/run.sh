@@ -4,26 +4,36 @@
 # unix sockets under $BENCH_DIR; every process started here is stopped by
 # its pid on exit (trap EXIT), whatever happens.
 #
-# Environment (defaults in brackets):
+#   bench/run.sh            full run: every cell 3 times, medians reported
+#   bench/run.sh --quick    one run of every cell at 16 connections only
+#                           (same as BENCH_QUICK=1)
+#
+# Environment (defaults in brackets; --quick changes the starred ones):
 #   BENCH_SERVERS    servers to run
-#                    [static fcgix fcgixpm fcgixka proxy nginx fcgid]
-#   BENCH_BACKENDS   FastCGI backends      [libfcgi go]
+#                    [static fcgix fcgixpm fcgixka proxy nginx nginxt fcgid]
+#   BENCH_BACKENDS   FastCGI backends      [libfcgi php go]
 #   BENCH_WORKLOADS  small get1m post1m    [small get1m post1m]
-#   BENCH_CONNS      wrk -c values         [16 64]
-#   BENCH_SECONDS    measured seconds/cell [5]
-#   BENCH_WARMUP     warm-up seconds/cell  [1]
+#   BENCH_CONNS      wrk -c values         [16 64] *[16]
+#   BENCH_RUNS       runs of every cell, interleaved; medians reported
+#                    [3] *[1]
+#   BENCH_SECONDS    measured seconds/run  [3]
+#   BENCH_WARMUP     warm-up seconds/run   [1]
 #   BENCH_THREADS    wrk -t                [2]
-#   BENCH_PROCS      libfcgi processes     [8]
+#   BENCH_PROCS      libfcgi processes and php-fpm children [8]
 #   BENCH_FCGIX_KEEPALIVE  mod_fcgix keepalive= for libfcgi [PROCS/2]
 #   BENCH_NGINX_KEEPALIVE  nginx upstream keepalive for libfcgi [(PROCS-2)/2]
-#   BENCH_FCGIX_OPTS       more FcgixExternalServer options, libfcgi
-#                          [max-conns=PROCS/2]
+#   BENCH_NGINXT_KEEPALIVE nginx (tuned): upstream keepalive per worker
+#                          [max(BENCH_CONNS)/2]
+#   BENCH_NGINXT_PROCS     nginx (tuned): its backend's processes
+#                          [max(BENCH_CONNS) + 2 x NGINXT_KEEPALIVE]
+#   BENCH_FCGIX_OPTS       more FcgixExternalServer options, libfcgi and
+#                          php [max-conns=PROCS/2]
 #   BENCH_FCGIX_GO_OPTS    FcgixExternalServer options for Go [] (e.g.
 #                          "mpx=on" or "keepalive=32")
 #   BENCH_QUIET_WAIT seconds to wait for a quiet machine first [10]
-#   BENCH_RETRY_BUDGET  seconds spent re-measuring noisy cells [20]
+#   BENCH_RETRY_BUDGET  seconds spent re-measuring noisy runs [20]
 #   BENCH_PERF=1     perf record (-g) the server and backend processes
-#                    during each measured cell: $BENCH_DIR/raw/<cell>.perf
+#                    during each measured run: $BENCH_DIR/raw/<cell>-rN.txt.perf
 #   BENCH_LOGLEVEL   httpd LogLevel        [warn]  e.g. "warn fcgix:debug"
 #   BENCH_DIR        scratch directory     [/tmp/fcgix-bench]
 #   BENCH_PORT_BASE  first TCP port        [18100]
@@ -34,11 +44,32 @@ set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 TOP=$(dirname "$HERE")
 
-BENCH_SERVERS=${BENCH_SERVERS:-static fcgix fcgixpm fcgixka proxy nginx fcgid}
-BENCH_BACKENDS=${BENCH_BACKENDS:-libfcgi go}
+for arg in "$@"; do
+    case $arg in
+        --quick) BENCH_QUICK=1 ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+                   exit 0 ;;
+        *) echo "bench/run.sh: unknown argument '$arg' (--quick, --help)" >&2
+           exit 2 ;;
+    esac
+done
+# Quick mode (development): one run per cell, 16 connections only.  Any
+# variable set explicitly still wins.
+if [ "${BENCH_QUICK:-}" = 1 ]; then
+    BENCH_RUNS=${BENCH_RUNS:-1}
+    BENCH_CONNS=${BENCH_CONNS:-16}
+fi
+BENCH_SERVERS=${BENCH_SERVERS:-static fcgix fcgixpm fcgixka proxy nginx nginxt fcgid}
+BENCH_BACKENDS=${BENCH_BACKENDS:-libfcgi php go}
 BENCH_WORKLOADS=${BENCH_WORKLOADS:-small get1m post1m}
 BENCH_CONNS=${BENCH_CONNS:-16 64}
-BENCH_SECONDS=${BENCH_SECONDS:-5}
+# Three interleaved runs of 1 + 3 s: the full matrix (90 cells) takes
+# about 23 minutes on the quiet 2-core machine, 28 under other sessions'
+# load (README); 5 s would add 13.
+BENCH_RUNS=${BENCH_RUNS:-3}
+BENCH_SECONDS=${BENCH_SECONDS:-3}
+[[ $BENCH_RUNS =~ ^[1-9][0-9]*$ ]] ||
+    { echo "bench/run.sh: BENCH_RUNS must be a positive number" >&2; exit 2; }
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_THREADS=${BENCH_THREADS:-2}
 BENCH_PROCS=${BENCH_PROCS:-8}
@@ -76,6 +107,17 @@ BENCH_FCGIX_KEEPALIVE=${BENCH_FCGIX_KEEPALIVE:-$PROXY_MAX}
 BENCH_FCGIX_OPTS=${BENCH_FCGIX_OPTS-max-conns=$PROXY_MAX}
 BENCH_COLD_N=${BENCH_COLD_N:-5}
 BENCH_NGINX_KEEPALIVE=${BENCH_NGINX_KEEPALIVE:-$(( BENCH_PROCS > 3 ? (BENCH_PROCS - 2) / HTTPD_CHILDREN : 1 ))}
+# nginx (tuned): the same nginx, configured for its tail latency rather
+# than for the same backend.  It never waits for a backend process: at any
+# moment its open upstream connections are the requests in flight (at most
+# one per client connection, max(BENCH_CONNS)) plus the idle ones it keeps
+# (at most keepalive per worker), so a backend with that many processes
+# always has one free to accept.  keepalive = max(BENCH_CONNS)/workers lets
+# each worker keep all the connections it needs, so none is opened per
+# request in the steady state.
+MAX_CONNS=$(printf '%s\n' $BENCH_CONNS | sort -n | tail -1)
+BENCH_NGINXT_KEEPALIVE=${BENCH_NGINXT_KEEPALIVE:-$(( MAX_CONNS / HTTPD_CHILDREN > 0 ? MAX_CONNS / HTTPD_CHILDREN : 1 ))}
+BENCH_NGINXT_PROCS=${BENCH_NGINXT_PROCS:-$(( MAX_CONNS + HTTPD_CHILDREN * BENCH_NGINXT_KEEPALIVE ))}
 
 D=$BENCH_DIR
 BIN=$D/bin
@@ -92,6 +134,7 @@ BIG_BYTES=1048576
 SMALL_BODY='Hello, world!'$'\n'
 SMALL_LEN=14
 MODDIR=/usr/lib/apache2/modules
+PHP_FPM=${BENCH_PHP_FPM:-/usr/sbin/php-fpm8.2}
 WRK_TIMEOUT=10s
 
 log() { printf '[bench %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -195,7 +238,8 @@ pkg_installed() {
 
 install_deps() {
     local want=(wrk libapache2-mod-fcgid libfcgi-dev golang-go apache2
-                apache2-dev build-essential curl iproute2) missing=() p
+                apache2-dev build-essential curl iproute2 php8.2-fpm)
+    local missing=() p
     for p in "${want[@]}"; do
         pkg_installed "$p" || missing+=("$p")
     done
@@ -260,16 +304,49 @@ wait_sock() { # path
     die "backend socket $1 did not appear"
 }
 
+# php-fpm: a pool of its own per server, static pm (every child forked at
+# start, none recycled), a unix socket.  Debian's php.ini and conf.d are
+# loaded as php-fpm8.2 loads them (opcache on).
+php_fpm_conf() { # server sock children
+    local conf=$D/php/$1.conf
+    mkdir -p "$D/php"
+    cat >"$conf" <<EOF
+; generated by bench/run.sh - php-fpm for $1
+[global]
+pid = $D/php/$1.pid
+error_log = $D/logs/$1-php-fpm.log
+daemonize = no
+log_level = warning
+[bench]
+user = www-data
+group = www-data
+listen = $2
+listen.owner = www-data
+listen.group = www-data
+listen.mode = 0666
+listen.backlog = 1024
+pm = static
+pm.max_children = $3
+pm.max_requests = 0
+catch_workers_output = yes
+EOF
+    echo "$conf"
+}
+
 start_backends() { # server backend...
-    local s=$1 b sock
+    local s=$1 b sock procs=$BENCH_PROCS
     shift
+    [ "$s" = nginxt ] && procs=$BENCH_NGINXT_PROCS
     for b in "$@"; do
         sock=$(sock_of "$s" "$b")
         rm -f "$sock"
         case $b in
             libfcgi)
                 start_proc "be_${s}_$b" "$D/logs/$s-$b.log" \
-                    "$BIN/hello_libfcgi" -s "$sock" -n "$BENCH_PROCS" ;;
+                    "$BIN/hello_libfcgi" -s "$sock" -n "$procs" ;;
+            php)
+                start_proc "be_${s}_$b" "$D/logs/$s-$b.log" "$PHP_FPM" -F \
+                    -y "$(php_fpm_conf "$s" "$sock" "$procs")" ;;
             go)
                 start_proc "be_${s}_$b" "$D/logs/$s-$b.log" \
                     "$BIN/hello_go" -s "$sock" -stats "$RUN/$s-go.stats" ;;
@@ -280,6 +357,7 @@ start_backends() { # server backend...
 
 stop_backends() { # server
     stop_proc "be_${1}_libfcgi"
+    stop_proc "be_${1}_php"
     stop_proc "be_${1}_go"
 }
 
@@ -311,6 +389,7 @@ port_of() {
         fcgid)  echo $((BENCH_PORT_BASE + 4)) ;;
         fcgixpm) echo $((BENCH_PORT_BASE + 5)) ;;
         fcgixka) echo $((BENCH_PORT_BASE + 6)) ;;
+        nginxt) echo $((BENCH_PORT_BASE + 7)) ;;
     esac
 }
 
@@ -323,6 +402,7 @@ label_of() { # server backend
                 echo "mod_proxy_fcgi (enablereuse, max=$PROXY_MAX)" ;;
         nginx)  [ "$2" = go ] && echo "nginx (keepalive 32)" ||
                 echo "nginx (keepalive $BENCH_NGINX_KEEPALIVE)" ;;
+        nginxt) echo "nginx (tuned: keepalive $BENCH_NGINXT_KEEPALIVE, $BENCH_NGINXT_PROCS procs)" ;;
         fcgid)  echo "mod_fcgid ($BENCH_PROCS procs, spawns app)" ;;
         fcgixpm) echo "mod_fcgix ($BENCH_PROCS procs, spawns app)" ;;
         fcgixka) echo "mod_fcgix keep-alive, no mpx (keepalive=$HTTPD_THREADS)" ;;
@@ -339,6 +419,12 @@ backends_of() {
                 return ;;
         fcgixka)
                 [[ " $BENCH_BACKENDS " == *" go "* ]] && echo go
+                return ;;
+        nginxt) # the Go app queues nothing: nginx's own row is its best
+                for b in $BENCH_BACKENDS; do
+                    [ "$b" = go ] || out+=("$b")
+                done
+                echo "${out[*]}"
                 return ;;
     esac
     for b in $BENCH_BACKENDS; do out+=("$b"); done
@@ -388,13 +474,82 @@ $extra
 EOF
 }
 
+nginx_conf() { # name port keepalive(libfcgi, php) why
+    local name=$1 port=$2 ka=$3 why=$4 dir=$D/$1
+    mkdir -p "$dir/tmp"
+    cat >"$dir/nginx.conf" <<EOF
+# generated by bench/run.sh - $name: nginx with upstream keep-alive
+user www-data;
+worker_processes $HTTPD_CHILDREN;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_timeout 60;
+    keepalive_requests 10000000;
+    client_body_temp_path $dir/tmp/body;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    proxy_temp_path $dir/tmp/proxy;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    # Tuned so that 1 MiB bodies stay in memory both ways (defaults would
+    # spill them to temporary files).
+    client_max_body_size 4m;
+    client_body_buffer_size 2m;
+    fastcgi_buffer_size 16k;
+    fastcgi_buffers 80 16k;
+    fastcgi_busy_buffers_size 64k;
+    upstream bench_libfcgi {
+        server unix:$(sock_of "$name" libfcgi);
+        # $why
+        keepalive $ka;
+        keepalive_requests 10000000;
+    }
+    upstream bench_php {
+        server unix:$(sock_of "$name" php);
+        # php-fpm children are pinned like libfcgi processes
+        keepalive $ka;
+        keepalive_requests 10000000;
+    }
+    upstream bench_go {
+        server unix:$(sock_of "$name" go);
+        keepalive 32;
+        keepalive_requests 10000000;
+    }
+    server {
+        listen 127.0.0.1:$port;
+        location = /hello {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_keep_conn on;
+            fastcgi_pass bench_libfcgi;
+        }
+        location = /hello.php {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_param SCRIPT_FILENAME $dir/htdocs/hello.php;
+            fastcgi_keep_conn on;
+            fastcgi_pass bench_php;
+        }
+        location = /go {
+            include /etc/nginx/fastcgi_params;
+            fastcgi_keep_conn on;
+            fastcgi_pass bench_go;
+        }
+    }
+}
+EOF
+}
+
 setup_server() { # name
     local name=$1 dir=$D/$1 port
-    local LIBFCGI_SOCK GO_SOCK
+    local LIBFCGI_SOCK GO_SOCK PHP_SOCK
     LIBFCGI_SOCK=$(sock_of "$name" libfcgi)
     GO_SOCK=$(sock_of "$name" go)
+    PHP_SOCK=$(sock_of "$name" php)
     port=$(port_of "$name")
     mkdir -p "$dir/htdocs"
+    # The PHP script is a real file: php-fpm runs SCRIPT_FILENAME.
+    cp "$HERE/apps/hello.php" "$dir/htdocs/hello.php"
     case $name in
         static)
             printf '%s' "$SMALL_BODY" >"$dir/htdocs/hello.txt"
@@ -406,6 +561,8 @@ setup_server() { # name
 # libfcgi: $BENCH_FCGIX_KEEPALIVE kept connections per child at most
 # (x $HTTPD_CHILDREN children = $BENCH_PROCS processes, see run.sh).
 FcgixExternalServer $dir/htdocs/hello unix:$LIBFCGI_SOCK keepalive=$BENCH_FCGIX_KEEPALIVE $BENCH_FCGIX_OPTS
+# php-fpm: as libfcgi (a kept connection pins a child the same way).
+FcgixExternalServer $dir/htdocs/hello.php unix:$PHP_SOCK keepalive=$BENCH_FCGIX_KEEPALIVE $BENCH_FCGIX_OPTS
 # Go: defaults; it says FCGI_MPXS_CONNS=1, so requests are multiplexed.
 FcgixExternalServer $dir/htdocs/go unix:$GO_SOCK $BENCH_FCGIX_GO_OPTS"
             ;;
@@ -421,6 +578,8 @@ FcgixExternalServer $dir/htdocs/go unix:$GO_SOCK mpx=off keepalive=$HTTPD_THREAD
 LoadModule proxy_fcgi_module $MODDIR/mod_proxy_fcgi.so
 # max=$PROXY_MAX per child x $HTTPD_CHILDREN children = the $BENCH_PROCS libfcgi processes.
 ProxyPass /hello unix:$LIBFCGI_SOCK|fcgi://bench-libfcgi/ enablereuse=on max=$PROXY_MAX
+# php-fpm takes the script's path from after the host of this URL.
+ProxyPass /hello.php unix:$PHP_SOCK|fcgi://bench-php$dir/htdocs/hello.php enablereuse=on max=$PROXY_MAX
 ProxyPass /go unix:$GO_SOCK|fcgi://bench-go/ enablereuse=on"
             ;;
         fcgid|fcgixpm)
@@ -448,6 +607,9 @@ FcgidSpawnScoreUpLimit 64
 FcgidMaxRequestLen 4194304
 FcgidMaxRequestInMem 2097152
 FcgidIOTimeout 40
+# Processes live through the whole run (a round of the full run lasts
+# several minutes; the default 300 s could end them between rounds).
+FcgidIdleTimeout 3600
 <Location /hello>
     SetHandler fcgid-script
     Options +ExecCGI
@@ -458,56 +620,12 @@ FcgidIOTimeout 40
 </Location>"
             ;;
         nginx)
-            mkdir -p "$dir/tmp"
-            cat >"$dir/nginx.conf" <<EOF
-# generated by bench/run.sh - nginx with upstream keep-alive
-user www-data;
-worker_processes $HTTPD_CHILDREN;
-pid $dir/nginx.pid;
-error_log $dir/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_timeout 60;
-    keepalive_requests 10000000;
-    client_body_temp_path $dir/tmp/body;
-    fastcgi_temp_path $dir/tmp/fastcgi;
-    proxy_temp_path $dir/tmp/proxy;
-    uwsgi_temp_path $dir/tmp/uwsgi;
-    scgi_temp_path $dir/tmp/scgi;
-    # Tuned so that 1 MiB bodies stay in memory both ways (defaults would
-    # spill them to temporary files).
-    client_max_body_size 4m;
-    client_body_buffer_size 2m;
-    fastcgi_buffer_size 16k;
-    fastcgi_buffers 80 16k;
-    fastcgi_busy_buffers_size 64k;
-    upstream bench_libfcgi {
-        server unix:$LIBFCGI_SOCK;
-        # idle connections per worker x $HTTPD_CHILDREN workers < $BENCH_PROCS processes
-        keepalive $BENCH_NGINX_KEEPALIVE;
-        keepalive_requests 10000000;
-    }
-    upstream bench_go {
-        server unix:$GO_SOCK;
-        keepalive 32;
-        keepalive_requests 10000000;
-    }
-    server {
-        listen 127.0.0.1:$port;
-        location = /hello {
-            include /etc/nginx/fastcgi_params;
-            fastcgi_keep_conn on;
-            fastcgi_pass bench_libfcgi;
-        }
-        location = /go {
-            include /etc/nginx/fastcgi_params;
-            fastcgi_keep_conn on;
-            fastcgi_pass bench_go;
-        }
-    }
-}
-EOF
+            nginx_conf nginx "$port" "$BENCH_NGINX_KEEPALIVE" \
+                "idle connections per worker x $HTTPD_CHILDREN workers < $BENCH_PROCS processes"
+            ;;
+        nginxt)
+            nginx_conf nginxt "$port" "$BENCH_NGINXT_KEEPALIVE" \
+                "tuned: open connections <= $MAX_CONNS in flight + $HTTPD_CHILDREN x $BENCH_NGINXT_KEEPALIVE idle <= $BENCH_NGINXT_PROCS processes"
             ;;
     esac
     chmod -R a+rX "$dir"
@@ -516,7 +634,7 @@ EOF
 start_server() { # name
     local name=$1 dir=$D/$1
     : >"$dir/error.log"
-    if [ "$name" = nginx ]; then
+    if [ "$name" = nginx ] || [ "$name" = nginxt ]; then
         start_proc "srv_$name" "$dir/stdout.log" /usr/sbin/nginx -p "$dir" \
             -e "$dir/error.log" -c "$dir/nginx.conf" -g 'daemon off;'
     else
@@ -548,6 +666,7 @@ url_of() { # server backend workload
     fi
     local path=/hello
     [ "$2" = go ] && path=/go
+    [ "$2" = php ] && path=/hello.php
     case $3 in
         get1m) echo "http://127.0.0.1:$port$path?bytes=$BIG_BYTES" ;;
         *)     echo "http://127.0.0.1:$port$path" ;;
@@ -691,7 +810,7 @@ measure_cell() { # server backend workload conns rawfile
     local m0 m1 o0 o1 perf_pid=
     if [ "${BENCH_PERF:-}" = 1 ]; then
         local pids
-        pids=$(for f in "srv_$s" "be_${s}_libfcgi" "be_${s}_go"; do
+        pids=$(for f in "srv_$s" "be_${s}_libfcgi" "be_${s}_php" "be_${s}_go"; do
                    if [ -n "${PROC_PID[$f]:-}" ]; then
                        session_pids "${PROC_PID[$f]}"
                    fi
@@ -744,25 +863,86 @@ measure_cell() { # server backend workload conns rawfile
 # A cell disturbed by other processes (> NOISY_PCT of the CPU) is measured
 # again once, while the retry budget lasts; the quieter run is kept.
 RETRY_LEFT=${BENCH_RETRY_BUDGET:-20}
-run_cell() { # server backend workload conns
-    local s=$1 b=$2 w=$3 c=$4 raw key f t0
-    raw=$RAW/$s-$b-$w-c$c.txt
+run_cell() { # server backend workload conns run
+    local s=$1 b=$2 w=$3 c=$4 n=$5 raw key f t0
+    raw=$RAW/$s-$b-$w-c$c-r$n.txt
     key="$s|$b|$w|$c"
-    log "cell $s $b $w c=$c"
+    log "cell $s $b $w c=$c (run $n/$BENCH_RUNS)"
     measure_cell "$s" "$b" "$w" "$c" "$raw"
-    [ "${R[$key|bg]:-0}" -gt "$NOISY_PCT" ] && [ "$RETRY_LEFT" -gt 0 ] ||
-        return 0
-    declare -A keep=()
-    for f in $CELL_FIELDS; do keep[$f]=${R[$key|$f]:-}; done
-    cp "$raw" "$raw.first"
-    t0=$SECONDS
-    log "  noisy; measuring again (retry budget ${RETRY_LEFT} s)"
-    measure_cell "$s" "$b" "$w" "$c" "$raw"
-    RETRY_LEFT=$(( RETRY_LEFT - (SECONDS - t0) ))
-    if [ "${R[$key|bg]:-100}" -gt "${keep[bg]:-0}" ]; then
-        for f in $CELL_FIELDS; do R[$key|$f]=${keep[$f]}; done
-        mv "$raw.first" "$raw"
+    if [ "${R[$key|bg]:-0}" -gt "$NOISY_PCT" ] && [ "$RETRY_LEFT" -gt 0 ]; then
+        declare -A keep=()
+        for f in $CELL_FIELDS; do keep[$f]=${R[$key|$f]:-}; done
+        cp "$raw" "$raw.first"
+        t0=$SECONDS
+        log "  noisy; measuring again (retry budget ${RETRY_LEFT} s)"
+        measure_cell "$s" "$b" "$w" "$c" "$raw"
+        RETRY_LEFT=$(( RETRY_LEFT - (SECONDS - t0) ))
+        if [ "${R[$key|bg]:-100}" -gt "${keep[bg]:-0}" ]; then
+            for f in $CELL_FIELDS; do R[$key|$f]=${keep[$f]}; done
+            mv "$raw.first" "$raw"
+        fi
     fi
+    # This run's figures, for the medians (aggregate_cell).
+    for f in $CELL_FIELDS; do R[$key|r$n|$f]=${R[$key|$f]:-}; done
+}
+
+median() { # values... -> the median (mean of the middle two when even)
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 }
+        END { if (NR == 0) exit
+              if (NR % 2) print v[(NR + 1) / 2]
+              else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# The cell's reported figures from its runs: req/s, p99, server CPU per
+# request and others' CPU are each the median over the runs that produced
+# a wrk report; the backend connection counts are those of the run whose
+# req/s is nearest that median; non-2xx and socket errors are summed, and
+# one run with any makes the cell INVALID.  spread = (max - min) / median
+# of req/s.
+aggregate_cell() { # server backend workload conns
+    local key="$1|$2|$3|$4" n f st runs=() any_invalid=0 near best d
+    for n in $(seq 1 "$BENCH_RUNS"); do
+        st=${R[$key|r$n|status]:-}
+        [ -n "$st" ] || continue
+        [ "$st" = failed ] && continue
+        runs+=("$n")
+        [ "$st" = invalid ] && any_invalid=1
+    done
+    for f in $CELL_FIELDS; do unset "R[$key|$f]"; done
+    R[$key|runs]="${#runs[@]}/$BENCH_RUNS"
+    if [ ${#runs[@]} -eq 0 ]; then
+        [ -n "${R[$key|r1|status]:-}" ] && R[$key|status]=failed
+        return 0
+    fi
+    for f in rps p99_us cpureq bg requests; do
+        local vals=()
+        for n in "${runs[@]}"; do vals+=("${R[$key|r$n|$f]:-0}"); done
+        R[$key|$f]=$(median "${vals[@]}")
+    done
+    R[$key|bg]=$(printf '%.0f' "${R[$key|bg]}")
+    [[ ${R[$key|cpureq]} =~ ^[0-9.]+$ ]] &&
+        R[$key|cpureq]=$(printf '%.0f' "${R[$key|cpureq]}")
+    local sum2=0 sume=0 lo='' hi=''
+    best=
+    for n in "${runs[@]}"; do
+        sum2=$(( sum2 + ${R[$key|r$n|non2xx]:-0} ))
+        sume=$(( sume + ${R[$key|r$n|errs]:-0} ))
+        d=$(awk -v a="${R[$key|r$n|rps]}" -v m="${R[$key|rps]}" \
+            'BEGIN { d = a - m; if (d < 0) d = -d; printf "%.3f", d }')
+        if [ -z "$best" ] || awk -v a="$d" -v b="$best" 'BEGIN { exit !(a < b) }'; then
+            best=$d near=$n
+        fi
+        lo=$(awk -v a="${R[$key|r$n|rps]}" -v b="${lo:-${R[$key|r$n|rps]}}" 'BEGIN { print (a < b) ? a : b }')
+        hi=$(awk -v a="${R[$key|r$n|rps]}" -v b="${hi:-${R[$key|r$n|rps]}}" 'BEGIN { print (a > b) ? a : b }')
+    done
+    R[$key|non2xx]=$sum2
+    R[$key|errs]=$sume
+    for f in bconns gconns greqs; do R[$key|$f]=${R[$key|r$near|$f]:-}; done
+    R[$key|spread]=$(awk -v lo="$lo" -v hi="$hi" -v m="${R[$key|rps]}" -v n="${#runs[@]}" \
+        'BEGIN { if (n < 2 || m <= 0) print "-"; else printf "%.0f%%", 100 * (hi - lo) / m }')
+    R[$key|status]=ok
+    [ "$any_invalid" = 1 ] && R[$key|status]=invalid
+    return 0
 }
 
 # Sets up, starts and checks one server with its own backends.
@@ -838,7 +1018,7 @@ wl_title() {
 
 report() {
     local b w c s rps fx st p99 line
-    local servers_all="fcgix fcgixpm fcgixka proxy nginx fcgid static"
+    local servers_all="fcgix fcgixpm fcgixka proxy nginx nginxt fcgid static"
     echo "# mod_fcgix benchmark"
     echo
     echo "$(date -u '+%Y-%m-%d %H:%M UTC') on $(uname -srm), $(nproc) cores;" \
@@ -846,10 +1026,14 @@ report() {
          "$(/usr/sbin/apache2 -v | sed -n 's/Server version: //p'), mod_fcgid $(dpkg-query -W -f='${Version}' libapache2-mod-fcgid 2>/dev/null)," \
          "$(/usr/sbin/nginx -v 2>&1 | sed 's/.*version: //'), $(go version | awk '{print $3}'), libfcgi $(dpkg-query -W -f='${Version}' libfcgi-dev 2>/dev/null)."
     echo
-    echo "wrk -t$BENCH_THREADS, ${BENCH_SECONDS} s per cell after ${BENCH_WARMUP} s warm-up, --timeout $WRK_TIMEOUT." \
+    local runs_txt="one run per cell"
+    [ "$BENCH_RUNS" -gt 1 ] && runs_txt="every cell measured $BENCH_RUNS times in whole-matrix rounds (each round measures every cell once, the servers' order rotating); req/s, p99, server CPU/req and others' CPU are each the median over a cell's runs, backend conns those of the run nearest the median req/s, \"spread\" = (max - min) / median req/s, non-2xx and socket errors summed over the runs"
+    echo "wrk -t$BENCH_THREADS, ${BENCH_SECONDS} s per run after ${BENCH_WARMUP} s warm-up, --timeout $WRK_TIMEOUT; $runs_txt." \
          "Apache: event MPM, $HTTPD_CHILDREN children x $HTTPD_THREADS threads; nginx: $HTTPD_CHILDREN workers." \
          "All servers run side by side, each with its own backend processes (same binaries); the cells of one workload and concurrency are measured back to back, server after server." \
          "libfcgi backend: $BENCH_PROCS prefork processes on one unix socket (mod_fcgid spawns $BENCH_PROCS itself);" \
+         "php backend: php-fpm ($(basename "$PHP_FPM"), static pm, $BENCH_PROCS children, unix socket) running apps/hello.php;" \
+         "nginx (tuned): upstream keepalive $BENCH_NGINXT_KEEPALIVE per worker and its own backends with $BENCH_NGINXT_PROCS processes / children (≥ $MAX_CONNS requests in flight + $HTTPD_CHILDREN × $BENCH_NGINXT_KEEPALIVE idle kept connections), so that no connection waits for a backend process;" \
          "Go backend: one net/http/fcgi process. p99 in ms." \
          "\"server µs CPU/req\": CPU time (user + system) of the server's own processes (httpd or nginx; not the backends, not wrk) per request." \
          "\"backend conns\": established backend connections sampled mid-run (+N queued: waiting in the backend's listen queue);" \
@@ -863,11 +1047,11 @@ report() {
                 echo "### $b backend · $(wl_title "$w") · $c connections"
                 echo
                 if [ "$b" = go ]; then
-                    echo "| server | req/s | p99 ms | non-2xx | sock err | server µs CPU/req | backend conns | app conns/reqs | others' CPU | ratio |"
-                    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                    echo "| server | req/s | spread | p99 ms | non-2xx | sock err | server µs CPU/req | backend conns | app conns/reqs | others' CPU | ratio |"
+                    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
                 else
-                    echo "| server | req/s | p99 ms | non-2xx | sock err | server µs CPU/req | backend conns | others' CPU | ratio |"
-                    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+                    echo "| server | req/s | spread | p99 ms | non-2xx | sock err | server µs CPU/req | backend conns | others' CPU | ratio |"
+                    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
                 fi
                 fx=$(valid_rps fcgix "$b" "$w" "$c" || true)
                 for s in $servers_all; do
@@ -875,6 +1059,7 @@ report() {
                     [ "$s" = fcgid ] || [ "$s" = fcgixpm ] &&
                         [ "$b" != libfcgi ] && continue
                     [ "$s" = fcgixka ] && [ "$b" != go ] && continue
+                    [ "$s" = nginxt ] && [ "$b" = go ] && continue
                     st=$(cell "$s" "$b" "$w" "$c" status)
                     local lbl
                     lbl=$(label_of "$s" "$b")
@@ -885,9 +1070,9 @@ report() {
                         [ "${R[$s|$([ "$s" = static ] && echo static || echo "$b")|$w|sanity]:-}" = failed ] && why="SANITY FAILED"
                         [ "${R[$s|$([ "$s" = static ] && echo static || echo "$b")|start]:-}" = failed ] && why="did not start"
                         if [ "$b" = go ]; then
-                            echo "| $lbl | $why | | | | | | | | |"
+                            echo "| $lbl | $why | | | | | | | | | |"
                         else
-                            echo "| $lbl | $why | | | | | | | |"
+                            echo "| $lbl | $why | | | | | | | | |"
                         fi
                         continue
                     fi
@@ -897,7 +1082,7 @@ report() {
                     bg=$(cell "$s" "$b" "$w" "$c" bg)
                     [ "${bg:-0}" -gt "$NOISY_PCT" ] && rps="$rps (noisy)"
                     p99=$(awk -v u="$(cell "$s" "$b" "$w" "$c" p99_us)" 'BEGIN { printf "%.2f", u / 1000 }')
-                    line="| $lbl | $rps | $p99 | $(cell "$s" "$b" "$w" "$c" non2xx) | $(cell "$s" "$b" "$w" "$c" errs) | $(cell "$s" "$b" "$w" "$c" cpureq) | $(cell "$s" "$b" "$w" "$c" bconns)"
+                    line="| $lbl | $rps | $(cell "$s" "$b" "$w" "$c" spread) | $p99 | $(cell "$s" "$b" "$w" "$c" non2xx) | $(cell "$s" "$b" "$w" "$c" errs) | $(cell "$s" "$b" "$w" "$c" cpureq) | $(cell "$s" "$b" "$w" "$c" bconns)"
                     if [ "$b" = go ]; then
                         if [ "$s" = static ]; then
                             line="$line | -"
@@ -959,64 +1144,147 @@ report() {
     fi
 
     echo
-    echo "## Targets (mod_fcgix ÷ anchor, req/s)"
+    echo "## Targets (issue 19; medians of the same run)"
     echo
-    MET=0 MISSED=0 NA=0
-    if [ -n "$alone" ] && [ -n "${COLD_FX:-}" ]; then
-        if awk -v c="$COLD_FX" -v a="$alone" 'BEGIN { exit !(c > 0 && a > 0 && c <= a + 5) }'; then
-            echo "- \`MET   \` cold start: mod_fcgix $COLD_FX ms ≤ app alone $alone ms + 5 ms"
-            MET=$((MET + 1))
-        else
-            echo "- \`MISSED\` cold start: mod_fcgix $COLD_FX ms > app alone $alone ms + 5 ms"
-            MISSED=$((MISSED + 1))
-        fi
-    fi
-    for b in $BENCH_BACKENDS; do
+    echo "Against nginx's default row (\`nginx (keepalive $BENCH_NGINX_KEEPALIVE)\`, counted); the indented line under each says what the same target gives against \`nginx (tuned)\` (counted apart)."
+    echo
+    MET=0 MISSED=0 NA=0 TMET=0 TMISSED=0 TNA=0
+    local b=libfcgi
+    if [[ " $BENCH_BACKENDS " == *" libfcgi "* ]]; then
         for c in $BENCH_CONNS; do
-            target "$b" small "$c" static 0.90
-            target "$b" small "$c" proxy 1.25
-            target "$b" get1m "$c" nginx 1.00
-            target "$b" post1m "$c" nginx 1.00
-            if [ "$b" = go ]; then
-                # multiplexing vs the same app on kept-alive connections
-                target "$b" small "$c" fcgixka 1.00
-            fi
-            if [ "$c" = 64 ] && [ "$b" = libfcgi ]; then
-                # the process manager: both spawn the same binary
-                for w in $BENCH_WORKLOADS; do
-                    target "$b" "$w" "$c" fcgid 1.50 fcgixpm
-                done
-            fi
+            target_rps main "$b" post1m "$c" fcgix nginx 1.00
+            target_rps tuned "$b" post1m "$c" fcgix nginxt 1.00
         done
-    done
+        for c in $BENCH_CONNS; do
+            target_cpu "$b" post1m "$c" static 1 100
+        done
+        for c in $BENCH_CONNS; do
+            target_rps main "$b" get1m "$c" fcgix nginx 1.00
+            target_rps tuned "$b" get1m "$c" fcgix nginxt 1.00
+        done
+        for c in $BENCH_CONNS; do
+            target_cpu "$b" small "$c" static 1.5 0
+            target_rps main "$b" small "$c" fcgix nginx 0.80
+            target_rps tuned "$b" small "$c" fcgix nginxt 0.80
+        done
+        for w in $BENCH_WORKLOADS; do
+            for c in $BENCH_CONNS; do
+                target_spawn "$w" "$c"
+            done
+        done
+    fi
+    if [[ " $BENCH_BACKENDS " == *" go "* ]]; then
+        for w in $BENCH_WORKLOADS; do
+            for c in $BENCH_CONNS; do
+                target_mpx "$w" "$c"
+            done
+        done
+    fi
+    if [ -n "$alone" ] && [ -n "${COLD_FX:-}" ]; then
+        echo "- (not an issue-19 target) cold start: mod_fcgix $COLD_FX ms, app alone $alone ms"
+    fi
     echo
-    echo "**$MET met, $MISSED missed, $NA not measured.**"
+    echo "**$MET met, $MISSED missed, $NA not measured** (against nginx's default row)."
+    if [ $((TMET + TMISSED + TNA)) -gt 0 ]; then
+        echo "Against nginx (tuned) instead: $TMET met, $TMISSED missed, $TNA not measured."
+    fi
 }
 
-target() { # backend workload conns anchor min [ours]
-    local b=$1 w=$2 c=$3 a=$4 min=$5 us=${6:-fcgix} fx an r verdict
-    [[ " $BENCH_WORKLOADS " == *" $w "* && " $BENCH_CONNS " == *" $c "* ]] || return 0
-    [[ " $BENCH_SERVERS " == *" $us "* && " $BENCH_SERVERS " == *" $a "* ]] || return 0
-    fx=$(valid_rps "$us" "$b" "$w" "$c" || true)
-    an=$(valid_rps "$a" "$b" "$w" "$c" || true)
-    r=$(ratio "$fx" "$an")
-    if [ "$r" = - ]; then
-        verdict="n/a   "
-        NA=$((NA + 1))
-    elif awk -v r="$r" -v m="$min" 'BEGIN { exit !(r >= m) }'; then
-        verdict="MET   "
-        MET=$((MET + 1))
-    else
-        verdict="MISSED"
-        MISSED=$((MISSED + 1))
+# Counts one verdict and prints its line.
+verdict() { # main|tuned MET|MISSED|n/a text
+    local pre="- "
+    case $1/$2 in
+        main/MET)     MET=$((MET + 1)) ;;
+        main/MISSED)  MISSED=$((MISSED + 1)) ;;
+        main/n/a)     NA=$((NA + 1)) ;;
+        tuned/MET)    TMET=$((TMET + 1)); pre="    - " ;;
+        tuned/MISSED) TMISSED=$((TMISSED + 1)); pre="    - " ;;
+        tuned/n/a)    TNA=$((TNA + 1)); pre="    - " ;;
+    esac
+    printf '%s`%-6s` %s\n' "$pre" "$2" "$3"
+}
+
+in_run() { # server workload conns: was that cell part of the run?
+    [[ " $BENCH_SERVERS " == *" $1 "* && " $BENCH_WORKLOADS " == *" $2 "* &&
+       " $BENCH_CONNS " == *" $3 "* ]]
+}
+
+sname() {
+    case $1 in
+        fcgix)   echo mod_fcgix ;;
+        fcgixpm) echo "mod_fcgix spawning" ;;
+        fcgixka) echo "mod_fcgix keep-alive" ;;
+        proxy)   echo mod_proxy_fcgi ;;
+        fcgid)   echo mod_fcgid ;;
+        nginxt)  echo "nginx (tuned)" ;;
+        static)  echo "Apache static" ;;
+        *)       echo "$1" ;;
+    esac
+}
+
+# req/s of ours / the anchor's >= min
+target_rps() { # main|tuned backend workload conns ours anchor min
+    local k=$1 b=$2 w=$3 c=$4 us=$5 a=$6 min=$7 r v
+    in_run "$us" "$w" "$c" && in_run "$a" "$w" "$c" || return 0
+    r=$(ratio "$(valid_rps "$us" "$b" "$w" "$c" || true)" \
+              "$(valid_rps "$a" "$b" "$w" "$c" || true)")
+    v=n/a
+    if [ "$r" != - ]; then
+        v=MISSED
+        awk -v r="$r" -v m="$min" 'BEGIN { exit !(r >= m) }' && v=MET
     fi
-    local aname=$a
-    [ "$a" = proxy ] && aname=mod_proxy_fcgi
-    [ "$a" = fcgid ] && aname=mod_fcgid
-    [ "$a" = fcgixka ] && aname="mod_fcgix keep-alive"
-    local uname="mod_fcgix"
-    [ "$us" = fcgixpm ] && uname="mod_fcgix spawning"
-    echo "- \`$verdict\` $b, $(wl_title "$w"), c=$c: $uname/$aname = $r (target ≥ $min)"
+    verdict "$k" "$v" "$b, $(wl_title "$w"), c=$c: $(sname "$us")/$(sname "$a") req/s = $r (target ≥ $min)"
+}
+
+# mod_fcgix's server CPU per request <= factor x the static file's + add µs
+target_cpu() { # backend workload conns anchor factor add
+    local b=$1 w=$2 c=$3 a=$4 f=$5 add=$6 us an lim v=n/a what
+    in_run fcgix "$w" "$c" && in_run "$a" "$w" "$c" || return 0
+    us=$([ "$(cell fcgix "$b" "$w" "$c" status)" = ok ] && cell fcgix "$b" "$w" "$c" cpureq || true)
+    an=$([ "$(cell "$a" "$b" "$w" "$c" status)" = ok ] && cell "$a" "$b" "$w" "$c" cpureq || true)
+    if [[ $us =~ ^[0-9.]+$ && $an =~ ^[0-9.]+$ ]]; then
+        lim=$(awk -v a="$an" -v f="$f" -v d="$add" 'BEGIN { printf "%.0f", a * f + d }')
+        v=MISSED
+        awk -v u="$us" -v l="$lim" 'BEGIN { exit !(u <= l) }' && v=MET
+    fi
+    what="$f × $(sname "$a")'s"
+    [ "$f" = 1 ] && what="$(sname "$a")'s"
+    [ "$add" != 0 ] && what="$what + $add µs"
+    [ "$w" = post1m ] && [ "$a" = static ] && what="$what (its read-and-discard)"
+    verdict main "$v" "$b, $(wl_title "$w"), c=$c: mod_fcgix server CPU ${us:-?} µs/req ≤ $what = ${lim:-?} µs (${an:-?} µs)"
+}
+
+# Spawning: mod_fcgix's req/s >= mod_fcgid's and its p99 <= 1/20 of theirs
+target_spawn() { # workload conns
+    local w=$1 c=$2 r p1 p2 v=n/a
+    in_run fcgixpm "$w" "$c" && in_run fcgid "$w" "$c" || return 0
+    r=$(ratio "$(valid_rps fcgixpm libfcgi "$w" "$c" || true)" \
+              "$(valid_rps fcgid libfcgi "$w" "$c" || true)")
+    p1=$(awk -v u="$(cell fcgixpm libfcgi "$w" "$c" p99_us)" 'BEGIN { printf "%.1f", u / 1000 }')
+    p2=$(awk -v u="$(cell fcgid libfcgi "$w" "$c" p99_us)" 'BEGIN { printf "%.1f", u / 1000 }')
+    if [ "$r" != - ]; then
+        v=MISSED
+        awk -v r="$r" -v a="$p1" -v b="$p2" \
+            'BEGIN { exit !(r >= 1.0 && a * 20 <= b) }' && v=MET
+    fi
+    verdict main "$v" "libfcgi, $(wl_title "$w"), c=$c: spawning, mod_fcgix/mod_fcgid req/s = $r (≥ 1.0) and p99 $p1 ms ≤ $p2/20 ms"
+}
+
+# Go multiplexed (fcgix, mpx auto) >= the same on kept-alive connections
+# (fcgixka), with at most 1/8 of its backend connections (sampled mid-run)
+target_mpx() { # workload conns
+    local w=$1 c=$2 r n1 n2 v=n/a
+    in_run fcgix "$w" "$c" && in_run fcgixka "$w" "$c" || return 0
+    r=$(ratio "$(valid_rps fcgix go "$w" "$c" || true)" \
+              "$(valid_rps fcgixka go "$w" "$c" || true)")
+    n1=$(cell fcgix go "$w" "$c" bconns | awk '{ print $1 + 0 }')
+    n2=$(cell fcgixka go "$w" "$c" bconns | awk '{ print $1 + 0 }')
+    if [ "$r" != - ]; then
+        v=MISSED
+        awk -v r="$r" -v a="$n1" -v b="$n2" \
+            'BEGIN { exit !(r >= 1.0 && a * 8 <= b) }' && v=MET
+    fi
+    verdict main "$v" "go, $(wl_title "$w"), c=$c: multiplexed/kept-alive req/s = $r (≥ 1.0) over $n1 vs $n2 connections (≤ 1/8)"
 }
 
 # ---------------------------------------------------------------------
@@ -1047,33 +1315,54 @@ for s in $BENCH_SERVERS; do
         done
     done
 done
-log "$ncells cells x $((BENCH_WARMUP + BENCH_SECONDS)) s: about $(( (ncells * (BENCH_WARMUP + BENCH_SECONDS + 1) + 60) / 60 )) min"
+log "$ncells cells x $BENCH_RUNS runs x $((BENCH_WARMUP + BENCH_SECONDS)) s: about $(( (ncells * BENCH_RUNS * (BENCH_WARMUP + BENCH_SECONDS + 1) + 60) / 60 )) min"
 
 UP=()
 for s in $BENCH_SERVERS; do
     case $s in
-        static|fcgix|fcgixpm|fcgixka|proxy|nginx|fcgid) bring_up "$s" ;;
-        *) die "unknown server '$s' (static fcgix fcgixpm fcgixka proxy nginx fcgid)" ;;
+        static|fcgix|fcgixpm|fcgixka|proxy|nginx|nginxt|fcgid) bring_up "$s" ;;
+        *) die "unknown server '$s' (static fcgix fcgixpm fcgixka proxy nginx nginxt fcgid)" ;;
     esac
 done
 
-# Cell order: backend, workload, concurrency, then every server in turn.
+# Cell order: whole-matrix rounds.  Round n measures every cell once
+# (backend, workload, concurrency, then every server in turn, back to back,
+# so that the machine's load hits the servers of a cell alike); the next
+# round starts over.  A burst of load shorter than a round (several
+# minutes) thus spoils at most one of a cell's runs, which the median
+# drops.  Within a cell the servers' order rotates by one each round, so
+# that no server is always the one measured right after a given other.
 # The static file is measured once per workload and concurrency, with the
 # first backend.
 first_backend=${BENCH_BACKENDS%% *}
-for b in $BENCH_BACKENDS; do
-    for w in $BENCH_WORKLOADS; do
-        for c in $BENCH_CONNS; do
-            for s in $BENCH_SERVERS; do
-                if [ "$s" = static ]; then
-                    [ "$b" = "$first_backend" ] && measured_with static static &&
-                        [ "${R[static|static|$w|sanity]:-}" != failed ] &&
-                        run_cell static static "$w" "$c"
-                    continue
-                fi
-                measured_with "$s" "$b" || continue
-                [ "${R[$s|$b|$w|sanity]:-}" = failed ] && continue
-                run_cell "$s" "$b" "$w" "$c"
+for n in $(seq 1 "$BENCH_RUNS"); do
+    [ "$BENCH_RUNS" -gt 1 ] && log "round $n of $BENCH_RUNS"
+    read -r -a order <<<"$BENCH_SERVERS"
+    rot=$(( (n - 1) % ${#order[@]} ))
+    order=("${order[@]:$rot}" "${order[@]:0:$rot}")
+    for b in $BENCH_BACKENDS; do
+        for w in $BENCH_WORKLOADS; do
+            for c in $BENCH_CONNS; do
+                for s in "${order[@]}"; do
+                    if [ "$s" = static ]; then
+                        [ "$b" = "$first_backend" ] && measured_with static static &&
+                            [ "${R[static|static|$w|sanity]:-}" != failed ] &&
+                            run_cell static static "$w" "$c" "$n"
+                        continue
+                    fi
+                    measured_with "$s" "$b" || continue
+                    [ "${R[$s|$b|$w|sanity]:-}" = failed ] && continue
+                    run_cell "$s" "$b" "$w" "$c" "$n"
+                done
+            done
+        done
+    done
+done
+for s in $BENCH_SERVERS; do
+    for b in $(backends_of "$s"); do
+        for w in $BENCH_WORKLOADS; do
+            for c in $BENCH_CONNS; do
+                aggregate_cell "$s" "$b" "$w" "$c"
             done
         done
     done
