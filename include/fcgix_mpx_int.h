@@ -87,6 +87,9 @@ struct fcgix_mconn_t {
      * is the last candidate. */
     apr_time_t *quiet_until;
     int next_id;
+    /* The application once wrote for an id after its END_REQUEST: its
+     * ids rest in full from then on, whatever the cost in connections. */
+    int late_seen;
     /* Late records dropped and not yet reported (fcgix_mpx_take_late). */
     apr_uint32_t late_n;
     apr_uint16_t late_rid;

@@ -132,21 +132,37 @@ static void close_if_spent(mconn_t *mc)
 /* Connections and streams                                             */
 /* ------------------------------------------------------------------ */
 
-/* A free id that has rested, the first from next_id on; -1 if none. */
+/*
+ * A free id that has rested, the first from next_id on. When none has,
+ * the one free the longest, unless the application has been seen
+ * writing after an END_REQUEST (late_seen); -1 if none. A full rest for
+ * every id would cap a connection at nids requests per MPX_ID_QUIET and
+ * open a connection per hundred requests a second under load, which is
+ * what multiplexing is there to avoid; an application that keeps to the
+ * protocol never writes for an ended id, and for one that does not, the
+ * round-robin order still puts every other free id before the one just
+ * ended.
+ */
 static int free_id(const mconn_t *mc, apr_time_t now)
 {
-    int k;
+    int k, oldest = -1;
 
     if (mc->nstreams >= mc->nids || mc->retired) {
         return -1;
     }
     for (k = 0; k < mc->nids; k++) {
         int i = (mc->next_id + k) % mc->nids;
-        if (mc->ids[i] == NULL && mc->quiet_until[i] <= now) {
+        if (mc->ids[i] != NULL) {
+            continue;
+        }
+        if (mc->quiet_until[i] <= now) {
             return i;
         }
+        if (oldest < 0 || mc->quiet_until[i] < mc->quiet_until[oldest]) {
+            oldest = i;
+        }
     }
-    return -1;
+    return mc->late_seen ? -1 : oldest;
 }
 
 static void mconn_destroy(mconn_t *mc)

@@ -141,6 +141,7 @@ static void dispatch_orphan(mconn_t *mc, apr_uint16_t rid)
     }
     /* Sent after its END_REQUEST: dropped, and the id rests longer. */
     mc->quiet_until[rid - 1] = apr_time_now() + MPX_ID_QUIET;
+    mc->late_seen = 1;
     mc->late_rid = rid;
     __atomic_add_fetch(&mc->late_n, 1, __ATOMIC_RELAXED);
     mc->g->stats.late++;
