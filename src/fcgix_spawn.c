@@ -50,6 +50,7 @@ typedef struct {
     int running;
     int unreachable;     /* monitor rounds the PM's socket refused */
     int registered;      /* with apr_proc_other_child, this generation */
+    int zombie_rounds;   /* monitor rounds that found it ended, unreaped */
 } spawn_state_t;
 
 static server_rec *log_server;
@@ -148,6 +149,7 @@ static void pm_buried(spawn_state_t *st)
         st->registered = 0;
     }
     st->running = 0;
+    st->zombie_rounds = 0;
     st->unreachable = 0;
     if (st->pm.pid > 1) {
         kill(-st->pm.pid, SIGKILL);
@@ -450,6 +452,31 @@ static int pm_gone(spawn_state_t *st)
     return w == st->pm.pid || (w < 0 && errno == ECHILD);
 }
 
+/*
+ * The monitor's look: whether the PM ended in a way nobody will be told
+ * of. Reaped by someone else (ECHILD), it is so at once. Ended but not
+ * reaped, it is left one round to httpd's own loop, which reaps every
+ * child each second and tells pm_maintenance() (the usual report);
+ * reaping it here first would take that report's place.
+ */
+static int pm_lost(spawn_state_t *st)
+{
+    siginfo_t si;
+
+    memset(&si, 0, sizeof(si));
+    if (waitid(P_PID, (id_t)st->pm.pid, &si, WEXITED | WNOHANG | WNOWAIT)) {
+        return errno == ECHILD && pm_gone(st);
+    }
+    if (si.si_pid == 0) {
+        st->zombie_rounds = 0;
+        return 0;
+    }
+    if (st->registered && ++st->zombie_rounds < 2) {
+        return 0;
+    }
+    return pm_gone(st);
+}
+
 /* Whether our child @p pid is still the PM (its name, set at its start)
  * and not another child given a reused pid. */
 static int is_pm(pid_t pid)
@@ -618,7 +645,7 @@ static int fcgix_spawn_monitor(apr_pool_t *p, server_rec *s)
     if (st == NULL || ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_EXITING) {
         return DECLINED;
     }
-    if (st->running && pm_gone(st)) {
+    if (st->running && pm_lost(st)) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, FCGIX_LOGNO(00710)
                      "process manager (pid %d) ended unnoticed; starting a "
                      "new one", (int)st->pm.pid);
