@@ -752,13 +752,16 @@ our_ticks() {
              END { print t + 0 }'
 }
 
-# CPU ticks (user + system) of every process in one session.
+# The server's own CPU: its session holds the applications a spawning
+# server (mod_fcgid, mod_fcgix's PM) forked, which are counted out by name
+# so that those rows compare with the ones whose backends run apart.
 session_ticks() { # sid
     local list=() pid
     for pid in $(session_pids "$1"); do list+=("/proc/$pid/stat"); done
     [ ${#list[@]} -gt 0 ] || { echo 0; return; }
     cat "${list[@]}" 2>/dev/null |
-        awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+        awk '/ \((apache2|nginx|fcgix-pm)\) / {
+                 sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
 }
 
 # Share of the machine (%) used by processes that are not ours between two
