@@ -13,7 +13,7 @@
  * fcgix_mpx_demux.c only; everyone else goes through fcgix_mpx.h.
  *
  * One mutex per group (g->mu) guards every connection and stream field
- * but the reader's own (rd, rbuf: whoever has set "reading") and what an
+ * but the reader's own (rd, blk: whoever has set "reading") and what an
  * owner took off its queue (mine, cur: the owner alone). Functions below
  * say when they want it held.
  */
@@ -28,20 +28,43 @@
 
 #include "fcgix_mpx.h"
 
-#define MPX_RBUF (64 * 1024)
+/* The reader reads into blocks of MPX_BLOCK bytes, at least MPX_READ_MIN
+ * and at most MPX_READ_MAX at a time (a read round is what owners are
+ * woken for, as before blocks); a record at least MPX_SLICE_MIN long is
+ * queued as a slice of the block (a reference on it), a shorter one as a
+ * copy. The minimum
+ * bounds what a slice may pin: a request's queue holds at most
+ * MPX_BLOCK / MPX_SLICE_MIN times its bytes in blocks. */
+#define MPX_BLOCK (128 * 1024)
+#define MPX_READ_MIN (16 * 1024)
+#define MPX_READ_MAX (64 * 1024)
+#define MPX_SLICE_MIN (16 * 1024)
 /* A released id rests this long (and as long again after each late
  * record for it) before it is handed out again: a record the application
  * sends after END_REQUEST must not reach the id's next owner. */
 #define MPX_ID_QUIET apr_time_from_sec(1)
 
-/* One record's data queued for its owner: the one copy a shared
- * connection costs, since the read buffer is the next record's. */
+/* What the reader reads into. Freed (or kept for the next reader, see
+ * fcgix_mpx_block_unref) with its last reference: the connection's, while
+ * it reads into it, and one per slice queued or passed to a client, so a
+ * block outlives the request, the owner and the connection whose data it
+ * holds. */
+typedef struct fcgix_mpx_block_t {
+    apr_uint32_t refs;     /* atomic */
+    apr_size_t fill;       /* the reader's */
+    char data[MPX_BLOCK];
+} fcgix_mpx_block_t;
+
+/* One record's data queued for its owner: a slice of the block it was
+ * read into (blk set) or a copy (data). */
 typedef struct fcgix_mpx_chunk_t {
     struct fcgix_mpx_chunk_t *next;
     fcgix_ev_kind_e kind;
     apr_byte_t type;
     fcgix_end_t end;
     apr_size_t len;
+    fcgix_mpx_block_t *blk;
+    const char *p;
     char data[];
 } fcgix_mpx_chunk_t;
 
@@ -70,8 +93,8 @@ struct fcgix_mstream_t {
 struct fcgix_mconn_t {
     fcgix_mpx_group_t *g;
     fcgix_conn_t *conn;
-    fcgix_reader_t rd;     /* only the current reader touches rd/rbuf */
-    char *rbuf;
+    fcgix_reader_t rd;     /* only the current reader touches rd/blk */
+    fcgix_mpx_block_t *blk; /* read into; NULL until the first read */
     int reading;
     int broken;
     apr_status_t broken_rv;
@@ -125,6 +148,9 @@ void fcgix_mpx_conn_retire(fcgix_mconn_t *mc, const fcgix_mstream_t *ms);
 void fcgix_mpx_conn_forget(fcgix_mconn_t *mc, fcgix_mstream_t *ms);
 
 /* fcgix_mpx_demux.c: queues, reading, writing */
+
+/** Drops a reference on @p blk (NULL is fine); any thread, no lock. */
+void fcgix_mpx_block_unref(void *blk);
 
 /** Frees what is queued for or held by the owner (group lock held, or
  *  the stream no longer reachable by a reader). */

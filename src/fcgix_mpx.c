@@ -180,6 +180,9 @@ static void mconn_destroy(mconn_t *mc)
     fcgix_pool_mpx_count(g->pl, -1, 0, 0);
     free(mc->ids);
     free(mc->quiet_until);
+    /* Slices of it may still be queued or in a client's output. */
+    fcgix_mpx_block_unref(mc->blk);
+    mc->blk = NULL;
     /* The pool's "release" closes the socket and frees mc (in c->p). */
     fcgix_pool_release(mc->conn, 0);
 }
@@ -235,7 +238,6 @@ static apr_status_t mconn_new(fcgix_mpx_group_t *g,
     mc = apr_pcalloc(conn->p, sizeof(*mc));
     mc->g = g;
     mc->conn = conn;
-    mc->rbuf = apr_palloc(conn->p, MPX_RBUF);
     mc->nids = g->lim.max_reqs;
     {
         fcgix_pool_stats_t st;

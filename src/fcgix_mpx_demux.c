@@ -23,14 +23,91 @@ typedef fcgix_mpx_chunk_t chunk_t;
 typedef fcgix_mconn_t mconn_t;
 
 /* ------------------------------------------------------------------ */
+/* Blocks                                                              */
+/* ------------------------------------------------------------------ */
+
+/* Blocks whose last slice went, kept for the next block a reader needs:
+ * a 128 KiB malloc freed by another thread would otherwise cost glibc a
+ * trim (madvise, TLB flushes) almost every time. Per process, few. */
+#define SPARE_MAX 8
+static pthread_mutex_t spare_mu = PTHREAD_MUTEX_INITIALIZER;
+static fcgix_mpx_block_t *spare[SPARE_MAX];
+static int nspare;
+
+void fcgix_mpx_block_unref(void *blk)
+{
+    fcgix_mpx_block_t *b = blk;
+
+    if (b == NULL || __atomic_sub_fetch(&b->refs, 1, __ATOMIC_ACQ_REL)) {
+        return;
+    }
+    pthread_mutex_lock(&spare_mu);
+    if (nspare < SPARE_MAX) {
+        spare[nspare++] = b;
+        b = NULL;
+    }
+    pthread_mutex_unlock(&spare_mu);
+    free(b);
+}
+
+/* A block with room to read MPX_READ_MIN into: the connection's own while
+ * it has, or again from its start once no slice holds it. NULL: out of
+ * memory. Reader only. */
+static fcgix_mpx_block_t *block_for_read(mconn_t *mc)
+{
+    fcgix_mpx_block_t *b = mc->blk;
+
+    if (b && MPX_BLOCK - b->fill >= MPX_READ_MIN) {
+        return b;
+    }
+    if (b && __atomic_load_n(&b->refs, __ATOMIC_ACQUIRE) == 1) {
+        b->fill = 0;
+        return b;
+    }
+    fcgix_mpx_block_unref(b);
+    b = NULL;
+    pthread_mutex_lock(&spare_mu);
+    if (nspare) {
+        b = spare[--nspare];
+    }
+    pthread_mutex_unlock(&spare_mu);
+    if (b == NULL) {
+        b = malloc(sizeof(*b));
+    }
+    if (b) {
+        b->refs = 1;
+        b->fill = 0;
+    }
+    mc->blk = b;
+    return b;
+}
+
+/* No more per read than before blocks: a read round is what the owners
+ * are woken for, and what may outgrow a slow client's queue at once. */
+static apr_size_t read_len(const fcgix_mpx_block_t *b)
+{
+    apr_size_t room = MPX_BLOCK - b->fill;
+
+    return room < MPX_READ_MAX ? room : MPX_READ_MAX;
+}
+
+/* ------------------------------------------------------------------ */
 /* Queues (group lock held)                                            */
 /* ------------------------------------------------------------------ */
+
+static void free_chunk(chunk_t *c)
+{
+    if (c) {
+        fcgix_mpx_block_unref(c->blk);
+        free(c);
+    }
+}
 
 static void free_chunks(chunk_t *c)
 {
     while (c) {
         chunk_t *n = c->next;
-        free(c);
+        free_chunk(c);
         c = n;
     }
 }
@@ -39,7 +116,7 @@ void fcgix_mpx_stream_empty(fcgix_mstream_t *ms)
 {
     free_chunks(ms->head);
     free_chunks(ms->mine);
-    free(ms->cur);
+    free_chunk(ms->cur);
     ms->head = ms->tail = ms->cur = ms->mine = NULL;
     ms->queued = 0;
 }
@@ -104,10 +181,16 @@ static void wake(mconn_t *mc, int leader)
     }
 }
 
-/* Queues a copy of the record: the read buffer is the next read's. */
+/* Queues the record: a slice of the block it was read into when it is
+ * long enough to be worth pinning the block for, else a copy. */
 static void enqueue(mconn_t *mc, fcgix_mstream_t *ms, const fcgix_event_t *ev)
 {
-    chunk_t *c = malloc(sizeof(*c) + ev->len);
+    fcgix_mpx_block_t *b = mc->blk;
+    int slice = b && ev->len >= MPX_SLICE_MIN
+                && (uintptr_t)ev->data >= (uintptr_t)b->data
+                && (uintptr_t)ev->data + ev->len
+                       <= (uintptr_t)b->data + MPX_BLOCK;
+    chunk_t *c = malloc(sizeof(*c) + (slice ? 0 : ev->len));
 
     if (c == NULL) {
         fcgix_mpx_conn_break(mc, APR_ENOMEM, "out of memory");
@@ -117,8 +200,17 @@ static void enqueue(mconn_t *mc, fcgix_mstream_t *ms, const fcgix_event_t *ev)
     c->type = ev->type;
     c->end = ev->end;
     c->len = ev->len;
-    if (ev->len) {
-        memcpy(c->data, ev->data, ev->len);
+    if (slice) {
+        __atomic_add_fetch(&b->refs, 1, __ATOMIC_RELAXED);
+        c->blk = b;
+        c->p = (const char *)ev->data;
+    }
+    else {
+        c->blk = NULL;
+        c->p = c->data;
+        if (ev->len) {
+            memcpy(c->data, ev->data, ev->len);
+        }
     }
     c->next = NULL;
     if (ms->tail) {
@@ -258,12 +350,23 @@ static int demux_event(void *baton, const fcgix_event_t *ev)
 static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
 {
     fcgix_mpx_group_t *g = mc->g;
-    apr_size_t len = MPX_RBUF;
+    fcgix_mpx_block_t *b = block_for_read(mc);
+    char *buf;
+    apr_size_t len;
     size_t used;
     apr_int16_t rev;
     apr_status_t rv;
 
-    rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
+    if (b == NULL) {
+        pthread_mutex_lock(&g->mu);
+        fcgix_mpx_conn_break(mc, APR_ENOMEM, "out of memory");
+        wake(mc, 0);
+        pthread_mutex_unlock(&g->mu);
+        return APR_SUCCESS;
+    }
+    buf = b->data + b->fill;
+    len = read_len(b);
+    rv = apr_socket_recv(mc->conn->sock, buf, &len);
     if (len == 0 && APR_STATUS_IS_EAGAIN(rv)) {
         if (timeout == 0) {
             return APR_EAGAIN;
@@ -272,8 +375,8 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
         if (rv != APR_SUCCESS) {
             return rv;
         }
-        len = MPX_RBUF;
-        rv = apr_socket_recv(mc->conn->sock, mc->rbuf, &len);
+        len = read_len(b);
+        rv = apr_socket_recv(mc->conn->sock, buf, &len);
     }
     pthread_mutex_lock(&g->mu);
     if (len == 0) {
@@ -283,8 +386,9 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
         }
     }
     else if (!mc->broken) {
-        int rc = fcgix_reader_pump(&mc->rd, (const uint8_t *)mc->rbuf, len,
+        int rc = fcgix_reader_pump(&mc->rd, (const uint8_t *)buf, len,
                                    &used, demux_event, mc);
+        b->fill += len;
         if (rc != FCGIX_OK && rc != FCGIX_AGAIN) {
             fcgix_mpx_conn_break(mc, APR_EGENERAL,
                                  mc->rd.error ? mc->rd.error : "bad record");
@@ -384,7 +488,7 @@ static void chunk_event(fcgix_mstream_t *ms, fcgix_event_t *ev)
     ev->kind = c->kind;
     ev->type = c->type;
     ev->request_id = ms->rid;
-    ev->data = (const uint8_t *)c->data;
+    ev->data = (const uint8_t *)c->p;
     ev->len = c->len;
     ev->end = c->end;
 }
@@ -396,12 +500,22 @@ apr_bucket *fcgix_mpx_bucket(fcgix_mstream_t *ms, const char *data,
     apr_size_t off;
     apr_bucket *b;
 
-    if (c == NULL || (uintptr_t)data < (uintptr_t)c->data
-        || (uintptr_t)data + len > (uintptr_t)c->data + c->len) {
+    if (c == NULL || (uintptr_t)data < (uintptr_t)c->p
+        || (uintptr_t)data + len > (uintptr_t)c->p + c->len) {
         return NULL;
     }
-    off = (apr_size_t)(data - (const char *)c);
-    b = apr_bucket_heap_create((char *)c, off + len, free, ba);
+    if (c->blk) {
+        /* The chunk's reference on the block goes to the bucket. The
+         * heap bucket ends where the slice does: nothing may append. */
+        off = (apr_size_t)(data - (const char *)c->blk);
+        b = apr_bucket_heap_create((char *)c->blk, off + len,
+                                   fcgix_mpx_block_unref, ba);
+        free(c);
+    }
+    else {
+        off = (apr_size_t)(data - (const char *)c);
+        b = apr_bucket_heap_create((char *)c, off + len, free, ba);
+    }
     b->start = off;
     b->length = len;
     ms->cur = NULL;
@@ -509,7 +623,7 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
     apr_status_t rv = APR_SUCCESS, out;
 
     *why = NULL;
-    free(ms->cur);
+    free_chunk(ms->cur);
     ms->cur = NULL;
     if (ms->mine) {
         /* The rest of what the last call took: no lock needed. */
