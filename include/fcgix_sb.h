@@ -301,6 +301,15 @@ apr_status_t fcgix_sb_create(fcgix_sb_t **sb, apr_shm_t **shm,
  *  scoreboard (never read back from shared memory). */
 apr_uint32_t fcgix_sb_slots(void);
 
+/**
+ * Whether this process runs a round of work shared by every httpd child
+ * (an address's health check, a name's lookup) whose next time is
+ * @p next_at: it is due at @p now and this process moved it @p every on
+ * first (compare-and-swap), so one child a round does it.
+ */
+int fcgix_sb_round_claim(volatile apr_int64_t *next_at, apr_time_t now,
+                         apr_interval_time_t every);
+
 /** httpd parent, each configuration generation: the slot count of the
  *  scoreboard it kept (the module's memory was loaded anew). */
 void fcgix_sb_set_slots(apr_uint32_t n);

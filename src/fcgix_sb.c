@@ -102,6 +102,16 @@ apr_uint32_t fcgix_sb_slots(void)
     return slots;
 }
 
+int fcgix_sb_round_claim(volatile apr_int64_t *next_at, apr_time_t now,
+                         apr_interval_time_t every)
+{
+    apr_int64_t next = __atomic_load_n(next_at, __ATOMIC_ACQUIRE);
+
+    return now >= next
+           && __atomic_compare_exchange_n(next_at, &next, now + every, 0,
+                                          __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+}
+
 void fcgix_sb_set_slots(apr_uint32_t n)
 {
     slots = n;

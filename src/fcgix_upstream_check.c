@@ -243,9 +243,6 @@ static void *APR_THREAD_FUNC run(apr_thread_t *th, void *data)
         int i;
         for (i = 0; i < ck->targets->nelts && !ck->stop; i++) {
             target_t *t = &APR_ARRAY_IDX(ck->targets, i, target_t);
-            apr_int64_t next = __atomic_load_n(&t->b->check_next,
-                                               __ATOMIC_ACQUIRE);
-            apr_time_t now = apr_time_now();
             fcgix_pool_t *pl;
             fcgix_mpx_group_t *g;
             /* Follows a name's positions even in a child without
@@ -254,11 +251,8 @@ static void *APR_THREAD_FUNC run(apr_thread_t *th, void *data)
             if (fcgix_pool_vacant(t->pl)) {
                 continue;
             }
-            if (now < next
-                || !__atomic_compare_exchange_n(&t->b->check_next, &next,
-                                                now + t->srv->check, 0,
-                                                __ATOMIC_SEQ_CST,
-                                                __ATOMIC_RELAXED)) {
+            if (!fcgix_sb_round_claim(&t->b->check_next, apr_time_now(),
+                                      t->srv->check)) {
                 continue; /* not due, or another child won the round */
             }
             verdict(ck, t, probe(t, p));

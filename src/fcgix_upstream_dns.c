@@ -431,16 +431,10 @@ static void *APR_THREAD_FUNC run(apr_thread_t *th, void *data)
             for (j = 0; d->slots && j < d->names->nelts; j++) {
                 const name_t *nm = &APR_ARRAY_IDX(d->names, j, name_t);
                 fcgix_sb_backend_t *b0 = d->slots[nm->first];
-                apr_int64_t next;
-                apr_time_t now = apr_time_now();
-                if (b0 == NULL) {
-                    continue;
-                }
-                next = __atomic_load_n(&b0->resolve_next, __ATOMIC_ACQUIRE);
-                if (now < next
-                    || !__atomic_compare_exchange_n(
-                           &b0->resolve_next, &next, now + d->srv->resolve,
-                           0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED)) {
+                if (b0 == NULL
+                    || !fcgix_sb_round_claim(&b0->resolve_next,
+                                             apr_time_now(),
+                                             d->srv->resolve)) {
                     continue; /* not due, or another child's round */
                 }
                 resolve_name(rs, d, nm, p);
