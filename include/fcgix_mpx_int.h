@@ -39,6 +39,23 @@
 #define MPX_READ_MIN (16 * 1024)
 #define MPX_READ_MAX (64 * 1024)
 #define MPX_SLICE_MIN (16 * 1024)
+/* An owner asleep on its queue is posted once its queue holds
+ * MPX_BATCH bytes (at most a quarter of the queue bound, so it is woken
+ * with three quarters of its bound still free), once its reply ended or
+ * failed, and whenever the reader stops or is about to sleep: a wake (a
+ * futex on each side and two context switches) then buys a quarter of a
+ * MiB passed on to the client rather than one 64 KiB read, and an
+ * application that trickles finds the socket drained, so its owner is
+ * posted at once. The reader also posts everyone after MPX_FLUSH_READ
+ * bytes read without a pause: an owner whose application pauses behind a
+ * busy neighbour waits no longer than that many bytes take to read. */
+#define MPX_BATCH(queue_max) \
+    ((queue_max) / 4 < 256 * 1024 ? (queue_max) / 4 : 256 * 1024)
+#define MPX_FLUSH_READ (1024 * 1024)
+/* A writer waiting for room while another thread reads looks again this
+ * often, in case that reader stopped and the application, blocked on
+ * its replies, waits for someone to read. */
+#define MPX_WRITE_LOOK apr_time_from_msec(1)
 /* A released id rests this long (and as long again after each late
  * record for it) before it is handed out again: a record the application
  * sends after END_REQUEST must not reach the id's next owner. */
@@ -96,6 +113,9 @@ struct fcgix_mconn_t {
     fcgix_reader_t rd;     /* only the current reader touches rd/blk */
     fcgix_mpx_block_t *blk; /* read into; NULL until the first read */
     int reading;
+    /* Bytes read since the reader last posted everyone with anything
+     * (MPX_FLUSH_READ); the reader's. */
+    apr_size_t unflushed;
     int broken;
     apr_status_t broken_rv;
     const char *why;

@@ -149,20 +149,41 @@ static void post(fcgix_mstream_t *ms)
     sem_post(&ms->sem);
 }
 
+/* How many owners wake() posts (MPX_BATCH). */
+typedef enum {
+    WAKE_BATCH, /* the reader reads on: those with a batch or an end */
+    WAKE_ALL,   /* the reader pauses: everyone with anything */
+    WAKE_LEAD   /* the reader stopped: WAKE_ALL and one more to read */
+} wake_e;
+
+/* Worth a wake while the reader reads on (MPX_BATCH). */
+static int worth_wake(const fcgix_mstream_t *ms)
+{
+    return ms->ended || ms->queued >= MPX_BATCH(ms->mc->g->lim.queue_max);
+}
+
 /*
  * Wakes, of the owners asleep on this connection, those with something to
- * take (a record, an overflow, a broken connection), and, when nobody
- * reads and @p leader is set, one more to become the reader. Group lock
- * held.
+ * take (a record, an overflow, a broken connection) as @p how says, and,
+ * for WAKE_LEAD when nobody reads, one more to become the reader. Group
+ * lock held.
  */
-static void wake(mconn_t *mc, int leader)
+static void wake(mconn_t *mc, wake_e how)
 {
+    int leader = how == WAKE_LEAD && !mc->reading && !mc->broken;
     int i;
 
-    leader = leader && !mc->reading && !mc->broken;
+    if (how != WAKE_BATCH) {
+        mc->unflushed = 0;
+    }
     for (i = 0; i < mc->nids; i++) {
         fcgix_mstream_t *ms = mc->ids[i];
         if (ms == NULL || !ms->waiting) {
+            continue;
+        }
+        if (ms->head && how == WAKE_BATCH && !worth_wake(ms)
+            && !ms->overflow && !mc->broken) {
+            /* Posted when the batch fills or the reader pauses. */
             continue;
         }
         if (ms->head && !ms->overflow && !mc->broken && ms->mine == NULL) {
@@ -360,7 +381,7 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
     if (b == NULL) {
         pthread_mutex_lock(&g->mu);
         fcgix_mpx_conn_break(mc, APR_ENOMEM, "out of memory");
-        wake(mc, 0);
+        wake(mc, WAKE_ALL);
         pthread_mutex_unlock(&g->mu);
         return APR_SUCCESS;
     }
@@ -370,6 +391,12 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
     if (len == 0 && APR_STATUS_IS_EAGAIN(rv)) {
         if (timeout == 0) {
             return APR_EAGAIN;
+        }
+        if (__atomic_load_n(&mc->unflushed, __ATOMIC_RELAXED)) {
+            /* Drained: nobody's records wait while the reader sleeps. */
+            pthread_mutex_lock(&g->mu);
+            wake(mc, WAKE_ALL);
+            pthread_mutex_unlock(&g->mu);
         }
         rv = fcgix_mpx_conn_poll(mc, APR_POLLIN, timeout, &rev);
         if (rv != APR_SUCCESS) {
@@ -389,12 +416,13 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
         int rc = fcgix_reader_pump(&mc->rd, (const uint8_t *)buf, len,
                                    &used, demux_event, mc);
         b->fill += len;
+        mc->unflushed += len;
         if (rc != FCGIX_OK && rc != FCGIX_AGAIN) {
             fcgix_mpx_conn_break(mc, APR_EGENERAL,
                                  mc->rd.error ? mc->rd.error : "bad record");
         }
     }
-    wake(mc, 0);
+    wake(mc, mc->unflushed >= MPX_FLUSH_READ ? WAKE_ALL : WAKE_BATCH);
     pthread_mutex_unlock(&g->mu);
     return APR_SUCCESS;
 }
@@ -403,29 +431,27 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */
 
-/* The application writes while a writer waits for it to read: someone
- * must read, or neither side moves. */
-static void read_while_writing(mconn_t *mc)
+/* Is another thread reading? If not, the writer reads what is there
+ * (the application may be blocked writing its replies, waiting for
+ * someone to read, and so not reading what we write) and says 0. */
+static int read_while_writing(mconn_t *mc)
 {
     fcgix_mpx_group_t *g = mc->g;
-    int lead = 0;
+    int other;
 
     pthread_mutex_lock(&g->mu);
-    if (!mc->reading) {
-        mc->reading = lead = 1;
-    }
+    other = mc->reading;
+    mc->reading = 1;
     pthread_mutex_unlock(&g->mu);
-    if (lead) {
-        read_once(mc, 0);
-        pthread_mutex_lock(&g->mu);
-        mc->reading = 0;
-        wake(mc, 1);
-        pthread_mutex_unlock(&g->mu);
+    if (other) {
+        return 1;
     }
-    else {
-        /* The reader is at it; give it a moment. */
-        apr_sleep(1000);
-    }
+    read_once(mc, 0);
+    pthread_mutex_lock(&g->mu);
+    mc->reading = 0;
+    wake(mc, WAKE_LEAD);
+    pthread_mutex_unlock(&g->mu);
+    return 0;
 }
 
 apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
@@ -434,10 +460,13 @@ apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
     mconn_t *mc = ms->mc;
     fcgix_mpx_group_t *g = mc->g;
     apr_status_t rv = APR_SUCCESS;
+    apr_time_t until = 0; /* of the wait for room; 0: not waiting */
+    int other = 0;        /* another thread reads */
 
     apr_thread_mutex_lock(mc->wmu);
     while (n > 0) {
         apr_int16_t rev = 0;
+        apr_interval_time_t left;
 
         if (iov->iov_len == 0) {
             iov++;
@@ -455,17 +484,44 @@ apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
         if (!APR_STATUS_IS_EAGAIN(rv)) {
             pthread_mutex_lock(&g->mu);
             fcgix_mpx_conn_break(mc, rv, "write to the application failed");
-            wake(mc, 0);
+            wake(mc, WAKE_ALL);
             pthread_mutex_unlock(&g->mu);
             break;
         }
-        rv = fcgix_mpx_conn_poll(mc, APR_POLLOUT | APR_POLLIN, timeout,
+        if (until == 0) {
+            until = apr_time_now() + timeout;
+        }
+        left = until - apr_time_now();
+        if (left <= 0) {
+            rv = APR_TIMEUP;
+            break;
+        }
+        /* Another reader drains what the application writes: waiting
+         * for room alone, rather than waking for every record it reads
+         * (and sleeping a while so as not to spin on them), is what lets
+         * a POST stream. */
+        rv = fcgix_mpx_conn_poll(mc, other ? APR_POLLOUT
+                                           : APR_POLLOUT | APR_POLLIN,
+                                 other && left > MPX_WRITE_LOOK
+                                     ? MPX_WRITE_LOOK : left,
                                  &rev);
+        if (APR_STATUS_IS_TIMEUP(rv) && other) {
+            other = read_while_writing(mc);
+            continue;
+        }
         if (rv != APR_SUCCESS) {
             break;
         }
+        if (rev & APR_POLLOUT) {
+            until = 0;
+        }
         if (rev & (APR_POLLIN | APR_POLLHUP | APR_POLLERR)) {
-            read_while_writing(mc);
+            other = read_while_writing(mc);
+            if (other && !(rev & APR_POLLOUT)) {
+                /* Hung up or failed, and another reader will find out;
+                 * no room meanwhile: do not spin on it. */
+                apr_sleep(MPX_WRITE_LOOK);
+            }
         }
     }
     apr_thread_mutex_unlock(mc->wmu);
@@ -584,10 +640,11 @@ static int have_now(fcgix_mstream_t *ms, fcgix_event_t *ev,
 }
 
 /*
- * Leads: reads until something for @p ms arrives (waking the owners of
- * what else arrives), the connection fails or @p deadline passes, then
- * hands the lead on. @p timeout 0: reads only what is there. Group lock
- * held; a deadline that passed is set to the time it was noticed.
+ * Leads: reads until a batch for @p ms arrives, or its end, or something
+ * for it and the socket is drained (waking the owners of what else
+ * arrives), the connection fails or @p deadline passes, then hands the
+ * lead on. @p timeout 0: reads only what is there. Group lock held; a
+ * deadline that passed is set to the time it was noticed.
  */
 static apr_status_t lead(fcgix_mstream_t *ms, apr_interval_time_t timeout,
                          apr_time_t now, apr_time_t *deadline)
@@ -598,15 +655,18 @@ static apr_status_t lead(fcgix_mstream_t *ms, apr_interval_time_t timeout,
 
     mc->reading = 1;
     do {
-        apr_interval_time_t left = timeout ? *deadline - now : 0;
+        /* Its own records are there: it reads on only while the socket
+         * has more, never sleeps on it with a reply of its own waiting. */
+        apr_interval_time_t left = timeout && !ms->head ? *deadline - now
+                                                        : 0;
         pthread_mutex_unlock(&g->mu);
         rv = read_once(mc, left > 0 ? left : 0);
         pthread_mutex_lock(&g->mu);
         now = apr_time_now();
-    } while (!ms->head && !ms->overflow && !mc->broken
+    } while (!(ms->head && worth_wake(ms)) && !ms->overflow && !mc->broken
              && rv == APR_SUCCESS && (!timeout || now < *deadline));
     mc->reading = 0;
-    wake(mc, 1);
+    wake(mc, WAKE_LEAD);
     if (APR_STATUS_IS_TIMEUP(rv)) {
         rv = APR_SUCCESS; /* the caller's deadline check decides */
         *deadline = now;

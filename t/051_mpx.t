@@ -11,6 +11,7 @@ use lib "$FindBin::Bin/lib";
 use IO::Select ();
 use IO::Socket::INET ();
 use List::Util qw(max min sum);
+use POSIX ();
 use Socket ();
 use Time::HiRes ();
 use Test::More;
@@ -340,6 +341,36 @@ for my $p (['mpx', '/pool/mpx/cm.fcgi'], ['direct', '/pool/mpx/cm-off.fcgi']) {
         or diag(brief($r));
     ok(!@bad, "$name: the replies read meanwhile byte-exact")
         or diag(join "\n", map { brief($_) } @bad);
+}
+
+# A shared connection's reader wakes an owner once per batch of its
+# records, not per read; a reply that pauses must still go out at once,
+# with no batch to fill: "first" reaches the client while the application
+# sleeps before "last", also while big replies stream on the connection
+# meanwhile (they share it: the same httpd children, a few connections
+# each), and those come out byte for byte.
+sub trickle_ok {
+    my ($name, $path) = @_;
+    my $n = 8 * 1048576 + 3;
+    my $pid = fork();
+    die "fork: $!" unless defined $pid;
+    if (!$pid) {
+        my @r = parallel(map { { path => "$path?bytes=$n", md5 => 1,
+                                 timeout => 60 } } 1 .. 6);
+        POSIX::_exit(scalar grep { !intact($_, $n) } @r);
+    }
+    Time::HiRes::sleep(0.2);
+    streaming_ok("$name, beside 6 big replies",
+                 "$path?headers_then_sleep=3000");
+    waitpid($pid, 0);
+    is($? >> 8, 0, "$name: the 6 big replies meanwhile byte-exact");
+    streaming_ok("$name, alone", "$path?headers_then_sleep=3000");
+}
+
+trickle_ok('mpx fcgix_testapp -m', '/pool/mpx/cm.fcgi');
+SKIP: {
+    skip 'Go backend not started', 7 unless backend_started('pool-go');
+    trickle_ok('mpx Go', '/pool/mpx/go-on.fcgi');
 }
 
 done_testing();
