@@ -13,10 +13,11 @@
  * forces it).
  *
  * There is no I/O thread. Whichever request thread needs data while
- * nobody reads becomes the reader until its own data arrives: it
- * demultiplexes the records into per-request queues, wakes just their
- * owners, then hands the lead to one owner still waiting (leader /
- * follower). Writes of whole record batches are serialised by a per-
+ * nobody reads becomes the reader until a batch of its own data arrives
+ * (or less, once the socket is drained): it demultiplexes the records
+ * into per-request queues, wakes just their owners, once per batch or
+ * whenever it pauses, then hands the lead to one owner still waiting
+ * (leader / follower). Writes of whole record batches are serialised by a per-
  * connection write lock; a writer that must wait for the application to
  * read also reads, so the two directions can never block each other.
  *
