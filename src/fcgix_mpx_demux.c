@@ -517,7 +517,8 @@ apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
         }
         if (rev & (APR_POLLIN | APR_POLLHUP | APR_POLLERR)) {
             other = read_while_writing(mc);
-            if (other && !(rev & APR_POLLOUT)) {
+            if (other && (rev & (APR_POLLHUP | APR_POLLERR))
+                && !(rev & APR_POLLOUT)) {
                 /* Hung up or failed, and another reader will find out;
                  * no room meanwhile: do not spin on it. */
                 apr_sleep(MPX_WRITE_LOOK);
@@ -674,6 +675,22 @@ static apr_status_t lead(fcgix_mstream_t *ms, apr_interval_time_t timeout,
     return rv;
 }
 
+/* Someone asleep on the connection with nobody reading: whoever stopped
+ * reading last posted one of them to take over (wake(), WAKE_LEAD), so a
+ * request that only looks need not read in its stead (and, stopping, post
+ * yet another). Group lock held. */
+static int lead_posted(const mconn_t *mc)
+{
+    int i;
+
+    for (i = 0; i < mc->nids; i++) {
+        if (mc->ids[i] && mc->ids[i]->waiting) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
                             fcgix_event_t *ev, const char **why)
 {
@@ -709,6 +726,9 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
             return APR_TIMEUP;
         }
         if (!mc->reading) {
+            if (timeout == 0 && lead_posted(mc)) {
+                break;
+            }
             rv = lead(ms, timeout, now, &deadline);
             continue;
         }
