@@ -496,10 +496,10 @@ apr_status_t fcgix_mpx_send(fcgix_mstream_t *ms, struct iovec *iov, int n,
             rv = APR_TIMEUP;
             break;
         }
-        /* Another reader drains what the application writes: waiting
-         * for room alone, rather than waking for every record it reads
-         * (and sleeping a while so as not to spin on them), is what lets
-         * a POST stream. */
+        /* Another thread reads what the application writes: waiting
+         * for room alone, not for those records too (which would wake
+         * this writer for every one of them, with nothing to do), lets
+         * a body stream without spinning or sleeping. */
         rv = fcgix_mpx_conn_poll(mc, other ? APR_POLLOUT
                                            : APR_POLLOUT | APR_POLLIN,
                                  other && left > MPX_WRITE_LOOK
