@@ -25,6 +25,10 @@
 #include "fcgix_req.h"
 #include "fcgix_send.h"
 
+/* The largest reply (bytes read from the application) written out at its
+ * end rather than left to the MPM (respond()). */
+#define FLUSH_AT_END_MAX (16 * 1024)
+
 /*
  * May this request be sent again after its connection broke before any
  * reply? Only a bodyless GET, HEAD or OPTIONS: the application may have
@@ -82,7 +86,14 @@ static int respond(fcgix_req_t *q)
         break;
     }
     APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_eos_create(q->c->bucket_alloc));
-    fcgix_reply_pass(q, 0);
+    /* A small reply is written now, before httpd looks for the client's
+     * next request: left to the MPM's write completion, it would go out
+     * after that look, which finds nothing yet, so the connection would
+     * make the round through the listener (epoll_ctl, futex wake-ups)
+     * instead of its next request being read by this thread. Only a small
+     * one: the flush writes blocking, and a slow client must not hold the
+     * thread for a large tail. */
+    fcgix_reply_pass(q, q->rx_bytes <= FLUSH_AT_END_MAX);
     return OK;
 }
 

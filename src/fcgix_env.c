@@ -119,22 +119,25 @@ static apr_table_t *collect_vars(request_rec *r,
     return vars;
 }
 
-/* @p vars as name-value pairs, in one buffer of @p p. */
+/* @p vars as name-value pairs, in one buffer of @p p. Each length is
+ * measured once: the sizing pass keeps them for the encoding pass. */
 static apr_status_t encode_pairs(apr_pool_t *p, const apr_table_t *vars,
                                  char **env, apr_size_t *env_len)
 {
     const apr_array_header_t *arr = apr_table_elts(vars);
     const apr_table_entry_t *elts = (const apr_table_entry_t *)arr->elts;
-    apr_size_t len = 0, off = 0;
+    apr_size_t len = 0, off = 0, *lens;
     int i;
 
+    lens = apr_palloc(p, 2 * sizeof(*lens) * (arr->nelts ? arr->nelts : 1));
     for (i = 0; i < arr->nelts; i++) {
         apr_size_t n;
         if (!elts[i].key || !*elts[i].key) {
             continue;
         }
-        n = fcgix_proto_nv_len(strlen(elts[i].key),
-                               elts[i].val ? strlen(elts[i].val) : 0);
+        lens[2 * i] = strlen(elts[i].key);
+        lens[2 * i + 1] = elts[i].val ? strlen(elts[i].val) : 0;
+        n = fcgix_proto_nv_len(lens[2 * i], lens[2 * i + 1]);
         if (n == 0) {
             return APR_EINVAL;
         }
@@ -148,7 +151,8 @@ static apr_status_t encode_pairs(apr_pool_t *p, const apr_table_t *vars,
             continue;
         }
         if (fcgix_proto_nv_encode((uint8_t *)*env + off, len - off, k,
-                                  strlen(k), v, strlen(v), &w) != FCGIX_OK) {
+                                  lens[2 * i], v, lens[2 * i + 1], &w)
+            != FCGIX_OK) {
             return APR_EINVAL;
         }
         off += w;

@@ -41,8 +41,11 @@ int fcgix_response_hop_by_hop(const char *name)
 {
     int i;
 
+    /* The first letter first: most names differ there (every request
+     * asks this of each field). */
     for (i = 0; hop_by_hop[i]; i++) {
-        if (!strcasecmp(name, hop_by_hop[i])) {
+        if (apr_tolower(*name) == apr_tolower(hop_by_hop[i][0])
+            && !strcasecmp(name, hop_by_hop[i])) {
             return 1;
         }
     }
@@ -230,7 +233,8 @@ static int scanned(const char *name)
     int i;
 
     for (i = 0; scanned_names[i]; i++) {
-        if (!strcasecmp(name, scanned_names[i])) {
+        if (apr_tolower(*name) == apr_tolower(scanned_names[i][0])
+            && !strcasecmp(name, scanned_names[i])) {
             return 1;
         }
     }
@@ -251,6 +255,7 @@ typedef struct {
 static int scan_gets(char *buf, int len, void *data)
 {
     scan_src_t *src = data;
+    apr_size_t klen, vlen;
 
     while (src->next < src->n) {
         const apr_table_entry_t *f = &src->e[src->next++];
@@ -258,11 +263,16 @@ static int scan_gets(char *buf, int len, void *data)
         if (!scanned(f->key)) {
             continue;
         }
-        if (strlen(f->key) + 2 + strlen(f->val) >= (apr_size_t)len) {
+        klen = strlen(f->key);
+        vlen = strlen(f->val);
+        if (klen + 2 + vlen >= (apr_size_t)len) {
             APR_ARRAY_PUSH(src->too_long, const apr_table_entry_t *) = f;
             continue;
         }
-        apr_snprintf(buf, (apr_size_t)len, "%s: %s", f->key, f->val);
+        /* "name: value", as a format would write it, without one. */
+        memcpy(buf, f->key, klen);
+        memcpy(buf + klen, ": ", 2);
+        memcpy(buf + klen + 2, f->val, vlen + 1);
         return 1;
     }
     buf[0] = '\0';
