@@ -172,8 +172,16 @@ void fcgix_reply_pass(fcgix_req_t *q, int flush)
         return;
     }
     if (flush) {
-        APR_BRIGADE_INSERT_TAIL(q->ob,
-                                apr_bucket_flush_create(q->c->bucket_alloc));
+        apr_bucket *fb = apr_bucket_flush_create(q->c->bucket_alloc);
+        /* Nothing may follow EOS: filters that finish at it (mod_deflate)
+         * would drop or trip over a bucket behind it. */
+        if (!APR_BRIGADE_EMPTY(q->ob)
+            && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(q->ob))) {
+            APR_BUCKET_INSERT_BEFORE(APR_BRIGADE_LAST(q->ob), fb);
+        }
+        else {
+            APR_BRIGADE_INSERT_TAIL(q->ob, fb);
+        }
     }
     rv = ap_pass_brigade(q->out, q->ob);
     apr_brigade_cleanup(q->ob);
