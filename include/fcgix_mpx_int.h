@@ -52,6 +52,9 @@
 #define MPX_BATCH(queue_max) \
     ((queue_max) / 4 < 256 * 1024 ? (queue_max) / 4 : 256 * 1024)
 #define MPX_FLUSH_READ (1024 * 1024)
+/* The last request to leave a connection drains it in slices this long
+ * (fcgix_mpx_conn_drain), so a request that joins waits no longer. */
+#define MPX_DRAIN_SLICE apr_time_from_msec(100)
 /* A writer waiting for room while another thread reads looks again this
  * often, in case that reader stopped and the application, blocked on
  * its replies, waits for someone to read. */
@@ -178,6 +181,14 @@ void fcgix_mpx_stream_empty(fcgix_mstream_t *ms);
 
 /** fcgix_mpx_stream_empty, then the stream itself. */
 void fcgix_mpx_stream_free(fcgix_mstream_t *ms);
+
+/**
+ * The last live request has left @p mc and nobody reads it: reads on, as
+ * its reader, until the detached requests' ends arrive, their drain time
+ * is up, a live request comes back to the connection, or it breaks.
+ * Group lock held on entry and on return (released while reading).
+ */
+void fcgix_mpx_conn_drain(fcgix_mconn_t *mc);
 
 /** Polls the connection's socket for @p events, retrying on EINTR. */
 apr_status_t fcgix_mpx_conn_poll(fcgix_mconn_t *mc, apr_int16_t events,

@@ -216,7 +216,8 @@ static void reap_idle(fcgix_mpx_group_t *g)
             }
         }
         close_if_spent(mc);
-        if (mc->nstreams == 0
+        /* One being drained (fcgix_mpx_conn_drain) is its reader's. */
+        if (mc->nstreams == 0 && !mc->reading
             && (mc->broken || now - mc->idle_since > g->lim.idle_ttl)) {
             mconn_destroy(mc);
         }
@@ -280,8 +281,10 @@ static mconn_t *conn_find(fcgix_mpx_group_t *g, mconn_t **fresh, int *i)
     reap_idle(g);
     now = apr_time_now();
     for (mc = g->conns; mc; mc = mc->next) {
-        if (!mc->broken && mc->nstreams == 0 && !mconn_silent(mc)) {
-            /* Idle, yet readable: the application closed it. */
+        if (!mc->broken && mc->nstreams == 0 && !mc->reading
+            && !mconn_silent(mc)) {
+            /* Idle, yet readable: the application closed it (unless
+             * the request that left it still reads the last of it). */
             fcgix_mpx_conn_break(mc, APR_EOF, "closed while idle");
             continue;
         }
@@ -397,6 +400,7 @@ void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
         ms->drain_until = apr_time_now() + drain_time;
         ms->drain_left = drain_max;
         mc->ndetached++;
+        fcgix_mpx_conn_drain(mc);
     }
     close_if_spent(mc);
     if (mc->broken && mc->nstreams == 0) {

@@ -427,6 +427,70 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
     return APR_SUCCESS;
 }
 
+/* The earliest drain deadline of the connection's detached requests. */
+static apr_time_t drain_deadline(const mconn_t *mc)
+{
+    apr_time_t until = 0;
+    int i;
+
+    for (i = 0; i < mc->nids; i++) {
+        const fcgix_mstream_t *ms = mc->ids[i];
+        if (ms && ms->detached && (until == 0 || ms->drain_until < until)) {
+            until = ms->drain_until;
+        }
+    }
+    return until;
+}
+
+/*
+ * Without a reader the application's END_REQUEST for an aborted request
+ * would sit unread until the next request came by, long after the drain
+ * time: the connection would then be retired for a limit the application
+ * kept. So the last request to leave reads it, as a direct connection's
+ * request does, within the same limits.
+ */
+void fcgix_mpx_conn_drain(mconn_t *mc)
+{
+    fcgix_mpx_group_t *g = mc->g;
+    apr_status_t rv = APR_SUCCESS;
+
+    if (mc->reading || mc->broken) {
+        return;
+    }
+    mc->reading = 1;
+    while (rv == APR_SUCCESS && mc->ndetached && !mc->broken
+           && !mc->retired && mc->nstreams == mc->ndetached) {
+        apr_interval_time_t left = drain_deadline(mc) - apr_time_now();
+        if (left <= 0) {
+            break;
+        }
+        pthread_mutex_unlock(&g->mu);
+        /* In slices: a live request that joins meanwhile is handed the
+         * lead soon. */
+        rv = read_once(mc, left > MPX_DRAIN_SLICE ? MPX_DRAIN_SLICE : left);
+        pthread_mutex_lock(&g->mu);
+        if (APR_STATUS_IS_TIMEUP(rv)) {
+            rv = APR_SUCCESS;
+        }
+    }
+    if (mc->ndetached && !mc->broken && !mc->retired
+        && mc->nstreams == mc->ndetached) {
+        /* Still writing when its time was up: retired now, so the
+         * caller closes it (close_if_spent), not the next request. */
+        apr_time_t now = apr_time_now();
+        int i;
+        for (i = 0; i < mc->nids; i++) {
+            fcgix_mstream_t *ms = mc->ids[i];
+            if (ms && ms->detached && now >= ms->drain_until) {
+                fcgix_mpx_conn_retire(mc, ms);
+                break;
+            }
+        }
+    }
+    mc->reading = 0;
+    wake(mc, WAKE_LEAD);
+}
+
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 /* ------------------------------------------------------------------ */

@@ -78,14 +78,46 @@ sub run_case {
        . ($bytes // '?') . ')');
 }
 
+# --- a shared connection, the application keeping to the limits --------
+# The aborted request was the connection's last live one, so it reads the
+# application's END_REQUEST itself (nobody else would until the next
+# request came by, past FcgixAbortTimeout): the connection stays in use,
+# and nothing is reported.
+{
+    my $off = log_mark();
+    my $got = abort_client(path => '/pool/al/mpx.fcgi?conninfo'
+                           . '&forever_ms=30000&chunk=4096&delay_ms=10',
+                           read => 100000, after => 10);
+    my ($peer) = $got =~ /^X-Fcgix-Peer: (\d+)/mi;
+    my ($conn) = $got =~ /^X-Fcgix-Conn: (\d+)/mi;
+    ok($peer && $conn, 'multiplexed, ended on abort: the reply started '
+       . '(httpd child ' . ($peer // '?') . ')');
+    Time::HiRes::sleep(2.5);
+    my $hit;
+    for my $tries (1 .. 60) {
+        my $r = http(path => "/pool/al/mpx.fcgi?conninfo&try=$tries");
+        if ((conninfo($r)->{peer} // 0) == ($peer // -1)) {
+            $hit = $r;
+            last;
+        }
+    }
+    ok($hit && $hit->{status} == 200,
+       'multiplexed, ended on abort: a later request of the same child is '
+       . 'served');
+    is(conninfo($hit // {})->{conn} // -1, $conn // -2,
+       'multiplexed, ended on abort: ... on the same connection');
+    my @m = grep { /FCGIX00305:/ } log_new_lines($off);
+    is(scalar @m, 0, 'multiplexed, ended on abort: no FCGIX00305')
+        or diag(@m);
+}
+
 # --- a shared (multiplexed) connection ----------------------------------
-# The request detaches at once (no thread waits for it); its connection
-# takes no more requests once the application has had FcgixAbortTimeout
-# (2 s), and is closed as soon as no live request is left on it.  Nobody
-# reads a connection without live requests, so the time limit is checked
-# when the next request of that httpd child (the connections are per
-# child) looks for a connection: the test sends requests until one comes
-# from the same child (X-Fcgix-Peer).
+# The aborted request, the connection's last live one, reads what the
+# application still writes, within limits; its connection takes no more
+# requests once the application has had FcgixAbortTimeout (2 s), and is
+# closed as soon as no live request is left on it.  The next request of
+# that httpd child (the connections are per child) reports it: the test
+# sends requests until one comes from the same child (X-Fcgix-Peer).
 {
     my $cut0 = stats_of('cm')->{cut_off} // 0;
     my $off = log_mark();
