@@ -100,10 +100,13 @@ apr_bucket *fcgix_mpx_bucket(fcgix_mstream_t *ms, const char *data,
  * bytes for it, or has not ended it after @p drain_time, the connection
  * is retired: it takes no more requests and is closed once no live
  * request is left on it (an application that ignores the abort cannot
- * keep it busy).
+ * keep it busy). With @p read_on (the client left: nobody waits for this
+ * thread), a request that was the connection's last live one reads it on
+ * until the application's end arrives or those limits are reached, since
+ * nobody else would read it in time.
  */
 void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
-                     apr_size_t drain_max);
+                     apr_size_t drain_max, int read_on);
 
 /**
  * Connections of this request's group retired since the last call, as

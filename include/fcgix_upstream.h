@@ -65,6 +65,9 @@ typedef struct fcgix_lease_t {
     apr_uint16_t rid;          /**< the request id to use */
     fcgix_pool_t *pl;          /**< the address's pool, NULL: a process */
     int process;               /**< the socket of a spawned process */
+    int read_on;               /**< an aborted shared id: its client left,
+                                    so its thread may drain it
+                                    (fcgix_mpx_close) */
 } fcgix_lease_t;
 
 /** How a channel comes back. */

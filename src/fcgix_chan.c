@@ -49,6 +49,9 @@ void fcgix_chan_release(fcgix_req_t *q, int retry)
     ls.rid = q->rid;
     ls.pl = q->pl;
     ls.process = q->direct;
+    /* Only for a client that left: a failed request's error page, or a
+     * retry, must not wait for the drain. */
+    ls.read_on = !retry && q->client_gone && !q->fail;
     if (retry) {
         how = FCGIX_LEASE_RETRY;
     }

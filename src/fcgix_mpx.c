@@ -364,7 +364,7 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
 }
 
 void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
-                     apr_size_t drain_max)
+                     apr_size_t drain_max, int read_on)
 {
     mconn_t *mc = ms->mc;
     fcgix_mpx_group_t *g = mc->g;
@@ -400,7 +400,9 @@ void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
         ms->drain_until = apr_time_now() + drain_time;
         ms->drain_left = drain_max;
         mc->ndetached++;
-        fcgix_mpx_conn_drain(mc);
+        if (read_on) {
+            fcgix_mpx_conn_drain(mc);
+        }
     }
     close_if_spent(mc);
     if (mc->broken && mc->nstreams == 0) {

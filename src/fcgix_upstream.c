@@ -783,7 +783,8 @@ void fcgix_upstream_release(fcgix_upstream_t *up, fcgix_lease_t *ls,
 {
     if (ls->ms) {
         fcgix_mpx_close(ls->ms, fcgix_conf_abort_timeout(up->dc),
-                        (apr_size_t)fcgix_conf_abort_max_bytes(up->dc));
+                        (apr_size_t)fcgix_conf_abort_max_bytes(up->dc),
+                        ls->read_on);
     }
     if (ls->conn) {
         fcgix_pool_release(ls->conn, how == FCGIX_LEASE_REUSE);

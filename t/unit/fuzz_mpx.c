@@ -303,7 +303,8 @@ static void close_req(req_t *q)
         return;
     }
     before = st.aborts[q->rid];
-    fcgix_mpx_close(q->ms, apr_time_from_sec(5), st.drain_max);
+    /* No reading on: the fuzzer feeds the connection itself. */
+    fcgix_mpx_close(q->ms, apr_time_from_sec(5), st.drain_max, 0);
     if (q->ended) {
         /* A request that finished is never aborted. */
         CHECK(st.aborts[q->rid] == before);
