@@ -167,6 +167,9 @@ void fcgix_mpx_conn_break(fcgix_mconn_t *mc, apr_status_t rv,
 /** No more requests on @p mc; @p ms is the aborted request to blame. */
 void fcgix_mpx_conn_retire(fcgix_mconn_t *mc, const fcgix_mstream_t *ms);
 
+/** Retires @p mc if a detached request's drain time was up at @p now. */
+void fcgix_mpx_conn_retire_overdue(fcgix_mconn_t *mc, apr_time_t now);
+
 /** END_REQUEST for a detached stream: its id rests, the stream goes. */
 void fcgix_mpx_conn_forget(fcgix_mconn_t *mc, fcgix_mstream_t *ms);
 

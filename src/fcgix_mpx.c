@@ -118,6 +118,18 @@ void fcgix_mpx_conn_retire(mconn_t *mc, const fcgix_mstream_t *ms)
     __atomic_add_fetch(&g->retired_n, 1, __ATOMIC_RELAXED);
 }
 
+void fcgix_mpx_conn_retire_overdue(mconn_t *mc, apr_time_t now)
+{
+    int i;
+
+    for (i = 0; mc->ndetached && !mc->retired && i < mc->nids; i++) {
+        fcgix_mstream_t *ms = mc->ids[i];
+        if (ms && ms->detached && now > ms->drain_until) {
+            fcgix_mpx_conn_retire(mc, ms);
+        }
+    }
+}
+
 /* A retired connection with only detached ids left is closed: breaking
  * it frees them, and the caller destroys it. Group lock held. */
 static void close_if_spent(mconn_t *mc)
@@ -204,17 +216,10 @@ static void reap_idle(fcgix_mpx_group_t *g)
     mconn_t *mc = g->conns, *next;
 
     for (; mc; mc = next) {
-        int i;
-
         next = mc->next;
         /* Nobody may be reading this connection: the time limit of its
          * aborted requests is checked here too. */
-        for (i = 0; mc->ndetached && !mc->retired && i < mc->nids; i++) {
-            fcgix_mstream_t *ms = mc->ids[i];
-            if (ms && ms->detached && now > ms->drain_until) {
-                fcgix_mpx_conn_retire(mc, ms);
-            }
-        }
+        fcgix_mpx_conn_retire_overdue(mc, now);
         close_if_spent(mc);
         /* One being drained (fcgix_mpx_conn_drain) is its reader's. */
         if (mc->nstreams == 0 && !mc->reading

@@ -473,19 +473,10 @@ void fcgix_mpx_conn_drain(mconn_t *mc)
             rv = APR_SUCCESS;
         }
     }
-    if (mc->ndetached && !mc->broken && !mc->retired
-        && mc->nstreams == mc->ndetached) {
+    if (!mc->broken && mc->nstreams == mc->ndetached) {
         /* Still writing when its time was up: retired now, so the
          * caller closes it (close_if_spent), not the next request. */
-        apr_time_t now = apr_time_now();
-        int i;
-        for (i = 0; i < mc->nids; i++) {
-            fcgix_mstream_t *ms = mc->ids[i];
-            if (ms && ms->detached && now >= ms->drain_until) {
-                fcgix_mpx_conn_retire(mc, ms);
-                break;
-            }
-        }
+        fcgix_mpx_conn_retire_overdue(mc, apr_time_now());
     }
     mc->reading = 0;
     wake(mc, WAKE_LEAD);

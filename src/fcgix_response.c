@@ -37,19 +37,25 @@ static const char *const hop_by_hop[] = {
     "Proxy-Connection", "TE", "Trailer", NULL
 };
 
-int fcgix_response_hop_by_hop(const char *name)
+/* Is @p name one of @p list (NULL-ended), case-insensitively? The first
+ * letter first: most names differ there (every request asks this of each
+ * field). */
+static int name_in(const char *name, const char *const *list)
 {
     int i;
 
-    /* The first letter first: most names differ there (every request
-     * asks this of each field). */
-    for (i = 0; hop_by_hop[i]; i++) {
-        if (apr_tolower(*name) == apr_tolower(hop_by_hop[i][0])
-            && !strcasecmp(name, hop_by_hop[i])) {
+    for (i = 0; list[i]; i++) {
+        if (apr_tolower(*name) == apr_tolower(list[i][0])
+            && !strcasecmp(name, list[i])) {
             return 1;
         }
     }
     return 0;
+}
+
+int fcgix_response_hop_by_hop(const char *name)
+{
+    return name_in(name, hop_by_hop);
 }
 
 /* One "name: value" line (NUL-terminated, line end cut off) checked and
@@ -230,15 +236,7 @@ static const char *const scanned_names[] = {
 
 static int scanned(const char *name)
 {
-    int i;
-
-    for (i = 0; scanned_names[i]; i++) {
-        if (apr_tolower(*name) == apr_tolower(scanned_names[i][0])
-            && !strcasecmp(name, scanned_names[i])) {
-            return 1;
-        }
-    }
-    return 0;
+    return name_in(name, scanned_names);
 }
 
 /* What the getsfunc reads from: the parsed fields, and where it puts
