@@ -33,7 +33,7 @@ APLOG_USE_MODULE(fcgix);
  * 0.x until mod_fcgid and mod_fastcgi sites have been migrated in
  * production (README, "Version").
  */
-#define FCGIX_VERSION_NUMBER "0.9.0"
+#define FCGIX_VERSION_NUMBER "0.9.1"
 #define FCGIX_VERSION "mod_fcgix/" FCGIX_VERSION_NUMBER
 
 /** The one "not configured here" value of every config scalar. */
