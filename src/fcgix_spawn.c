@@ -35,7 +35,19 @@
 #include "fcgix_sb.h"
 #include "fcgix_spawn.h"
 
-#define STATE_KEY "fcgix_spawn_state"
+/*
+ * What crosses a graceful restart lives in the parent's process pool: the
+ * state record below, the scoreboard it points to, and the PM, a fork of
+ * the module that made it, which reads messages in its own layout. A
+ * module built otherwise (a package upgrade, then logrotate's graceful
+ * restart) must not read any of them, so the state is filed under a key
+ * that names this build's layout, and the PM under a key that never
+ * changes: a text "ABI PID" in PM_RECORD_LEN bytes, a contract kept by
+ * every version. t/123 patches ABI_TAG in a copy of the module.
+ */
+#define ABI_TAG "fcgix-abi:"
+#define PM_RECORD_KEY "fcgix-pm"
+#define PM_RECORD_LEN 256
 
 /* Lives in the process pool: survives graceful restarts, like the PM. */
 typedef struct {
@@ -54,6 +66,8 @@ typedef struct {
 } spawn_state_t;
 
 static server_rec *log_server;
+/* This build's layout, and the key of its state. */
+static char abi[128];
 /* This generation's state, set by its post_config once the PM runs. */
 static spawn_state_t *current;
 
@@ -131,6 +145,15 @@ static apr_status_t pm_launch(spawn_state_t *st)
     apr_status_t rv = fcgix_pm_start(&st->cfg, st->pool, &st->pm);
 
     if (rv == APR_SUCCESS) {
+        char *rec = NULL;
+
+        apr_pool_userdata_get((void **)&rec, PM_RECORD_KEY, st->pool);
+        if (rec == NULL) {
+            rec = apr_pcalloc(st->pool, PM_RECORD_LEN);
+            apr_pool_userdata_set(rec, PM_RECORD_KEY, apr_pool_cleanup_null,
+                                  st->pool);
+        }
+        apr_snprintf(rec, PM_RECORD_LEN, "%s %d", abi, (int)st->pm.pid);
         st->running = 1;
         st->registered = 1;
         apr_proc_other_child_register(&st->pm, pm_maintenance, st, NULL,
@@ -437,7 +460,7 @@ static int state_create(server_rec *s, const fcgix_srv_conf_t *sc,
     st->cfg.kill_grace = 3;
     st->cfg.env = build_env(ppool, sc->initial_env);
     st->cfg.log = pm_log;
-    apr_pool_userdata_set(st, STATE_KEY, apr_pool_cleanup_null, ppool);
+    apr_pool_userdata_set(st, abi, apr_pool_cleanup_null, ppool);
     *out = st;
     return OK;
 }
@@ -492,6 +515,48 @@ static int is_pm(pid_t pid)
     n = read(fd, name, sizeof(name) - 1);
     close(fd);
     return n == 9 && memcmp(name, "fcgix-pm\n", 9) == 0;
+}
+
+/*
+ * A PM left by a module of another layout: it and its applications end
+ * now, as at a stop, before a new PM binds the same socket names. A state
+ * of this layout found as well is older than that build's turn, and
+ * stale. The scoreboards stay mapped in the parent, unread, until httpd
+ * exits. @return whether there was one
+ */
+static int end_foreign_pm(server_rec *s, apr_pool_t *ppool)
+{
+    char *rec = NULL;
+    const char *sp;
+    int pid, status, k;
+
+    apr_pool_userdata_get((void **)&rec, PM_RECORD_KEY, ppool);
+    if (rec == NULL || (sp = strrchr(rec, ' ')) == NULL) {
+        return 0;
+    }
+    if ((size_t)(sp - rec) == strlen(abi) && !strncmp(rec, abi, sp - rec)) {
+        return 0;
+    }
+    pid = atoi(sp + 1);
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, FCGIX_LOGNO(00726)
+                 "mod_fcgix was replaced by another build (%.*s -> %s) "
+                 "across a graceful restart: the process manager (pid %d) "
+                 "and its applications end, a new one starts",
+                 (int)(sp - rec), rec, abi, pid);
+    if (pid > 1 && is_pm(pid)) {
+        kill(pid, SIGTERM);
+        /* Its applications get their grace (3 s) before SIGKILL. */
+        for (k = 0; k < 600 && waitpid(pid, &status, WNOHANG) == 0; k++) {
+            apr_sleep(apr_time_from_msec(10));
+        }
+        kill(-pid, SIGKILL);
+        if (k == 600) {
+            waitpid(pid, &status, 0);
+        }
+    }
+    /* Said once: the next launch writes this build's record. */
+    rec[0] = '\0';
+    return 1;
 }
 
 /* Every generation: the settings a restart may change. */
@@ -582,7 +647,17 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
         return OK;
     }
     log_server = s;
-    apr_pool_userdata_get((void **)&st, STATE_KEY, ppool);
+    apr_snprintf(abi, sizeof(abi), ABI_TAG "%s/sb%u/%lu.%lu.%lu.%lu.%lu",
+                       FCGIX_VERSION_NUMBER, (unsigned)FCGIX_SB_VERSION,
+                       (unsigned long)sizeof(spawn_state_t),
+                       (unsigned long)sizeof(fcgix_pm_cfg_t),
+                       (unsigned long)sizeof(fcgix_sb_t),
+                       (unsigned long)sizeof(fcgix_sb_proc_t),
+                       (unsigned long)sizeof(fcgix_pm_msg_t));
+    apr_pool_userdata_get((void **)&st, abi, ppool);
+    if (end_foreign_pm(s, ppool)) {
+        st = NULL;
+    }
     if (st == NULL) {
         int status = state_create(s, sc, ppool, &st);
         if (status != OK || st == NULL) {

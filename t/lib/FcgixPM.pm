@@ -22,6 +22,7 @@ package FcgixPM;
 #        an httpd of its own (ServerRoot t/logs/NAME, a free port,
 #        mod_fcgix + mpm_event (or the MPM named), authz_core, mime; same
 #        User/Group as the suite); pm_own_httpd_stop($h) = apache2 -k stop
+#        module => path: the mod_fcgix.so to load (default: the build's)
 use strict;
 use warnings;
 
@@ -141,6 +142,7 @@ sub pm_own_httpd_conf {
     my $port = $a{port};
     my $docroot = pm_docroot();
     my $mpm = $a{mpm} || 'event';
+    my $module = $a{module} || "$top/.libs/mod_fcgix.so";
     # prefork: one request per process, so more of them
     my $limits = $mpm eq 'prefork'
         ? "StartServers 4\nMinSpareServers 2\nMaxSpareServers 8\n"
@@ -167,7 +169,7 @@ Group $group
 <IfModule !mime_module>
     LoadModule mime_module "$lib/mod_mime.so"
 </IfModule>
-LoadModule fcgix_module "$top/.libs/mod_fcgix.so"
+LoadModule fcgix_module "$module"
 TypesConfig /etc/mime.types
 $limits
 DocumentRoot "$docroot"
@@ -200,7 +202,8 @@ sub pm_own_httpd {
               ipc => "$root/run/fastcgi" };
     open my $fh, '>', $h->{conf} or die "$h->{conf}: $!";
     print $fh pm_own_httpd_conf(root => $root, port => $port,
-                                body => $a{body}, mpm => $a{mpm});
+                                body => $a{body}, mpm => $a{mpm},
+                                module => $a{module});
     close $fh;
     my $httpd = Apache::Test::vars('httpd');
     # no core files (Apache::Test's "ulimit -c unlimited" is inherited):
