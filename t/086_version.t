@@ -1,5 +1,5 @@
 # The module's version (FCGIX_VERSION in include/fcgix.h, defined there
-# only): in httpd's Server header when ServerTokens Full asks for module
+# only; CHANGES and debian/changelog name the same number): in httpd's Server header when ServerTokens Full asks for module
 # versions and not with ServerTokens Prod; on the status page (HTML, ?auto
 # "Version:", ?json "version"), in mod_status's section and in the README.
 # Each ServerTokens setting is an httpd of its own (t/lib/FcgixPM.pm).
@@ -31,6 +31,14 @@ ok(defined $number && $number =~ /^\d+\.\d+\.\d+$/,
 my $version = "mod_fcgix/$number";
 
 like(slurp("$top/README"), qr/\Q$version\E/, "README names $version");
+
+# The other two places a version is written for users, which must follow
+# include/fcgix.h: CHANGES' newest entry and debian/changelog's (the
+# package version, native: no Debian revision).
+my ($changes) = slurp("$top/CHANGES") =~ /^(\d+\.\d+\.\d+) \(\d{4}-\d\d-\d\d\)\n-+$/m;
+is($changes, $number, "CHANGES' newest entry is $number");
+my ($deb) = slurp("$top/debian/changelog") =~ /\A\S+ \(([^)]+)\) /;
+is($deb, $number, "debian/changelog's newest entry is $number");
 
 sub body {
     my ($tokens) = @_;
