@@ -1,6 +1,7 @@
 # The module's version (FCGIX_VERSION in include/fcgix.h, defined there
-# only; CHANGES and debian/changelog name the same number): in httpd's Server header when ServerTokens Full asks for module
-# versions and not with ServerTokens Prod; on the status page (HTML, ?auto
+# only; CHANGES and debian/changelog name the same number): in httpd's
+# Server header when ServerTokens Full asks for module versions and not
+# with ServerTokens Prod; on the status page (HTML, ?auto
 # "Version:", ?json "version"), in mod_status's section and in the README.
 # Each ServerTokens setting is an httpd of its own (t/lib/FcgixPM.pm).
 use strict;
