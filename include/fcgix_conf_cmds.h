@@ -201,7 +201,8 @@ const char *fcgix_conf_set_wrapper(cmd_parms *cmd, void *dc,
                       "[mpx=auto|on|off] [mpx-max-reqs=n] [mpx-buffer=b] " \
                       "[ignore-client-abort=on|off] [drain=address] "      \
                       "[check=s] [check-uri=/path] [check-status=n] "      \
-                      "[fails=n] [passes=n]"),                             \
+                      "[fails=n] [passes=n] [resolve=s] [slow-start=s] "   \
+                      "[max-addrs=n]"),                                    \
     AP_INIT_TAKE_ARGV("FcgixServer", fcgix_conf_cmd_server, NULL,          \
                       RSRC_CONF,                                           \
                       "<path> [processes=n] [env=NAME=value] "             \

@@ -62,7 +62,7 @@ const char *fcgix_sendfile_cmd_header(cmd_parms *cmd, void *dconf,
     AP_INIT_ITERATE("FcgixSendfileRoot", fcgix_sendfile_cmd_root, NULL,    \
                     FCGIX_SENDFILE_CTX,                                    \
                     "directories X-Sendfile may serve files from "         \
-                    "(or none)"),                                          \
+                    "(none unless given)"),                                \
     AP_INIT_TAKE1("FcgixSendfileHeader", fcgix_sendfile_cmd_header,        \
                   (void *)0, FCGIX_SENDFILE_CTX,                           \
                   "name of the X-Sendfile header (default X-Sendfile)"),   \

@@ -62,7 +62,8 @@ my @lines = split /\n/, $out;
 for my $i (0 .. $#lines) {
     next unless $lines[$i] =~ /^(\S+) \(mod_fcgix\.c\)$/;
     my $name = $1;
-    my ($allowed) = grep { /^\tAllowed in / } @lines[$i + 1 .. $i + 3];
+    my ($allowed) = grep { defined && /^\tAllowed in / }
+                     @lines[$i + 1 .. $i + 3];
     $allowed //= '';
     $allowed =~ s/^\t//;
     push @table, $name;
@@ -167,9 +168,10 @@ my @hidden;
 for my $i (0 .. $#lines) {
     next unless $lines[$i] =~ /^(\S+) \(mod_fcgix\.c\)$/;
     my $name = $1;
-    next unless ($lines[$i + 1] // '') =~ /^\talias of (Fcgix\w+)/;
-    push @hidden, "$1 lacks $name"
-        unless ($entry{$1}{row}{Aliases} // '') =~ /\[\Q$name\E\]/;
+    my ($native) = ($lines[$i + 1] // '') =~ /^\talias of (Fcgix\w+)/;
+    next unless $native;
+    push @hidden, "$native lacks $name"
+        unless ($entry{$native}{row}{Aliases} // '') =~ /\[\Q$name\E\]/;
 }
 is(join('; ', @hidden), '', "httpd's 'alias of' descriptions agree");
 
