@@ -32,6 +32,9 @@
  */
 /** Largest timeout or delay: a year. */
 #define FCGIX_LIMIT_SECS (365 * 86400)
+/** Shortest I/O timeout: 0 would give every request 504 before the
+ *  application could answer, so it is refused rather than obeyed. */
+#define FCGIX_LIMIT_IO_MIN apr_time_from_msec(1)
 /** FastCgiConfig -appConnTimeout and -killInterval: a day. */
 #define FCGIX_LIMIT_DAY_SECS 86400
 /** Sizes, and counts kept in 64 bits, have no bound but their type's. */
@@ -94,10 +97,11 @@ const char *fcgix_conf_parse_num(apr_pool_t *p, const char *what,
 /** "<directive> <option>" for messages of options. */
 const char *fcgix_conf_what(cmd_parms *cmd, const char *option);
 
-/** Option @p option of the directive: a duration of 0 to @p max
+/** Option @p option of the directive: a duration of @p min to @p max
  *  microseconds (fcgix_conf_parse_num, FCGIX_UNIT_TIME) into @p field. */
 const char *fcgix_conf_option_time(cmd_parms *cmd, const char *option,
-                                   const char *val, apr_int64_t max,
+                                   const char *val, apr_int64_t min,
+                                   apr_int64_t max,
                                    apr_interval_time_t *field);
 
 /** Option @p option of the directive: a count or whole seconds (@p unit)

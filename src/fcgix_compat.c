@@ -42,12 +42,12 @@ static int common_option(cmd_parms *cmd, fcgix_server_t *srv,
     *err = NULL;
     if (!strcasecmp(opt, "-appConnTimeout")) {
         /* 0 meant a blocking connect; ours are always bounded. */
-        *err = fcgix_conf_option_time(cmd, opt, val, TIME_MAX,
+        *err = fcgix_conf_option_time(cmd, opt, val, 0, TIME_MAX,
                                       &srv->connect_timeout);
     }
     else if (!strcasecmp(opt, "-idle-timeout")) {
-        *err = fcgix_conf_option_time(cmd, opt, val, TIME_MAX,
-                                      &srv->io_timeout);
+        *err = fcgix_conf_option_time(cmd, opt, val, FCGIX_LIMIT_IO_MIN,
+                                      TIME_MAX, &srv->io_timeout);
     }
     else if (!strcasecmp(opt, "-pass-header")) {
         *err = fcgix_conf_check_pass_header(

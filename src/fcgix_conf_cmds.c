@@ -131,8 +131,16 @@ const char *fcgix_conf_set_io_timeout(cmd_parms *cmd, void *dcv,
     fcgix_srv_conf_t *sc =
         ap_get_module_config(cmd->server->module_config, &fcgix_module);
 
+    apr_int64_t v;
+    const char *err = fcgix_conf_parse_num(
+        cmd->pool, cmd->cmd->name, arg, FCGIX_LIMIT_IO_MIN,
+        apr_time_from_sec(FCGIX_LIMIT_SECS), FCGIX_UNIT_TIME, &v);
+
     (void)dcv;
-    return set_timeout(cmd, arg, &sc->io_timeout);
+    if (err == NULL) {
+        sc->io_timeout = v;
+    }
+    return err;
 }
 
 const char *fcgix_conf_set_connect_timeout(cmd_parms *cmd, void *dcv,

@@ -194,13 +194,14 @@ const char *fcgix_conf_what(cmd_parms *cmd, const char *option)
 }
 
 const char *fcgix_conf_option_time(cmd_parms *cmd, const char *option,
-                                   const char *val, apr_int64_t max,
+                                   const char *val, apr_int64_t min,
+                                   apr_int64_t max,
                                    apr_interval_time_t *field)
 {
     apr_int64_t v;
     const char *err = fcgix_conf_parse_num(cmd->pool,
                                            fcgix_conf_what(cmd, option), val,
-                                           0, max, FCGIX_UNIT_TIME, &v);
+                                           min, max, FCGIX_UNIT_TIME, &v);
 
     if (err == NULL) {
         *field = v;
