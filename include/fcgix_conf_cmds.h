@@ -32,8 +32,9 @@
  */
 /** Largest timeout or delay: a year. */
 #define FCGIX_LIMIT_SECS (365 * 86400)
-/** Shortest I/O timeout: 0 would give every request 504 before the
- *  application could answer, so it is refused rather than obeyed. */
+/** Shortest server-wide I/O timeout: 0 would give every request 504
+ *  before the application could answer, so it is refused. (A server's
+ *  own io-timeout=0 means the server-wide one, as left out.) */
 #define FCGIX_LIMIT_IO_MIN apr_time_from_msec(1)
 /** FastCgiConfig -appConnTimeout and -killInterval: a day. */
 #define FCGIX_LIMIT_DAY_SECS 86400

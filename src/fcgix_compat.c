@@ -46,8 +46,9 @@ static int common_option(cmd_parms *cmd, fcgix_server_t *srv,
                                       &srv->connect_timeout);
     }
     else if (!strcasecmp(opt, "-idle-timeout")) {
-        *err = fcgix_conf_option_time(cmd, opt, val, FCGIX_LIMIT_IO_MIN,
-                                      TIME_MAX, &srv->io_timeout);
+        /* 0: the server-wide I/O timeout, as the option left out. */
+        *err = fcgix_conf_option_time(cmd, opt, val, 0, TIME_MAX,
+                                      &srv->io_timeout);
     }
     else if (!strcasecmp(opt, "-pass-header")) {
         *err = fcgix_conf_check_pass_header(

@@ -128,9 +128,7 @@ static const char *cmd_option(cmd_parms *cmd, fcgix_cmd_options_t *o,
     if (!strcmp(val, "-1") && cmd_nums[i].offset == OPT_OFF(max_requests)) {
         val = "0";
     }
-    err = fcgix_conf_parse_num(cmd->pool, fcgix_conf_what(cmd, opt), val,
-                               cmd_nums[i].offset == OPT_OFF(io_timeout)
-                               ? FCGIX_LIMIT_IO_MIN : 0,
+    err = fcgix_conf_parse_num(cmd->pool, fcgix_conf_what(cmd, opt), val, 0,
                                cmd_nums[i].unit == FCGIX_UNIT_TIME
                                ? apr_time_from_sec(FCGIX_LIMIT_SECS)
                                : FCGIX_LIMIT_SPAWN,
@@ -254,8 +252,11 @@ static const char *config_other(cmd_parms *cmd, fcgix_srv_conf_t *sc,
     const char *err = NULL;
 
     if (!strcasecmp(opt, "-idle-timeout")) {
-        err = fcgix_conf_option_time(cmd, opt, val, FCGIX_LIMIT_IO_MIN,
-                                     TIME_MAX, &sc->io_timeout);
+        /* 0: httpd's Timeout, as for a server's own -idle-timeout 0. */
+        err = fcgix_conf_option_time(cmd, opt, val, 0, TIME_MAX, &t);
+        if (err == NULL && t > 0) {
+            sc->io_timeout = t;
+        }
     }
     else if (!strcasecmp(opt, "-appConnTimeout")) {
         /* 0 meant a blocking connect: the default applies. */

@@ -38,7 +38,7 @@ typedef struct {
 static const num_option_t external_nums[] = {
     { "connect-timeout", FCGIX_UNIT_TIME, 0, TIME_MAX, AS_TIME,
       SRV_OFF(connect_timeout) },
-    { "io-timeout", FCGIX_UNIT_TIME, FCGIX_LIMIT_IO_MIN, TIME_MAX, AS_TIME,
+    { "io-timeout", FCGIX_UNIT_TIME, 0, TIME_MAX, AS_TIME,
       SRV_OFF(io_timeout) },
     { "keepalive", FCGIX_UNIT_COUNT, 0, FCGIX_LIMIT_KEEPALIVE, AS_INT,
       SRV_OFF(limits.keepalive) },
@@ -73,7 +73,7 @@ static const num_option_t external_nums[] = {
 static const num_option_t server_nums[] = {
     { "processes", FCGIX_UNIT_COUNT, 1, FCGIX_LIMIT_SERVER_PROCS, AS_INT,
       SRV_OFF(processes) },
-    { "io-timeout", FCGIX_UNIT_TIME, FCGIX_LIMIT_IO_MIN, TIME_MAX, AS_TIME,
+    { "io-timeout", FCGIX_UNIT_TIME, 0, TIME_MAX, AS_TIME,
       SRV_OFF(io_timeout) },
     { "connect-timeout", FCGIX_UNIT_TIME, 0, TIME_MAX, AS_TIME,
       SRV_OFF(connect_timeout) },

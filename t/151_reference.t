@@ -181,6 +181,17 @@ my @unindexed = grep { ($index // '') !~ /\[\Q$_\E\]\(#\Q${\ anchor($_)}\E\)/ }
                 @table;
 is("@unindexed", '', 'the index lists every directive');
 
+# the index says what the entries say
+my @disagree;
+while (($index // '') =~ /^\| *\[(\S+?)\]\(#[^)]+\) *\| *(.*?) *\| *(.*?) *\|\s*$/mg) {
+    my ($name, $st, $ctx) = ($1, $2, $3);
+    my $r = $entry{$name} ? $entry{$name}{row} : {};
+    push @disagree, "$name: '$st' / '$ctx'"
+        if $st ne ($r->{Status} // '') || $ctx ne ($r->{Context} // '');
+}
+is(join('; ', @disagree), '', "the index's Status and Context agree with "
+                              . 'the entries');
+
 my @dangling = grep { !$anchors{$_} } ($doc =~ /\]\(#([^)]+)\)/g);
 is(join(' ', sort keys %{{ map { $_ => 1 } @dangling }}), '',
    'every link inside the reference has its anchor');
