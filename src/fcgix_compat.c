@@ -351,8 +351,10 @@ const char *fcgix_compat_server(cmd_parms *cmd, void *dc, int argc,
     return fcgix_conf_add_server(cmd, srv);
 }
 
-/* A directive taken without effect: said once per start (the first
- * configuration pass), at @p level; @p fmt names it with one %s. */
+/* A directive taken without effect: said once per configuration that
+ * runs (httpd's start and each restart; not `apache2 -t`, nor the start's
+ * first pass, which only checks), at @p level; @p fmt names it with one
+ * %s. */
 static const char *accepted(cmd_parms *cmd, int level, const char *fmt)
 {
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_CONFIG) {
