@@ -108,6 +108,8 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
                                          base->cmd_options);
     FCGIX_MERGE(max_user_requests);
     FCGIX_MERGE(max_procs);
+    /* mod_fastcgi's switch was global: set anywhere, it stays on. */
+    conf->fastcgi_wrapper = base->fastcgi_wrapper || add->fastcgi_wrapper;
     merge_names(conf, base, add);
     conf->initial_env = apr_array_append(p, base->initial_env,
                                          add->initial_env);

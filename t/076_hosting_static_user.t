@@ -91,6 +91,28 @@ sub app_procs {
     }
 }
 
+# FastCgiWrapper On inside the <VirtualHost> of the FastCgiServer: the
+# same (the setting was lost when the host's configuration was merged).
+{
+    my $h = eval { pm_own_httpd(name => 'static-user', body => conf(
+        '<VirtualHost _default_:*>',
+        '    FastCgiWrapper On',
+        qq{    FastCgiServer "$app" -processes 1 -user $a->{user} }
+        . qq{-group $a->{user}},
+        '</VirtualHost>')) };
+    ok($h, 'FastCgiWrapper On in a <VirtualHost>: httpd starts')
+        or diag($@);
+    if ($h) {
+        my $r = dropin_req(port => $h->{port}, path => '/a/static-user.pl');
+        is($r->{status}, 200, 'in a <VirtualHost>: the application answers')
+            or diag(dropin_brief($r));
+        is(FcgixTest::kv_of($r->{body})->{uid}, $a->{uid},
+           "in a <VirtualHost>: it runs as $a->{user} (uid $a->{uid})");
+        pm_own_httpd_stop($h);
+        dropin_wait(10, sub { !app_procs() });
+    }
+}
+
 # Without FastCgiWrapper: -user/-group name nothing (mod_fastcgi), httpd's
 # User runs it.
 {
