@@ -111,8 +111,9 @@ void *fcgix_conf_merge_server(apr_pool_t *p, void *basev, void *addv)
     /* mod_fastcgi's switch was global: set anywhere, it stays on. */
     conf->fastcgi_wrapper = base->fastcgi_wrapper || add->fastcgi_wrapper;
     merge_names(conf, base, add);
-    conf->initial_env = apr_array_append(p, base->initial_env,
-                                         add->initial_env);
+    /* The host's own first: the first of a name is the one applied. */
+    conf->initial_env = apr_array_append(p, add->initial_env,
+                                         base->initial_env);
     conf->ipc_dir = add->ipc_dir ? add->ipc_dir : base->ipc_dir;
     conf->auth_providers = apr_table_overlay(p, base->auth_providers,
                                              add->auth_providers);

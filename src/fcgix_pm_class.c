@@ -81,8 +81,19 @@ static char **class_env(const char *const *g, const char *list)
     if ((env = calloc(n + 1, sizeof(char *))) == NULL) {
         return NULL;
     }
+    /* The first of a name wins (a virtual host's line comes before the
+     * main server's of the same name); a name twice in an environment
+     * would leave the choice to each program's getenv. */
     for (e = list; *e; e += strlen(e) + 1) {
-        env[k++] = strdup(e);
+        size_t nl = strcspn(e, "=");
+        size_t j;
+        int dup = 0;
+        for (j = 0; j < k && !dup; j++) {
+            dup = env[j] && !strncmp(env[j], e, nl) && env[j][nl] == '=';
+        }
+        if (!dup) {
+            env[k++] = strdup(e);
+        }
     }
     for (i = 0; g[i]; i++) {
         size_t nl = strcspn(g[i], "=");

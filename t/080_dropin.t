@@ -95,7 +95,15 @@ ok(@fp >= 1, 'mod_fcgid site: the application process exists')
 my @bad = grep { (dropin_proc($_)->{uid} // -1) != $uid } @fp;
 ok(@fp && !@bad, "mod_fcgid site: the application runs as $user");
 
-# FcgidInitialEnv inside the <VirtualHost> (mod_fcgid: server or vhost)
+# FcgidInitialEnv inside the <VirtualHost> (mod_fcgid: server or vhost);
+# PM_GLOBAL, set by the main server too, is the host's, and there once
+for my $pid (@fp) {
+    open my $fh, '<', "/proc/$pid/environ" or next;
+    local $/;
+    my @pg = grep { /^PM_GLOBAL=/ } split /\0/, <$fh> // '';
+    is("@pg", 'PM_GLOBAL=dropin-vhost-value', "the app ($pid): the host's "
+       . 'FcgidInitialEnv PM_GLOBAL wins over the main server\'s, once');
+}
 my @fenv = map { dropin_environ($_) } @fp;
 ok(@fenv && !grep({ ($_->{DROPIN_FCGID} // '<unset>') ne 'fcgid initial env'
                     || ($_->{DROPIN_FCGID_EMPTY} // '<unset>') ne '' }
