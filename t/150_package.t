@@ -119,10 +119,11 @@ if ($running || ($systemd && !quiet(qw(systemctl is-active --quiet
 }
 # The enabled state of the modules, to put back; the way each was
 # enabled (by a maintainer script or the administrator) too.
-my %was;
+my (%was, %was_state);
 for my $m (qw(fcgid fastcgi fcgix)) {
     my ($rc, $out) = mod_state($m);
     $was{$m} = $rc == 0 ? ($out =~ /maintainer/ ? 'maint' : 'admin') : '';
+    $was_state{$m} = [$rc, $out];
 }
 my $had_policy = -e $policy;
 my ($started, $armed);
@@ -149,12 +150,18 @@ sub restore {
     quiet('a2disconf', '-p', '-f', '-q', $conf);
     unlink $conf_av;
     File::Path::rmtree($app_dir);
+    # Each module as a2query saw it: enabled or disabled, by the
+    # administrator or a maintainer script (-m), or never seen (-p).
     for my $m (qw(fcgid fastcgi)) {
-        my ($now) = mod_state($m);
-        if ($was{$m} && $now != 0) {
-            quiet('a2enmod', ($was{$m} eq 'maint' ? '-m' : ()), '-q', $m);
-        } elsif (!$was{$m} && $now == 0) {
-            quiet('a2dismod', '-q', $m);
+        my ($rc, $out) = @{ $was_state{$m} };
+        my ($now_rc, $now_out) = mod_state($m);
+        next if $now_rc == $rc && $now_out eq $out;
+        if ($rc == 0) {
+            quiet('a2enmod', ($out =~ /maintainer/ ? '-m' : ()), '-q', $m);
+        } elsif ($rc == 32 || $rc == 33) {
+            quiet('a2dismod', ($rc == 33 ? '-m' : ()), '-q', $m);
+        } else {
+            quiet('a2dismod', '-p', '-f', '-q', $m);
         }
     }
     if ($had_policy && -e $policy_aside && !-e $policy) {
