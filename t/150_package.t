@@ -12,7 +12,8 @@
 #  * with mod_fcgid disabled, apt-get install: the postinst enables fcgix
 #    and reloads gracefully by itself (the app answers, apache2 logged a
 #    graceful restart and no restart, its parent pid is the same);
-#  * apache2ctl graceful: the same application process answers;
+#  * apache2ctl graceful, and the same package installed again (the
+#    postinst's upgrade path: reload): the same application answers;
 #  * apt-get remove: fcgix disabled, graceful reload, the URL is denied,
 #    the process manager and the application are gone within 30 s;
 #  * apt-get purge: no package, none of its files, no mods-available or
@@ -330,6 +331,25 @@ is(quiet(qw(apache2ctl graceful)), 0, 'apache2ctl graceful');
 ok(wait_until(15, sub { count($graceful_re, log_since($mark)) == 1 }, 0.1),
    'apache2 logged the graceful restart');
 my $after = wait_until(15, sub {
+    my ($s, $b) = ns_get();
+    return $s == 200 && $b =~ /^pid=(\d+)$/m ? $1 : undef;
+}, 0.2);
+is($after, $served, 'the same application process answers');
+is(apache_pid(), $parent, 'apache2 parent pid unchanged');
+
+# The same package again (an upgrade's path through the postinst: fcgix
+# is enabled already): a graceful reload, the application kept.
+
+$mark = -s $elog || 0;
+($rc, $out) = apt('install', '--reinstall',
+                  $deb =~ m{^/} ? $deb : "./$deb");
+is($rc, 0, 'apt-get install --reinstall') or diag($out);
+like($out, qr/apache2_invoke fcgix: already enabled/,
+     'the postinst found fcgix enabled');
+$log = log_since($mark);
+is(count($graceful_re, $log), 1, 'the postinst reloaded apache2 gracefully');
+is(count($restart_re, $log), 0, '... and did not restart it');
+$after = wait_until(15, sub {
     my ($s, $b) = ns_get();
     return $s == 200 && $b =~ /^pid=(\d+)$/m ? $1 : undef;
 }, 0.2);
