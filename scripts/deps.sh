@@ -4,6 +4,8 @@
 #   scripts/deps.sh demo   build + demo: apache2 apache2-dev build-essential
 #   scripts/deps.sh test   everything the unit tests, the fuzzer and the
 #                          Apache::Test suite (t/TEST.PL) need
+#   scripts/deps.sh package  the Debian package's build (make -f
+#                          Makefile.apxs package) and lintian
 #
 # Only missing packages are installed; `apt-get update` runs at most once,
 # and only when something is missing.  Runs non-interactively as root (or
@@ -12,10 +14,13 @@
 # otherwise start the system php-fpm; the tests run their own instance).
 set -euo pipefail
 
-usage() { echo "usage: $0 demo|test" >&2; exit 2; }
+usage() { echo "usage: $0 demo|test|package" >&2; exit 2; }
 [ $# -eq 1 ] || usage
 
 DEMO_PKGS=(apache2 apache2-dev build-essential)
+# debian/control's Build-Depends (apache2-dev provides dh-apache2),
+# dpkg-buildpackage, and lintian, which checks the result.
+PACKAGE_PKGS=(apache2-dev build-essential dpkg-dev debhelper lintian)
 TEST_PKGS=("${DEMO_PKGS[@]}"
     libapache2-mod-perl2   # Apache::Test (+ libwww-perl)
     libfcgi-perl           # t/apps/echo.pl (FCGI.pm)
@@ -53,6 +58,9 @@ TEST_PKGS=("${DEMO_PKGS[@]}"
     # ---- scale-out ----
     prometheus             # t/130: promtool check metrics on ?metrics
     # ---- end scale-out ----
+    # t/150: builds the Debian package, lintian checks it, and it is
+    # installed into the system's apache2
+    "${PACKAGE_PKGS[@]}"
 )
 # Digest::MD5, IO::Socket::IP, Time::HiRes, POSIX and Test::More, which the
 # suite also uses, are part of perl itself (perl-base / perl-modules-5.36).
@@ -60,6 +68,7 @@ TEST_PKGS=("${DEMO_PKGS[@]}"
 case "$1" in
     demo) want=("${DEMO_PKGS[@]}") ;;
     test) want=("${TEST_PKGS[@]}") ;;
+    package) want=("${PACKAGE_PKGS[@]}") ;;
     *) usage ;;
 esac
 
