@@ -62,8 +62,8 @@ my @lines = split /\n/, $out;
 for my $i (0 .. $#lines) {
     next unless $lines[$i] =~ /^(\S+) \(mod_fcgix\.c\)$/;
     my $name = $1;
-    my ($allowed) = grep { defined && /^\tAllowed in / }
-                     @lines[$i + 1 .. $i + 3];
+    my $last = $i + 3 < $#lines ? $i + 3 : $#lines;
+    my ($allowed) = grep { /^\tAllowed in / } @lines[$i + 1 .. $last];
     $allowed //= '';
     $allowed =~ s/^\t//;
     push @table, $name;
