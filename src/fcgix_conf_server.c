@@ -388,14 +388,17 @@ const char *fcgix_conf_cmd_external_server(cmd_parms *cmd, void *dcv,
                                            int argc, char *const argv[])
 {
     fcgix_server_t *srv;
-    const char *err;
+    const char *err, *path;
     int i;
 
     (void)dcv;
     if (argc < 2) {
         return "FcgixExternalServer needs a path and at least one address";
     }
-    srv = fcgix_conf_server_new(cmd->pool, argv[0], cmd->cmd->name);
+    if ((path = fcgix_conf_server_path(cmd, argv[0], &err)) == NULL) {
+        return err;
+    }
+    srv = fcgix_conf_server_new(cmd->pool, path, cmd->cmd->name);
     for (i = 1; i < argc; i++) {
         if ((err = server_word(cmd, srv, argv[i], 1)) != NULL) {
             return err;
@@ -418,13 +421,17 @@ const char *fcgix_conf_cmd_server(cmd_parms *cmd, void *dcv, int argc,
                                   char *const argv[])
 {
     fcgix_server_t *srv;
+    const char *path, *perr;
     int i;
 
     (void)dcv;
     if (argc < 1) {
         return "FcgixServer needs a path";
     }
-    srv = fcgix_conf_server_new(cmd->pool, argv[0], cmd->cmd->name);
+    if ((path = fcgix_conf_server_path(cmd, argv[0], &perr)) == NULL) {
+        return perr;
+    }
+    srv = fcgix_conf_server_new(cmd->pool, path, cmd->cmd->name);
     srv->managed = 1;
     srv->processes = 1;
     srv->restart_delay = 5;

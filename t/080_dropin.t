@@ -195,6 +195,12 @@ ok($r->{status} == 200 && ($r->{kv}{QUERY_STRING} // '') eq 'e=2',
    'FastCgiExternalServer in a <VirtualHost> serves the other hosts too '
    . '(as mod_fastcgi)') or diag(dropin_brief($r));
 
+$r = dropin_req(port => $fastcgi, path => '/dropin/fastcgi/relative.fcgi');
+is($r->{status}, 200, 'FastCgiExternalServer with a path relative to '
+   . 'ServerRoot (as mod_fastcgi): answers') or diag(dropin_brief($r));
+is($r->{kv}{SCRIPT_FILENAME}, catfile($dir, 'fastcgi', 'relative.fcgi'),
+   '... and SCRIPT_FILENAME is the resolved path');
+
 $r = dropin_req(port => $fastcgi, path => '/dropin/fastcgi/app.fcgi?d=1');
 is($r->{status}, 200, 'mod_fastcgi site: dynamic .fcgi (fastcgi-script) '
    . 'answers') or diag(dropin_brief($r));
