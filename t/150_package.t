@@ -214,6 +214,15 @@ sub ns_get {
     return ($status // 0, $body // '');
 }
 
+# The pid of the application process that answers, within $secs.
+sub served_pid {
+    my ($secs) = @_;
+    wait_until($secs, sub {
+        my ($s, $b) = ns_get();
+        return $s == 200 && $b =~ /^pid=(\d+)$/m ? $1 : undef;
+    }, 0.2);
+}
+
 # Processes in the namespace other than apache2 itself: the process
 # manager (fcgix-pm) and the application.
 sub ns_others {
@@ -310,10 +319,7 @@ ok(scalar(grep { m{/mod_fcgix\.so$} } @files),
    scalar(@files) . ' files installed, mod_fcgix.so among them');
 
 # The postinst's reload, not the test's.
-my $served = wait_until(20, sub {
-    my ($s, $b) = ns_get();
-    return $s == 200 && $b =~ /^pid=(\d+)$/m ? $1 : undef;
-}, 0.2);
+my $served = served_pid(20);
 ok($served, "the application answers through mod_fcgix (pid "
    . ($served // '-') . ')') or diag(join ' ', ns_get());
 my $log = log_since($mark);
@@ -330,10 +336,7 @@ $mark = -s $elog || 0;
 is(quiet(qw(apache2ctl graceful)), 0, 'apache2ctl graceful');
 ok(wait_until(15, sub { count($graceful_re, log_since($mark)) == 1 }, 0.1),
    'apache2 logged the graceful restart');
-my $after = wait_until(15, sub {
-    my ($s, $b) = ns_get();
-    return $s == 200 && $b =~ /^pid=(\d+)$/m ? $1 : undef;
-}, 0.2);
+my $after = served_pid(15);
 is($after, $served, 'the same application process answers');
 is(apache_pid(), $parent, 'apache2 parent pid unchanged');
 
@@ -349,10 +352,7 @@ like($out, qr/apache2_invoke fcgix: already enabled/,
 $log = log_since($mark);
 is(count($graceful_re, $log), 1, 'the postinst reloaded apache2 gracefully');
 is(count($restart_re, $log), 0, '... and did not restart it');
-$after = wait_until(15, sub {
-    my ($s, $b) = ns_get();
-    return $s == 200 && $b =~ /^pid=(\d+)$/m ? $1 : undef;
-}, 0.2);
+$after = served_pid(15);
 is($after, $served, 'the same application process answers');
 is(apache_pid(), $parent, 'apache2 parent pid unchanged');
 
