@@ -37,6 +37,10 @@
 #define FCGIX_DEFAULT_ABORT_TIMEOUT apr_time_from_sec(3)
 #define FCGIX_DEFAULT_ABORT_MAX_BYTES (4 * 1024 * 1024)
 #define FCGIX_DEFAULT_IPC_DIR "fastcgi"
+/* An application's own environment travels to the process manager in
+ * one message (fcgix_pm_msg_t.env, the same size; fcgix_class.c checks
+ * that at compile time). */
+#define FCGIX_CONF_ENV_MAX 2048
 #define FCGIX_DEFAULT_KEEPALIVE_TIMEOUT apr_time_from_sec(5)
 #define FCGIX_DEFAULT_RETRY apr_time_from_sec(10)
 /* How long a request waits for a connection under max-conns. */
@@ -95,7 +99,7 @@ typedef struct fcgix_server_t {
     int priority;              /**< -priority: nice value, 0..19 */
     /** -user/-group: run through suexec as these (FastCgiWrapper On). */
     const char *run_user, *run_group;
-    char env[2048];            /**< -initial-env, NUL-separated */
+    char env[FCGIX_CONF_ENV_MAX]; /**< -initial-env, NUL-separated */
     apr_size_t env_len;
     /** Its place in the server table (fcgix_conf_add_server), from 0:
      *  the index of its runtime record in the upstream layer. */
@@ -116,7 +120,7 @@ typedef struct fcgix_cmd_options_t {
     int max_procs, min_procs, idle_timeout, lifetime, max_requests;
     int workers; /**< Workers N: one process serves N at once */
     apr_interval_time_t io_timeout, connect_timeout;
-    char env[2048];          /**< NUL-separated NAME=value */
+    char env[FCGIX_CONF_ENV_MAX]; /**< NUL-separated NAME=value */
     apr_size_t env_len;
 } fcgix_cmd_options_t;
 

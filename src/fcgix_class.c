@@ -24,6 +24,10 @@
 #include "fcgix_class.h"
 #include "fcgix_sb.h"
 
+/* Environments built in the configuration fit in a spawn message. */
+typedef char fcgix_class_env_fits[
+    sizeof(((fcgix_pm_msg_t *)0)->env) >= FCGIX_CONF_ENV_MAX ? 1 : -1];
+
 /* What post_config learnt of a FastCgiServer program. */
 typedef struct {
     apr_uint64_t inode, dev;

@@ -87,13 +87,33 @@ const char *fcgix_conf_add_env(cmd_parms *cmd, void *dc, const char *name,
     fcgix_srv_conf_t *sc =
         ap_get_module_config(cmd->server->module_config, &fcgix_module);
 
+    const char *nv;
+    apr_size_t total;
+    int i;
+
     (void)dc;
     if (!*name || strchr(name, '=')) {
         return apr_psprintf(cmd->pool, "%s: invalid variable name '%s'",
                             cmd->cmd->name, name);
     }
-    APR_ARRAY_PUSH(sc->initial_env, const char *) =
-        apr_pstrcat(cmd->pool, name, "=", value ? value : "", NULL);
+    nv = apr_pstrcat(cmd->pool, name, "=", value ? value : "", NULL);
+    /* A virtual host's own lines travel to the process manager with each
+     * start, in one message (FCGIX_CONF_ENV_MAX); what did not fit
+     * was dropped without a word. The main server's reach every
+     * application through the process manager's own environment. */
+    if (cmd->server->is_virtual) {
+        total = strlen(nv) + 2;
+        for (i = 0; i < sc->initial_env->nelts; i++) {
+            total += strlen(APR_ARRAY_IDX(sc->initial_env, i,
+                                          const char *)) + 1;
+        }
+        if (total > FCGIX_CONF_ENV_MAX) {
+            return apr_psprintf(cmd->pool, "%s %s: the initial environment "
+                                "of this virtual host is too large (2 KiB "
+                                "in all)", cmd->cmd->name, name);
+        }
+    }
+    APR_ARRAY_PUSH(sc->initial_env, const char *) = nv;
     return NULL;
 }
 

@@ -398,6 +398,13 @@ my @bad = (
     [qq{FastCgiConfig -appConnTimeout soon},
      qr/FastCgiConfig.*-appConnTimeout|-appConnTimeout.*soon/],
     [qq{FastCgiWrapper maybe}, qr/FastCgiWrapper/],
+    # a virtual host's own variables travel to the process manager in one
+    # 2 KiB message: more is refused (it was dropped without a word)
+    ["<VirtualHost *:80>\nFcgidInitialEnv BIG_A " . ('a' x 1000)
+     . "\nFcgidInitialEnv BIG_B " . ('b' x 1000)
+     . "\nFcgidInitialEnv BIG_C " . ('c' x 100) . "\n</VirtualHost>",
+     qr/FcgidInitialEnv BIG_C: the initial environment of this virtual host is too large \(2 KiB in all\)/,
+     1],
     [qq{FcgidMaxProcesses many}, qr/FcgidMaxProcesses.*many/],
     [qq{FcgidIOTimeout soon}, qr/FcgidIOTimeout.*soon/],
     [qq{FcgidMaxRequestLen -5}, qr/FcgidMaxRequestLen/],
@@ -436,17 +443,24 @@ my @bad = (
      qr/AppClass .*as root \(-user #0, -group nogroup: uid 0\)/],
 );
 for my $b (@bad) {
-    my ($line, $re) = @$b;
+    my ($line, $re, $after) = @$b;    # $after: lines past the bad one
     my $f = item_conf("# a bad line\n$line\n");
     my ($rc, $sig, $out) = syntax($f);
     my $lineno = () = base_conf() =~ /\n/g;
-    $lineno += 2 + (() = $line =~ /\n/g);
+    $lineno += 2 + (() = $line =~ /\n/g) - ($after // 0);
     ok($rc != 0 && !$sig
        && $out =~ /Syntax error on line $lineno of \Q$f\E/
        && $out =~ $re,
        "refused with a clear error: $line")
         or diag("exit $rc" . ($sig ? " signal $sig" : '') . ":\n$out");
 }
+
+# ... while the main server's variables, which reach every application
+# through the process manager's own environment, have no such bound
+syntax_ok(item_conf("FcgidInitialEnv BIG_A " . ('a' x 1000)
+                    . "\nFcgidInitialEnv BIG_B " . ('b' x 1000)
+                    . "\nFcgidInitialEnv BIG_C " . ('c' x 100) . "\n"),
+          'FcgidInitialEnv: 2.1 KiB in the main server: Syntax OK');
 
 # ... while an identity that is not root passes
 syntax_ok(item_conf(qq{FastCgiWrapper On\n}
