@@ -32,10 +32,12 @@
  */
 /** Largest timeout or delay: a year. */
 #define FCGIX_LIMIT_SECS (365 * 86400)
-/** Shortest server-wide I/O timeout: 0 would give every request 504
- *  before the application could answer, so it is refused. (A server's
- *  own io-timeout=0 means the server-wide one, as left out.) */
-#define FCGIX_LIMIT_IO_MIN apr_time_from_msec(1)
+/** Shortest server-wide I/O and connect timeout: an I/O timeout of 0
+ *  would give every request 504 before the application could answer, a
+ *  connect timeout of 0 would wait for a connect without bound, so both
+ *  are refused, as mod_fcgid refused them. (A server's own
+ *  io-timeout=0 or connect-timeout=0 means the server-wide one.) */
+#define FCGIX_LIMIT_WAIT_MIN apr_time_from_msec(1)
 /** FastCgiConfig -appConnTimeout and -killInterval: a day. */
 #define FCGIX_LIMIT_DAY_SECS 86400
 /** Sizes, and counts kept in 64 bits, have no bound but their type's. */

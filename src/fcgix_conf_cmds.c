@@ -37,13 +37,13 @@ static const char *set_bytes(cmd_parms *cmd, const char *arg,
     return err;
 }
 
-/* A server-wide timeout (cmd->info unused). */
+/* A server-wide timeout (cmd->info unused): 1 ms at least. */
 static const char *set_timeout(cmd_parms *cmd, const char *arg,
                                apr_interval_time_t *field)
 {
     apr_int64_t v;
     const char *err = fcgix_conf_parse_num(
-        cmd->pool, cmd->cmd->name, arg, 0,
+        cmd->pool, cmd->cmd->name, arg, FCGIX_LIMIT_WAIT_MIN,
         apr_time_from_sec(FCGIX_LIMIT_SECS), FCGIX_UNIT_TIME, &v);
 
     if (err == NULL) {
@@ -131,16 +131,8 @@ const char *fcgix_conf_set_io_timeout(cmd_parms *cmd, void *dcv,
     fcgix_srv_conf_t *sc =
         ap_get_module_config(cmd->server->module_config, &fcgix_module);
 
-    apr_int64_t v;
-    const char *err = fcgix_conf_parse_num(
-        cmd->pool, cmd->cmd->name, arg, FCGIX_LIMIT_IO_MIN,
-        apr_time_from_sec(FCGIX_LIMIT_SECS), FCGIX_UNIT_TIME, &v);
-
     (void)dcv;
-    if (err == NULL) {
-        sc->io_timeout = v;
-    }
-    return err;
+    return set_timeout(cmd, arg, &sc->io_timeout);
 }
 
 const char *fcgix_conf_set_connect_timeout(cmd_parms *cmd, void *dcv,

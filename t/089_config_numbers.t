@@ -70,6 +70,10 @@ my @bad = (
     ['FcgixIOTimeout 0', 'FcgixIOTimeout', '0'],
     ['FcgidIOTimeout 0', 'FcgidIOTimeout', '0'],
     ['IPCCommTimeout 0ms', 'IPCCommTimeout', '0ms'],
+    # and a connect timeout of 0 would wait without bound
+    ['FcgixConnectTimeout 0', 'FcgixConnectTimeout', '0'],
+    ['FcgidConnectTimeout 0', 'FcgidConnectTimeout', '0'],
+    ['IPCConnectTimeout 0', 'IPCConnectTimeout', '0'],
     ['FcgixAbortTimeout 500ms', 'FcgixAbortTimeout', '500ms'],
     # native directory scalars (sizes, counts)
     ['FcgixMaxRequestLen 10x', 'FcgixMaxRequestLen', '10x'],
