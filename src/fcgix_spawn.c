@@ -63,6 +63,7 @@ typedef struct {
     int unreachable;     /* monitor rounds the PM's socket refused */
     int registered;      /* with apr_proc_other_child, this generation */
     int zombie_rounds;   /* monitor rounds that found it ended, unreaped */
+    int extra;           /* handed to the MPM while no generation holds it */
 } spawn_state_t;
 
 static server_rec *log_server;
@@ -393,11 +394,33 @@ static apr_status_t config_detach(void *data)
 {
     spawn_state_t *st = data;
     fcgix_pm_msg_t m;
+    ap_generation_t gen = 0;
 
     memset(&m, 0, sizeof(m));
     m.type = FCGIX_PM_MSG_DETACH;
     fcgix_pm_send(st->cfg.ctl_path, &m);
+    /* Its registration goes with this pool. Until the next post_config
+     * takes it back (pm_reclaim), httpd's MPM reaps the PM as one of its
+     * own extra processes: if mod_fcgix is not loaded again, the PM's end
+     * is not a "long lost child" for httpd to warn about. */
+    if (st->running && st->pm.pid > 1 && !st->extra) {
+        ap_mpm_query(AP_MPMQ_GENERATION, &gen);
+        ap_register_extra_mpm_process(st->pm.pid, gen);
+        st->extra = 1;
+    }
     return APR_SUCCESS;
+}
+
+/* The PM back from the MPM's list (config_detach), before this
+ * generation registers it again or ends it. */
+static void pm_reclaim(spawn_state_t *st)
+{
+    ap_generation_t gen;
+
+    if (st->extra) {
+        ap_unregister_extra_mpm_process(st->pm.pid, &gen);
+        st->extra = 0;
+    }
 }
 
 /* Once per httpd parent: the scoreboard and the IPC directory, which
@@ -544,6 +567,10 @@ static int end_foreign_pm(server_rec *s, apr_pool_t *ppool)
                  "and its applications end, a new one starts",
                  (int)(sp - rec), rec, abi, pid);
     if (pid > 1 && is_pm(pid)) {
+        ap_generation_t gen;
+
+        /* That build's config_detach may have handed it to the MPM. */
+        ap_unregister_extra_mpm_process(pid, &gen);
         kill(pid, SIGTERM);
         /* Its applications get their grace (3 s) before SIGKILL. */
         for (k = 0; k < 600 && waitpid(pid, &status, WNOHANG) == 0; k++) {
@@ -664,6 +691,7 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
             return status; /* OK: User is root, no spawning */
         }
     }
+    pm_reclaim(st);
     state_renew(st, s, sc, pconf);
     if (pm_keep_or_launch(st, s, pconf) != OK) {
         return !OK;

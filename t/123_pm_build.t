@@ -12,7 +12,9 @@
 #    application are gone, a new one serves, the parent is the same, and
 #    FCGIX00726 said so once, naming both layouts;
 #  * the other build restarted gracefully keeps its own process manager;
-#  * switched back: replaced again.
+#  * switched back: replaced again;
+#  * no build at all (worker MPM): the process manager ends and httpd
+#    reaps it without a "long lost child" warning.
 use strict;
 use warnings;
 use FindBin;
@@ -139,5 +141,38 @@ ok(pm_wait_until(20, sub { !kill(0, $h->{pid}) && !kill(0, $pm)
                            && !kill(0, $app) }),
    'stopped: httpd, the process manager and the application are gone');
 $h = undef;
+
+# No build at all (a package removed, then a graceful reload): the process
+# manager ends, and httpd reaps it as one of its own extra processes
+# (config_detach hands it over), not as a "long lost child" it warns
+# about. The worker MPM: the event MPM no longer looks at that list.
+$h = eval { pm_own_httpd(name => 'pmabi', module => $build,
+                         mpm => 'worker') };
+ok($h, 'worker MPM: an httpd of its own starts') or diag($@);
+if ($h) {
+    $app = app_pid(10);
+    $pm = pm_pm_pid($h->{pid});
+    ok($app && $pm, "worker MPM: served by $app, process manager $pm");
+    my $conf = do { local (@ARGV, $/) = ($h->{conf}); <> };
+    $conf =~ s/^LoadModule fcgix_module .*$//m or die 'no LoadModule';
+    open my $fh, '>', $h->{conf} or die "$h->{conf}: $!";
+    print $fh $conf;
+    close $fh;
+    my $off = -s $h->{log};
+    graceful();
+    ok(pm_wait_until(30, sub { !kill(0, $pm) && !kill(0, $app) }),
+       'unloaded: the process manager and the application end');
+    # the parent reaps within a second of the end
+    sleep 2;
+    open my $lf, '<', $h->{log} or die "$h->{log}: $!";
+    seek $lf, $off, 0;
+    my @lost = grep { /long lost child/ } <$lf>;
+    is(scalar @lost, 0, 'unloaded: no "long lost child came home"')
+        or diag(@lost);
+    is(parent(), $h->{pid}, 'unloaded: the httpd parent is the same');
+    pm_own_httpd_stop($h);
+    pm_wait_until(20, sub { !kill(0, $h->{pid}) });
+    $h = undef;
+}
 
 done_testing();
