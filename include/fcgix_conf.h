@@ -238,12 +238,13 @@ const char *fcgix_conf_add_server(cmd_parms *cmd, fcgix_server_t *srv);
  *  upstream layer counts them; its path matches no file name. */
 void fcgix_conf_register_server(server_rec *s, fcgix_server_t *srv);
 
-/** The path a server directive names, as request file names are written:
- *  relative to ServerRoot (as mod_fastcgi read it), "." and ".." segments
- *  and doubled slashes taken out. @return NULL with *err set when httpd
- *  cannot resolve it */
-const char *fcgix_conf_server_path(cmd_parms *cmd, const char *path,
-                                   const char **err);
+/** A new server record (fcgix_conf_server_new) for the path a server
+ *  directive names, written as request file names are: relative to
+ *  ServerRoot (as mod_fastcgi read it), "." and ".." segments and doubled
+ *  slashes taken out. @return NULL, or the error when httpd cannot
+ *  resolve @p path */
+const char *fcgix_conf_server_open(cmd_parms *cmd, const char *path,
+                                   fcgix_server_t **srv);
 
 /** A new server record for @p path with everything unset. */
 fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,

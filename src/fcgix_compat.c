@@ -65,17 +65,11 @@ static int common_option(cmd_parms *cmd, fcgix_server_t *srv,
 static const char *server_new(cmd_parms *cmd, int argc, char *const argv[],
                               fcgix_server_t **srv)
 {
-    const char *path, *err;
-
     if (argc < 1) {
         return apr_pstrcat(cmd->pool, cmd->cmd->name, " needs a path",
                            NULL);
     }
-    if ((path = fcgix_conf_server_path(cmd, argv[0], &err)) == NULL) {
-        return err;
-    }
-    *srv = fcgix_conf_server_new(cmd->pool, path, cmd->cmd->name);
-    return NULL;
+    return fcgix_conf_server_open(cmd, argv[0], srv);
 }
 
 /*

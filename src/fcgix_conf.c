@@ -306,21 +306,20 @@ fcgix_server_t *fcgix_conf_find_server(server_rec *s, const char *filename)
     return NULL;
 }
 
-const char *fcgix_conf_server_path(cmd_parms *cmd, const char *path,
-                                   const char **err)
+const char *fcgix_conf_server_open(cmd_parms *cmd, const char *path,
+                                   fcgix_server_t **srv)
 {
     char *full = ap_server_root_relative(cmd->pool, path);
 
     if (full == NULL || !*path) {
-        *err = apr_psprintf(cmd->pool, "%s: invalid path '%s'",
+        return apr_psprintf(cmd->pool, "%s: invalid path '%s'",
                             cmd->cmd->name, path);
-        return NULL;
     }
     /* A request's file name never has these; the path must match one. */
     ap_getparents(full);
     ap_no2slash(full);
-    *err = NULL;
-    return full;
+    *srv = fcgix_conf_server_new(cmd->pool, full, cmd->cmd->name);
+    return NULL;
 }
 
 fcgix_server_t *fcgix_conf_server_new(apr_pool_t *p, const char *path,

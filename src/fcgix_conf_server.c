@@ -388,17 +388,16 @@ const char *fcgix_conf_cmd_external_server(cmd_parms *cmd, void *dcv,
                                            int argc, char *const argv[])
 {
     fcgix_server_t *srv;
-    const char *err, *path;
+    const char *err;
     int i;
 
     (void)dcv;
     if (argc < 2) {
         return "FcgixExternalServer needs a path and at least one address";
     }
-    if ((path = fcgix_conf_server_path(cmd, argv[0], &err)) == NULL) {
+    if ((err = fcgix_conf_server_open(cmd, argv[0], &srv)) != NULL) {
         return err;
     }
-    srv = fcgix_conf_server_new(cmd->pool, path, cmd->cmd->name);
     for (i = 1; i < argc; i++) {
         if ((err = server_word(cmd, srv, argv[i], 1)) != NULL) {
             return err;
@@ -421,23 +420,21 @@ const char *fcgix_conf_cmd_server(cmd_parms *cmd, void *dcv, int argc,
                                   char *const argv[])
 {
     fcgix_server_t *srv;
-    const char *path, *perr;
+    const char *err;
     int i;
 
     (void)dcv;
     if (argc < 1) {
         return "FcgixServer needs a path";
     }
-    if ((path = fcgix_conf_server_path(cmd, argv[0], &perr)) == NULL) {
-        return perr;
+    if ((err = fcgix_conf_server_open(cmd, argv[0], &srv)) != NULL) {
+        return err;
     }
-    srv = fcgix_conf_server_new(cmd->pool, path, cmd->cmd->name);
     srv->managed = 1;
     srv->processes = 1;
     srv->restart_delay = 5;
     for (i = 1; i < argc; i++) {
-        const char *err = server_word(cmd, srv, argv[i], 0);
-        if (err) {
+        if ((err = server_word(cmd, srv, argv[i], 0)) != NULL) {
             return err;
         }
     }

@@ -86,7 +86,6 @@ const char *fcgix_conf_add_env(cmd_parms *cmd, void *dc, const char *name,
 {
     fcgix_srv_conf_t *sc =
         ap_get_module_config(cmd->server->module_config, &fcgix_module);
-
     const char *nv;
     apr_size_t total;
     int i;

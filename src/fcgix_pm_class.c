@@ -62,7 +62,25 @@ void fcgix_pm_class_mirror(pm_t *pm, int ci)
     }
 }
 
-/* The global environment plus the class's own (class values win). */
+/* Appends a copy of "NAME=value" @p e to @p env (*k entries) unless
+ * NAME is there already: the first of a name wins, as a name twice in
+ * an environment would leave the choice to each program's getenv. A
+ * failed copy is left NULL for the caller to see. */
+static void env_add(char **env, size_t *k, const char *e)
+{
+    size_t nl = strcspn(e, "=");
+    size_t j;
+
+    for (j = 0; j < *k; j++) {
+        if (env[j] && !strncmp(env[j], e, nl) && env[j][nl] == '=') {
+            return;
+        }
+    }
+    env[(*k)++] = strdup(e);
+}
+
+/* The global environment plus the class's own (class values win, and of
+ * the class's, a virtual host's line comes before the main server's). */
 static char **class_env(const char *const *g, const char *list)
 {
     size_t n = 0, i, k = 0;
@@ -81,30 +99,11 @@ static char **class_env(const char *const *g, const char *list)
     if ((env = calloc(n + 1, sizeof(char *))) == NULL) {
         return NULL;
     }
-    /* The first of a name wins (a virtual host's line comes before the
-     * main server's of the same name); a name twice in an environment
-     * would leave the choice to each program's getenv. */
     for (e = list; *e; e += strlen(e) + 1) {
-        size_t nl = strcspn(e, "=");
-        size_t j;
-        int dup = 0;
-        for (j = 0; j < k && !dup; j++) {
-            dup = env[j] && !strncmp(env[j], e, nl) && env[j][nl] == '=';
-        }
-        if (!dup) {
-            env[k++] = strdup(e);
-        }
+        env_add(env, &k, e);
     }
     for (i = 0; g[i]; i++) {
-        size_t nl = strcspn(g[i], "=");
-        size_t j;
-        int dup = 0;
-        for (j = 0; j < k && !dup; j++) {
-            dup = env[j] && !strncmp(env[j], g[i], nl) && env[j][nl] == '=';
-        }
-        if (!dup) {
-            env[k++] = strdup(g[i]);
-        }
+        env_add(env, &k, g[i]);
     }
     for (i = 0; i < k; i++) {
         if (env[i] == NULL) { /* out of memory: no half environment */

@@ -675,12 +675,12 @@ static int fcgix_spawn_post_config(apr_pool_t *pconf, apr_pool_t *plog,
     }
     log_server = s;
     apr_snprintf(abi, sizeof(abi), ABI_TAG "%s/sb%u/%lu.%lu.%lu.%lu.%lu",
-                       FCGIX_VERSION_NUMBER, (unsigned)FCGIX_SB_VERSION,
-                       (unsigned long)sizeof(spawn_state_t),
-                       (unsigned long)sizeof(fcgix_pm_cfg_t),
-                       (unsigned long)sizeof(fcgix_sb_t),
-                       (unsigned long)sizeof(fcgix_sb_proc_t),
-                       (unsigned long)sizeof(fcgix_pm_msg_t));
+                 FCGIX_VERSION_NUMBER, (unsigned)FCGIX_SB_VERSION,
+                 (unsigned long)sizeof(spawn_state_t),
+                 (unsigned long)sizeof(fcgix_pm_cfg_t),
+                 (unsigned long)sizeof(fcgix_sb_t),
+                 (unsigned long)sizeof(fcgix_sb_proc_t),
+                 (unsigned long)sizeof(fcgix_pm_msg_t));
     apr_pool_userdata_get((void **)&st, abi, ppool);
     if (end_foreign_pm(s, ppool)) {
         st = NULL;
