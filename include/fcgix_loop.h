@@ -27,4 +27,12 @@ apr_status_t fcgix_loop_wait(fcgix_req_t *q, apr_int16_t events,
 /** Reads until END_REQUEST or a failure (q->fail, q->retry say which). */
 void fcgix_loop_read(fcgix_req_t *q);
 
+/**
+ * Logs that @p n shared connections of @p q's group were retired for
+ * aborted requests their application did not end in time, the latest
+ * for request id @p rid (fcgix_mpx_take_retired, fcgix_mpx_close).
+ */
+void fcgix_loop_note_retired(fcgix_req_t *q, apr_uint32_t n,
+                             apr_uint16_t rid);
+
 #endif /* FCGIX_LOOP_H */

@@ -104,9 +104,15 @@ apr_bucket *fcgix_mpx_bucket(fcgix_mstream_t *ms, const char *data,
  * thread), a request that was the connection's last live one reads it on
  * until the application's end arrives or those limits are reached, since
  * nobody else would read it in time.
+ * @return with @p read_on, the group's connections retired and not yet
+ *         reported (fcgix_mpx_take_retired), now taken: the drain just
+ *         done may have retired one, and its thread is the one to tell;
+ *         @p rid as there. 0 otherwise.
  */
-void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
-                     apr_size_t drain_max, int read_on);
+apr_uint32_t fcgix_mpx_close(fcgix_mstream_t *ms,
+                             apr_interval_time_t drain_time,
+                             apr_size_t drain_max, int read_on,
+                             apr_uint16_t *rid);
 
 /**
  * Connections of this request's group retired since the last call, as

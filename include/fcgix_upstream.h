@@ -68,6 +68,10 @@ typedef struct fcgix_lease_t {
     int read_on;               /**< an aborted shared id: its client left,
                                     so its thread may drain it
                                     (fcgix_mpx_close) */
+    apr_uint32_t retired;      /**< out (release): shared connections
+                                    retired for an aborted request, to be
+                                    reported (fcgix_loop_note_retired) */
+    apr_uint16_t retired_rid;  /**< ... the latest one's request id */
 } fcgix_lease_t;
 
 /** How a channel comes back. */

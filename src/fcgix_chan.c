@@ -7,6 +7,7 @@
 
 #include "fcgix.h"
 #include "fcgix_chan.h"
+#include "fcgix_loop.h"
 #include "fcgix_req.h"
 
 int fcgix_chan_connect(fcgix_req_t *q)
@@ -66,6 +67,9 @@ void fcgix_chan_release(fcgix_req_t *q, int retry)
         how = failed(q) ? FCGIX_LEASE_FAILED : FCGIX_LEASE_CLOSE;
     }
     fcgix_upstream_release(q->up, &ls, how);
+    if (ls.retired) {
+        fcgix_loop_note_retired(q, ls.retired, ls.retired_rid);
+    }
     q->ms = NULL;
     q->conn = NULL;
     q->sock = NULL;

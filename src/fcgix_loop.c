@@ -128,6 +128,16 @@ static int abort_spent(fcgix_req_t *q, int timed_out)
     return 1;
 }
 
+void fcgix_loop_note_retired(fcgix_req_t *q, apr_uint32_t n,
+                             apr_uint16_t rid)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r, FCGIX_LOGNO(00305)
+                  SRV_FMT "application did not end aborted request id %u "
+                  "on a shared connection within FcgixAbortTimeout / "
+                  "FcgixAbortMaxBytes: connection closed (%u in all)",
+                  SRV_ARGS(q), (unsigned)rid, (unsigned)n);
+}
+
 /* Records sent after END_REQUEST are dropped by the connection's reader;
  * whichever request comes by first tells the debug log. */
 static void note_late(fcgix_req_t *q)
@@ -136,13 +146,10 @@ static void note_late(fcgix_req_t *q)
     apr_uint32_t n = fcgix_mpx_take_retired(q->ms, &rid);
 
     if (n) {
-        /* Told by whichever request of this child comes by: the aborted
-         * one is gone. */
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, q->r, FCGIX_LOGNO(00305)
-                      SRV_FMT "application did not end aborted request id "
-                      "%u on a shared connection within FcgixAbortTimeout "
-                      "/ FcgixAbortMaxBytes: connection closed (%u in "
-                      "all)", SRV_ARGS(q), (unsigned)rid, (unsigned)n);
+        /* A connection retired while nobody drained it (another live
+         * request read the records): told by whichever request of this
+         * child comes by, the aborted one being gone. */
+        fcgix_loop_note_retired(q, n, rid);
     }
     n = fcgix_mpx_take_late(q->ms, &rid);
     if (n) {

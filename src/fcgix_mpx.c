@@ -124,7 +124,10 @@ void fcgix_mpx_conn_retire_overdue(mconn_t *mc, apr_time_t now)
 
     for (i = 0; mc->ndetached && !mc->retired && i < mc->nids; i++) {
         fcgix_mstream_t *ms = mc->ids[i];
-        if (ms && ms->detached && now > ms->drain_until) {
+        /* At the deadline itself too: the drain stops there (left <= 0),
+         * and a connection it left unretired would stay open, the
+         * application writing, until a request of this child came by. */
+        if (ms && ms->detached && now >= ms->drain_until) {
             fcgix_mpx_conn_retire(mc, ms);
         }
     }
@@ -368,11 +371,14 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
     return APR_SUCCESS;
 }
 
-void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
-                     apr_size_t drain_max, int read_on)
+apr_uint32_t fcgix_mpx_close(fcgix_mstream_t *ms,
+                             apr_interval_time_t drain_time,
+                             apr_size_t drain_max, int read_on,
+                             apr_uint16_t *rid)
 {
     mconn_t *mc = ms->mc;
     fcgix_mpx_group_t *g = mc->g;
+    apr_uint32_t retired = 0;
     int pending;
 
     pthread_mutex_lock(&g->mu);
@@ -413,7 +419,14 @@ void fcgix_mpx_close(fcgix_mstream_t *ms, apr_interval_time_t drain_time,
     if (mc->broken && mc->nstreams == 0) {
         mconn_destroy(mc);
     }
+    if (read_on) {
+        /* Said now, not by the next request of this child, which may
+         * never come (the child may be stopped as a spare meanwhile). */
+        retired = __atomic_exchange_n(&g->retired_n, 0, __ATOMIC_RELAXED);
+        *rid = g->retired_rid;
+    }
     pthread_mutex_unlock(&g->mu);
+    return retired;
 }
 
 apr_uint32_t fcgix_mpx_take_retired(fcgix_mstream_t *ms, apr_uint16_t *rid)

@@ -265,7 +265,7 @@ static void dispatch_orphan(mconn_t *mc, apr_uint16_t rid)
 static void dispatch_drain(mconn_t *mc, fcgix_mstream_t *ms,
                            const fcgix_event_t *ev)
 {
-    if (ev->len > ms->drain_left || apr_time_now() > ms->drain_until) {
+    if (ev->len > ms->drain_left || apr_time_now() >= ms->drain_until) {
         fcgix_mpx_conn_retire(mc, ms);
     }
     else {
@@ -466,8 +466,15 @@ void fcgix_mpx_conn_drain(mconn_t *mc)
         }
         pthread_mutex_unlock(&g->mu);
         /* In slices: a live request that joins meanwhile is handed the
-         * lead soon. */
-        rv = read_once(mc, left > MPX_DRAIN_SLICE ? MPX_DRAIN_SLICE : left);
+         * lead soon. Not under a millisecond: poll(2) would take that as
+         * 0 and this would spin to the deadline. */
+        if (left > MPX_DRAIN_SLICE) {
+            left = MPX_DRAIN_SLICE;
+        }
+        else if (left < apr_time_from_msec(1)) {
+            left = apr_time_from_msec(1);
+        }
+        rv = read_once(mc, left);
         pthread_mutex_lock(&g->mu);
         if (APR_STATUS_IS_TIMEUP(rv)) {
             rv = APR_SUCCESS;

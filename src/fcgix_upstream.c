@@ -781,10 +781,14 @@ int fcgix_upstream_lease(fcgix_upstream_t *up, fcgix_lease_t *ls)
 void fcgix_upstream_release(fcgix_upstream_t *up, fcgix_lease_t *ls,
                             fcgix_lease_end_e how)
 {
+    apr_uint32_t retired = 0;
+    apr_uint16_t retired_rid = 0;
+
     if (ls->ms) {
-        fcgix_mpx_close(ls->ms, fcgix_conf_abort_timeout(up->dc),
-                        (apr_size_t)fcgix_conf_abort_max_bytes(up->dc),
-                        ls->read_on);
+        retired = fcgix_mpx_close(
+            ls->ms, fcgix_conf_abort_timeout(up->dc),
+            (apr_size_t)fcgix_conf_abort_max_bytes(up->dc), ls->read_on,
+            &retired_rid);
     }
     if (ls->conn) {
         fcgix_pool_release(ls->conn, how == FCGIX_LEASE_REUSE);
@@ -815,6 +819,8 @@ void fcgix_upstream_release(fcgix_upstream_t *up, fcgix_lease_t *ls,
         up->tried = 0;
     }
     memset(ls, 0, sizeof(*ls));
+    ls->retired = retired;
+    ls->retired_rid = retired_rid;
 }
 
 fcgix_sb_reqs_t *fcgix_upstream_counters(const fcgix_upstream_t *up)

@@ -5,7 +5,8 @@
 # FCGIX00300 line.  The application is fcgix_testapp (pool-c) in
 # forever_ms&ignore_abort mode: it writes for 30 s unless its connection
 # goes away; its "cut_off" counter shows when that happened.
-# Config: t/conf/pool.conf.in (/pool/al/).
+# Config: t/conf/pool.conf.in (/pool/al/); the multiplexed cases in an
+# httpd of their own (t/logs/abort-mpx).
 use strict;
 use warnings;
 use FindBin;
@@ -14,6 +15,7 @@ use Test::More;
 use Time::HiRes ();
 use FcgixTest;
 use FcgixPool;
+use FcgixPM qw(pm_own_httpd pm_own_httpd_stop);
 
 sub stat_n { stats_of('c')->{$_[0]} // 0 }
 
@@ -78,14 +80,43 @@ sub run_case {
        . ($bytes // '?') . ')');
 }
 
-# --- a shared connection, the application keeping to the limits --------
-# The aborted request was the connection's last live one, so it reads the
-# application's END_REQUEST itself (nobody else would until the next
-# request came by, past FcgixAbortTimeout): the connection stays in use,
-# and nothing is reported.
+# --- shared (multiplexed) connections ---------------------------------
+# Shared connections are per httpd child, and what these cases check is
+# seen by the next request of the aborted one's child.  The main server's
+# children come and go (the MPM starts one while a thread is busy and
+# stops a spare one later), so a request of the same child cannot be
+# counted on there: these run in an httpd of their own with exactly one
+# child, which every request reaches.
+my $own = pm_own_httpd(name => 'abort-mpx', body => <<"EOC");
+ServerLimit 1
+StartServers 1
+ThreadsPerChild 20
+MaxRequestWorkers 20
+MinSpareThreads 1
+MaxSpareThreads 20
+FcgixExternalServer "@{[FcgixTest::docroot()]}/pool/al/mpx.fcgi" unix:@{[FcgixTest::vars("t_logs")]}/pool-cm.sock mpx=on keepalive-timeout=30
+<Location /pool/al/mpx.fcgi>
+    FcgixAbortTimeout 2
+    FcgixAbortMaxBytes 1073741824
+</Location>
+EOC
+my $own_port = $own->{port};
+my $own_mark = sub { -s $own->{log} || 0 };
+my $own_lines = sub {
+    my ($off) = @_;
+    open my $fh, '<', $own->{log} or return ();
+    seek $fh, $off, 0;
+    <$fh>;
+};
+
+# The application keeping to the limits: the aborted request was the
+# connection's last live one, so it reads the application's END_REQUEST
+# itself (nobody else would until the next request came by, past
+# FcgixAbortTimeout): the connection stays in use, nothing is reported.
 {
-    my $off = log_mark();
-    my $got = abort_client(path => '/pool/al/mpx.fcgi?conninfo'
+    my $off = $own_mark->();
+    my $got = abort_client(port => $own_port,
+                           path => '/pool/al/mpx.fcgi?conninfo'
                            . '&forever_ms=30000&chunk=4096&delay_ms=10',
                            read => 100000, after => 10);
     my ($peer) = $got =~ /^X-Fcgix-Peer: (\d+)/mi;
@@ -93,60 +124,56 @@ sub run_case {
     ok($peer && $conn, 'multiplexed, ended on abort: the reply started '
        . '(httpd child ' . ($peer // '?') . ')');
     Time::HiRes::sleep(2.5);
-    my $hit;
-    for my $tries (1 .. 60) {
-        my $r = http(path => "/pool/al/mpx.fcgi?conninfo&try=$tries");
-        if ((conninfo($r)->{peer} // 0) == ($peer // -1)) {
-            $hit = $r;
-            last;
-        }
-    }
-    ok($hit && $hit->{status} == 200,
+    my $r = http(port => $own_port, path => '/pool/al/mpx.fcgi?conninfo');
+    ok($r->{status} == 200 && (conninfo($r)->{peer} // 0) == ($peer // -1),
        'multiplexed, ended on abort: a later request of the same child is '
-       . 'served');
-    is(conninfo($hit // {})->{conn} // -1, $conn // -2,
+       . 'served') or diag(brief($r));
+    is(conninfo($r)->{conn} // -1, $conn // -2,
        'multiplexed, ended on abort: ... on the same connection');
-    my @m = grep { /FCGIX00305:/ } log_new_lines($off);
+    my @m = grep { /FCGIX00305:/ } $own_lines->($off);
     is(scalar @m, 0, 'multiplexed, ended on abort: no FCGIX00305')
         or diag(@m);
 }
 
-# --- a shared (multiplexed) connection ----------------------------------
-# The aborted request, the connection's last live one, reads what the
-# application still writes, within limits; its connection takes no more
-# requests once the application has had FcgixAbortTimeout (2 s), and is
-# closed as soon as no live request is left on it.  The next request of
-# that httpd child (the connections are per child) reports it: the test
-# sends requests until one comes from the same child (X-Fcgix-Peer).
+# The application ignoring the abort: the aborted request, the
+# connection's last live one, reads what the application still writes,
+# within limits; its connection takes no more requests once the
+# application has had FcgixAbortTimeout (2 s), and is closed as soon as
+# no live request is left on it.  The aborted request's thread, which
+# drained it, reports it (the next request of that child might never
+# come); the next request reports nothing more.
 {
     my $cut0 = stats_of('cm')->{cut_off} // 0;
-    my $off = log_mark();
-    my $got = abort_client(path => '/pool/al/mpx.fcgi?conninfo'
+    my $off = $own_mark->();
+    my $got = abort_client(port => $own_port,
+                           path => '/pool/al/mpx.fcgi?conninfo'
                            . '&forever_ms=30000&ignore_abort&chunk=4096'
                            . '&delay_ms=10', read => 100000, after => 10);
     my ($peer) = $got =~ /^X-Fcgix-Peer: (\d+)/mi;
     my ($conn) = $got =~ /^X-Fcgix-Conn: (\d+)/mi;
     ok($peer && $conn, 'multiplexed: the endless reply started (httpd '
        . 'child ' . ($peer // '?') . ')');
-    Time::HiRes::sleep(2.5);
-    my ($hit, $tries);
-    for $tries (1 .. 60) {
-        my $r = http(path => "/pool/al/mpx.fcgi?conninfo&try=$tries");
-        if ((conninfo($r)->{peer} // 0) == ($peer // -1)) {
-            $hit = $r;
-            last;
-        }
-    }
-    ok($hit && $hit->{status} == 200,
-       'multiplexed: a later request of the same child is served');
-    isnt(conninfo($hit // {})->{conn} // $conn, $conn,
-         'multiplexed: ... on another connection (the old one is retired)');
-    ok(wait_for(3, sub { (stats_of('cm')->{cut_off} // 0) > $cut0 }, 0.05),
+    ok(wait_for(8, sub { (stats_of('cm')->{cut_off} // 0) > $cut0 }, 0.05),
        'multiplexed: the connection of the aborted request was closed '
        . 'while the application still wrote');
-    my @m = grep { /FCGIX00305:/ } log_new_lines($off);
-    is(scalar @m, 1, 'multiplexed: one FCGIX00305 line') or diag(@m);
+    my @m;
+    wait_for(3, sub { @m = grep { /FCGIX00305:/ } $own_lines->($off) },
+             0.05);
+    is(scalar @m, 1, 'multiplexed: one FCGIX00305 line, before any other '
+       . 'request came') or diag(@m);
+    like($m[0] // '', qr/aborted request id \d+ .*connection closed \(1 in all\)/,
+         'multiplexed: ... it says which request and why');
+    my $r = http(port => $own_port, path => '/pool/al/mpx.fcgi?conninfo');
+    ok($r->{status} == 200 && (conninfo($r)->{peer} // 0) == ($peer // -1),
+       'multiplexed: a later request of the same child is served')
+        or diag(brief($r));
+    isnt(conninfo($r)->{conn} // $conn, $conn,
+         'multiplexed: ... on another connection (the old one is retired)');
+    @m = grep { /FCGIX00305:/ } $own_lines->($off);
+    is(scalar @m, 1, 'multiplexed: still one FCGIX00305 line after it')
+        or diag(@m);
 }
+pm_own_httpd_stop($own);
 
 # The server goes on serving (a fresh connection, not the dropped one).
 {

@@ -301,10 +301,11 @@ sub session {
 
 # A client that sends GET $path and goes away: after `after` seconds, or
 # once `read` body bytes came (a response being sent).  Returns what it
-# received.  With `rcvbuf` its receive buffer is made that small first.
+# received.  With `rcvbuf` its receive buffer is made that small first;
+# `port`: another httpd's (default: the main server's).
 sub abort_client {
     my %a = @_;
-    my $port = vars('port');
+    my $port = $a{port} || vars('port');
     my $sock = IO::Socket::INET->new(Proto => 'tcp');
     $sock or return '';
     setsockopt($sock, SOL_SOCKET, SO_RCVBUF, $a{rcvbuf}) if $a{rcvbuf};

@@ -159,6 +159,7 @@ our %LOG_OWN = (
                                    # and FcgixMaxRequestLen 1K at work
     'phpini'        => ['00530'],  # t/140: php_value reaches php-cgi
     'phpmaster'     => [],         # t/142: one php-cgi master
+    'abort-mpx'     => ['00305'],  # t/056: a shared connection retired
     'h2c'           => [],         # t/028: mod_http2, 103 over h2c
     'bodyh2'        => [],         # t/059: bodies over h2c
     # t/029: a spawned class at its limit (00171) and one that cannot

@@ -297,6 +297,7 @@ static void open_req(fcgix_mpx_group_t *g, req_t *rq, int *nrq)
 
 static void close_req(req_t *q)
 {
+    apr_uint16_t rid;
     int before;
 
     if (q->ms == NULL) {
@@ -304,7 +305,8 @@ static void close_req(req_t *q)
     }
     before = st.aborts[q->rid];
     /* No reading on: the fuzzer feeds the connection itself. */
-    fcgix_mpx_close(q->ms, apr_time_from_sec(5), st.drain_max, 0);
+    CHECK(fcgix_mpx_close(q->ms, apr_time_from_sec(5), st.drain_max, 0,
+                          &rid) == 0);
     if (q->ended) {
         /* A request that finished is never aborted. */
         CHECK(st.aborts[q->rid] == before);
