@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define FCGIX_VERSION_1 1
 #define FCGIX_HEADER_LEN 8
@@ -137,10 +138,63 @@ const char *fcgix_proto_status_str(unsigned protocol_status);
  * Name-value pairs (spec 3.4)
  * ------------------------------------------------------------------- */
 
-/**
+/*
  * Encoded size of one pair, or 0 when a length exceeds FCGIX_NV_MAX_LEN.
+ * Inline, as fcgix_proto_nv_put: every request's environment is sized and
+ * written with them, some thirty pairs each.
  */
-size_t fcgix_proto_nv_len(size_t name_len, size_t value_len);
+static inline size_t fcgix_proto_nv_len(size_t name_len, size_t value_len)
+{
+    size_t hl = (name_len < 128 ? 1 : 4) + (value_len < 128 ? 1 : 4);
+
+    if (name_len > FCGIX_NV_MAX_LEN || value_len > FCGIX_NV_MAX_LEN) {
+        return 0;
+    }
+    /* Two 31-bit lengths can overflow a 32-bit size_t. */
+    if (name_len > SIZE_MAX - hl || value_len > SIZE_MAX - hl - name_len) {
+        return 0;
+    }
+    return hl + name_len + value_len;
+}
+
+/* One length of a pair: a byte below 128, else four with the top bit. */
+static inline uint8_t *fcgix_proto_nv_put_len(uint8_t *p, size_t n)
+{
+    if (n < 128) {
+        *p++ = (uint8_t)n;
+    }
+    else {
+        p[0] = (uint8_t)((n >> 24) | 0x80u);
+        p[1] = (uint8_t)(n >> 16);
+        p[2] = (uint8_t)(n >> 8);
+        p[3] = (uint8_t)n;
+        p += 4;
+    }
+    return p;
+}
+
+/*
+ * Writes one pair at @p out, which has room for fcgix_proto_nv_len()
+ * bytes (non-zero: the caller checked); returns the end.
+ */
+static inline uint8_t *fcgix_proto_nv_put(uint8_t *out, const char *name,
+                                          size_t name_len, const char *value,
+                                          size_t value_len)
+{
+    uint8_t *p = fcgix_proto_nv_put_len(out, name_len);
+
+    p = fcgix_proto_nv_put_len(p, value_len);
+    /* memcpy with a NULL source is undefined even for zero bytes. */
+    if (name_len) {
+        memcpy(p, name, name_len);
+        p += name_len;
+    }
+    if (value_len) {
+        memcpy(p, value, value_len);
+        p += value_len;
+    }
+    return p;
+}
 
 /**
  * Encodes one pair into @p out.

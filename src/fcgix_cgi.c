@@ -10,6 +10,7 @@
  */
 
 #include <stddef.h>
+#include <string.h>
 
 #include "fcgix_cgi.h"
 
@@ -33,9 +34,13 @@ static size_t find_end(const char *buf, size_t len, size_t *scan)
     size_t i;
 
     for (i = *scan; i < len; i++) {
-        if (buf[i] != '\n') {
-            continue;
+        /* Line to line: memchr, not a test per byte. */
+        const char *nl = memchr(buf + i, '\n', len - i);
+        if (nl == NULL) {
+            i = len;
+            break;
         }
+        i = (size_t)(nl - buf);
         if (i + 1 >= len) {
             break;
         }

@@ -119,17 +119,46 @@ static apr_table_t *collect_vars(request_rec *r,
     return vars;
 }
 
-/* @p vars as name-value pairs, in one buffer of @p p. Each length is
- * measured once: the sizing pass keeps them for the encoding pass. */
-static apr_status_t encode_pairs(apr_pool_t *p, const apr_table_t *vars,
-                                 char **env, apr_size_t *env_len)
+/* Lengths of up to this many variables are kept on the stack. */
+#define LENS_ON_STACK 64
+
+/* The pairs of @p elts, whose lengths @p lens holds, from @p out on. */
+static uint8_t *put_pairs(uint8_t *out, const apr_table_entry_t *elts,
+                          int nelts, const apr_size_t *lens)
+{
+    int i;
+
+    for (i = 0; i < nelts; i++) {
+        if (elts[i].key && *elts[i].key) {
+            out = fcgix_proto_nv_put(out, elts[i].key, lens[2 * i],
+                                     elts[i].val, lens[2 * i + 1]);
+        }
+    }
+    return out;
+}
+
+/*
+ * BEGIN_REQUEST, the PARAMS of @p vars, their end and, without a body,
+ * the empty STDIN, in one buffer. Each length is measured once, and an
+ * environment that fits one record (all but the rarest) is encoded in
+ * place behind its header rather than copied into it.
+ */
+static apr_status_t encode(request_rec *r, const apr_table_t *vars,
+                           const fcgix_env_opts_t *opts, char **out,
+                           apr_size_t *out_len)
 {
     const apr_array_header_t *arr = apr_table_elts(vars);
     const apr_table_entry_t *elts = (const apr_table_entry_t *)arr->elts;
-    apr_size_t len = 0, off = 0, *lens;
+    apr_size_t stack_lens[2 * LENS_ON_STACK], *lens = stack_lens;
+    apr_size_t env_len = 0, nrec, cap;
+    apr_uint16_t rid = opts->request_id;
+    fcgix_begin_t begin;
+    char *buf, *p;
     int i;
 
-    lens = apr_palloc(p, 2 * sizeof(*lens) * (arr->nelts ? arr->nelts : 1));
+    if (arr->nelts > LENS_ON_STACK) {
+        lens = apr_palloc(r->pool, 2 * sizeof(*lens) * arr->nelts);
+    }
     for (i = 0; i < arr->nelts; i++) {
         apr_size_t n;
         if (!elts[i].key || !*elts[i].key) {
@@ -138,42 +167,11 @@ static apr_status_t encode_pairs(apr_pool_t *p, const apr_table_t *vars,
         lens[2 * i] = strlen(elts[i].key);
         lens[2 * i + 1] = elts[i].val ? strlen(elts[i].val) : 0;
         n = fcgix_proto_nv_len(lens[2 * i], lens[2 * i + 1]);
-        if (n == 0) {
+        /* Half the address space: the records framing it must fit too. */
+        if (n == 0 || n > APR_SIZE_MAX / 2 - env_len) {
             return APR_EINVAL;
         }
-        len += n;
-    }
-    *env = apr_palloc(p, len ? len : 1);
-    for (i = 0; i < arr->nelts; i++) {
-        const char *k = elts[i].key, *v = elts[i].val ? elts[i].val : "";
-        apr_size_t w;
-        if (!k || !*k) {
-            continue;
-        }
-        if (fcgix_proto_nv_encode((uint8_t *)*env + off, len - off, k,
-                                  lens[2 * i], v, lens[2 * i + 1], &w)
-            != FCGIX_OK) {
-            return APR_EINVAL;
-        }
-        off += w;
-    }
-    *env_len = len;
-    return APR_SUCCESS;
-}
-
-apr_status_t fcgix_env_build(request_rec *r,
-                             const apr_array_header_t *own_headers,
-                             const fcgix_dir_conf_t *dc,
-                             const fcgix_env_opts_t *opts, char **out,
-                             apr_size_t *out_len)
-{
-    apr_size_t env_len, off, nrec, cap;
-    char *env, *buf, *p;
-    fcgix_begin_t begin;
-
-    if (encode_pairs(r->pool, collect_vars(r, own_headers, dc, opts), &env,
-                     &env_len) != APR_SUCCESS) {
-        return APR_EINVAL;
+        env_len += n;
     }
     nrec = (env_len + PARAMS_CHUNK - 1) / PARAMS_CHUNK;
     cap = 2 * FCGIX_HEADER_LEN                     /* BEGIN_REQUEST */
@@ -183,23 +181,47 @@ apr_status_t fcgix_env_build(request_rec *r,
 
     begin.role = opts->role;
     begin.flags = opts->keep_conn ? FCGIX_KEEP_CONN : 0;
-    fcgix_proto_rec_header((uint8_t *)p, FCGIX_BEGIN_REQUEST,
-                           opts->request_id, 8);
+    fcgix_proto_rec_header((uint8_t *)p, FCGIX_BEGIN_REQUEST, rid, 8);
     fcgix_proto_begin_pack((uint8_t *)p + FCGIX_HEADER_LEN, &begin);
     p += 2 * FCGIX_HEADER_LEN;
 
-    for (off = 0; off < env_len; off += PARAMS_CHUNK) {
-        apr_size_t n = env_len - off;
-        if (n > PARAMS_CHUNK) {
-            n = PARAMS_CHUNK;
-        }
-        p = put_record(p, FCGIX_PARAMS, opts->request_id, env + off, n);
+    if (nrec == 1) {
+        apr_byte_t pad = fcgix_proto_rec_header((uint8_t *)p, FCGIX_PARAMS,
+                                                rid, (uint16_t)env_len);
+        p = (char *)put_pairs((uint8_t *)p + FCGIX_HEADER_LEN, elts,
+                              arr->nelts, lens);
+        memcpy(p, zero_pad, pad);
+        p += pad;
     }
-    p = put_record(p, FCGIX_PARAMS, opts->request_id, NULL, 0);
+    else if (nrec > 1) {
+        /* Pairs may span records: encoded whole first, then cut. */
+        char *env = apr_palloc(r->pool, env_len);
+        apr_size_t off;
+
+        put_pairs((uint8_t *)env, elts, arr->nelts, lens);
+        for (off = 0; off < env_len; off += PARAMS_CHUNK) {
+            apr_size_t n = env_len - off;
+            if (n > PARAMS_CHUNK) {
+                n = PARAMS_CHUNK;
+            }
+            p = put_record(p, FCGIX_PARAMS, rid, env + off, n);
+        }
+    }
+    p = put_record(p, FCGIX_PARAMS, rid, NULL, 0);
     if (opts->no_body) {
-        p = put_record(p, FCGIX_STDIN, opts->request_id, NULL, 0);
+        p = put_record(p, FCGIX_STDIN, rid, NULL, 0);
     }
     *out = buf;
     *out_len = (apr_size_t)(p - buf);
     return APR_SUCCESS;
+}
+
+apr_status_t fcgix_env_build(request_rec *r,
+                             const apr_array_header_t *own_headers,
+                             const fcgix_dir_conf_t *dc,
+                             const fcgix_env_opts_t *opts, char **out,
+                             apr_size_t *out_len)
+{
+    return encode(r, collect_vars(r, own_headers, dc, opts), opts, out,
+                  out_len);
 }

@@ -135,61 +135,17 @@ const char *fcgix_proto_status_str(unsigned protocol_status)
  * Name-value pairs
  * ------------------------------------------------------------------- */
 
-static size_t nv_len_size(size_t n)
-{
-    return n < 128 ? 1 : 4;
-}
-
-size_t fcgix_proto_nv_len(size_t name_len, size_t value_len)
-{
-    size_t hl;
-
-    if (name_len > FCGIX_NV_MAX_LEN || value_len > FCGIX_NV_MAX_LEN) {
-        return 0;
-    }
-    hl = nv_len_size(name_len) + nv_len_size(value_len);
-    /* Two 31-bit lengths can overflow a 32-bit size_t. */
-    if (name_len > SIZE_MAX - hl || value_len > SIZE_MAX - hl - name_len) {
-        return 0;
-    }
-    return hl + name_len + value_len;
-}
-
-static uint8_t *nv_put_len(uint8_t *p, size_t n)
-{
-    if (n < 128) {
-        *p++ = (uint8_t)n;
-    }
-    else {
-        *p++ = (uint8_t)((n >> 24) | 0x80u);
-        *p++ = (uint8_t)(n >> 16);
-        *p++ = (uint8_t)(n >> 8);
-        *p++ = (uint8_t)n;
-    }
-    return p;
-}
-
 int fcgix_proto_nv_encode(uint8_t *out, size_t cap, const char *name,
                           size_t name_len, const char *value,
                           size_t value_len, size_t *written)
 {
     size_t need = fcgix_proto_nv_len(name_len, value_len);
-    uint8_t *p;
 
     *written = 0;
     if (need == 0 || need > cap) {
         return FCGIX_ETOOBIG;
     }
-    p = nv_put_len(out, name_len);
-    p = nv_put_len(p, value_len);
-    /* memcpy with a NULL source is undefined even for zero bytes. */
-    if (name_len) {
-        memcpy(p, name, name_len);
-        p += name_len;
-    }
-    if (value_len) {
-        memcpy(p, value, value_len);
-    }
+    fcgix_proto_nv_put(out, name, name_len, value, value_len);
     *written = need;
     return FCGIX_OK;
 }
