@@ -91,9 +91,10 @@ typedef struct fcgix_req_t {
      * is left to it (freed with the last) for a fresh one. */
     char *rbuf;
     apr_bucket *rroot;
-    /* Header block collected from FCGI_STDOUT. */
+    /* Header block collected from FCGI_STDOUT: hcap bytes allocated,
+     * grown up to hmax (FcgixMaxResponseHeaderLen) as the block needs. */
     char *hbuf;
-    apr_size_t hlen, hmax, hscan;
+    apr_size_t hlen, hcap, hmax, hscan;
     fcgix_auth_reply_t *auth; /* authorizer role: capture, don't send */
     apr_bucket_brigade *data; /* filter role: FCGI_DATA to send */
     ap_filter_t *out;         /* where the reply goes */

@@ -317,7 +317,6 @@ static int prepare(fcgix_req_t *q, const apr_table_t *extra, plan_t *pl)
     }
 
     pl->safe = resend_safe(q, opts.no_body);
-    q->hbuf = apr_palloc(r->pool, q->hmax);
     q->ob = apr_brigade_create(r->pool, q->c->bucket_alloc);
     q->keep_conn = opts.keep_conn;
     if (!q->auth && !q->c->master && !set->ignore_client_abort) {

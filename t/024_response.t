@@ -107,4 +107,21 @@ for my $case (['no colon', q_of('garbage line')],
 }
 healthy_ok('after the bad blocks');
 
+# --- framing ---------------------------------------------------------------
+# A reply that came whole with its END_REQUEST goes down httpd's filters
+# once, with its end: httpd gives it a Content-Length. One whose first part
+# went out before the rest came is chunked (HTTP/1.1, kept alive).
+$r = http(path => '/ext/c.fcgi?bytes=100', keepalive => 1);
+is($r->{status}, 200, 'reply read whole: 200') or diag(brief($r));
+is(header($r, 'Content-Length'), '100',
+   'reply read whole with its END_REQUEST: Content-Length 100');
+ok(!defined header($r, 'Transfer-Encoding'), '... and not chunked');
+is(length $r->{body}, 100, '... all of it');
+$r = http(path => '/ext/c.fcgi?bytes=200&chunk=100&delay_ms=300',
+          keepalive => 1);
+is(length $r->{body}, 200, 'reply in two parts 300 ms apart: all of it')
+    or diag(brief($r));
+is(lc(header($r, 'Transfer-Encoding') // ''), 'chunked',
+   '... chunked: its first part was sent before the rest came');
+
 done_testing();
