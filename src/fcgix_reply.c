@@ -429,58 +429,12 @@ static int pump_event(void *baton, const fcgix_event_t *ev)
     return pp->rv != APR_SUCCESS || pp->q->ended;
 }
 
-/*
- * A connection's read buffer between two of its requests: one whose
- * buffer nothing references any more at its end leaves it to the next
- * (a malloc, a free and a heap bucket fewer per request on a kept-alive
- * client connection). Not on HTTP/2's secondary connections, whose
- * requests may overlap.
- */
-typedef struct {
-    apr_bucket *root;
-} rbuf_spare_t;
-
-static apr_status_t spare_drop(void *data)
-{
-    rbuf_spare_t *sp = data;
-
-    if (sp->root) {
-        apr_bucket_destroy(sp->root);
-        sp->root = NULL;
-    }
-    return APR_SUCCESS;
-}
-
-static rbuf_spare_t *spare_of(conn_rec *c, int make)
-{
-    rbuf_spare_t *sp;
-
-    if (c->master) {
-        return NULL;
-    }
-    sp = ap_get_module_config(c->conn_config, &fcgix_module);
-    if (sp == NULL && make) {
-        sp = apr_pcalloc(c->pool, sizeof(*sp));
-        apr_pool_cleanup_register(c->pool, sp, spare_drop,
-                                  apr_pool_cleanup_null);
-        ap_set_module_config(c->conn_config, &fcgix_module, sp);
-    }
-    return sp;
-}
-
 static apr_status_t rbuf_drop(void *data)
 {
     fcgix_req_t *q = data;
-    rbuf_spare_t *sp;
 
     if (q->rroot) {
-        if (((apr_bucket_heap *)q->rroot->data)->refcount.refcount == 1
-            && (sp = spare_of(q->c, 1)) != NULL && sp->root == NULL) {
-            sp->root = q->rroot;
-        }
-        else {
-            apr_bucket_destroy(q->rroot);
-        }
+        apr_bucket_destroy(q->rroot);
         q->rroot = NULL;
     }
     return APR_SUCCESS;
@@ -492,16 +446,8 @@ static apr_status_t rbuf_drop(void *data)
 static void rbuf_ready(fcgix_req_t *q)
 {
     if (q->rroot == NULL) {
-        rbuf_spare_t *sp = spare_of(q->c, 0);
-
         apr_pool_cleanup_register(q->r->pool, q, rbuf_drop,
                                   apr_pool_cleanup_null);
-        if (sp && sp->root) {
-            q->rroot = sp->root;
-            sp->root = NULL;
-            q->rbuf = ((apr_bucket_heap *)q->rroot->data)->base;
-            return;
-        }
     }
     else if (((apr_bucket_heap *)q->rroot->data)->refcount.refcount == 1) {
         return;
