@@ -131,6 +131,22 @@ streamed_ok('C app, X-Accel-Buffering: nonsense (ignored, dropped)',
                                                 . 'body') or diag(brief($r));
 }
 
+# An application that writes a record at a time (rec=256: 4096 STDOUT
+# records of 256 bytes, each its own write): 1 MiB arrives intact,
+# streamed and held.
+{
+    my $n = 1024 * 1024;
+    for my $case (['streamed', ''], ['held', $hdr->('yes')]) {
+        my ($name, $h) = @$case;
+        my $r = http(path => "/buffering/c.fcgi?bytes=$n&rec=256$h",
+                     md5 => 1, timeout => 60);
+        ok($r->{status} == 200 && $r->{len} == $n
+           && ($r->{md5} // '') eq pattern_md5($n),
+           "1 MiB in 256-byte records ($name): every byte intact")
+            or diag(brief($r));
+    }
+}
+
 # Nothing of a held body was sent when the application dies in it: the
 # client gets a clean 502, not a cut 200.
 {

@@ -89,6 +89,8 @@
  *                      BEGIN_REQUEST on the same connection first gets an
  *                      FCGI_STDOUT record with TEXT for this (ended)
  *                      request id, as a buggy application would send late
+ *   rec=N              STDOUT/STDERR records carry at most N bytes (no
+ *                      pause: an application flushing small writes)
  *   split=N            every write() carries at most N bytes, ~1 ms apart,
  *                      and STDOUT/STDERR records carry at most N bytes
  *   stats              "connections= requests= completed= aborts=
@@ -820,7 +822,7 @@ typedef struct opts_t {
     int ignore_abort;
     unsigned long long stderr_lines, stderr_len, forever_ms;
     sb_t stderr_tag, crash_once, stray;
-    unsigned long long bytes, chunk, delay_ms, sleep_ms, hts_ms, split;
+    unsigned long long bytes, chunk, delay_ms, sleep_ms, hts_ms, split, rec;
     unsigned long long cookies, hdrsize, hdr_pad;
     unsigned int status;
     sb_t location;
@@ -910,6 +912,7 @@ OPT_NUM(chunk, chunk)
 OPT_NUM(delay_ms, delay_ms)
 OPT_NUM(sleep_ms, sleep_ms)
 OPT_NUM(split, split)
+OPT_NUM(rec, rec)
 OPT_NUM(cookies, cookies)
 OPT_NUM(hdrsize, hdrsize)
 OPT_NUM(hdr_pad, hdr_pad)
@@ -1031,6 +1034,7 @@ static const struct {
     { "sleep_ms", opt_sleep_ms },
     { "headers_then_sleep", opt_headers_then_sleep },
     { "split", opt_split },
+    { "rec", opt_rec },
     { "cookies", opt_cookies },
     { "hdrsize", opt_hdrsize },
     { "status", opt_status },
@@ -1372,6 +1376,9 @@ static void handle(req_t *r)
     r->split = (size_t)o.split;
     r->maxrec = (o.split && o.split < FCGI_MAX_CONTENT)
                 ? (size_t)o.split : FCGI_MAX_CONTENT;
+    if (o.rec && o.rec < r->maxrec) {
+        r->maxrec = (size_t)o.rec;
+    }
     r->ob = malloc(r->maxrec);
     io = malloc(IOBUF_SIZE);
     if (!r->ob || !io || o.location.err || o.errtext.err
