@@ -371,6 +371,14 @@ apr_status_t fcgix_mpx_open(fcgix_mpx_group_t *g,
     return APR_SUCCESS;
 }
 
+/* The group's retirements not yet reported, and the latest one's
+ * request id; the count starts again. Group lock held. */
+static apr_uint32_t take_retired(fcgix_mpx_group_t *g, apr_uint16_t *rid)
+{
+    *rid = g->retired_rid;
+    return __atomic_exchange_n(&g->retired_n, 0, __ATOMIC_RELAXED);
+}
+
 apr_uint32_t fcgix_mpx_close(fcgix_mstream_t *ms,
                              apr_interval_time_t drain_time,
                              apr_size_t drain_max, int read_on,
@@ -422,8 +430,7 @@ apr_uint32_t fcgix_mpx_close(fcgix_mstream_t *ms,
     if (read_on) {
         /* Said now, not by the next request of this child, which may
          * never come (the child may be stopped as a spare meanwhile). */
-        retired = __atomic_exchange_n(&g->retired_n, 0, __ATOMIC_RELAXED);
-        *rid = g->retired_rid;
+        retired = take_retired(g, rid);
     }
     pthread_mutex_unlock(&g->mu);
     return retired;
@@ -438,8 +445,7 @@ apr_uint32_t fcgix_mpx_take_retired(fcgix_mstream_t *ms, apr_uint16_t *rid)
         return 0;
     }
     pthread_mutex_lock(&g->mu);
-    n = __atomic_exchange_n(&g->retired_n, 0, __ATOMIC_RELAXED);
-    *rid = g->retired_rid;
+    n = take_retired(g, rid);
     pthread_mutex_unlock(&g->mu);
     return n;
 }

@@ -87,6 +87,8 @@ sub run_case {
 # stops a spare one later), so a request of the same child cannot be
 # counted on there: these run in an httpd of their own with exactly one
 # child, which every request reaches.
+my $docroot = FcgixTest::docroot();
+my $logs = FcgixTest::vars('t_logs');
 my $own = pm_own_httpd(name => 'abort-mpx', body => <<"EOC");
 ServerLimit 1
 StartServers 1
@@ -94,27 +96,21 @@ ThreadsPerChild 20
 MaxRequestWorkers 20
 MinSpareThreads 1
 MaxSpareThreads 20
-FcgixExternalServer "@{[FcgixTest::docroot()]}/pool/al/mpx.fcgi" unix:@{[FcgixTest::vars("t_logs")]}/pool-cm.sock mpx=on keepalive-timeout=30
+FcgixExternalServer "$docroot/pool/al/mpx.fcgi" unix:$logs/pool-cm.sock \\
+    mpx=on keepalive-timeout=30
 <Location /pool/al/mpx.fcgi>
     FcgixAbortTimeout 2
     FcgixAbortMaxBytes 1073741824
 </Location>
 EOC
 my $own_port = $own->{port};
-my $own_mark = sub { -s $own->{log} || 0 };
-my $own_lines = sub {
-    my ($off) = @_;
-    open my $fh, '<', $own->{log} or return ();
-    seek $fh, $off, 0;
-    <$fh>;
-};
 
 # The application keeping to the limits: the aborted request was the
 # connection's last live one, so it reads the application's END_REQUEST
 # itself (nobody else would until the next request came by, past
 # FcgixAbortTimeout): the connection stays in use, nothing is reported.
 {
-    my $off = $own_mark->();
+    my $off = log_mark($own->{log});
     my $got = abort_client(port => $own_port,
                            path => '/pool/al/mpx.fcgi?conninfo'
                            . '&forever_ms=30000&chunk=4096&delay_ms=10',
@@ -130,7 +126,7 @@ my $own_lines = sub {
        . 'served') or diag(brief($r));
     is(conninfo($r)->{conn} // -1, $conn // -2,
        'multiplexed, ended on abort: ... on the same connection');
-    my @m = grep { /FCGIX00305:/ } $own_lines->($off);
+    my @m = grep { /FCGIX00305:/ } log_new_lines($off, $own->{log});
     is(scalar @m, 0, 'multiplexed, ended on abort: no FCGIX00305')
         or diag(@m);
 }
@@ -144,7 +140,7 @@ my $own_lines = sub {
 # come); the next request reports nothing more.
 {
     my $cut0 = stats_of('cm')->{cut_off} // 0;
-    my $off = $own_mark->();
+    my $off = log_mark($own->{log});
     my $got = abort_client(port => $own_port,
                            path => '/pool/al/mpx.fcgi?conninfo'
                            . '&forever_ms=30000&ignore_abort&chunk=4096'
@@ -157,11 +153,13 @@ my $own_lines = sub {
        'multiplexed: the connection of the aborted request was closed '
        . 'while the application still wrote');
     my @m;
-    wait_for(3, sub { @m = grep { /FCGIX00305:/ } $own_lines->($off) },
-             0.05);
+    wait_for(3, sub {
+        @m = grep { /FCGIX00305:/ } log_new_lines($off, $own->{log});
+    }, 0.05);
     is(scalar @m, 1, 'multiplexed: one FCGIX00305 line, before any other '
        . 'request came') or diag(@m);
-    like($m[0] // '', qr/aborted request id \d+ .*connection closed \(1 in all\)/,
+    like($m[0] // '',
+         qr/aborted request id \d+ .*connection closed \(1 in all\)/,
          'multiplexed: ... it says which request and why');
     my $r = http(port => $own_port, path => '/pool/al/mpx.fcgi?conninfo');
     ok($r->{status} == 200 && (conninfo($r)->{peer} // 0) == ($peer // -1),
@@ -169,7 +167,7 @@ my $own_lines = sub {
         or diag(brief($r));
     isnt(conninfo($r)->{conn} // $conn, $conn,
          'multiplexed: ... on another connection (the old one is retired)');
-    @m = grep { /FCGIX00305:/ } $own_lines->($off);
+    @m = grep { /FCGIX00305:/ } log_new_lines($off, $own->{log});
     is(scalar @m, 1, 'multiplexed: still one FCGIX00305 line after it')
         or diag(@m);
 }

@@ -854,11 +854,12 @@ sub parallel_raw {
 # ---------------------------------------------------------------------
 # error_log
 
-sub log_mark { -s error_log() || 0 }
+# The main error_log's, or $file's (an httpd of a test's own).
+sub log_mark { -s ($_[0] // error_log()) || 0 }
 
 sub log_new_lines {
-    my ($off) = @_;
-    open my $fh, '<', error_log() or return ();
+    my ($off, $file) = @_;
+    open my $fh, '<', $file // error_log() or return ();
     seek $fh, $off, 0;
     my @l = <$fh>;
     @l;
