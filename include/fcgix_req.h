@@ -27,8 +27,11 @@
 #include "fcgix_sendfile.h"
 #include "fcgix_upstream.h"
 
-/* Large reads: one syscall per up to 64 KiB of application output. */
+/* Large reads: one syscall per up to 64 KiB of application output, once
+ * a reply has filled its first, small buffer (the bucket allocator's
+ * size, what httpd's core reads its client into). */
 #define RBUF_SIZE (64 * 1024)
+#define RBUF_FIRST APR_BUCKET_BUFF_SIZE
 #define ERRLINE_MAX 2048
 /* The only request id while one request owns the connection. */
 #define SOLE_RID 1
@@ -88,9 +91,12 @@ typedef struct fcgix_req_t {
     /* The read buffer (fcgix_reply_pump) and the heap bucket that owns
      * it: STDOUT goes down as slices of that bucket, no copy, and a
      * buffer still referenced by a slice the core output filter set aside
-     * is left to it (freed with the last) for a fresh one. */
+     * is left to it (freed with the last) for a fresh one. rsize: the
+     * buffer's size, RBUF_FIRST until a read fills it (rlast: what the
+     * last read brought), then RBUF_SIZE. */
     char *rbuf;
     apr_bucket *rroot;
+    apr_size_t rsize, rlast;
     /* Header block collected from FCGI_STDOUT: hcap bytes allocated,
      * grown up to hmax (FcgixMaxResponseHeaderLen) as the block needs. */
     char *hbuf;

@@ -123,7 +123,7 @@ static apr_status_t out_data(fcgix_req_t *q, const char *data,
         return apr_brigade_write(q->ob, NULL, NULL, data, len);
     }
     if (q->rroot && (uintptr_t)data >= (uintptr_t)q->rbuf
-        && (uintptr_t)data < (uintptr_t)q->rbuf + RBUF_SIZE) {
+        && (uintptr_t)data < (uintptr_t)q->rbuf + q->rsize) {
         /* A slice of the read buffer's own bucket: nothing is copied,
          * even when the client is slow and the core sets it aside. */
         apr_bucket_copy(q->rroot, &b);
@@ -442,35 +442,57 @@ static apr_status_t rbuf_drop(void *data)
 
 /* The buffer the next read goes into: the last one, unless slices of it
  * are still down the filter chain (set aside by the core, waiting for the
- * client), which keep it until they are sent. */
+ * client), which keep it until they are sent, or the last read filled it.
+ * A reply's first buffer is a small block of the connection's bucket
+ * allocator, as httpd's core reads its client (the block a small reply
+ * needs, kept on the allocator's free list, not a malloc and free per
+ * request); a reply that fills it gets RBUF_SIZE buffers of the heap,
+ * which no idle connection keeps. */
 static void rbuf_ready(fcgix_req_t *q)
 {
+    apr_size_t size = q->rsize;
+
     if (q->rroot == NULL) {
         apr_pool_cleanup_register(q->r->pool, q, rbuf_drop,
                                   apr_pool_cleanup_null);
-    }
-    else if (((apr_bucket_heap *)q->rroot->data)->refcount.refcount == 1) {
-        return;
+        size = RBUF_FIRST;
     }
     else {
+        if (q->rlast == q->rsize) {
+            size = RBUF_SIZE;
+        }
+        if (size == q->rsize
+            && ((apr_bucket_heap *)q->rroot->data)->refcount.refcount == 1) {
+            return;
+        }
         apr_bucket_destroy(q->rroot);
     }
-    q->rbuf = ap_malloc(RBUF_SIZE);
-    q->rroot = apr_bucket_heap_create(q->rbuf, RBUF_SIZE, free,
-                                      q->c->bucket_alloc);
+    q->rsize = size;
+    if (size == RBUF_FIRST) {
+        q->rbuf = apr_bucket_alloc(size, q->c->bucket_alloc);
+        q->rroot = apr_bucket_heap_create(q->rbuf, size, apr_bucket_free,
+                                          q->c->bucket_alloc);
+    }
+    else {
+        q->rbuf = ap_malloc(size);
+        q->rroot = apr_bucket_heap_create(q->rbuf, size, free,
+                                          q->c->bucket_alloc);
+    }
 }
 
 /* One non-blocking read and everything it yields. */
 apr_status_t fcgix_reply_pump(fcgix_req_t *q)
 {
-    apr_size_t len = RBUF_SIZE;
+    apr_size_t len;
     size_t used = 0;
     pump_t pp;
     apr_status_t rv;
     int rc;
 
     rbuf_ready(q);
+    len = q->rsize;
     rv = apr_socket_recv(q->sock, q->rbuf, &len);
+    q->rlast = len;
     if (len == 0) {
         return rv == APR_SUCCESS ? APR_EOF : rv;
     }

@@ -11,7 +11,8 @@
  * httpd defines (Status, Content-Type, Location, Last-Modified,
  * Set-Cookie, ...) to httpd's own CGI scanner,
  * ap_scan_script_header_err_core_ex, through a getsfunc over the table,
- * and stores the others itself (see scanned() for why).
+ * and stores the others itself (see field_kind_e for why); a reply
+ * without Status, Last-Modified or Set-Cookie is stored without it.
  */
 
 #include <strings.h>
@@ -27,35 +28,97 @@
 #include "fcgix_cgi.h"
 #include "fcgix_response.h"
 
-static int is_token_char(int c)
+/* Byte classes of a header line, one table load per byte: RFC 9110's
+ * tchar (ALPHA, DIGIT and !#$%&'*+-.^_`|~), and the C locale's control
+ * characters but HTAB. Bytes from 128 up are neither. */
+#define CH_TOKEN 1
+#define CH_CTL 2
+
+/* clang-format off */
+static const unsigned char char_class[256] = {
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 2, 2, 2, 2, 2, 2,
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 1, 1, 0,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+    0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 0, 1, 2,
+};
+/* clang-format on */
+
+static int is_token_char(unsigned char c)
 {
-    return apr_isalnum(c) || (c && strchr("!#$%&'*+-.^_`|~", c));
+    return char_class[c] & CH_TOKEN;
 }
 
-static const char *const hop_by_hop[] = {
-    "Connection", "Keep-Alive", "Transfer-Encoding", "Upgrade",
-    "Proxy-Connection", "TE", "Trailer", NULL
+/*
+ * What a field is to fcgix_response_apply. The scanner's fields are those
+ * whose meaning httpd defines. It would take every field, but the rest
+ * are stored by fcgix_response_apply, for three reasons:
+ * - it merges them into r->err_headers_out (APR_OVERLAP_TABLES_MERGE):
+ *   a field sent twice becomes one comma-joined field, wrong for fields
+ *   that are not lists, and err_headers_out outlives
+ *   ap_internal_redirect_handler, so the fields of a "Location: /local"
+ *   reply would reach the client in the target's response;
+ * - it reads a line into MAX_STRING_LEN bytes, while the block may take
+ *   FcgixMaxResponseHeaderLen (64 KiB by default) and one field nearly
+ *   all of it (t/100, hdrsize=60000: X-Big arrives intact);
+ * - it passes hop-by-hop fields (Transfer-Encoding) on to the client.
+ */
+typedef enum {
+    FIELD_PLAIN,          /* into r->headers_out as it came */
+    FIELD_HOP,            /* one hop only: dropped */
+    FIELD_CONTENT_TYPE,   /* scanned ones from here on */
+    FIELD_CONTENT_LENGTH,
+    FIELD_LOCATION,
+    FIELD_TABLE,          /* ETag, Content-Range: set as they came */
+    FIELD_SPECIAL         /* Status, Last-Modified, Set-Cookie */
+} field_kind_e;
+
+static const struct {
+    const char *name;
+    field_kind_e kind;
+} field_kinds[] = {
+    { "Content-Type", FIELD_CONTENT_TYPE },
+    { "Content-Length", FIELD_CONTENT_LENGTH },
+    { "Status", FIELD_SPECIAL },
+    { "Set-Cookie", FIELD_SPECIAL },
+    { "Location", FIELD_LOCATION },
+    { "Last-Modified", FIELD_SPECIAL },
+    { "ETag", FIELD_TABLE },
+    { "Content-Range", FIELD_TABLE },
+    { "Connection", FIELD_HOP },
+    { "Keep-Alive", FIELD_HOP },
+    { "Transfer-Encoding", FIELD_HOP },
+    { "Upgrade", FIELD_HOP },
+    { "Proxy-Connection", FIELD_HOP },
+    { "TE", FIELD_HOP },
+    { "Trailer", FIELD_HOP },
 };
 
-/* Is @p name one of @p list (NULL-ended), case-insensitively? The first
- * letter first: most names differ there (every request asks this of each
- * field). */
-static int name_in(const char *name, const char *const *list)
+/* One lookup per field (the first letter first: most names differ
+ * there), where a chain of comparisons per use would cost each field
+ * several. */
+static field_kind_e field_kind(const char *name)
 {
-    int i;
+    int c = *name | 0x20;
+    apr_size_t i;
 
-    for (i = 0; list[i]; i++) {
-        if (apr_tolower(*name) == apr_tolower(list[i][0])
-            && !strcasecmp(name, list[i])) {
-            return 1;
+    /* | 0x20 folds the case of letters; whatever else it folds together
+     * strcasecmp tells apart. */
+    for (i = 0; i < sizeof(field_kinds) / sizeof(field_kinds[0]); i++) {
+        if (c == (field_kinds[i].name[0] | 0x20)
+            && !strcasecmp(name, field_kinds[i].name)) {
+            return field_kinds[i].kind;
         }
     }
-    return 0;
+    return FIELD_PLAIN;
 }
 
 int fcgix_response_hop_by_hop(const char *name)
 {
-    return name_in(name, hop_by_hop);
+    return field_kind(name) == FIELD_HOP;
 }
 
 /* One "name: value" line (NUL-terminated, line end cut off) checked and
@@ -85,13 +148,44 @@ static const char *split_field(apr_pool_t *p, char *line, char **value)
     return NULL;
 }
 
+/* The well-formed field line, split in one pass: a token, a colon, a
+ * value without control characters, its blanks around cut off. Anything
+ * else (left untouched) is for split_field and parse_lines to name. */
+static int split_plain(char *line, char **value)
+{
+    unsigned char *u = (unsigned char *)line, *v, *w, *last;
+
+    while (char_class[*u] & CH_TOKEN) {
+        u++;
+    }
+    if (*u != ':' || u == (unsigned char *)line) {
+        return 0;
+    }
+    for (v = u + 1; *v == ' ' || *v == '\t'; v++) {
+    }
+    for (w = last = v; *w; w++) {
+        if (char_class[*w] & CH_CTL) {
+            return 0;
+        }
+        if (*w != ' ' && *w != '\t') {
+            last = w + 1;
+        }
+    }
+    *u = '\0';
+    *last = '\0';
+    *value = (char *)v;
+    return 1;
+}
+
 /* httpd would refuse a field (or status line) holding a control
  * character but HTAB with a 500 of its own: the application sent it, so
  * it is the application's malformed header, a 502. */
 static int has_ctl(const char *s)
 {
-    for (; *s; s++) {
-        if (apr_iscntrl((unsigned char)*s) && *s != '\t') {
+    const unsigned char *u = (const unsigned char *)s;
+
+    for (; *u; u++) {
+        if (char_class[*u] & CH_CTL) {
             return 1;
         }
     }
@@ -117,13 +211,21 @@ static char *next_line(char **q, char *end)
 static const char *parse_lines(apr_pool_t *p, char *q, char *end,
                                apr_table_t *fields)
 {
-    char *name = NULL, *value = NULL;
+    char *name = NULL, *value = NULL, *fvalue;
 
     while (q < end) {
         char *line = next_line(&q, end);
         const char *err;
 
         if (*line == '\0') {
+            continue;
+        }
+        if (*line != ' ' && *line != '\t' && split_plain(line, &fvalue)) {
+            if (name) {
+                apr_table_addn(fields, name, value);
+            }
+            name = line;
+            value = fvalue;
             continue;
         }
         if (has_ctl(line)) {
@@ -215,34 +317,11 @@ const char *fcgix_response_status(apr_pool_t *p, const char *value,
     return NULL;
 }
 
-/*
- * The fields httpd's scanner is given: those whose meaning it defines.
- * It would take every field, but the rest are stored by
- * fcgix_response_apply, for three reasons:
- * - it merges them into r->err_headers_out (APR_OVERLAP_TABLES_MERGE):
- *   a field sent twice becomes one comma-joined field, wrong for fields
- *   that are not lists, and err_headers_out outlives
- *   ap_internal_redirect_handler, so the fields of a "Location: /local"
- *   reply would reach the client in the target's response;
- * - it reads a line into MAX_STRING_LEN bytes, while the block may take
- *   FcgixMaxResponseHeaderLen (64 KiB by default) and one field nearly
- *   all of it (t/100, hdrsize=60000: X-Big arrives intact);
- * - it passes hop-by-hop fields (Transfer-Encoding) on to the client.
- */
-static const char *const scanned_names[] = {
-    "Status", "Content-Type", "Location", "Content-Length", "Content-Range",
-    "ETag", "Last-Modified", "Set-Cookie", NULL
-};
-
-static int scanned(const char *name)
-{
-    return name_in(name, scanned_names);
-}
-
-/* What the getsfunc reads from: the parsed fields, and where it puts
- * those too long for the scanner's line. */
+/* What the getsfunc reads from: the parsed fields and their kinds, and
+ * where it puts those too long for the scanner's line. */
 typedef struct {
     const apr_table_entry_t *e;
+    const unsigned char *kinds;
     int n, next;
     apr_array_header_t *too_long;
 } scan_src_t;
@@ -256,9 +335,10 @@ static int scan_gets(char *buf, int len, void *data)
     apr_size_t klen, vlen;
 
     while (src->next < src->n) {
-        const apr_table_entry_t *f = &src->e[src->next++];
+        int i = src->next++;
+        const apr_table_entry_t *f = &src->e[i];
 
-        if (!scanned(f->key)) {
+        if (src->kinds[i] < FIELD_CONTENT_TYPE) {
             continue;
         }
         klen = strlen(f->key);
@@ -297,11 +377,14 @@ static void store_long(request_rec *r, const apr_table_entry_t *f)
     }
 }
 
-/* Checks what the scanner takes as it comes (a Status it cannot use, a
- * Content-Length that is no length) and stores the fields it is not
- * given; *location: the Location the scanner will keep (the last). */
+/* Classifies the fields into @p kinds, checks what the scanner takes as
+ * it comes (a Status it cannot use, a Content-Length that is no length)
+ * and stores the fields it is not given; *location: the Location the
+ * scanner will keep (the last); returns whether a field needs the
+ * scanner (*special). */
 static const char *check_and_store(request_rec *r, const apr_table_t *fields,
-                                   const char **location)
+                                   unsigned char *kinds,
+                                   const char **location, int *special)
 {
     const apr_array_header_t *arr = apr_table_elts(fields);
     const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
@@ -309,54 +392,115 @@ static const char *check_and_store(request_rec *r, const apr_table_t *fields,
     apr_off_t cl;
     const char *err;
 
+    *special = 0;
     for (i = 0; i < arr->nelts; i++) {
-        if (!strcasecmp(e[i].key, "Status")) {
-            if ((err = fcgix_response_status(r->pool, e[i].val, &code))) {
+        field_kind_e kind = field_kind(e[i].key);
+
+        kinds[i] = (unsigned char)kind;
+        switch (kind) {
+        case FIELD_SPECIAL:
+            *special = 1;
+            if (!strcasecmp(e[i].key, "Status")
+                && (err = fcgix_response_status(r->pool, e[i].val, &code))) {
                 return err;
             }
-        }
-        else if (!strcasecmp(e[i].key, "Content-Length")) {
+            break;
+        case FIELD_CONTENT_LENGTH:
             if (!ap_parse_strict_length(&cl, e[i].val)) {
                 return apr_psprintf(r->pool, "invalid Content-Length "
                                     "'%.40s'", e[i].val);
             }
-        }
-        else if (!strcasecmp(e[i].key, "Location")) {
+            break;
+        case FIELD_LOCATION:
             *location = e[i].val;
-        }
-        else if (!scanned(e[i].key) && !fcgix_response_hop_by_hop(e[i].key)) {
+            break;
+        case FIELD_PLAIN:
             apr_table_addn(r->headers_out, e[i].key, e[i].val);
+            break;
+        default:
+            break;
         }
     }
     return NULL;
 }
+
+/*
+ * The reply without Status, Last-Modified or Set-Cookie (most replies),
+ * stored as httpd's scanner would store it, without the scanner's line
+ * buffer, its tables and its second pass over every field name: the last
+ * Content-Type becomes the content type, Content-Length, Location, ETag
+ * and Content-Range are set (the last one of a name wins), and a GET's
+ * preconditions are evaluated (no Status means no status of the
+ * application's to keep).
+ */
+static int store_plain(request_rec *r, const apr_table_t *fields,
+                       const unsigned char *kinds)
+{
+    const apr_array_header_t *arr = apr_table_elts(fields);
+    const apr_table_entry_t *e = (const apr_table_entry_t *)arr->elts;
+    const char *ct = NULL;
+    int i;
+
+    for (i = 0; i < arr->nelts; i++) {
+        if (kinds[i] == FIELD_CONTENT_TYPE) {
+            ct = e[i].val;
+        }
+        else if (kinds[i] > FIELD_CONTENT_TYPE) {
+            apr_table_setn(r->headers_out, e[i].key, e[i].val);
+        }
+        if (kinds[i] >= FIELD_CONTENT_TYPE && APLOGrtrace4(r)) {
+            ap_log_rerror(APLOG_MARK, APLOG_TRACE4, 0, r,
+                          "application's field %s: %s", e[i].key, e[i].val);
+        }
+    }
+    if (ct) {
+        char *t = apr_pstrdup(r->pool, ct);
+        ap_content_type_tolower(t);
+        ap_set_content_type(r, t);
+    }
+    return r->method_number == M_GET ? ap_meets_conditions(r) : OK;
+}
+
+/* Kinds of up to this many fields are kept on the stack. */
+#define KINDS_ON_STACK 32
 
 const char *fcgix_response_apply(request_rec *r, const apr_table_t *fields,
                                  fcgix_resp_action_e *action,
                                  const char **location, int *cond_status)
 {
     const apr_array_header_t *arr = apr_table_elts(fields);
+    unsigned char stack_kinds[KINDS_ON_STACK], *kinds = stack_kinds;
     scan_src_t src;
     const char *err;
-    int rc, i;
+    int rc, i, special;
 
     *location = NULL;
     *action = FCGIX_RESP_SEND;
-    if ((err = check_and_store(r, fields, location)) != NULL) {
+    if (arr->nelts > KINDS_ON_STACK) {
+        kinds = apr_palloc(r->pool, (apr_size_t)arr->nelts);
+    }
+    if ((err = check_and_store(r, fields, kinds, location, &special))) {
         return err;
     }
-    src.e = (const apr_table_entry_t *)arr->elts;
-    src.n = arr->nelts;
-    src.next = 0;
-    src.too_long = apr_array_make(r->pool, 1, sizeof(apr_table_entry_t *));
-    /* Status, Content-Type, Location, Last-Modified, Set-Cookie and the
-     * preconditions (for a GET without Status only) as mod_cgi and
-     * mod_proxy_fcgi apply them. */
-    rc = ap_scan_script_header_err_core_ex(r, NULL, scan_gets, &src,
-                                           APLOG_MODULE_INDEX);
-    for (i = 0; i < src.too_long->nelts; i++) {
-        store_long(r, APR_ARRAY_IDX(src.too_long, i,
-                                    const apr_table_entry_t *));
+    if (!special) {
+        rc = store_plain(r, fields, kinds);
+    }
+    else {
+        src.e = (const apr_table_entry_t *)arr->elts;
+        src.kinds = kinds;
+        src.n = arr->nelts;
+        src.next = 0;
+        src.too_long = apr_array_make(r->pool, 1,
+                                      sizeof(apr_table_entry_t *));
+        /* Status, Content-Type, Location, Last-Modified, Set-Cookie and
+         * the preconditions (for a GET without Status only) as mod_cgi
+         * and mod_proxy_fcgi apply them. */
+        rc = ap_scan_script_header_err_core_ex(r, NULL, scan_gets, &src,
+                                               APLOG_MODULE_INDEX);
+        for (i = 0; i < src.too_long->nelts; i++) {
+            store_long(r, APR_ARRAY_IDX(src.too_long, i,
+                                        const apr_table_entry_t *));
+        }
     }
     if (rc != OK && rc != HTTP_NOT_MODIFIED
         && rc != HTTP_PRECONDITION_FAILED) {

@@ -47,6 +47,19 @@ is($r->{status}, 200, 'explicit Status: 200 is not turned into 304')
     or diag(brief($r));
 is($r->{body}, "status 200\n", 'its body is sent');
 
+# Preconditions are a GET's (and HEAD's) only, with or without fields
+# that need httpd's scanner (Set-Cookie does; ETag alone does not).
+$r = http(method => 'POST', path => '/ext/c.fcgi?' . q_of('ETag: "v1"'),
+          body => 'x', headers => ['If-None-Match' => '"v1"']);
+is($r->{status}, 200, 'POST: a matching If-None-Match is no 304')
+    or diag(brief($r));
+$r = get(q_of('ETag: "v1"', 'Set-Cookie: a=1'), 'If-None-Match' => '"v1"');
+is($r->{status}, 304, 'ETag beside Set-Cookie: 304 as well')
+    or diag(brief($r));
+$r = get(q_of('ETag: "v1"', 'Set-Cookie: a=1'), 'If-None-Match' => '"v2"');
+is_deeply([$r->{status}, header($r, 'ETag'), header($r, 'Set-Cookie')],
+          [200, '"v1"', 'a=1'], '... 200 with both fields otherwise');
+
 # --- fields kept as sent -------------------------------------------------
 $r = get(q_of('X-Dup: a', 'X-Dup: b, c', 'X-Fold: one') . '&hdr=+two');
 is_deeply([headers($r, 'X-Dup')], ['a', 'b, c'],
@@ -61,6 +74,25 @@ ok(!grep({ /timeout=99/ } headers($r, 'Keep-Alive'))
 $r = get(q_of('Content-Type: Text/HTML; charset=UTF-8'));
 is(header($r, 'Content-Type'), 'text/html; charset=UTF-8',
    'the last Content-Type wins, its type in lower case (as mod_cgi)');
+$r = get(q_of('Content-Type: text/x-first', 'Content-Type: Text/X-Last'));
+is(header($r, 'Content-Type'), 'text/x-last',
+   'of two Content-Type fields the last one is taken');
+$r = get(q_of("X-Blanks: \t  v  w \t ", 'X-Empty:', 'x-lower: 1'));
+is_deeply([header($r, 'X-Blanks'), header($r, 'X-Empty'),
+           header($r, 'X-Lower')], ['v  w', '', '1'],
+          "a value's blanks around it cut off, inside kept; an empty "
+          . 'value kept');
+for my $bad (["X-Ctl: a\x01b", 'control character in a value'],
+             ["X-Del: a\x7fb", 'DEL in a value'],
+             ["X-\x01: a", 'control character in a name'],
+             ['X-Sp : a', 'blank before the colon'],
+             [': a', 'no name']) {
+    my ($line, $what) = @$bad;
+    my $off = log_mark();
+    $r = get(q_of($line));
+    is($r->{status}, 502, "$what: 502") or diag(brief($r));
+    log_tag_ok($off, 'bad_header', $what);
+}
 $r = get('location=/static.txt&' . q_of('X-App: 1'));
 is($r->{status}, 200, 'internal redirect: 200');
 ok(!defined header($r, 'X-App'),
@@ -123,5 +155,14 @@ is(length $r->{body}, 200, 'reply in two parts 300 ms apart: all of it')
     or diag(brief($r));
 is(lc(header($r, 'Transfer-Encoding') // ''), 'chunked',
    '... chunked: its first part was sent before the rest came');
+
+# The first read goes into a small buffer (8000 bytes), later ones into
+# 64 KiB buffers: replies around and past that size arrive whole.
+for my $n (7800, 7950, 7999, 8000, 8001, 8100, 16001, 70001) {
+    $r = http(path => "/ext/c.fcgi?bytes=$n", keepalive => 1);
+    my $want = join '', map { chr(97 + $_ % 26) } 0 .. $n - 1;
+    ok($r->{status} == 200 && $r->{body} eq $want,
+       "bytes=$n: all of it, in order") or diag(brief($r));
+}
 
 done_testing();
