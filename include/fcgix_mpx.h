@@ -84,6 +84,14 @@ apr_status_t fcgix_mpx_next(fcgix_mstream_t *ms, apr_interval_time_t timeout,
                             fcgix_event_t *ev, const char **why);
 
 /**
+ * Whether the next fcgix_mpx_next returns at once, without a lock or a
+ * wait: records this request took with the last one are left. Only the
+ * request's own thread may ask (the reader hands records over only to an
+ * owner asleep in fcgix_mpx_next).
+ */
+int fcgix_mpx_at_hand(const fcgix_mstream_t *ms);
+
+/**
  * Hands the record fcgix_mpx_next gave last to the caller as a heap
  * bucket holding @p len bytes at @p data (which must lie in that
  * record's data), freed with the bucket instead of by the next call:

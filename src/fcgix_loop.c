@@ -188,6 +188,24 @@ static apr_status_t mpx_wait(fcgix_req_t *q, fcgix_event_t *ev,
     return rv;
 }
 
+/*
+ * Whether what a record added to the reply may wait: the next record is
+ * already taken (the reply goes down once per batch the reader handed
+ * over, as a direct connection's once per read), or the reply has come
+ * whole with its END_REQUEST, to go down once with its end (the bridge's
+ * respond(): httpd then gives it a Content-Length, not chunks). Data of a
+ * record that the next fcgix_mpx_next frees was taken over or copied by
+ * the reply (fcgix_mpx_bucket).
+ */
+static int mpx_hold(const fcgix_req_t *q)
+{
+    if (q->ended) {
+        return !q->fail
+               && q->end.protocol_status == FCGIX_REQUEST_COMPLETE;
+    }
+    return !q->fail && fcgix_mpx_at_hand(q->ms);
+}
+
 /* Hands what fcgix_mpx_next gave to the reply, or maps its failure. */
 static void mpx_take(fcgix_req_t *q, apr_status_t rv,
                      const fcgix_event_t *ev, const char *why)
@@ -198,8 +216,7 @@ static void mpx_take(fcgix_req_t *q, apr_status_t rv,
     }
     else {
         q->rx_bytes += ev->len + 1;
-        if (fcgix_reply_event(q, ev) == APR_SUCCESS) {
-            /* The event's data is freed by the next call. */
+        if (fcgix_reply_event(q, ev) == APR_SUCCESS && !mpx_hold(q)) {
             fcgix_reply_pass(q, q->set->flush);
         }
     }

@@ -612,6 +612,11 @@ static void chunk_event(fcgix_mstream_t *ms, fcgix_event_t *ev)
     ev->end = c->end;
 }
 
+int fcgix_mpx_at_hand(const fcgix_mstream_t *ms)
+{
+    return __atomic_load_n(&ms->mine, __ATOMIC_ACQUIRE) != NULL;
+}
+
 apr_bucket *fcgix_mpx_bucket(fcgix_mstream_t *ms, const char *data,
                              apr_size_t len, apr_bucket_alloc_t *ba)
 {

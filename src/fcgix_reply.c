@@ -138,6 +138,16 @@ static apr_status_t out_data(fcgix_req_t *q, const char *data,
         APR_BRIGADE_INSERT_TAIL(q->ob, b);
         return APR_SUCCESS;
     }
+    if (q->ms && ((uintptr_t)data < (uintptr_t)q->hbuf
+                  || (uintptr_t)data >= (uintptr_t)q->hbuf + q->hcap)) {
+        /* A second slice of a shared connection's record (the first took
+         * it over): copied, since the reply may go down only after the
+         * next record is taken, which frees this one. */
+        APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_heap_create(
+                                           data, len, NULL,
+                                           q->c->bucket_alloc));
+        return APR_SUCCESS;
+    }
     /* The header block's tail (hbuf). */
     APR_BRIGADE_INSERT_TAIL(q->ob, apr_bucket_transient_create(
                                        data, len, q->c->bucket_alloc));

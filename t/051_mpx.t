@@ -371,6 +371,27 @@ sub trickle_ok {
     streaming_ok("$name, alone", "$path?headers_then_sleep=3000");
 }
 
+# A reply whose records came with its END_REQUEST goes down httpd's
+# filters once, with its end, as on a connection of its own: httpd gives it
+# a Content-Length. One whose first part went out before the rest came is
+# chunked (HTTP/1.1, kept alive).
+for my $i (1 .. 5) {
+    my $r = http(path => '/pool/mpx/cm.fcgi?bytes=100', keepalive => 1);
+    ok($r->{status} == 200 && length $r->{body} == 100
+       && (header($r, 'Content-Length') // '') eq '100'
+       && !defined header($r, 'Transfer-Encoding'),
+       "mpx: a small reply read whole gets a Content-Length ($i)")
+        or diag(brief($r));
+}
+{
+    my $r = http(path => '/pool/mpx/cm.fcgi?bytes=200&chunk=100'
+                         . '&delay_ms=300', keepalive => 1);
+    ok(length $r->{body} == 200
+       && lc(header($r, 'Transfer-Encoding') // '') eq 'chunked',
+       'mpx: a reply in two parts 300 ms apart is chunked, all of it')
+        or diag(brief($r));
+}
+
 trickle_ok('mpx fcgix_testapp -m', '/pool/mpx/cm.fcgi');
 SKIP: {
     skip 'Go backend not started', 7 unless backend_started('pool-go');
