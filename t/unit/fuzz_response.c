@@ -12,8 +12,9 @@
  * rule of fcgix_reply.c (a grant needs an explicit valid "Status: 200").
  *
  * Links with APR only: httpd's calls are stubs here (its CGI header
- * scanner, which fcgix_response_apply hands the known fields to, takes
- * the Status only; strict length parsing, content type, ap_is_url), so
+ * scanner, which fcgix_response_apply hands the known fields to when one
+ * is Status, Last-Modified or Set-Cookie, takes the Status only; strict
+ * length parsing, content type, ap_is_url, the preconditions), so
  * what httpd does with the fields, and the authorizer's Variable-* copy
  * and denial (static, in fcgix_authz.c), are not covered.
  *
@@ -67,6 +68,28 @@ AP_DECLARE(int) ap_parse_strict_length(apr_off_t *len, const char *str)
     }
     *len = v;
     return 1;
+}
+
+/* A GET's preconditions: none here, so none fails. */
+AP_DECLARE(int) ap_meets_conditions(request_rec *r)
+{
+    (void)r;
+    return OK;
+}
+
+/* Never reached: the request's log level (warn) is below trace. */
+AP_DECLARE(void) ap_log_rerror_(const char *file, int line, int module_index,
+                                int level, apr_status_t status,
+                                const request_rec *r, const char *fmt, ...)
+{
+    (void)file;
+    (void)line;
+    (void)module_index;
+    (void)level;
+    (void)status;
+    (void)r;
+    (void)fmt;
+    CHECK(0);
 }
 
 /* Reads every line it is given, as httpd's does, and takes the Status. */
@@ -164,8 +187,11 @@ static void responder(apr_pool_t *p, apr_table_t *fields)
     fcgix_resp_action_e action;
     const char *location, *err, *cl;
     int cond = 0;
+    struct ap_logconf log = { NULL, APLOG_WARNING };
 
     memset(&r, 0, sizeof(r));
+    r.log = &log;
+    r.method_number = M_GET;
     r.pool = p;
     r.status = HTTP_OK;
     r.headers_out = apr_table_make(p, 8);
