@@ -27,6 +27,14 @@ apr_status_t fcgix_reply_pump(fcgix_req_t *q);
 /** Takes one record (from the pump or a shared connection's queue). */
 apr_status_t fcgix_reply_event(fcgix_req_t *q, const fcgix_event_t *ev);
 
+/**
+ * Whether the reply has come whole with its END_REQUEST (complete, no
+ * failure): then nothing of it is passed until the bridge's respond()
+ * passes it once with the EOS, and httpd gives it a Content-Length
+ * rather than chunks. Asked after each read (direct) or record (shared).
+ */
+int fcgix_reply_whole(const fcgix_req_t *q);
+
 /** Passes what is queued for the client, with a flush if @p flush. */
 void fcgix_reply_pass(fcgix_req_t *q, int flush);
 

@@ -192,16 +192,14 @@ static apr_status_t mpx_wait(fcgix_req_t *q, fcgix_event_t *ev,
  * Whether what a record added to the reply may wait: the next record is
  * already taken (the reply goes down once per batch the reader handed
  * over, as a direct connection's once per read), or the reply has come
- * whole with its END_REQUEST, to go down once with its end (the bridge's
- * respond(): httpd then gives it a Content-Length, not chunks). Data of a
- * record that the next fcgix_mpx_next frees was taken over or copied by
- * the reply (fcgix_mpx_bucket).
+ * whole (fcgix_reply_whole). Data of a record that the next
+ * fcgix_mpx_next frees was taken over or copied by the reply
+ * (fcgix_mpx_bucket).
  */
 static int mpx_hold(const fcgix_req_t *q)
 {
     if (q->ended) {
-        return !q->fail
-               && q->end.protocol_status == FCGIX_REQUEST_COMPLETE;
+        return fcgix_reply_whole(q);
     }
     return !q->fail && fcgix_mpx_at_hand(q->ms);
 }

@@ -478,16 +478,17 @@ static void rbuf_ready(fcgix_req_t *q)
         apr_bucket_destroy(q->rroot);
     }
     q->rsize = size;
-    if (size == RBUF_FIRST) {
-        q->rbuf = apr_bucket_alloc(size, q->c->bucket_alloc);
-        q->rroot = apr_bucket_heap_create(q->rbuf, size, apr_bucket_free,
-                                          q->c->bucket_alloc);
-    }
-    else {
-        q->rbuf = ap_malloc(size);
-        q->rroot = apr_bucket_heap_create(q->rbuf, size, free,
-                                          q->c->bucket_alloc);
-    }
+    q->rbuf = size == RBUF_FIRST ? apr_bucket_alloc(size, q->c->bucket_alloc)
+                                 : ap_malloc(size);
+    q->rroot = apr_bucket_heap_create(
+        q->rbuf, size, size == RBUF_FIRST ? apr_bucket_free : free,
+        q->c->bucket_alloc);
+}
+
+int fcgix_reply_whole(const fcgix_req_t *q)
+{
+    return q->ended && !q->fail
+           && q->end.protocol_status == FCGIX_REQUEST_COMPLETE;
 }
 
 /* One non-blocking read and everything it yields. */
@@ -526,14 +527,10 @@ apr_status_t fcgix_reply_pump(fcgix_req_t *q)
          * connection cannot be trusted for another request. */
         q->leftover = 1;
     }
-    if (q->ended && !q->fail
-        && q->end.protocol_status == FCGIX_REQUEST_COMPLETE) {
-        /* The rest of the reply came with its end (a small reply, most
-         * often, in one read): it goes down the filter chain once, with
-         * the EOS (the bridge's respond()), and httpd gives it a
-         * Content-Length rather than chunks. */
-        return APR_SUCCESS;
+    if (!fcgix_reply_whole(q)) {
+        /* A whole reply (a small one, most often, in one read) waits for
+         * its EOS. */
+        fcgix_reply_pass(q, q->set->flush);
     }
-    fcgix_reply_pass(q, q->set->flush);
     return APR_SUCCESS;
 }

@@ -73,7 +73,8 @@ typedef enum {
     FIELD_CONTENT_LENGTH,
     FIELD_LOCATION,
     FIELD_TABLE,          /* ETag, Content-Range: set as they came */
-    FIELD_SPECIAL         /* Status, Last-Modified, Set-Cookie */
+    FIELD_STATUS,         /* from here on: only httpd's scanner */
+    FIELD_SPECIAL         /* Last-Modified, Set-Cookie */
 } field_kind_e;
 
 static const struct {
@@ -82,7 +83,7 @@ static const struct {
 } field_kinds[] = {
     { "Content-Type", FIELD_CONTENT_TYPE },
     { "Content-Length", FIELD_CONTENT_LENGTH },
-    { "Status", FIELD_SPECIAL },
+    { "Status", FIELD_STATUS },
     { "Set-Cookie", FIELD_SPECIAL },
     { "Location", FIELD_LOCATION },
     { "Last-Modified", FIELD_SPECIAL },
@@ -397,11 +398,12 @@ static const char *check_and_store(request_rec *r, const apr_table_t *fields,
         field_kind_e kind = field_kind(e[i].key);
 
         kinds[i] = (unsigned char)kind;
-        switch (kind) {
-        case FIELD_SPECIAL:
+        if (kind >= FIELD_STATUS) {
             *special = 1;
-            if (!strcasecmp(e[i].key, "Status")
-                && (err = fcgix_response_status(r->pool, e[i].val, &code))) {
+        }
+        switch (kind) {
+        case FIELD_STATUS:
+            if ((err = fcgix_response_status(r->pool, e[i].val, &code))) {
                 return err;
             }
             break;
