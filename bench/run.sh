@@ -34,6 +34,8 @@
 #   BENCH_RETRY_BUDGET  seconds spent re-measuring noisy runs [20]
 #   BENCH_PERF=1     perf record (-g) the server and backend processes
 #                    during each measured run: $BENCH_DIR/raw/<cell>-rN.txt.perf
+#   BENCH_PERF_ARGS  perf record's options [-F 499 -g], e.g.
+#                    "-e sched:sched_switch -g" for where threads block
 #   BENCH_LOGLEVEL   httpd LogLevel        [warn]  e.g. "warn fcgix:debug"
 #   BENCH_DIR        scratch directory     [/tmp/fcgix-bench]
 #   BENCH_PORT_BASE  first TCP port        [18100]
@@ -764,6 +766,16 @@ session_ticks() { # sid
                  sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
 }
 
+# Context switches (voluntary + involuntary) of the server's threads so
+# far: written beside each run's raw output, as switches per request
+# tell a hand-off between threads from work done.
+session_csw() { # sid
+    local pid
+    for pid in $(session_pids "$1"); do
+        cat /proc/"$pid"/task/*/status 2>/dev/null
+    done | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }'
+}
+
 # Share of the machine (%) used by processes that are not ours between two
 # snapshots "busy total ours".
 bg_pct() { # busy0 total0 ours0 busy1 total1 ours1
@@ -795,7 +807,7 @@ wrk_run() { # seconds conns url post-bytes outfile [--latency]
         >"$5" 2>&1 || true
 }
 
-CELL_FIELDS="requests duration_us rps p50_us p99_us max_us non2xx connect read write timeout errs status bconns gconns greqs bg srvticks cpureq"
+CELL_FIELDS="requests duration_us rps p50_us p99_us max_us non2xx connect read write timeout errs status bconns gconns greqs bg srvticks cpureq srvcsw csreq"
 
 # Measures one cell once into R[...], after its warm-up.
 measure_cell() { # server backend workload conns rawfile
@@ -818,12 +830,15 @@ measure_cell() { # server backend workload conns rawfile
                        session_pids "${PROC_PID[$f]}"
                    fi
                done | paste -sd, -) || true
-        perf record -q -F 499 -g -p "$pids" -o "$raw.perf" -- \
+        # shellcheck disable=SC2086
+        perf record -q ${BENCH_PERF_ARGS:--F 499 -g} -p "$pids" \
+            -o "$raw.perf" -- \
             sleep "$BENCH_SECONDS" >/dev/null 2>&1 &
         perf_pid=$!
     fi
-    local srvpid=${PROC_PID[srv_$s]} st0 st1
+    local srvpid=${PROC_PID[srv_$s]} st0 st1 cs0 cs1
     st0=$(session_ticks "$srvpid")
+    cs0=$(session_csw "$srvpid")
     read -r -a m0 < <(machine_ticks)
     o0=$(our_ticks)
     wrk_run "$BENCH_SECONDS" "$c" "$url" "$pb" "$raw" --latency
@@ -832,6 +847,8 @@ measure_cell() { # server backend workload conns rawfile
     read -r -a m1 < <(machine_ticks)
     o1=$(our_ticks)
     st1=$(session_ticks "$srvpid")
+    cs1=$(session_csw "$srvpid")
+    R[$key|srvcsw]=$(( cs1 - cs0 ))
     R[$key|srvticks]=$(( st1 - st0 ))
     R[$key|bg]=$(bg_pct "${m0[0]}" "${m0[1]}" "$o0" "${m1[0]}" "${m1[1]}" "$o1")
     [ "$b" = go ] && read -r -a g1 < <(go_stats "$s")
@@ -855,12 +872,14 @@ measure_cell() { # server backend workload conns rawfile
     # wrk) spent per request, in microseconds.
     R[$key|cpureq]=$(awk -v t="${R[$key|srvticks]}" -v n="${R[$key|requests]}" \
         -v hz="$(getconf CLK_TCK)" 'BEGIN { if (n > 0) printf "%.0f", t * 1e6 / hz / n; else print "-" }')
+    R[$key|csreq]=$(awk -v t="${R[$key|srvcsw]}" -v n="${R[$key|requests]}" \
+        'BEGIN { if (n > 0) printf "%.1f", t / n; else print "-" }')
     if [ "${R[$key|non2xx]}" -gt 0 ] || [ "$errs" -gt 0 ]; then
         R[$key|status]=invalid
     else
         R[$key|status]=ok
     fi
-    log "  $(printf '%.0f' "${R[$key|rps]}") req/s, p99 $(( ${R[$key|p99_us]} / 1000 )) ms, non-2xx ${R[$key|non2xx]}, socket errors $errs, backend conns ${R[$key|bconns]}, server CPU ${R[$key|cpureq]} us/req, others' CPU ${R[$key|bg]}%"
+    log "  $(printf '%.0f' "${R[$key|rps]}") req/s, p99 $(( ${R[$key|p99_us]} / 1000 )) ms, non-2xx ${R[$key|non2xx]}, socket errors $errs, backend conns ${R[$key|bconns]}, server CPU ${R[$key|cpureq]} us/req, ${R[$key|csreq]} context switches/req, others' CPU ${R[$key|bg]}%"
 }
 
 # A cell disturbed by other processes (> NOISY_PCT of the CPU) is measured
@@ -917,7 +936,7 @@ aggregate_cell() { # server backend workload conns
         [ -n "${R[$key|r1|status]:-}" ] && R[$key|status]=failed
         return 0
     fi
-    for f in rps p99_us cpureq bg requests; do
+    for f in rps p99_us cpureq csreq bg requests; do
         local vals=()
         for n in "${runs[@]}"; do vals+=("${R[$key|r$n|$f]:-0}"); done
         R[$key|$f]=$(median "${vals[@]}")
@@ -1038,7 +1057,7 @@ report() {
          "php backend: php-fpm ($(basename "$PHP_FPM"), static pm, $BENCH_PROCS children, unix socket) running apps/hello.php;" \
          "nginx (tuned): upstream keepalive $BENCH_NGINXT_KEEPALIVE per worker and its own backends with $BENCH_NGINXT_PROCS processes / children (≥ $MAX_CONNS requests in flight + $HTTPD_CHILDREN × $BENCH_NGINXT_KEEPALIVE idle kept connections), so that no connection waits for a backend process;" \
          "Go backend: one net/http/fcgi process. p99 in ms." \
-         "\"server µs CPU/req\": CPU time (user + system) of the server's own processes (httpd or nginx; not the backends, not wrk) per request." \
+         "\"server µs CPU/req\": CPU time (user + system) of the server's own processes (httpd or nginx; not the backends, not wrk) per request; \"server cs/req\": their threads' context switches (voluntary and involuntary, from /proc) per request, which tell a hand-off between threads from work done." \
          "\"backend conns\": established backend connections sampled mid-run (+N queued: waiting in the backend's listen queue);" \
          "\"app conns/reqs\": connections the Go app accepted / requests it served during the measured run." \
          "\"others' CPU\": share of the machine's CPU used by processes not belonging to the benchmark during the cell (> ${NOISY_PCT}%: marked noisy)." \
@@ -1050,11 +1069,11 @@ report() {
                 echo "### $b backend · $(wl_title "$w") · $c connections"
                 echo
                 if [ "$b" = go ]; then
-                    echo "| server | req/s | spread | p99 ms | non-2xx | sock err | server µs CPU/req | backend conns | app conns/reqs | others' CPU | ratio |"
-                    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                    echo "| server | req/s | spread | p99 ms | non-2xx | sock err | server µs CPU/req | server cs/req | backend conns | app conns/reqs | others' CPU | ratio |"
+                    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
                 else
-                    echo "| server | req/s | spread | p99 ms | non-2xx | sock err | server µs CPU/req | backend conns | others' CPU | ratio |"
-                    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+                    echo "| server | req/s | spread | p99 ms | non-2xx | sock err | server µs CPU/req | server cs/req | backend conns | others' CPU | ratio |"
+                    echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
                 fi
                 fx=$(valid_rps fcgix "$b" "$w" "$c" || true)
                 for s in $servers_all; do
@@ -1073,9 +1092,9 @@ report() {
                         [ "${R[$s|$([ "$s" = static ] && echo static || echo "$b")|$w|sanity]:-}" = failed ] && why="SANITY FAILED"
                         [ "${R[$s|$([ "$s" = static ] && echo static || echo "$b")|start]:-}" = failed ] && why="did not start"
                         if [ "$b" = go ]; then
-                            echo "| $lbl | $why | | | | | | | | | |"
+                            echo "| $lbl | $why | | | | | | | | | | |"
                         else
-                            echo "| $lbl | $why | | | | | | | | |"
+                            echo "| $lbl | $why | | | | | | | | | |"
                         fi
                         continue
                     fi
@@ -1085,7 +1104,7 @@ report() {
                     bg=$(cell "$s" "$b" "$w" "$c" bg)
                     [ "${bg:-0}" -gt "$NOISY_PCT" ] && rps="$rps (noisy)"
                     p99=$(awk -v u="$(cell "$s" "$b" "$w" "$c" p99_us)" 'BEGIN { printf "%.2f", u / 1000 }')
-                    line="| $lbl | $rps | $(cell "$s" "$b" "$w" "$c" spread) | $p99 | $(cell "$s" "$b" "$w" "$c" non2xx) | $(cell "$s" "$b" "$w" "$c" errs) | $(cell "$s" "$b" "$w" "$c" cpureq) | $(cell "$s" "$b" "$w" "$c" bconns)"
+                    line="| $lbl | $rps | $(cell "$s" "$b" "$w" "$c" spread) | $p99 | $(cell "$s" "$b" "$w" "$c" non2xx) | $(cell "$s" "$b" "$w" "$c" errs) | $(cell "$s" "$b" "$w" "$c" cpureq) | $(cell "$s" "$b" "$w" "$c" csreq) | $(cell "$s" "$b" "$w" "$c" bconns)"
                     if [ "$b" = go ]; then
                         if [ "$s" = static ]; then
                             line="$line | -"
