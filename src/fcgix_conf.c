@@ -366,7 +366,9 @@ const char *fcgix_conf_env_add(apr_pool_t *p, char *env, apr_size_t size,
     }
     /* The list travels to the process manager in one datagram. */
     if (*len + n + 1 > size) {
-        return "initial environment too large (2 KiB per application)";
+        return apr_psprintf(p, "initial environment too large (%"
+                            APR_SIZE_T_FMT " bytes per application)",
+                            size);
     }
     memcpy(env + *len, nv, n);
     *len += n;

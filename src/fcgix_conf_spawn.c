@@ -108,8 +108,9 @@ const char *fcgix_conf_add_env(cmd_parms *cmd, void *dc, const char *name,
         }
         if (total > FCGIX_CONF_ENV_MAX) {
             return apr_psprintf(cmd->pool, "%s %s: the initial environment "
-                                "of this virtual host is too large (2 KiB "
-                                "in all)", cmd->cmd->name, name);
+                                "of this virtual host is too large (%d "
+                                "bytes in all)", cmd->cmd->name, name,
+                                FCGIX_CONF_ENV_MAX);
         }
     }
     APR_ARRAY_PUSH(sc->initial_env, const char *) = nv;

@@ -399,12 +399,17 @@ my @bad = (
      qr/FastCgiConfig.*-appConnTimeout|-appConnTimeout.*soon/],
     [qq{FastCgiWrapper maybe}, qr/FastCgiWrapper/],
     # a virtual host's own variables travel to the process manager in one
-    # 2 KiB message: more is refused (it was dropped without a word)
+    # 2048-byte message: more is refused (it was dropped without a word)
     ["<VirtualHost *:80>\nFcgidInitialEnv BIG_A " . ('a' x 1000)
      . "\nFcgidInitialEnv BIG_B " . ('b' x 1000)
      . "\nFcgidInitialEnv BIG_C " . ('c' x 100) . "\n</VirtualHost>",
-     qr/FcgidInitialEnv BIG_C: the initial environment of this virtual host is too large \(2 KiB in all\)/,
+     qr/FcgidInitialEnv BIG_C: the initial environment of this virtual host is too large \(2048 bytes in all\)/,
      1],
+    # one application's own variables likewise, and the message says
+    # how much fits
+    [qq{FastCgiServer "$app{srv1}" -initial-env BIG_A=} . ('a' x 1500)
+     . ' -initial-env BIG_B=' . ('b' x 600),
+     qr/initial environment too large \(2048 bytes per application\)/],
     [qq{FcgidMaxProcesses many}, qr/FcgidMaxProcesses.*many/],
     [qq{FcgidIOTimeout soon}, qr/FcgidIOTimeout.*soon/],
     [qq{FcgidMaxRequestLen -5}, qr/FcgidMaxRequestLen/],
