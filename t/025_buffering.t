@@ -147,6 +147,42 @@ streamed_ok('C app, X-Accel-Buffering: nonsense (ignored, dropped)',
     }
 }
 
+# Full reads of a body go to the client together (up to 256 KiB), but
+# never wait for the application: 300000 bytes written at once, then a
+# pause of 1.5 s, then as much again. The first part must be at the
+# client well before the pause ends, whole, and the reply intact.
+{
+    my $n = 600000;
+    my $t0 = Time::HiRes::time();
+    my $h = http_start(path => "/buffering/c.fcgi?bytes=$n&chunk=300000"
+                               . '&delay_ms=1500', timeout => 30);
+    my ($raw, $at, $err) = ('');
+    if ($h) {
+        my $sel = IO::Select->new($h->{s});
+        while (1) {
+            my $left = $t0 + 30 - Time::HiRes::time();
+            if ($left <= 0) { $err = 'timeout'; last }
+            next unless $sel->can_read($left);
+            my $got = sysread $h->{s}, $raw, 65536, length $raw;
+            last unless $got;
+            $at //= Time::HiRes::time() - $t0 if length $raw >= 300000;
+        }
+        close $h->{s};
+    }
+    else {
+        $err = "connect: $!";
+    }
+    my $r = http_result_of($raw, $t0, $err);
+    ok($r->{status} == 200 && length($r->{body}) == $n
+       && $r->{body} eq substr(join('', 'a' .. 'z') x (int($n / 26) + 1),
+                               0, $n),
+       'a body in two parts 1.5 s apart: every byte intact')
+        or diag(brief($r));
+    ok(defined $at && $at < 1.2,
+       sprintf('the first 300000 bytes reach the client before the '
+               . 'application writes on (at %.2f s)', $at // -1));
+}
+
 # Nothing of a held body was sent when the application dies in it: the
 # client gets a clean 502, not a cut 200.
 {
