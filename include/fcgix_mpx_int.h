@@ -52,13 +52,6 @@
 #define MPX_BATCH(queue_max) \
     ((queue_max) / 4 < 256 * 1024 ? (queue_max) / 4 : 256 * 1024)
 #define MPX_FLUSH_READ (1024 * 1024)
-/* A reader that drained the socket while records it read wait for their
- * owners polls this long before it wakes them (and a reader with records
- * of its own, before it stops reading): an application writing a long
- * reply leaves a gap between records, and a wake per gap would cost a
- * context switch per record. An application that pauses for longer
- * delays its records by this much at most. */
-#define MPX_GRACE apr_time_from_msec(1)
 /* The last request to leave a connection drains it in slices this long
  * (fcgix_mpx_conn_drain), so a request that joins waits no longer. */
 #define MPX_DRAIN_SLICE apr_time_from_msec(100)

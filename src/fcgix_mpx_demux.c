@@ -392,25 +392,13 @@ static apr_status_t read_once(mconn_t *mc, apr_interval_time_t timeout)
         if (timeout == 0) {
             return APR_EAGAIN;
         }
-        if (__atomic_load_n(&mc->unflushed, __ATOMIC_RELAXED)
-            && timeout > MPX_GRACE) {
-            /* Drained, for now: an application writing a long reply
-             * leaves a gap between its records, and waking every owner
-             * with something queued at each gap would cost a wake per
-             * record. So they are woken once the gap lasts: nobody's
-             * records wait long while the reader sleeps. */
-            rv = fcgix_mpx_conn_poll(mc, APR_POLLIN, MPX_GRACE, &rev);
-            if (APR_STATUS_IS_TIMEUP(rv)) {
-                pthread_mutex_lock(&g->mu);
-                wake(mc, WAKE_ALL);
-                pthread_mutex_unlock(&g->mu);
-                rv = fcgix_mpx_conn_poll(mc, APR_POLLIN,
-                                         timeout - MPX_GRACE, &rev);
-            }
+        if (__atomic_load_n(&mc->unflushed, __ATOMIC_RELAXED)) {
+            /* Drained: nobody's records wait while the reader sleeps. */
+            pthread_mutex_lock(&g->mu);
+            wake(mc, WAKE_ALL);
+            pthread_mutex_unlock(&g->mu);
         }
-        else {
-            rv = fcgix_mpx_conn_poll(mc, APR_POLLIN, timeout, &rev);
-        }
+        rv = fcgix_mpx_conn_poll(mc, APR_POLLIN, timeout, &rev);
         if (rv != APR_SUCCESS) {
             return rv;
         }
@@ -735,21 +723,14 @@ static apr_status_t lead(fcgix_mstream_t *ms, apr_interval_time_t timeout,
 
     mc->reading = 1;
     do {
-        /* Its own records are there: it reads on while the socket has
-         * more or soon will (MPX_GRACE), never sleeps on it longer with
-         * a reply of its own waiting. */
-        int own = ms->head != NULL;
-        apr_interval_time_t left = timeout ? *deadline - now : 0;
-        if (own && left > MPX_GRACE) {
-            left = MPX_GRACE;
-        }
+        /* Its own records are there: it reads on only while the socket
+         * has more, never sleeps on it with a reply of its own waiting. */
+        apr_interval_time_t left = timeout && !ms->head ? *deadline - now
+                                                        : 0;
         pthread_mutex_unlock(&g->mu);
         rv = read_once(mc, left > 0 ? left : 0);
         pthread_mutex_lock(&g->mu);
         now = apr_time_now();
-        if (own && APR_STATUS_IS_TIMEUP(rv) && now < *deadline) {
-            rv = APR_EAGAIN; /* drained: its records go to its client */
-        }
     } while (!(ms->head && worth_wake(ms)) && !ms->overflow && !mc->broken
              && rv == APR_SUCCESS && (!timeout || now < *deadline));
     mc->reading = 0;
